@@ -1,0 +1,13 @@
+namespace Orchestrator.Contracts;
+
+/// <summary>A valid <see cref="StartMigration"/> was accepted; <see cref="Policy"/> holds the values in force.</summary>
+public sealed record MigrationRequested(
+    Guid MigrationId,
+    string VmId,
+    string SourceHost,
+    string TargetHost,
+    string Hypervisor,
+    string Strategy,
+    MigrationPolicy Policy,
+    string? RequestedBy,
+    DateTimeOffset Timestamp);

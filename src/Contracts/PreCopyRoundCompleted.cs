@@ -1,0 +1,12 @@
+namespace Orchestrator.Contracts;
+
+/// <summary>Worker report: one pre-copy pass over the dirty memory finished.</summary>
+public sealed record PreCopyRoundCompleted(
+    Guid MigrationId,
+    int Round,
+    long BytesTransferred,
+    long BytesRemaining,
+    long DirtyRateBytesPerSecond,
+    long BandwidthBytesPerSecond,
+    double ExpectedDowntimeMs,
+    DateTimeOffset Timestamp);

@@ -1,0 +1,16 @@
+namespace Orchestrator.Contracts;
+
+/// <summary>
+/// Asks the orchestrator to move a running VM from <see cref="SourceHost"/> to <see cref="TargetHost"/>.
+/// Idempotent by <see cref="MigrationId"/>: sending the same command twice starts one migration.
+/// </summary>
+/// <param name="Strategy">One of <see cref="MigrationStrategies"/>; null means <c>auto</c>.</param>
+public sealed record StartMigration(
+    Guid MigrationId,
+    string VmId,
+    string SourceHost,
+    string TargetHost,
+    string Hypervisor,
+    string? Strategy = null,
+    MigrationPolicy? Policy = null,
+    string? RequestedBy = null);

@@ -1,0 +1,8 @@
+namespace Orchestrator.Contracts;
+
+/// <summary>Worker report: the VM runs on <see cref="RunningOn"/>; ownership has moved.</summary>
+public sealed record SwitchoverCompleted(
+    Guid MigrationId,
+    string RunningOn,
+    long TotalBytesTransferred,
+    DateTimeOffset Timestamp);

@@ -1,0 +1,9 @@
+namespace Orchestrator.Cli;
+
+/// <summary>Exit codes a script can rely on.</summary>
+public static class ExitCodes
+{
+    public const int Ok = 0;
+    public const int MigrationDidNotComplete = 3;
+    public const int NotFound = 4;
+}

@@ -1,0 +1,21 @@
+using Orchestrator.Contracts;
+using Orchestrator.Workers.Sim;
+
+namespace Orchestrator.Hosting;
+
+/// <summary>Which parts of the system this process runs on its bus.</summary>
+public sealed record BusOptions
+{
+    /// <summary>The migration saga and the public command endpoints.</summary>
+    public bool Workflows { get; init; }
+
+    /// <summary>MassTransit's in-memory transport (the demo) instead of RabbitMQ.</summary>
+    public bool InMemory { get; init; }
+
+    public string Hypervisor { get; init; } = HypervisorKinds.Sim;
+
+    /// <summary>The hosts whose command queues this process serves as a worker.</summary>
+    public IReadOnlyList<string> WorkerHosts { get; init; } = [];
+
+    public Action<SimOptions>? ConfigureSim { get; init; }
+}

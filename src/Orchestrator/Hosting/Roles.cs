@@ -1,0 +1,64 @@
+using JasperFx;
+using Marten;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.ReadModels;
+using Orchestrator.Workers;
+using Orchestrator.Workers.Sim;
+using Orchestrator.Workflows;
+
+namespace Orchestrator.Hosting;
+
+/// <summary>What each role of the executable puts into the host: the one place where the modules meet.</summary>
+public static class Roles
+{
+    public static IServiceCollection AddEventStore(this IServiceCollection services, OrchestratorSettings settings)
+    {
+        services.AddMarten(options => Configure(options, settings)).ApplyAllDatabaseChangesOnStartup();
+        return services;
+    }
+
+    /// <summary>The one Marten configuration: the workflows' documents, the event store, the read models.</summary>
+    public static void Configure(StoreOptions options, OrchestratorSettings settings)
+    {
+        options.Connection(settings.Postgres);
+        options.DatabaseSchemaName = settings.Schema;
+        options.Events.DatabaseSchemaName = settings.Schema;
+        options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
+        options.ConfigureWorkflows();
+        options.ConfigureReadModels();
+    }
+
+    /// <summary>Everything a role needs on the bus; <paramref name="workerHosts"/> empty means no worker in this process.</summary>
+    public static IServiceCollection AddBus(this IServiceCollection services, OrchestratorSettings settings, BusOptions options)
+    {
+        if (options.WorkerHosts.Count > 0)
+            services.AddSimDriver(options.ConfigureSim);
+
+        services.AddMassTransit(bus =>
+        {
+            if (options.Workflows)
+                bus.AddMigrationWorkflows();
+            if (options.WorkerHosts.Count > 0)
+                bus.AddWorkerConsumers();
+
+            if (options.InMemory)
+            {
+                bus.UsingInMemory((context, cfg) =>
+                {
+                    cfg.ConfigureWorkerEndpoints(context, options.Hypervisor, options.WorkerHosts);
+                    cfg.ConfigureEndpoints(context);
+                });
+                return;
+            }
+
+            bus.UsingRabbitMq((context, cfg) =>
+            {
+                RabbitMqAddress.Configure(cfg, settings.RabbitMq);
+                cfg.ConfigureWorkerEndpoints(context, options.Hypervisor, options.WorkerHosts);
+                cfg.ConfigureEndpoints(context);
+            });
+        });
+        return services;
+    }
+}

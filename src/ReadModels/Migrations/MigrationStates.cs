@@ -1,0 +1,20 @@
+namespace Orchestrator.ReadModels.Migrations;
+
+/// <summary>The states a migration summary shows; the same names the migration saga uses.</summary>
+public static class MigrationStates
+{
+    public const string Requested = "Requested";
+    public const string Preparing = "Preparing";
+    public const string PreCopying = "PreCopying";
+    public const string SwitchingOver = "SwitchingOver";
+    public const string CleaningUp = "CleaningUp";
+    public const string Completed = "Completed";
+    public const string RollingBack = "RollingBack";
+    public const string DestroyingTarget = "DestroyingTarget";
+    public const string RolledBack = "RolledBack";
+    public const string Cancelled = "Cancelled";
+    public const string Rejected = "Rejected";
+    public const string Failed = "Failed";
+
+    public static bool IsTerminal(string state) => state is Completed or RolledBack or Cancelled or Rejected or Failed;
+}

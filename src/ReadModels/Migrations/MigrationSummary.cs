@@ -1,0 +1,42 @@
+using Orchestrator.Contracts;
+
+namespace Orchestrator.ReadModels.Migrations;
+
+/// <summary>What operators and services read about one migration; rebuilt from its event stream alone.</summary>
+public sealed class MigrationSummary
+{
+    public Guid Id { get; set; }
+    public string? VmId { get; set; }
+    public string State { get; set; } = MigrationStates.Requested;
+    public string? Hypervisor { get; set; }
+    public string? SourceHost { get; set; }
+    public string? TargetHost { get; set; }
+    public string? Strategy { get; set; }
+    public MigrationPolicy? Policy { get; set; }
+    public string? RequestedBy { get; set; }
+    public DateTimeOffset RequestedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public DateTimeOffset? EndedAt { get; set; }
+
+    /// <summary>Where the VM runs as far as the events say.</summary>
+    public string? RunningOn { get; set; }
+
+    public int Rounds { get; set; }
+    public long BytesTransferred { get; set; }
+    public long BytesRemaining { get; set; }
+    public long DirtyRateBytesPerSecond { get; set; }
+    public long BandwidthBytesPerSecond { get; set; }
+    public double ExpectedDowntimeMs { get; set; }
+    public double? DowntimeMs { get; set; }
+    public double? DurationMs { get; set; }
+
+    /// <summary>Why it was rejected, rolled back, cancelled or failed.</summary>
+    public string? Reason { get; set; }
+
+    public string? RejectionCode { get; set; }
+
+    /// <summary>The stream version this summary reflects.</summary>
+    public long Version { get; set; }
+
+    public bool IsTerminal => MigrationStates.IsTerminal(State);
+}

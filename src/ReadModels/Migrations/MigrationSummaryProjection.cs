@@ -1,0 +1,121 @@
+using JasperFx.Events;
+using Marten.Events.Aggregation;
+using Orchestrator.Contracts;
+
+namespace Orchestrator.ReadModels.Migrations;
+
+/// <summary>
+/// Inline projection (read-your-writes): the summary is updated in the transaction that appends the events.
+/// Pure: everything comes from the events, time included.
+/// </summary>
+public sealed partial class MigrationSummaryProjection : SingleStreamProjection<MigrationSummary, Guid>
+{
+    public MigrationSummary Create(IEvent<MigrationRequested> @event) => new()
+    {
+        Id = @event.Data.MigrationId,
+        VmId = @event.Data.VmId,
+        Hypervisor = @event.Data.Hypervisor,
+        SourceHost = @event.Data.SourceHost,
+        TargetHost = @event.Data.TargetHost,
+        Strategy = @event.Data.Strategy,
+        Policy = @event.Data.Policy,
+        RequestedBy = @event.Data.RequestedBy,
+        RequestedAt = @event.Data.Timestamp,
+        UpdatedAt = @event.Data.Timestamp,
+        RunningOn = @event.Data.SourceHost,
+        Version = @event.Version,
+    };
+
+    public MigrationSummary Create(IEvent<MigrationRejected> @event) => new()
+    {
+        Id = @event.Data.MigrationId,
+        VmId = @event.Data.VmId,
+        State = MigrationStates.Rejected,
+        Reason = @event.Data.Reason,
+        RejectionCode = @event.Data.ReasonCode,
+        RequestedAt = @event.Data.Timestamp,
+        UpdatedAt = @event.Data.Timestamp,
+        EndedAt = @event.Data.Timestamp,
+        Version = @event.Version,
+    };
+
+    public void Apply(IEvent<MigrationAdmitted> @event, MigrationSummary summary) =>
+        summary.Move(MigrationStates.Preparing, @event, @event.Data.Timestamp);
+
+    public void Apply(IEvent<TargetPrepared> @event, MigrationSummary summary) =>
+        summary.Move(MigrationStates.PreCopying, @event, @event.Data.Timestamp);
+
+    public void Apply(IEvent<PreCopyRoundCompleted> @event, MigrationSummary summary)
+    {
+        var round = @event.Data;
+        summary.Rounds = Math.Max(summary.Rounds, round.Round);
+        summary.BytesTransferred += round.BytesTransferred;
+        summary.BytesRemaining = round.BytesRemaining;
+        summary.DirtyRateBytesPerSecond = round.DirtyRateBytesPerSecond;
+        summary.BandwidthBytesPerSecond = round.BandwidthBytesPerSecond;
+        summary.ExpectedDowntimeMs = round.ExpectedDowntimeMs;
+        summary.Touch(@event, round.Timestamp);
+    }
+
+    public void Apply(IEvent<StopAndCopyCompleted> @event, MigrationSummary summary)
+    {
+        summary.DowntimeMs = @event.Data.DowntimeMs;
+        summary.BytesTransferred += @event.Data.BytesTransferred;
+        summary.BytesRemaining = 0;
+        if (summary.State == MigrationStates.PreCopying)
+            summary.State = MigrationStates.SwitchingOver;
+        summary.Touch(@event, @event.Data.Timestamp);
+    }
+
+    public void Apply(IEvent<SwitchoverCompleted> @event, MigrationSummary summary)
+    {
+        summary.RunningOn = @event.Data.RunningOn;
+        summary.Move(MigrationStates.CleaningUp, @event, @event.Data.Timestamp);
+    }
+
+    public void Apply(IEvent<SourceCleanedUp> @event, MigrationSummary summary) => summary.Touch(@event, @event.Data.Timestamp);
+
+    public void Apply(IEvent<MigrationCompleted> @event, MigrationSummary summary)
+    {
+        summary.RunningOn = @event.Data.RunningOn;
+        summary.DowntimeMs = @event.Data.DowntimeMs;
+        summary.DurationMs = @event.Data.DurationMs;
+        summary.End(MigrationStates.Completed, @event, @event.Data.Timestamp);
+    }
+
+    public void Apply(IEvent<MigrationStepFailed> @event, MigrationSummary summary) => summary.Touch(@event, @event.Data.Timestamp);
+
+    public void Apply(IEvent<MigrationRollingBack> @event, MigrationSummary summary)
+    {
+        summary.Reason = @event.Data.Reason;
+        summary.Move(MigrationStates.RollingBack, @event, @event.Data.Timestamp);
+    }
+
+    public void Apply(IEvent<MigrationAborted> @event, MigrationSummary summary) =>
+        summary.Move(MigrationStates.DestroyingTarget, @event, @event.Data.Timestamp);
+
+    public void Apply(IEvent<TargetDestroyed> @event, MigrationSummary summary) => summary.Touch(@event, @event.Data.Timestamp);
+
+    public void Apply(IEvent<MigrationRolledBack> @event, MigrationSummary summary)
+    {
+        summary.Reason = @event.Data.Reason;
+        summary.RunningOn = @event.Data.RunningOn;
+        summary.End(MigrationStates.RolledBack, @event, @event.Data.Timestamp);
+    }
+
+    public void Apply(IEvent<MigrationCancelled> @event, MigrationSummary summary)
+    {
+        summary.Reason = @event.Data.Reason;
+        summary.RunningOn = @event.Data.RunningOn;
+        summary.End(MigrationStates.Cancelled, @event, @event.Data.Timestamp);
+    }
+
+    public void Apply(IEvent<MigrationFailed> @event, MigrationSummary summary)
+    {
+        summary.Reason = @event.Data.Reason;
+        summary.RunningOn = @event.Data.VmRunningOn;
+        summary.End(MigrationStates.Failed, @event, @event.Data.Timestamp);
+    }
+
+    public void Apply(IEvent<CommandRefused> @event, MigrationSummary summary) => summary.Touch(@event, @event.Data.Timestamp);
+}

@@ -1,0 +1,15 @@
+using JasperFx.Events.Projections;
+using Marten;
+using Orchestrator.ReadModels.Migrations;
+
+namespace Orchestrator.ReadModels;
+
+/// <summary>How the executable composes this module into the Marten store.</summary>
+public static class ReadModelsRegistration
+{
+    public static void ConfigureReadModels(this StoreOptions options)
+    {
+        options.Projections.Add<MigrationSummaryProjection>(ProjectionLifecycle.Inline);
+        options.Schema.For<MigrationSummary>().Index(x => x.VmId).Index(x => x.State);
+    }
+}

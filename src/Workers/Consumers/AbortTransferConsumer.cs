@@ -1,0 +1,21 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
+using Orchestrator.Workers.Drivers;
+
+namespace Orchestrator.Workers.Consumers;
+
+public sealed class AbortTransferConsumer(IHypervisorDriver driver, ILogger<AbortTransferConsumer> logger)
+    : WorkerCommandConsumer<AbortTransfer>(logger)
+{
+    protected override string Step => HypervisorSteps.AbortTransfer;
+
+    protected override Guid MigrationIdOf(AbortTransfer command) => command.MigrationId;
+
+    protected override async Task<object?> Run(ConsumeContext<AbortTransfer> context)
+    {
+        await driver.AbortAsync(context.Message, context.CancellationToken);
+        return new MigrationAborted(context.Message.MigrationId, context.Message.Host, DateTimeOffset.UtcNow);
+    }
+}

@@ -1,0 +1,52 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
+using Orchestrator.Workers.Drivers;
+
+namespace Orchestrator.Workers.Consumers;
+
+/// <summary>Runs a whole transfer, reporting each pass, the stop-and-copy and the switchover as they happen.</summary>
+public sealed class BeginTransferConsumer(IHypervisorDriver driver, ILogger<BeginTransferConsumer> logger)
+    : WorkerCommandConsumer<BeginTransfer>(logger)
+{
+    protected override string Step => HypervisorSteps.Transfer;
+
+    protected override Guid MigrationIdOf(BeginTransfer command) => command.MigrationId;
+
+    protected override async Task<object?> Run(ConsumeContext<BeginTransfer> context)
+    {
+        var observer = new Reporter(context);
+        try
+        {
+            await driver.MigrateAsync(context.Message, observer, context.CancellationToken);
+        }
+        catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
+        {
+            // Aborted on request: the abort consumer reports it; this transfer ends without a report of its own.
+        }
+
+        return observer.Outcome;
+    }
+
+    sealed class Reporter(ConsumeContext<BeginTransfer> context) : ITransferObserver
+    {
+        Guid MigrationId => context.Message.MigrationId;
+
+        public object? Outcome { get; private set; }
+
+        public Task RoundCompleted(PreCopyPass pass) => Report(context, new PreCopyRoundCompleted(MigrationId, pass.Round,
+            pass.BytesTransferred, pass.BytesRemaining, pass.DirtyRateBytesPerSecond, pass.BandwidthBytesPerSecond,
+            pass.ExpectedDowntimeMs, DateTimeOffset.UtcNow));
+
+        public Task StoppedAndCopied(double downtimeMs, long bytesTransferred) =>
+            Report(context, new StopAndCopyCompleted(MigrationId, downtimeMs, bytesTransferred, DateTimeOffset.UtcNow));
+
+        public Task SwitchedOver(string runningOn, long totalBytesTransferred)
+        {
+            // Sent by the base consumer once the driver returns, so it is the last report of the transfer.
+            Outcome = new SwitchoverCompleted(MigrationId, runningOn, totalBytesTransferred, DateTimeOffset.UtcNow);
+            return Task.CompletedTask;
+        }
+    }
+}

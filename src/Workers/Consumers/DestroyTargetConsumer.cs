@@ -1,0 +1,21 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
+using Orchestrator.Workers.Drivers;
+
+namespace Orchestrator.Workers.Consumers;
+
+public sealed class DestroyTargetConsumer(IHypervisorDriver driver, ILogger<DestroyTargetConsumer> logger)
+    : WorkerCommandConsumer<DestroyTarget>(logger)
+{
+    protected override string Step => HypervisorSteps.DestroyTarget;
+
+    protected override Guid MigrationIdOf(DestroyTarget command) => command.MigrationId;
+
+    protected override async Task<object?> Run(ConsumeContext<DestroyTarget> context)
+    {
+        await driver.DestroyTargetAsync(context.Message, context.CancellationToken);
+        return new TargetDestroyed(context.Message.MigrationId, context.Message.Host, DateTimeOffset.UtcNow);
+    }
+}

@@ -1,0 +1,21 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
+using Orchestrator.Workers.Drivers;
+
+namespace Orchestrator.Workers.Consumers;
+
+public sealed class PrepareTargetConsumer(IHypervisorDriver driver, ILogger<PrepareTargetConsumer> logger)
+    : WorkerCommandConsumer<PrepareTarget>(logger)
+{
+    protected override string Step => HypervisorSteps.PrepareTarget;
+
+    protected override Guid MigrationIdOf(PrepareTarget command) => command.MigrationId;
+
+    protected override async Task<object?> Run(ConsumeContext<PrepareTarget> context)
+    {
+        await driver.PrepareTargetAsync(context.Message, context.CancellationToken);
+        return new TargetPrepared(context.Message.MigrationId, context.Message.TargetHost, context.Message.Epoch, DateTimeOffset.UtcNow);
+    }
+}

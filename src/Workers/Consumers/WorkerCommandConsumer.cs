@@ -1,0 +1,45 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts;
+using Orchestrator.Workers.Drivers;
+
+namespace Orchestrator.Workers.Consumers;
+
+/// <summary>
+/// The shape every worker consumer shares: run one hypervisor step; report success with the step's own event, failure
+/// with <see cref="MigrationStepFailed"/>. Reports go straight to the migration saga.
+/// </summary>
+public abstract class WorkerCommandConsumer<TCommand>(ILogger logger) : IConsumer<TCommand>
+    where TCommand : class
+{
+    static readonly Uri SagaAddress = new($"queue:{QueueNames.MigrationSaga}");
+
+    protected abstract string Step { get; }
+
+    protected abstract Guid MigrationIdOf(TCommand command);
+
+    /// <summary>Runs the step and returns the report of its success, or null when there is nothing to report.</summary>
+    protected abstract Task<object?> Run(ConsumeContext<TCommand> context);
+
+    public async Task Consume(ConsumeContext<TCommand> context)
+    {
+        var migrationId = MigrationIdOf(context.Message);
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["MigrationId"] = migrationId });
+        object? report;
+        try
+        {
+            report = await Run(context);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning(exception, "Step {Step} failed", Step);
+            var runningOn = (exception as HypervisorStepException)?.VmRunningOn;
+            report = new MigrationStepFailed(migrationId, Step, exception.Message, runningOn, DateTimeOffset.UtcNow);
+        }
+
+        if (report is not null)
+            await Report(context, report);
+    }
+
+    protected static Task Report(ConsumeContext context, object report) => context.Send(SagaAddress, report, report.GetType());
+}

@@ -1,0 +1,11 @@
+namespace Orchestrator.Workers.Drivers;
+
+/// <summary>The names of the hypervisor steps, as reported in <c>MigrationStepFailed.Step</c>.</summary>
+public static class HypervisorSteps
+{
+    public const string PrepareTarget = "PrepareTarget";
+    public const string Transfer = "Transfer";
+    public const string CleanupSource = "CleanupSource";
+    public const string AbortTransfer = "AbortTransfer";
+    public const string DestroyTarget = "DestroyTarget";
+}

@@ -1,0 +1,31 @@
+using Orchestrator.Contracts.Workers;
+
+namespace Orchestrator.Workers.Drivers;
+
+/// <summary>
+/// What a migration needs from a hypervisor. One implementation per hypervisor kind; the consumers call it and report
+/// the outcomes. Methods throw <see cref="HypervisorStepException"/> (or anything else) when a step cannot be done.
+/// </summary>
+public interface IHypervisorDriver
+{
+    /// <summary>The hypervisor kind this driver serves (<c>sim</c>, <c>qemu</c>).</summary>
+    string Kind { get; }
+
+    /// <summary>Gets the target host ready to receive the VM. Idempotent: a second call for the same migration does nothing.</summary>
+    Task PrepareTargetAsync(PrepareTarget command, CancellationToken cancellationToken);
+
+    /// <summary>Moves the VM to the prepared target, reporting every pass, the stop-and-copy and the switchover.</summary>
+    Task MigrateAsync(BeginTransfer command, ITransferObserver observer, CancellationToken cancellationToken);
+
+    /// <summary>Stops a transfer under way; the VM must keep running on the source. Idempotent.</summary>
+    Task AbortAsync(AbortTransfer command, CancellationToken cancellationToken);
+
+    /// <summary>Removes the destination prepared on the target host. Idempotent.</summary>
+    Task DestroyTargetAsync(DestroyTarget command, CancellationToken cancellationToken);
+
+    /// <summary>Removes what is left of the VM on the source host after switchover. Idempotent.</summary>
+    Task CleanupSourceAsync(CleanupSource command, CancellationToken cancellationToken);
+
+    /// <summary>Where the VM runs now, as the hypervisors see it; null when no host runs it.</summary>
+    Task<string?> WhereIsAsync(string vmId, CancellationToken cancellationToken);
+}

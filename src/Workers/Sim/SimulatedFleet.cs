@@ -1,0 +1,33 @@
+using System.Collections.Concurrent;
+
+namespace Orchestrator.Workers.Sim;
+
+/// <summary>
+/// The simulated world one worker process sees: which host runs which VM, which destinations wait for a VM.
+/// A VM the fleet has never seen is taken to run on the source host of the first migration that names it.
+/// </summary>
+public sealed class SimulatedFleet
+{
+    readonly ConcurrentDictionary<string, string> _runningOn = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<Guid, string> _preparedTargets = new();
+
+    public void Place(string vmId, string host) => _runningOn[vmId] = host;
+
+    public string? WhereIs(string vmId) => _runningOn.TryGetValue(vmId, out var host) ? host : null;
+
+    public string RunningOnOrPlace(string vmId, string host) => _runningOn.GetOrAdd(vmId, host);
+
+    public void PrepareTarget(Guid migrationId, string host) => _preparedTargets[migrationId] = host;
+
+    public bool IsTargetPrepared(Guid migrationId, string host) =>
+        _preparedTargets.TryGetValue(migrationId, out var prepared) && prepared == host;
+
+    public void RemoveTarget(Guid migrationId) => _preparedTargets.TryRemove(migrationId, out _);
+
+    /// <summary>Ownership moves: the VM now runs on <paramref name="host"/> and nowhere else.</summary>
+    public void SwitchOver(Guid migrationId, string vmId, string host)
+    {
+        _runningOn[vmId] = host;
+        _preparedTargets.TryRemove(migrationId, out _);
+    }
+}

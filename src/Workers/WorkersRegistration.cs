@@ -1,0 +1,50 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.Contracts;
+using Orchestrator.Workers.Consumers;
+using Orchestrator.Workers.Drivers;
+using Orchestrator.Workers.Sim;
+
+namespace Orchestrator.Workers;
+
+/// <summary>How the executable composes a worker: one driver, one command queue per host it serves.</summary>
+public static class WorkersRegistration
+{
+    static readonly Type[] ConsumerTypes =
+    [
+        typeof(PrepareTargetConsumer), typeof(BeginTransferConsumer), typeof(CleanupSourceConsumer),
+        typeof(AbortTransferConsumer), typeof(DestroyTargetConsumer),
+    ];
+
+    /// <summary>Registers the simulated hypervisor as this process's driver.</summary>
+    public static IServiceCollection AddSimDriver(this IServiceCollection services, Action<SimOptions>? configure = null)
+    {
+        services.AddOptions<SimOptions>().Configure(options => configure?.Invoke(options));
+        services.AddSingleton<SimulatedFleet>();
+        services.AddSingleton<IHypervisorDriver, SimDriver>();
+        return services;
+    }
+
+    public static void AddWorkerConsumers(this IBusRegistrationConfigurator bus)
+    {
+        foreach (var consumer in ConsumerTypes)
+            bus.AddConsumer(consumer).ExcludeFromConfigureEndpoints();
+    }
+
+    /// <summary>One queue per host this worker serves, each taking every worker command.</summary>
+    public static void ConfigureWorkerEndpoints(this IBusFactoryConfigurator configurator, IBusRegistrationContext context,
+        string hypervisor, IEnumerable<string> hosts)
+    {
+        foreach (var host in hosts)
+        {
+            configurator.ReceiveEndpoint(QueueNames.Worker(hypervisor, host), endpoint =>
+            {
+                endpoint.ConfigureConsumeTopology = false;
+                // A transfer runs for the time it takes; other commands for the same host must not wait behind it.
+                endpoint.ConcurrentMessageLimit = 16;
+                foreach (var consumer in ConsumerTypes)
+                    endpoint.ConfigureConsumer(context, consumer);
+            });
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using MassTransit;
+using Orchestrator.Contracts;
+
+namespace Orchestrator.Workflows.Migration;
+
+/// <summary>The verbs the migration state machine is written in.</summary>
+public static class MigrationBinderExtensions
+{
+    /// <summary>Records an event on the migration's stream and publishes the same instance to other services.</summary>
+    public static EventActivityBinder<MigrationState, T> RecordAndPublish<T, TEvent>(
+        this EventActivityBinder<MigrationState, T> binder, Func<MigrationState, TEvent> factory)
+        where T : class
+        where TEvent : class =>
+        binder.ThenAsync(async context =>
+        {
+            var @event = factory(context.Saga);
+            context.Saga.Record(@event);
+            await context.Publish(@event, @event.GetType());
+        });
+
+    /// <summary>Records the worker report that caused the transition on the migration's stream.</summary>
+    public static EventActivityBinder<MigrationState, T> RecordReport<T>(this EventActivityBinder<MigrationState, T> binder)
+        where T : class =>
+        binder.Then(context => context.Saga.Record(context.Message));
+
+    /// <summary>Sends a command to the queue of the worker that serves the migration's hypervisor on <paramref name="host"/>.</summary>
+    public static EventActivityBinder<MigrationState, T> SendToWorker<T, TCommand>(
+        this EventActivityBinder<MigrationState, T> binder, Func<MigrationState, string> host, Func<MigrationState, TCommand> command)
+        where T : class
+        where TCommand : class =>
+        binder.Send(
+            context => new Uri($"queue:{QueueNames.Worker(context.Saga.Hypervisor, host(context.Saga))}"),
+            context => command(context.Saga));
+}

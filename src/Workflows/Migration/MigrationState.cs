@@ -1,0 +1,50 @@
+using System.Text.Json.Serialization;
+using MassTransit;
+using Orchestrator.Contracts;
+using Orchestrator.Workflows.Persistence;
+
+namespace Orchestrator.Workflows.Migration;
+
+/// <summary>The saga state of one migration, stored as a Marten document beside the migration's event stream.</summary>
+public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents
+{
+    readonly List<object> _pendingEvents = [];
+
+    public Guid CorrelationId { get; set; }
+    public string CurrentState { get; set; } = string.Empty;
+
+    public string VmId { get; set; } = string.Empty;
+    public string SourceHost { get; set; } = string.Empty;
+    public string TargetHost { get; set; } = string.Empty;
+    public string Hypervisor { get; set; } = string.Empty;
+    public string Strategy { get; set; } = MigrationStrategies.Auto;
+    public MigrationPolicy Policy { get; set; } = MigrationPolicyDefaults.Effective(null);
+    public string? RequestedBy { get; set; }
+    public DateTimeOffset RequestedAt { get; set; }
+
+    /// <summary>The fencing epoch carried by every command sent to workers for this migration.</summary>
+    public int Epoch { get; set; }
+
+    /// <summary>The host the VM runs on as far as the workflow knows; moves once, at switchover.</summary>
+    public string? RunningOn { get; set; }
+
+    public double DowntimeMs { get; set; }
+
+    /// <summary>Why the migration was rejected, rolled back or cancelled; null while all goes well.</summary>
+    public string? Reason { get; set; }
+
+    public string? RejectionCode { get; set; }
+
+    /// <summary>True while the rollback under way was asked for by an operator (ends Cancelled, not RolledBack).</summary>
+    public bool CancelRequested { get; set; }
+
+    public string? CancelRequestedBy { get; set; }
+
+    /// <summary>Events recorded by the transition being applied; the saga repository appends them to the stream.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<object> PendingEvents => _pendingEvents;
+
+    public void Record(object @event) => _pendingEvents.Add(@event);
+
+    public void ClearPendingEvents() => _pendingEvents.Clear();
+}

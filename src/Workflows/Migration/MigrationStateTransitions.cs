@@ -1,0 +1,63 @@
+using Orchestrator.Contracts;
+
+namespace Orchestrator.Workflows.Migration;
+
+/// <summary>What the state machine does to its state, and the events each step produces.</summary>
+public static class MigrationStateTransitions
+{
+    public static void Accept(this MigrationState saga, StartMigration command)
+    {
+        saga.VmId = command.VmId ?? string.Empty;
+        saga.SourceHost = command.SourceHost ?? string.Empty;
+        saga.TargetHost = command.TargetHost ?? string.Empty;
+        saga.Hypervisor = command.Hypervisor ?? string.Empty;
+        saga.Policy = MigrationPolicyDefaults.Effective(command.Policy);
+        saga.Strategy = MigrationPolicyDefaults.EffectiveStrategy(command.Strategy, saga.Policy);
+        saga.RequestedBy = command.RequestedBy;
+        saga.RequestedAt = DateTimeOffset.UtcNow;
+        saga.RunningOn = saga.SourceHost;
+
+        var problems = StartMigrationValidator.Validate(command);
+        if (problems.Count > 0)
+        {
+            saga.RejectionCode = RejectionCodes.InvalidCommand;
+            saga.Reason = string.Join(" ", problems);
+        }
+    }
+
+    public static void Admit(this MigrationState saga)
+    {
+        saga.Epoch = 1;
+        saga.Record(new MigrationRequested(saga.CorrelationId, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor,
+            saga.Strategy, saga.Policy, saga.RequestedBy, saga.RequestedAt));
+        saga.Record(new MigrationAdmitted(saga.CorrelationId, saga.Epoch, DateTimeOffset.UtcNow));
+    }
+
+    public static MigrationRejected Rejection(this MigrationState saga) => new(
+        saga.CorrelationId, string.IsNullOrEmpty(saga.VmId) ? null : saga.VmId, saga.RejectionCode ?? RejectionCodes.InvalidCommand,
+        saga.Reason ?? "Rejected.", DateTimeOffset.UtcNow);
+
+    public static MigrationCompleted Completion(this MigrationState saga) => new(
+        saga.CorrelationId, saga.VmId, saga.RunningOn ?? saga.TargetHost, saga.DowntimeMs,
+        (DateTimeOffset.UtcNow - saga.RequestedAt).TotalMilliseconds, DateTimeOffset.UtcNow);
+
+    public static MigrationFailed Failure(this MigrationState saga) => new(
+        saga.CorrelationId, saga.Reason ?? "Failed.", saga.RunningOn, DateTimeOffset.UtcNow);
+
+    public static MigrationRollingBack BeginRollback(this MigrationState saga, string reason, bool cancelled)
+    {
+        saga.Reason = reason;
+        saga.CancelRequested = cancelled;
+        return new MigrationRollingBack(saga.CorrelationId, reason, cancelled, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>The terminal event of a rollback: cancelled when an operator asked for it, rolled back after a failure.</summary>
+    public static object RollbackOutcome(this MigrationState saga) => saga.CancelRequested
+        ? new MigrationCancelled(saga.CorrelationId, saga.Reason ?? "Cancelled.", saga.SourceHost, saga.CancelRequestedBy, DateTimeOffset.UtcNow)
+        : new MigrationRolledBack(saga.CorrelationId, saga.Reason ?? "Rolled back.", saga.SourceHost, DateTimeOffset.UtcNow);
+
+    public static CommandRefused Refusal(this MigrationState saga, CancelMigration command) => new(
+        saga.CorrelationId, "cancel",
+        $"Migration is {saga.CurrentState}: cancel applies only before the switchover (Preparing, PreCopying).",
+        DateTimeOffset.UtcNow);
+}

@@ -1,0 +1,94 @@
+using JasperFx;
+using Marten;
+using MassTransit;
+using MassTransit.Context;
+using MassTransit.Saga;
+
+namespace Orchestrator.Workflows.Persistence;
+
+/// <summary>
+/// The saga repository's view of one consumed message: loads and stores the saga through the message scope's
+/// <see cref="IDocumentSession"/>, so the saga document, the events it recorded and anything else the transition staged
+/// on that session (leases, …) commit in one PostgreSQL transaction.
+/// </summary>
+public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
+    IDocumentSession session,
+    ConsumeContext<TMessage> consumeContext,
+    ISagaConsumeContextFactory<IDocumentSession, TSaga> factory)
+    : ConsumeContextScope<TMessage>(consumeContext, session), SagaRepositoryContext<TSaga, TMessage>
+    where TSaga : class, ISaga
+    where TMessage : class
+{
+    public Task<SagaConsumeContext<TSaga, T>> CreateSagaConsumeContext<T>(ConsumeContext<T> consumeContext, TSaga instance, SagaConsumeContextMode mode)
+        where T : class =>
+        factory.CreateSagaConsumeContext(session, consumeContext, instance, mode);
+
+    public Task<SagaConsumeContext<TSaga, TMessage>> Add(TSaga instance) =>
+        factory.CreateSagaConsumeContext(session, this, instance, SagaConsumeContextMode.Add);
+
+    public async Task<SagaConsumeContext<TSaga, TMessage>> Insert(TSaga instance)
+    {
+        try
+        {
+            session.Insert(instance);
+            await session.SaveChangesAsync(CancellationToken);
+            return await factory.CreateSagaConsumeContext(session, this, instance, SagaConsumeContextMode.Insert);
+        }
+        catch (DocumentAlreadyExistsException)
+        {
+            // Another delivery created it first; MassTransit goes on to load the existing instance.
+            return default!;
+        }
+    }
+
+    public async Task<SagaConsumeContext<TSaga, TMessage>> Load(Guid correlationId)
+    {
+        var instance = await session.LoadAsync<TSaga>(correlationId, CancellationToken);
+        return instance is null
+            ? default!
+            : await factory.CreateSagaConsumeContext(session, this, instance, SagaConsumeContextMode.Load);
+    }
+
+    public Task Save(SagaConsumeContext<TSaga> context)
+    {
+        // Insert, not Store: a racing duplicate of the initial message fails here and retries into the load path.
+        session.Insert(context.Saga);
+        return Commit(context.Saga);
+    }
+
+    public Task Update(SagaConsumeContext<TSaga> context)
+    {
+        session.Update(context.Saga);
+        return Commit(context.Saga);
+    }
+
+    public Task Delete(SagaConsumeContext<TSaga> context)
+    {
+        session.Delete(context.Saga);
+        return Commit(context.Saga);
+    }
+
+    public Task Discard(SagaConsumeContext<TSaga> context)
+    {
+        if (context.Saga is IRecordEvents recorder)
+            recorder.ClearPendingEvents();
+        return Task.CompletedTask;
+    }
+
+    public Task Undo(SagaConsumeContext<TSaga> context)
+    {
+        session.Eject(context.Saga);
+        return Discard(context);
+    }
+
+    async Task Commit(TSaga saga)
+    {
+        if (saga is IRecordEvents { PendingEvents.Count: > 0 } recorder)
+        {
+            session.Events.Append(saga.CorrelationId, recorder.PendingEvents.ToArray());
+            recorder.ClearPendingEvents();
+        }
+
+        await session.SaveChangesAsync(CancellationToken);
+    }
+}

@@ -1,0 +1,59 @@
+using Marten;
+using MassTransit;
+using MassTransit.Saga;
+
+namespace Orchestrator.Workflows.Persistence;
+
+/// <summary>
+/// MassTransit's plug-in point for saga persistence, on Marten. Resolved per message scope, so it shares the scope's
+/// <see cref="IDocumentSession"/> with every activity of the transition.
+/// </summary>
+public sealed class MartenSagaRepositoryContextFactory<TSaga>(
+    IDocumentSession session,
+    IDocumentStore store,
+    ISagaConsumeContextFactory<IDocumentSession, TSaga> factory)
+    : ISagaRepositoryContextFactory<TSaga>, ILoadSagaRepositoryContextFactory<TSaga>, IQuerySagaRepositoryContextFactory<TSaga>
+    where TSaga : class, ISaga
+{
+    public Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<TSaga, T>> next)
+        where T : class
+    {
+        StampMetadata(context);
+        return next.Send(new MartenSagaRepositoryContext<TSaga, T>(session, context, factory));
+    }
+
+    public async Task SendQuery<T>(ConsumeContext<T> context, ISagaQuery<TSaga> query, IPipe<SagaRepositoryQueryContext<TSaga, T>> next)
+        where T : class
+    {
+        StampMetadata(context);
+        var repositoryContext = new MartenSagaRepositoryContext<TSaga, T>(session, context, factory);
+        var instances = await session.Query<TSaga>().Where(query.FilterExpression).ToListAsync(context.CancellationToken);
+        await next.Send(new LoadedSagaRepositoryQueryContext<TSaga, T>(repositoryContext, instances));
+    }
+
+    public async Task<T> Execute<T>(Func<LoadSagaRepositoryContext<TSaga>, Task<T>> asyncMethod, CancellationToken cancellationToken = default)
+        where T : class
+    {
+        await using var querySession = store.QuerySession();
+        return await asyncMethod(new MartenSagaQueryContext<TSaga>(querySession, cancellationToken));
+    }
+
+    public async Task<T> Execute<T>(Func<QuerySagaRepositoryContext<TSaga>, Task<T>> asyncMethod, CancellationToken cancellationToken = default)
+        where T : class
+    {
+        await using var querySession = store.QuerySession();
+        return await asyncMethod(new MartenSagaQueryContext<TSaga>(querySession, cancellationToken));
+    }
+
+    public void Probe(ProbeContext context) => context.Add("persistence", "marten");
+
+    /// <summary>Correlation (the migration), causation (the message that caused the events) on every appended event.</summary>
+    void StampMetadata(ConsumeContext context)
+    {
+        session.CorrelationId = (context.CorrelationId ?? context.ConversationId)?.ToString();
+        session.CausationId = context.MessageId?.ToString();
+        if (context.Headers.TryGetHeader(MessageHeadersNames.Principal, out var principal) && principal is not null)
+            session.SetHeader(MessageHeadersNames.Principal, principal.ToString()!);
+        session.SetHeader(MessageHeadersNames.MessageType, context.SupportedMessageTypes.FirstOrDefault() ?? "unknown");
+    }
+}

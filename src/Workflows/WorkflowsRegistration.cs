@@ -1,0 +1,34 @@
+using JasperFx.Events;
+using Marten;
+using MassTransit;
+using Orchestrator.Contracts;
+using Orchestrator.Workflows.Intake;
+using Orchestrator.Workflows.Migration;
+using Orchestrator.Workflows.Persistence;
+
+namespace Orchestrator.Workflows;
+
+/// <summary>How the executable composes this module: its bus parts and its Marten schema.</summary>
+public static class WorkflowsRegistration
+{
+    public static void AddMigrationWorkflows(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddSagaStateMachine<MigrationStateMachine, MigrationState, MigrationStateDefinition>().MartenRepository();
+        bus.AddConsumer<StartMigrationIntake>(typeof(StartMigrationIntakeDefinition));
+        bus.AddConsumer<CancelMigrationIntake>(typeof(CancelMigrationIntakeDefinition));
+    }
+
+    public static void ConfigureWorkflows(this StoreOptions options)
+    {
+        options.Schema.For<MigrationState>().Identity(x => x.CorrelationId).UseOptimisticConcurrency(true);
+        options.Schema.For<VmLease>().Identity(x => x.Id);
+        options.Events.StreamIdentity = StreamIdentity.AsGuid;
+        options.Events.MetadataConfig.CorrelationIdEnabled = true;
+        options.Events.MetadataConfig.CausationIdEnabled = true;
+        options.Events.MetadataConfig.HeadersEnabled = true;
+    }
+
+    sealed class StartMigrationIntakeDefinition() : PublicCommandDefinition<StartMigrationIntake>(QueueNames.StartMigration);
+
+    sealed class CancelMigrationIntakeDefinition() : PublicCommandDefinition<CancelMigrationIntake>(QueueNames.CancelMigration);
+}
