@@ -1,0 +1,100 @@
+using Microsoft.Extensions.Options;
+using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
+using Orchestrator.Workers.Drivers;
+using Orchestrator.Workers.Sim;
+
+namespace Orchestrator.Workers.Tests;
+
+public sealed class When_the_sim_driver_migrates_a_vm
+{
+    readonly SimulatedFleet _fleet = new();
+    readonly SimOptions _options = new();
+    readonly RecordingObserver _observer = new();
+
+    SimDriver Driver => new(_fleet, Options.Create(_options));
+
+    static BeginTransfer Transfer(Guid id, string vm) => new(id, 1, vm, "host-a", "host-b", MigrationStrategies.PreCopy, 300, 1024);
+
+    static PrepareTarget Prepare(Guid id, string vm) => new(id, 1, vm, "host-a", "host-b", HypervisorKinds.Sim);
+
+    [Fact]
+    public async Task Should_report_every_pass_then_the_switchover_and_move_the_vm()
+    {
+        var id = Guid.NewGuid();
+        var driver = Driver;
+
+        await driver.PrepareTargetAsync(Prepare(id, "vm-1"), CancellationToken.None);
+        await driver.MigrateAsync(Transfer(id, "vm-1"), _observer, CancellationToken.None);
+
+        _observer.Passes.ShouldNotBeEmpty();
+        _observer.Passes.Select(p => p.Round).ShouldBe(Enumerable.Range(1, _observer.Passes.Count));
+        _observer.DowntimeMs.ShouldNotBeNull();
+        _observer.RunningOn.ShouldBe("host-b");
+        (await driver.WhereIsAsync("vm-1", CancellationToken.None)).ShouldBe("host-b");
+    }
+
+    [Fact]
+    public async Task Should_refuse_to_transfer_without_a_prepared_target()
+    {
+        var error = await Should.ThrowAsync<HypervisorStepException>(
+            () => Driver.MigrateAsync(Transfer(Guid.NewGuid(), "vm-2"), _observer, CancellationToken.None));
+
+        error.VmRunningOn.ShouldBe("host-a");
+        _observer.RunningOn.ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Should_fail_an_injected_step_and_leave_the_vm_on_its_source()
+    {
+        _options.Faults.Add(new SimFault(HypervisorSteps.Transfer, "vm-3"));
+        var id = Guid.NewGuid();
+        var driver = Driver;
+        await driver.PrepareTargetAsync(Prepare(id, "vm-3"), CancellationToken.None);
+
+        var error = await Should.ThrowAsync<HypervisorStepException>(
+            () => driver.MigrateAsync(Transfer(id, "vm-3"), _observer, CancellationToken.None));
+
+        error.Message.ShouldContain("Injected fault");
+        (await driver.WhereIsAsync("vm-3", CancellationToken.None)).ShouldBe("host-a");
+    }
+
+    [Fact]
+    public async Task Should_refuse_to_abort_a_transfer_that_already_switched_over()
+    {
+        var id = Guid.NewGuid();
+        var driver = Driver;
+        await driver.PrepareTargetAsync(Prepare(id, "vm-4"), CancellationToken.None);
+        await driver.MigrateAsync(Transfer(id, "vm-4"), _observer, CancellationToken.None);
+
+        var error = await Should.ThrowAsync<HypervisorStepException>(
+            () => driver.AbortAsync(new AbortTransfer(id, 1, "vm-4", "host-a"), CancellationToken.None));
+
+        error.VmRunningOn.ShouldBe("host-b");
+    }
+
+    sealed class RecordingObserver : ITransferObserver
+    {
+        public List<PreCopyPass> Passes { get; } = [];
+        public double? DowntimeMs { get; private set; }
+        public string? RunningOn { get; private set; }
+
+        public Task RoundCompleted(PreCopyPass pass)
+        {
+            Passes.Add(pass);
+            return Task.CompletedTask;
+        }
+
+        public Task StoppedAndCopied(double downtimeMs, long bytesTransferred)
+        {
+            DowntimeMs = downtimeMs;
+            return Task.CompletedTask;
+        }
+
+        public Task SwitchedOver(string runningOn, long totalBytesTransferred)
+        {
+            RunningOn = runningOn;
+            return Task.CompletedTask;
+        }
+    }
+}

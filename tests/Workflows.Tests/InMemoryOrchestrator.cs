@@ -1,0 +1,79 @@
+using Marten;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orchestrator.Contracts;
+using Orchestrator.Hosting;
+using Orchestrator.ReadModels.Migrations;
+using Orchestrator.Workers.Sim;
+
+namespace Orchestrator.Workflows.Tests;
+
+/// <summary>
+/// The whole workflow in one process, as the demo runs it: the saga and the sim worker on MassTransit's in-memory
+/// transport, on the real PostgreSQL in a schema of its own.
+/// </summary>
+public sealed class InMemoryOrchestrator : IAsyncDisposable
+{
+    public static readonly string[] Hosts = ["host-a", "host-b", "host-c"];
+    readonly IHost _host;
+
+    InMemoryOrchestrator(IHost host) => _host = host;
+
+    public IDocumentStore Store => _host.Services.GetRequiredService<IDocumentStore>();
+
+    public SimulatedFleet Fleet => _host.Services.GetRequiredService<SimulatedFleet>();
+
+    public static async Task<InMemoryOrchestrator> StartAsync(Action<SimOptions>? sim = null)
+    {
+        var settings = new OrchestratorSettings(TestServices.Postgres, TestServices.RabbitMq, TestServices.UniqueSchema("wf"));
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddEventStore(settings).AddBus(settings, new BusOptions
+        {
+            Workflows = true,
+            InMemory = true,
+            WorkerHosts = Hosts,
+            ConfigureSim = sim,
+        });
+        var host = builder.Build();
+        await host.StartAsync();
+        return new InMemoryOrchestrator(host);
+    }
+
+    public async Task Send<T>(string queue, T command)
+        where T : class
+    {
+        var endpoint = await _host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{queue}"));
+        await endpoint.Send(command);
+    }
+
+    public Task Start(StartMigration command) => Send(QueueNames.StartMigration, command);
+
+    public async Task<MigrationSummary?> Summary(Guid migrationId)
+    {
+        await using var session = Store.QuerySession();
+        return await session.Summary(migrationId);
+    }
+
+    public Task<MigrationSummary?> WaitFor(Guid migrationId, Func<MigrationSummary, bool> condition, string what) =>
+        Eventually.Get(() => Summary(migrationId), s => s is not null && condition(s), what);
+
+    public Task<MigrationSummary?> WaitForEnd(Guid migrationId) =>
+        WaitFor(migrationId, s => s.IsTerminal, $"migration {migrationId} to end");
+
+    public async Task<IReadOnlyList<object>> Events(Guid migrationId)
+    {
+        await using var session = Store.QuerySession();
+        return (await session.History(migrationId)).Select(e => e.Data).ToList();
+    }
+
+    public static StartMigration NewMigration(string vmId, string source = "host-a", string target = "host-b",
+        MigrationPolicy? policy = null, string hypervisor = HypervisorKinds.Sim) =>
+        new(NewId.NextGuid(), vmId, source, target, hypervisor, MigrationStrategies.PreCopy, policy, "tests");
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+}

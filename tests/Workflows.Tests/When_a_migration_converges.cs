@@ -1,0 +1,51 @@
+using Orchestrator.Contracts;
+using Orchestrator.ReadModels.Migrations;
+
+namespace Orchestrator.Workflows.Tests;
+
+[Trait("Category", "Integration")]
+public sealed class When_a_migration_converges
+{
+    [Fact]
+    public async Task Should_complete_with_every_step_recorded_in_order()
+    {
+        await using var orchestrator = await InMemoryOrchestrator.StartAsync();
+        var command = InMemoryOrchestrator.NewMigration("vm-converges");
+
+        await orchestrator.Start(command);
+        var summary = await orchestrator.WaitForEnd(command.MigrationId);
+
+        summary!.State.ShouldBe(MigrationStates.Completed);
+        summary.RunningOn.ShouldBe("host-b");
+        summary.Rounds.ShouldBeGreaterThan(0);
+        summary.DowntimeMs.ShouldNotBeNull().ShouldBeLessThanOrEqualTo(300);
+        orchestrator.Fleet.WhereIs("vm-converges").ShouldBe("host-b");
+
+        var events = await orchestrator.Events(command.MigrationId);
+        var kinds = events.Select(e => e.GetType()).ToList();
+        kinds.Take(3).ShouldBe([typeof(MigrationRequested), typeof(MigrationAdmitted), typeof(TargetPrepared)]);
+        kinds.Skip(3).Take(summary.Rounds).ShouldAllBe(t => t == typeof(PreCopyRoundCompleted));
+        kinds.Skip(3 + summary.Rounds).ShouldBe([typeof(StopAndCopyCompleted), typeof(SwitchoverCompleted),
+            typeof(SourceCleanedUp), typeof(MigrationCompleted)]);
+        events.OfType<PreCopyRoundCompleted>().Select(r => r.Round).ShouldBe(Enumerable.Range(1, summary.Rounds));
+    }
+
+    [Fact]
+    public async Task Should_start_one_migration_when_the_command_arrives_twice()
+    {
+        await using var orchestrator = await InMemoryOrchestrator.StartAsync();
+        var command = InMemoryOrchestrator.NewMigration("vm-twice");
+
+        await orchestrator.Start(command);
+        await orchestrator.Start(command);
+        await orchestrator.WaitForEnd(command.MigrationId);
+        // A third copy after the end changes nothing either.
+        await orchestrator.Start(command);
+
+        var summary = await orchestrator.WaitForEnd(command.MigrationId);
+        summary!.State.ShouldBe(MigrationStates.Completed);
+        var events = await orchestrator.Events(command.MigrationId);
+        events.OfType<MigrationRequested>().Count().ShouldBe(1);
+        events.OfType<MigrationCompleted>().Count().ShouldBe(1);
+    }
+}
