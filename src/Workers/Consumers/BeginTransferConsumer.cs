@@ -35,12 +35,12 @@ public sealed class BeginTransferConsumer(IHypervisorDriver driver, ILogger<Begi
 
         public object? Outcome { get; private set; }
 
-        public Task RoundCompleted(PreCopyPass pass) => Report(context, new PreCopyRoundCompleted(MigrationId, pass.Round,
+        public Task RoundCompleted(PreCopyPass pass) => Report(context, MigrationId, new PreCopyRoundCompleted(MigrationId, pass.Round,
             pass.BytesTransferred, pass.BytesRemaining, pass.DirtyRateBytesPerSecond, pass.BandwidthBytesPerSecond,
             pass.ExpectedDowntimeMs, DateTimeOffset.UtcNow));
 
         public Task StoppedAndCopied(double downtimeMs, long bytesTransferred) =>
-            Report(context, new StopAndCopyCompleted(MigrationId, downtimeMs, bytesTransferred, DateTimeOffset.UtcNow));
+            Report(context, MigrationId, new StopAndCopyCompleted(MigrationId, downtimeMs, bytesTransferred, DateTimeOffset.UtcNow));
 
         public Task SwitchedOver(string runningOn, long totalBytesTransferred)
         {

@@ -38,8 +38,10 @@ public abstract class WorkerCommandConsumer<TCommand>(ILogger logger) : IConsume
         }
 
         if (report is not null)
-            await Report(context, report);
+            await Report(context, migrationId, report);
     }
 
-    protected static Task Report(ConsumeContext context, object report) => context.Send(SagaAddress, report, report.GetType());
+    /// <summary>Sends a report to the saga, correlated with its migration so the saga endpoint keeps a migration's reports in order.</summary>
+    protected static Task Report(ConsumeContext context, Guid migrationId, object report) =>
+        context.Send(SagaAddress, report, report.GetType(), Pipe.Execute<SendContext>(send => send.CorrelationId = migrationId));
 }

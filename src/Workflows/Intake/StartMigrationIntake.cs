@@ -1,5 +1,6 @@
 using MassTransit;
 using Orchestrator.Contracts;
+using Orchestrator.Workflows.Persistence;
 
 namespace Orchestrator.Workflows.Intake;
 
@@ -20,6 +21,13 @@ public sealed class StartMigrationIntake : IConsumer<StartMigration>
             return;
         }
 
-        await context.Forward(SagaAddress.Uri, context.Message);
+        await context.Send(SagaAddress.Uri, context.Message, forwarded =>
+        {
+            // A plain AMQP client may send no message id: the events this command causes still need a causation id.
+            forwarded.MessageId = context.MessageId ?? NewId.NextGuid();
+            forwarded.CorrelationId = context.Message.MigrationId;
+            if (context.Message.RequestedBy is { Length: > 0 } principal)
+                forwarded.Headers.Set(MessageHeadersNames.Principal, principal);
+        });
     }
 }

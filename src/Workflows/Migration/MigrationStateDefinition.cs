@@ -26,21 +26,10 @@ public sealed class MigrationStateDefinition : SagaDefinition<MigrationState>
         });
         endpointConfigurator.UseInMemoryOutbox(context);
 
-        // One migration's messages are applied one at a time, in the order they arrived; different migrations in parallel.
+        // One migration's messages are applied one at a time, in the order they arrive; different migrations in
+        // parallel. Every sender sets the CorrelationId to the migration id (the intake, the workers), so the key is
+        // known before the message type is, and one partition sees all of a migration's messages in arrival order.
         var partition = endpointConfigurator.CreatePartitioner(Math.Max(8, Environment.ProcessorCount * 4));
-        void Serialize<T>(Func<T, Guid> migrationId)
-            where T : class =>
-            sagaConfigurator.Message<T>(m => m.UsePartitioner(partition, c => migrationId(c.Message)));
-
-        Serialize<StartMigration>(m => m.MigrationId);
-        Serialize<CancelMigration>(m => m.MigrationId);
-        Serialize<TargetPrepared>(m => m.MigrationId);
-        Serialize<PreCopyRoundCompleted>(m => m.MigrationId);
-        Serialize<StopAndCopyCompleted>(m => m.MigrationId);
-        Serialize<SwitchoverCompleted>(m => m.MigrationId);
-        Serialize<SourceCleanedUp>(m => m.MigrationId);
-        Serialize<MigrationStepFailed>(m => m.MigrationId);
-        Serialize<MigrationAborted>(m => m.MigrationId);
-        Serialize<TargetDestroyed>(m => m.MigrationId);
+        endpointConfigurator.UsePartitioner(partition, consumeContext => consumeContext.CorrelationId ?? Guid.Empty);
     }
 }

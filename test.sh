@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The test command (README): installs what is missing, starts the private PostgreSQL and RabbitMQ, runs every test
+# (unit and integration), stops the services it started, prints "N passed, N failed" and exits non-zero on any failure.
+#   ./test.sh                      every test
+#   ./test.sh --filter-trait "Category=Integration"   extra arguments go to the test runner (xunit v3)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+command -v dotnet >/dev/null || { echo "The .NET SDK (dotnet) is required: see global.json for the version." >&2; exit 1; }
+
+# Stop at the end only what this run started: a developer's running services stay up.
+if infra/services.sh status >/dev/null 2>&1; then started=no; else started=yes; fi
+cleanup() { if [[ $started == yes ]]; then infra/services.sh down || true; fi; }
+trap cleanup EXIT
+eval "$(infra/services.sh up)"
+
+mkdir -p .data
+log=.data/test-output.log
+set +e
+{
+  dotnet build Orchestrator.sln --nologo -v quiet -clp:ErrorsOnly &&
+  dotnet test --solution Orchestrator.sln --no-build --no-progress -- "$@"
+} 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# dotnet test closes with "total: N / failed: N / succeeded: N / skipped: N"; CI reads the plain line below.
+passed=$(awk '/^[[:space:]]*succeeded:/ {n=$2} END {print n+0}' "$log")
+failed=$(awk '/^[[:space:]]*failed:/ {n=$2} END {print n+0}' "$log")
+if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; fi   # the build or the runner itself failed
+echo "$passed passed, $failed failed"
+[[ $status -eq 0 && $failed -eq 0 && $passed -gt 0 ]]

@@ -1,0 +1,69 @@
+using System.Text;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace Orchestrator.Tests;
+
+/// <summary>A service that does not use MassTransit: plain RabbitMQ.Client, plain JSON.</summary>
+public sealed class PlainAmqpClient : IAsyncDisposable
+{
+    readonly IConnection _connection;
+    readonly IChannel _channel;
+
+    PlainAmqpClient(IConnection connection, IChannel channel)
+    {
+        _connection = connection;
+        _channel = channel;
+    }
+
+    public static async Task<PlainAmqpClient> ConnectAsync()
+    {
+        var connection = await new ConnectionFactory { Uri = new Uri(TestServices.RabbitMq) }.CreateConnectionAsync();
+        return new PlainAmqpClient(connection, await connection.CreateChannelAsync());
+    }
+
+    public async Task Publish(string exchange, string body, string? contentType = "application/json")
+    {
+        var properties = new BasicProperties { ContentType = contentType, DeliveryMode = DeliveryModes.Persistent };
+        await _channel.BasicPublishAsync(exchange, routingKey: string.Empty, mandatory: false, properties, Encoding.UTF8.GetBytes(body));
+    }
+
+    /// <summary>Binds a private queue to a fanout exchange and collects the bodies that arrive on it.</summary>
+    public async Task<List<string>> Subscribe(string exchange)
+    {
+        var received = new List<string>();
+        await _channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true, autoDelete: false);
+        var queue = await _channel.QueueDeclareAsync(queue: string.Empty, durable: false, exclusive: true, autoDelete: true);
+        await _channel.QueueBindAsync(queue.QueueName, exchange, routingKey: string.Empty);
+        var consumer = new AsyncEventingBasicConsumer(_channel);
+        consumer.ReceivedAsync += (_, delivery) =>
+        {
+            lock (received)
+                received.Add(Encoding.UTF8.GetString(delivery.Body.Span));
+            return Task.CompletedTask;
+        };
+        await _channel.BasicConsumeAsync(queue.QueueName, autoAck: true, consumer);
+        return received;
+    }
+
+    /// <summary>How many messages wait in <paramref name="queue"/>; 0 when it does not exist.</summary>
+    public async Task<uint> MessageCount(string queue)
+    {
+        // A passive declare of a missing queue closes its channel: use one of its own.
+        await using var channel = await _connection.CreateChannelAsync();
+        try
+        {
+            return (await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return 0;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _channel.DisposeAsync();
+        await _connection.DisposeAsync();
+    }
+}

@@ -1,0 +1,54 @@
+using Marten;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orchestrator.Hosting;
+using Orchestrator.ReadModels.Migrations;
+
+namespace Orchestrator.Tests;
+
+/// <summary>
+/// Production's shape on one machine: an <c>orchestrator serve</c> host and an <c>orchestrator worker --driver sim</c>
+/// host, talking over the real RabbitMQ, storing in the real PostgreSQL (a schema of their own).
+/// </summary>
+public sealed class RabbitMqOrchestrator : IAsyncLifetime
+{
+    public static readonly string[] Hosts = ["e2e-a", "e2e-b"];
+    IHost _serve = null!;
+    IHost _worker = null!;
+
+    public OrchestratorSettings Settings { get; } =
+        new(TestServices.Postgres, TestServices.RabbitMq, TestServices.UniqueSchema("e2e"));
+
+    public IDocumentStore Store => _serve.Services.GetRequiredService<IDocumentStore>();
+
+    public async ValueTask InitializeAsync()
+    {
+        var serve = Host.CreateApplicationBuilder();
+        serve.Services.AddEventStore(Settings).AddBus(Settings, new BusOptions { Workflows = true });
+        _serve = serve.Build();
+
+        var worker = Host.CreateApplicationBuilder();
+        worker.Services.AddBus(Settings, new BusOptions { WorkerHosts = Hosts });
+        _worker = worker.Build();
+
+        await _serve.StartAsync();
+        await _worker.StartAsync();
+    }
+
+    public async Task<MigrationSummary?> Summary(Guid migrationId)
+    {
+        await using var session = Store.QuerySession();
+        return await session.Summary(migrationId);
+    }
+
+    public Task<MigrationSummary?> WaitForEnd(Guid migrationId) =>
+        Eventually.Get(() => Summary(migrationId), s => s is { IsTerminal: true }, $"migration {migrationId} to end");
+
+    public async ValueTask DisposeAsync()
+    {
+        await _worker.StopAsync();
+        await _serve.StopAsync();
+        _worker.Dispose();
+        _serve.Dispose();
+    }
+}

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Orchestrator.Contracts;
+using Orchestrator.ReadModels.Migrations;
+
+namespace Orchestrator.Tests;
+
+[Trait("Category", "Integration")]
+[Collection(RabbitMqCollection.Name)]
+public sealed class When_a_service_sends_plain_json_over_rabbitmq(RabbitMqOrchestrator orchestrator)
+{
+    static string StartBody(Guid id, string? vmId, string source, string target, string hypervisor) => JsonSerializer.Serialize(new
+    {
+        migrationId = id,
+        vmId,
+        sourceHost = source,
+        targetHost = target,
+        hypervisor,
+        requestedBy = "placement-service",
+    });
+
+    [Fact]
+    public async Task Should_run_the_migration_to_completion_with_every_step_in_the_stream_and_the_cli_showing_it()
+    {
+        await using var client = await PlainAmqpClient.ConnectAsync();
+        var id = Guid.NewGuid();
+
+        await client.Publish(QueueNames.StartMigration, StartBody(id, "vm-e2e-1", "e2e-a", "e2e-b", HypervisorKinds.Sim));
+        var summary = await orchestrator.WaitForEnd(id);
+
+        summary!.State.ShouldBe(MigrationStates.Completed);
+        summary.RequestedBy.ShouldBe("placement-service");
+        summary.RunningOn.ShouldBe("e2e-b");
+        await using var session = orchestrator.Store.QuerySession();
+        var events = await session.History(id);
+        var kinds = events.Select(e => e.Data.GetType().Name).ToList();
+        kinds.Take(3).ShouldBe([nameof(MigrationRequested), nameof(MigrationAdmitted), nameof(TargetPrepared)]);
+        kinds.ShouldContain(nameof(StopAndCopyCompleted));
+        kinds.ShouldContain(nameof(SwitchoverCompleted));
+        kinds.TakeLast(2).ShouldBe([nameof(SourceCleanedUp), nameof(MigrationCompleted)]);
+        events.Select(e => e.Data).OfType<PreCopyRoundCompleted>().Select(r => r.Round).Order().ShouldBe(Enumerable.Range(1, summary.Rounds));
+        events.ShouldAllBe(e => e.CorrelationId == id.ToString());
+        events.Select(e => e.Version).ShouldBe(Enumerable.Range(1, events.Count).Select(v => (long)v));
+        events.ShouldAllBe(e => e.CausationId != null);
+
+        var history = await RunCli("history", id.ToString());
+        history.ExitCode.ShouldBe(0);
+        history.Output.ShouldContain("MigrationCompleted");
+        history.Output.ShouldContain("PreCopyRoundCompleted");
+        var status = await RunCli("status", id.ToString());
+        status.ExitCode.ShouldBe(0);
+        status.Output.ShouldContain("Completed");
+        (await RunCli("status", Guid.NewGuid().ToString())).ExitCode.ShouldBe(4);
+    }
+
+    [Fact]
+    public async Task Should_reject_bad_commands_with_a_reason_the_sender_sees_and_keep_working()
+    {
+        await using var client = await PlainAmqpClient.ConnectAsync();
+        var rejections = await client.Subscribe("Orchestrator.Contracts:MigrationRejected");
+        var missingVm = Guid.NewGuid();
+        var sameHosts = Guid.NewGuid();
+        var unknownHypervisor = Guid.NewGuid();
+        var good = Guid.NewGuid();
+
+        await client.Publish(QueueNames.StartMigration, StartBody(missingVm, null, "e2e-a", "e2e-b", HypervisorKinds.Sim));
+        await client.Publish(QueueNames.StartMigration, StartBody(sameHosts, "vm-e2e-2", "e2e-a", "e2e-a", HypervisorKinds.Sim));
+        await client.Publish(QueueNames.StartMigration, StartBody(unknownHypervisor, "vm-e2e-3", "e2e-a", "e2e-b", "vmware"));
+        await client.Publish(QueueNames.StartMigration, StartBody(good, "vm-e2e-4", "e2e-a", "e2e-b", HypervisorKinds.Sim));
+
+        (await orchestrator.WaitForEnd(missingVm))!.Reason.ShouldNotBeNull().ShouldContain("VmId is required");
+        (await orchestrator.WaitForEnd(sameHosts))!.Reason.ShouldNotBeNull().ShouldContain("two different hosts");
+        (await orchestrator.WaitForEnd(unknownHypervisor))!.Reason.ShouldNotBeNull().ShouldContain("'vmware' is unknown");
+        (await orchestrator.WaitForEnd(good))!.State.ShouldBe(MigrationStates.Completed);
+
+        // What a plain AMQP subscriber receives: MassTransit's JSON envelope, the event under "message".
+        var published = await Eventually.Get(() => Task.FromResult(Snapshot(rejections)), r => r.Count >= 3, "three published rejections");
+        var messages = published.Select(body => JsonDocument.Parse(body).RootElement.GetProperty("message")).ToList();
+        foreach (var id in new[] { missingVm, sameHosts, unknownHypervisor })
+        {
+            messages.ShouldContain(m => m.GetProperty("migrationId").GetGuid() == id
+                && m.GetProperty("reasonCode").GetString() == RejectionCodes.InvalidCommand
+                && m.GetProperty("reason").GetString()!.Length > 0, string.Join(Environment.NewLine, published));
+        }
+    }
+
+    [Fact]
+    public async Task Should_move_a_body_that_is_not_json_to_the_error_queue_and_keep_consuming()
+    {
+        await using var client = await PlainAmqpClient.ConnectAsync();
+        var errorQueue = QueueNames.StartMigration + "_error";
+        var before = await client.MessageCount(errorQueue);
+        var good = Guid.NewGuid();
+
+        await client.Publish(QueueNames.StartMigration, "this is not json {");
+        await client.Publish(QueueNames.StartMigration, StartBody(good, "vm-e2e-5", "e2e-a", "e2e-b", HypervisorKinds.Sim));
+
+        (await orchestrator.WaitForEnd(good))!.State.ShouldBe(MigrationStates.Completed);
+        await Eventually.Get(() => client.MessageCount(errorQueue), count => count == before + 1, "the malformed body in the error queue");
+    }
+
+    [Fact]
+    public async Task Should_let_an_operator_migrate_from_the_cli_and_wait_for_the_outcome()
+    {
+        var result = await RunCli("migrate", "--vm", "vm-e2e-cli", "--from", "e2e-a", "--to", "e2e-b", "--wait");
+
+        result.ExitCode.ShouldBe(0, result.Output);
+        result.Output.ShouldContain("Completed");
+        var refused = await RunCli("migrate", "--vm", "vm-e2e-cli-2", "--from", "e2e-a", "--to", "e2e-a", "--wait");
+        refused.ExitCode.ShouldBe(3, refused.Output);
+        refused.Output.ShouldContain("Rejected");
+    }
+
+    static List<string> Snapshot(List<string> received)
+    {
+        lock (received)
+            return [.. received];
+    }
+
+    async Task<(int ExitCode, string Output)> RunCli(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "orchestrator.dll"));
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        start.Environment["ConnectionStrings__Postgres"] = orchestrator.Settings.Postgres;
+        start.Environment["ConnectionStrings__RabbitMq"] = orchestrator.Settings.RabbitMq;
+        start.Environment["Orchestrator__Schema"] = orchestrator.Settings.Schema;
+        start.Environment["COLUMNS"] = "200";
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        return (process.ExitCode, await output + await error);
+    }
+}
