@@ -28,5 +28,6 @@ set -e
 passed=$(awk '/^[[:space:]]*succeeded:/ {n=$2} END {print n+0}' "$log")
 failed=$(awk '/^[[:space:]]*failed:/ {n=$2} END {print n+0}' "$log")
 if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; fi   # the build or the runner itself failed
+cleanup; trap - EXIT   # stop the services first, so the counts are the last line
 echo "$passed passed, $failed failed"
 [[ $status -eq 0 && $failed -eq 0 && $passed -gt 0 ]]
