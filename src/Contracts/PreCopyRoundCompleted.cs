@@ -9,4 +9,5 @@ public sealed record PreCopyRoundCompleted(
     long DirtyRateBytesPerSecond,
     long BandwidthBytesPerSecond,
     double ExpectedDowntimeMs,
-    DateTimeOffset Timestamp);
+    DateTimeOffset Timestamp,
+    int ThrottlePercent = 0);

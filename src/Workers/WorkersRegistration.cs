@@ -13,7 +13,7 @@ public static class WorkersRegistration
     static readonly Type[] ConsumerTypes =
     [
         typeof(PrepareTargetConsumer), typeof(BeginTransferConsumer), typeof(CleanupSourceConsumer),
-        typeof(AbortTransferConsumer), typeof(DestroyTargetConsumer),
+        typeof(AbortTransferConsumer), typeof(DestroyTargetConsumer), typeof(AdjustTransferConsumer), typeof(SwitchToPostCopyConsumer),
     ];
 
     /// <summary>Registers the simulated hypervisor as this process's driver.</summary>

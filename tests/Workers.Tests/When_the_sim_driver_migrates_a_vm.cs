@@ -14,7 +14,8 @@ public sealed class When_the_sim_driver_migrates_a_vm
 
     SimDriver Driver => new(_fleet, Options.Create(_options));
 
-    static BeginTransfer Transfer(Guid id, string vm) => new(id, 1, vm, "host-a", "host-b", MigrationStrategies.PreCopy, 300, 1024);
+    static BeginTransfer Transfer(Guid id, string vm, string strategy = MigrationStrategies.PreCopy) =>
+        new(id, 1, vm, "host-a", "host-b", strategy, 300, 1024);
 
     static PrepareTarget Prepare(Guid id, string vm) => new(id, 1, vm, "host-a", "host-b", HypervisorKinds.Sim);
 
@@ -32,6 +33,34 @@ public sealed class When_the_sim_driver_migrates_a_vm
         _observer.DowntimeMs.ShouldNotBeNull();
         _observer.RunningOn.ShouldBe("host-b");
         (await driver.WhereIsAsync("vm-1", CancellationToken.None)).ShouldBe("host-b");
+    }
+
+    [Fact]
+    public async Task Should_send_each_page_once_in_post_copy_but_resend_dirty_pages_in_pre_copy()
+    {
+        // A write-heavy VM: 1 GiB of its memory is rewritten at 900 MiB/s.
+        const string vm = "vm-write-heavy";
+        _options.Vms[vm] = new SimVm(vm, 2L << 30, WorkingSetBytes: 1L << 30, DirtyRateBytesPerSecond: 900L << 20);
+        _fleet.Place(vm, "host-a");
+        var postCopy = new RecordingObserver();
+        var preCopy = new RecordingObserver();
+        var driver = Driver;
+        var heavy = _options.Vm(vm);
+
+        var first = Guid.NewGuid();
+        await driver.PrepareTargetAsync(Prepare(first, vm), CancellationToken.None);
+        await driver.MigrateAsync(Transfer(first, vm, MigrationStrategies.PostCopy), postCopy, CancellationToken.None);
+        _fleet.Place(vm, "host-a");
+        var second = Guid.NewGuid();
+        await driver.PrepareTargetAsync(Prepare(second, vm), CancellationToken.None);
+        await driver.MigrateAsync(Transfer(second, vm, MigrationStrategies.PreCopy), preCopy, CancellationToken.None);
+
+        postCopy.PostCopyStartedOn.ShouldBe("host-b");
+        postCopy.Passes.Count.ShouldBe(1);
+        // Post-copy: the first pass, then each page still missing exactly once, plus the CPU state.
+        postCopy.TotalBytes.ShouldBe(heavy.MemoryBytes + postCopy.Passes[0].BytesRemaining + PreCopyModel.DeviceStateBytes);
+        postCopy.PageFaults.ShouldBeGreaterThan(0);
+        preCopy.TotalBytes.ShouldBeGreaterThan(postCopy.TotalBytes);
     }
 
     [Fact]
@@ -78,6 +107,9 @@ public sealed class When_the_sim_driver_migrates_a_vm
         public List<PreCopyPass> Passes { get; } = [];
         public double? DowntimeMs { get; private set; }
         public string? RunningOn { get; private set; }
+        public string? PostCopyStartedOn { get; private set; }
+        public long TotalBytes { get; private set; }
+        public long PageFaults { get; private set; }
 
         public Task RoundCompleted(PreCopyPass pass)
         {
@@ -94,6 +126,21 @@ public sealed class When_the_sim_driver_migrates_a_vm
         public Task SwitchedOver(string runningOn, long totalBytesTransferred)
         {
             RunningOn = runningOn;
+            TotalBytes = totalBytesTransferred;
+            return Task.CompletedTask;
+        }
+
+        public Task PostCopyStarted(string runningOn, long bytesRemaining)
+        {
+            PostCopyStartedOn = runningOn;
+            return Task.CompletedTask;
+        }
+
+        public Task PostCopyCompleted(string runningOn, long totalBytesTransferred, long pageFaults)
+        {
+            RunningOn = runningOn;
+            TotalBytes = totalBytesTransferred;
+            PageFaults = pageFaults;
             return Task.CompletedTask;
         }
     }

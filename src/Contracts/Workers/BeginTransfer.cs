@@ -2,7 +2,8 @@ namespace Orchestrator.Contracts.Workers;
 
 /// <summary>
 /// To the source host's worker: start moving <see cref="VmId"/> to the prepared target and report every pass,
-/// the stop-and-copy and the switchover.
+/// the stop-and-copy and the switchover. <see cref="Strategy"/> <c>postcopy</c> switches to post-copy right after the
+/// first pass; the others iterate until the rest fits the downtime limit, and the orchestrator adjusts them on the way.
 /// </summary>
 public sealed record BeginTransfer(
     Guid MigrationId,
@@ -12,4 +13,6 @@ public sealed record BeginTransfer(
     string TargetHost,
     string Strategy,
     int MaxDowntimeMs,
-    int MaxBandwidthMiBps);
+    int MaxBandwidthMiBps,
+    bool AllowAutoConverge = false,
+    bool AllowPostCopy = false);

@@ -37,7 +37,7 @@ public sealed class BeginTransferConsumer(IHypervisorDriver driver, ILogger<Begi
 
         public Task RoundCompleted(PreCopyPass pass) => Report(context, MigrationId, new PreCopyRoundCompleted(MigrationId, pass.Round,
             pass.BytesTransferred, pass.BytesRemaining, pass.DirtyRateBytesPerSecond, pass.BandwidthBytesPerSecond,
-            pass.ExpectedDowntimeMs, DateTimeOffset.UtcNow));
+            pass.ExpectedDowntimeMs, DateTimeOffset.UtcNow, pass.ThrottlePercent));
 
         public Task StoppedAndCopied(double downtimeMs, long bytesTransferred) =>
             Report(context, MigrationId, new StopAndCopyCompleted(MigrationId, downtimeMs, bytesTransferred, DateTimeOffset.UtcNow));
@@ -46,6 +46,15 @@ public sealed class BeginTransferConsumer(IHypervisorDriver driver, ILogger<Begi
         {
             // Sent by the base consumer once the driver returns, so it is the last report of the transfer.
             Outcome = new SwitchoverCompleted(MigrationId, runningOn, totalBytesTransferred, DateTimeOffset.UtcNow);
+            return Task.CompletedTask;
+        }
+
+        public Task PostCopyStarted(string runningOn, long bytesRemaining) =>
+            Report(context, MigrationId, new Contracts.PostCopyStarted(MigrationId, runningOn, bytesRemaining, DateTimeOffset.UtcNow));
+
+        public Task PostCopyCompleted(string runningOn, long totalBytesTransferred, long pageFaults)
+        {
+            Outcome = new Contracts.PostCopyCompleted(MigrationId, runningOn, totalBytesTransferred, pageFaults, DateTimeOffset.UtcNow);
             return Task.CompletedTask;
         }
     }

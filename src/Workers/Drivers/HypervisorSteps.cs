@@ -5,6 +5,9 @@ public static class HypervisorSteps
 {
     public const string PrepareTarget = "PrepareTarget";
     public const string Transfer = "Transfer";
+    public const string PostCopy = "PostCopy";
+    public const string Adjust = "Adjust";
+    public const string SwitchToPostCopy = "SwitchToPostCopy";
     public const string CleanupSource = "CleanupSource";
     public const string AbortTransfer = "AbortTransfer";
     public const string DestroyTarget = "DestroyTarget";

@@ -17,6 +17,12 @@ public interface IHypervisorDriver
     /// <summary>Moves the VM to the prepared target, reporting every pass, the stop-and-copy and the switchover.</summary>
     Task MigrateAsync(BeginTransfer command, ITransferObserver observer, CancellationToken cancellationToken);
 
+    /// <summary>Changes a running transfer's limits (downtime, bandwidth, vCPU throttle). Ignored when no transfer runs.</summary>
+    Task AdjustAsync(AdjustTransfer command, CancellationToken cancellationToken);
+
+    /// <summary>Switches a running pre-copy to post-copy. Throws when the transfer cannot switch.</summary>
+    Task SwitchToPostCopyAsync(SwitchToPostCopy command, CancellationToken cancellationToken);
+
     /// <summary>Stops a transfer under way; the VM must keep running on the source. Idempotent.</summary>
     Task AbortAsync(AbortTransfer command, CancellationToken cancellationToken);
 

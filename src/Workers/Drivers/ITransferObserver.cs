@@ -7,5 +7,12 @@ public interface ITransferObserver
 
     Task StoppedAndCopied(double downtimeMs, long bytesTransferred);
 
+    /// <summary>Pre-copy path: the VM runs on the target and the source holds nothing it needs.</summary>
     Task SwitchedOver(string runningOn, long totalBytesTransferred);
+
+    /// <summary>Post-copy path: the VM resumed on the target and pulls its remaining pages on demand.</summary>
+    Task PostCopyStarted(string runningOn, long bytesRemaining);
+
+    /// <summary>Post-copy path: every page reached the target.</summary>
+    Task PostCopyCompleted(string runningOn, long totalBytesTransferred, long pageFaults);
 }

@@ -7,4 +7,5 @@ public sealed record PreCopyPass(
     long BytesRemaining,
     long DirtyRateBytesPerSecond,
     long BandwidthBytesPerSecond,
-    double ExpectedDowntimeMs);
+    double ExpectedDowntimeMs,
+    int ThrottlePercent = 0);

@@ -12,13 +12,21 @@ public static class PreCopyModel
     /// <summary>CPU and device state sent during stop-and-copy, on top of the remaining pages.</summary>
     public const long DeviceStateBytes = 2 * 1024 * 1024;
 
+    /// <summary>One pass: sending <paramref name="toSend"/> takes this long, and the guest dirties this much meanwhile.</summary>
+    public static (double Seconds, long Dirtied) Pass(SimVm vm, long toSend, long bandwidthBytesPerSecond, int throttlePercent)
+    {
+        var seconds = (double)toSend / bandwidthBytesPerSecond;
+        var dirtyRate = vm.DirtyRateBytesPerSecond * (100 - Math.Clamp(throttlePercent, 0, 99)) / 100.0;
+        return (seconds, Math.Min(vm.WorkingSetBytes, (long)(dirtyRate * seconds)));
+    }
+
+    /// <summary>The passes of a pre-copy whose limits never change.</summary>
     public static IEnumerable<SimPass> Passes(SimVm vm, long bandwidthBytesPerSecond, double maxDowntimeMs)
     {
         var toSend = vm.MemoryBytes;
         for (var round = 1; round <= MaxRounds; round++)
         {
-            var seconds = (double)toSend / bandwidthBytesPerSecond;
-            var dirtied = Math.Min(vm.WorkingSetBytes, (long)(vm.DirtyRateBytesPerSecond * seconds));
+            var (seconds, dirtied) = Pass(vm, toSend, bandwidthBytesPerSecond, throttlePercent: 0);
             var expectedDowntimeMs = ExpectedDowntimeMs(dirtied, bandwidthBytesPerSecond);
             var last = expectedDowntimeMs <= maxDowntimeMs || round == MaxRounds || (round > 1 && dirtied >= toSend);
             yield return new SimPass(round, toSend, dirtied, seconds, expectedDowntimeMs, last);

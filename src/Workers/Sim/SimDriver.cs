@@ -7,13 +7,13 @@ using Orchestrator.Workers.Drivers;
 namespace Orchestrator.Workers.Sim;
 
 /// <summary>
-/// The simulated hypervisor: a model of pre-copy live migration, not a hypervisor. It stands in for the hypervisors
-/// these machines cannot run, for tests, demos and capacity planning.
+/// The simulated hypervisor: a model of live migration, not a hypervisor. It stands in for the hypervisors these
+/// machines cannot run, for tests, demos and capacity planning.
 /// </summary>
 public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options) : IHypervisorDriver
 {
     const long MiB = 1024 * 1024;
-    readonly ConcurrentDictionary<Guid, CancellationTokenSource> _transfers = new();
+    readonly ConcurrentDictionary<Guid, SimTransfer> _transfers = new();
 
     public string Kind => HypervisorKinds.Sim;
 
@@ -38,11 +38,12 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
         if (!fleet.IsTargetPrepared(command.MigrationId, command.TargetHost))
             throw new HypervisorStepException($"No destination is prepared on '{command.TargetHost}' for migration {command.MigrationId}.", runningOn);
 
-        using var transfer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var transfer = new SimTransfer(command.MaxDowntimeMs, command.MaxBandwidthMiBps);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, transfer.Cancellation.Token);
         _transfers[command.MigrationId] = transfer;
         try
         {
-            await Transfer(command, observer, transfer.Token);
+            await Transfer(command, transfer, observer, linked.Token);
         }
         finally
         {
@@ -50,29 +51,84 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
         }
     }
 
-    async Task Transfer(BeginTransfer command, ITransferObserver observer, CancellationToken cancellationToken)
+    /// <summary>
+    /// Pre-copy passes under the transfer's current limits until the rest fits the downtime limit, the pass cap is
+    /// reached, or post-copy is asked for (the <c>postcopy</c> strategy asks right after the first pass).
+    /// </summary>
+    async Task Transfer(BeginTransfer command, SimTransfer transfer, ITransferObserver observer, CancellationToken cancellationToken)
     {
-        var vm = SimVm.FromId(command.VmId);
-        var bandwidth = command.MaxBandwidthMiBps * MiB;
+        var vm = options.Value.Vm(command.VmId);
+        var toSend = vm.MemoryBytes;
         long total = 0;
-        foreach (var pass in PreCopyModel.Passes(vm, bandwidth, command.MaxDowntimeMs))
+        for (var round = 1; ; round++)
         {
-            await Elapse(pass.Seconds, cancellationToken);
+            var bandwidth = transfer.MaxBandwidthMiBps * MiB;
+            var throttle = transfer.ThrottlePercent;
+            var (seconds, dirtied) = PreCopyModel.Pass(vm, toSend, bandwidth, throttle);
+            await Elapse(seconds, cancellationToken);
             ThrowIfFaulted(HypervisorSteps.Transfer, command.VmId, command.SourceHost);
-            total += pass.BytesSent;
-            await observer.RoundCompleted(new PreCopyPass(pass.Round, pass.BytesSent, pass.BytesRemaining,
-                vm.DirtyRateBytesPerSecond, bandwidth, pass.ExpectedDowntimeMs));
-            if (!pass.IsLast)
-                continue;
+            total += toSend;
+            var expectedDowntimeMs = PreCopyModel.ExpectedDowntimeMs(dirtied, bandwidth);
+            var dirtyRate = (long)(vm.DirtyRateBytesPerSecond * (100 - throttle) / 100.0);
+            await observer.RoundCompleted(new PreCopyPass(round, toSend, dirtied, dirtyRate, bandwidth, expectedDowntimeMs, throttle));
+            toSend = dirtied;
 
-            var downtimeMs = pass.ExpectedDowntimeMs;
-            await Elapse(downtimeMs / 1000, cancellationToken);
-            var stopAndCopyBytes = pass.BytesRemaining + PreCopyModel.DeviceStateBytes;
-            total += stopAndCopyBytes;
-            await observer.StoppedAndCopied(downtimeMs, stopAndCopyBytes);
-            fleet.SwitchOver(command.MigrationId, command.VmId, command.TargetHost);
-            await observer.SwitchedOver(command.TargetHost, total);
+            if (command.Strategy == MigrationStrategies.PostCopy || transfer.PostCopyRequested)
+            {
+                await PostCopy(command, vm, toSend, total, bandwidth, observer, cancellationToken);
+                return;
+            }
+            if (expectedDowntimeMs <= transfer.MaxDowntimeMs || round >= PreCopyModel.MaxRounds)
+            {
+                await Elapse(expectedDowntimeMs / 1000, cancellationToken);
+                var stopAndCopyBytes = toSend + PreCopyModel.DeviceStateBytes;
+                await observer.StoppedAndCopied(expectedDowntimeMs, stopAndCopyBytes);
+                fleet.SwitchOver(command.MigrationId, command.VmId, command.TargetHost);
+                await observer.SwitchedOver(command.TargetHost, total + stopAndCopyBytes);
+                return;
+            }
         }
+    }
+
+    /// <summary>
+    /// Post-copy after Hines et al.: the CPU state moves, the VM resumes on the target, and each page not yet there is
+    /// sent once, on demand or by pre-paging; a page of the working set the guest touches first faults once.
+    /// </summary>
+    async Task PostCopy(BeginTransfer command, SimVm vm, long remaining, long total, long bandwidth, ITransferObserver observer,
+        CancellationToken cancellationToken)
+    {
+        var handoverMs = PreCopyModel.DeviceStateBytes * 1000.0 / bandwidth;
+        await Elapse(handoverMs / 1000, cancellationToken);
+        await observer.StoppedAndCopied(handoverMs, PreCopyModel.DeviceStateBytes);
+        fleet.SwitchOver(command.MigrationId, command.VmId, command.TargetHost);
+        await observer.PostCopyStarted(command.TargetHost, remaining);
+        // From here the transfer cannot be cancelled: neither host alone holds the VM.
+        await Elapse((double)remaining / bandwidth, CancellationToken.None);
+        ThrowIfFaulted(HypervisorSteps.PostCopy, command.VmId, null);
+        var faults = Math.Min(remaining, vm.WorkingSetBytes) / SimVm.PageSize;
+        await observer.PostCopyCompleted(command.TargetHost, total + PreCopyModel.DeviceStateBytes + remaining, faults);
+    }
+
+    public Task AdjustAsync(AdjustTransfer command, CancellationToken cancellationToken)
+    {
+        if (_transfers.TryGetValue(command.MigrationId, out var transfer))
+        {
+            if (command.MaxDowntimeMs is { } downtime)
+                transfer.MaxDowntimeMs = downtime;
+            if (command.MaxBandwidthMiBps is { } bandwidth)
+                transfer.MaxBandwidthMiBps = bandwidth;
+            if (command.ThrottlePercent is { } throttle)
+                transfer.ThrottlePercent = Math.Clamp(throttle, 0, 99);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task SwitchToPostCopyAsync(SwitchToPostCopy command, CancellationToken cancellationToken)
+    {
+        if (!_transfers.TryGetValue(command.MigrationId, out var transfer))
+            throw new HypervisorStepException($"No transfer of VM '{command.VmId}' runs on '{command.Host}' to switch to post-copy.", fleet.WhereIs(command.VmId));
+        transfer.PostCopyRequested = true;
+        return Task.CompletedTask;
     }
 
     public Task AbortAsync(AbortTransfer command, CancellationToken cancellationToken)
@@ -82,7 +138,7 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
         if (runningOn is not null && runningOn != command.Host)
             throw new HypervisorStepException($"VM '{command.VmId}' already runs on '{runningOn}': the transfer completed and cannot be undone.", runningOn);
         if (_transfers.TryGetValue(command.MigrationId, out var transfer))
-            transfer.Cancel();
+            transfer.Cancellation.Cancel();
         return Task.CompletedTask;
     }
 

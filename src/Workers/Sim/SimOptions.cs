@@ -9,6 +9,11 @@ public sealed class SimOptions
     /// </summary>
     public double RealTimeFactor { get; set; }
 
+    /// <summary>VMs with given memory behaviour; any other VM's behaviour follows from its id (<see cref="SimVm.FromId"/>).</summary>
+    public Dictionary<string, SimVm> Vms { get; } = new(StringComparer.Ordinal);
+
+    public SimVm Vm(string vmId) => Vms.TryGetValue(vmId, out var vm) ? vm : SimVm.FromId(vmId);
+
     /// <summary>Steps that fail on purpose, for tests and demos of the failure paths.</summary>
     public List<SimFault> Faults { get; } = [];
 }

@@ -7,6 +7,8 @@ public sealed record SimVm(string VmId, long MemoryBytes, long WorkingSetBytes, 
 {
     const long MiB = 1024 * 1024;
 
+    public const long PageSize = 4096;
+
     /// <summary>A VM whose characteristics follow from its id alone, so every run of the same fleet behaves alike.</summary>
     public static SimVm FromId(string vmId)
     {

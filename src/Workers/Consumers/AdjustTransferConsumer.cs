@@ -1,0 +1,21 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts.Workers;
+using Orchestrator.Workers.Drivers;
+
+namespace Orchestrator.Workers.Consumers;
+
+/// <summary>Changes a running transfer's limits; the orchestrator records its own decision, so success reports nothing.</summary>
+public sealed class AdjustTransferConsumer(IHypervisorDriver driver, ILogger<AdjustTransferConsumer> logger)
+    : WorkerCommandConsumer<AdjustTransfer>(logger)
+{
+    protected override string Step => HypervisorSteps.Adjust;
+
+    protected override Guid MigrationIdOf(AdjustTransfer command) => command.MigrationId;
+
+    protected override async Task<object?> Run(ConsumeContext<AdjustTransfer> context)
+    {
+        await driver.AdjustAsync(context.Message, context.CancellationToken);
+        return null;
+    }
+}

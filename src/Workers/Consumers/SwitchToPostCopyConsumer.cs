@@ -1,0 +1,21 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts.Workers;
+using Orchestrator.Workers.Drivers;
+
+namespace Orchestrator.Workers.Consumers;
+
+/// <summary>Asks the running transfer to switch to post-copy; the transfer itself reports <c>PostCopyStarted</c>.</summary>
+public sealed class SwitchToPostCopyConsumer(IHypervisorDriver driver, ILogger<SwitchToPostCopyConsumer> logger)
+    : WorkerCommandConsumer<SwitchToPostCopy>(logger)
+{
+    protected override string Step => HypervisorSteps.SwitchToPostCopy;
+
+    protected override Guid MigrationIdOf(SwitchToPostCopy command) => command.MigrationId;
+
+    protected override async Task<object?> Run(ConsumeContext<SwitchToPostCopy> context)
+    {
+        await driver.SwitchToPostCopyAsync(context.Message, context.CancellationToken);
+        return null;
+    }
+}
