@@ -10,9 +10,19 @@ command -v dotnet >/dev/null || { echo "The .NET SDK (dotnet) is required: see g
 
 # Stop at the end only what this run started: a developer's running services stay up.
 if infra/services.sh status >/dev/null 2>&1; then started=no; else started=yes; fi
-cleanup() { if [[ $started == yes ]]; then infra/services.sh down || true; fi; }
+vhost=""
+cleanup() {
+  if [[ -n $vhost ]]; then infra/services.sh rabbitmqctl delete_vhost "$vhost" >/dev/null 2>&1 || true; fi
+  if [[ $started == yes ]]; then infra/services.sh down || true; fi
+}
 trap cleanup EXIT
 eval "$(infra/services.sh up)"
+
+# A RabbitMQ virtual host of this run's own: runs from other checkouts on the same node never share a queue.
+vhost="test-$(date +%s)-$$"
+infra/services.sh rabbitmqctl add_vhost "$vhost" >/dev/null
+infra/services.sh rabbitmqctl set_permissions -p "$vhost" orchestrator '.*' '.*' '.*' >/dev/null
+export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq%/}/$vhost"
 
 mkdir -p .data
 log=.data/test-output.log
