@@ -16,6 +16,7 @@ public static class WorkflowsRegistration
         bus.AddSagaStateMachine<MigrationStateMachine, MigrationState, MigrationStateDefinition>().MartenRepository();
         bus.AddConsumer<StartMigrationIntake>(typeof(StartMigrationIntakeDefinition));
         bus.AddConsumer<CancelMigrationIntake>(typeof(CancelMigrationIntakeDefinition));
+        bus.AddConsumer<ForceCompleteMigrationIntake>(typeof(ForceCompleteMigrationIntakeDefinition));
     }
 
     public static void ConfigureWorkflows(this StoreOptions options)
@@ -31,4 +32,6 @@ public static class WorkflowsRegistration
     sealed class StartMigrationIntakeDefinition() : PublicCommandDefinition<StartMigrationIntake>(QueueNames.StartMigration);
 
     sealed class CancelMigrationIntakeDefinition() : PublicCommandDefinition<CancelMigrationIntake>(QueueNames.CancelMigration);
+
+    sealed class ForceCompleteMigrationIntakeDefinition() : PublicCommandDefinition<ForceCompleteMigrationIntake>(QueueNames.ForceCompleteMigration);
 }

@@ -7,6 +7,7 @@ public static class MigrationStates
     public const string Preparing = "Preparing";
     public const string PreCopying = "PreCopying";
     public const string SwitchingOver = "SwitchingOver";
+    public const string PostCopying = "PostCopying";
     public const string CleaningUp = "CleaningUp";
     public const string Completed = "Completed";
     public const string RollingBack = "RollingBack";

@@ -28,6 +28,16 @@ public sealed class MigrationSummary
     public long BandwidthBytesPerSecond { get; set; }
     public double ExpectedDowntimeMs { get; set; }
     public double? DowntimeMs { get; set; }
+
+    /// <summary>The downtime limit and vCPU throttle in force, as the convergence policy last set them.</summary>
+    public int? DowntimeLimitMs { get; set; }
+
+    public int ThrottlePercent { get; set; }
+
+    /// <summary>The convergence policy's decisions so far (ramp steps, throttling, post-copy switch, abort).</summary>
+    public int PolicyAdjustments { get; set; }
+
+    public long PostCopyPageFaults { get; set; }
     public double? DurationMs { get; set; }
 
     /// <summary>Why it was rejected, rolled back, cancelled or failed.</summary>

@@ -48,6 +48,7 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
     public void Apply(IEvent<PreCopyRoundCompleted> @event, MigrationSummary summary)
     {
         var round = @event.Data;
+        summary.ThrottlePercent = round.ThrottlePercent;
         summary.Rounds = Math.Max(summary.Rounds, round.Round);
         summary.BytesTransferred += round.BytesTransferred;
         summary.BytesRemaining = round.BytesRemaining;
@@ -70,6 +71,29 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
     public void Apply(IEvent<SwitchoverCompleted> @event, MigrationSummary summary)
     {
         summary.RunningOn = @event.Data.RunningOn;
+        summary.Move(MigrationStates.CleaningUp, @event, @event.Data.Timestamp);
+    }
+
+    public void Apply(IEvent<MigrationPolicyAdjusted> @event, MigrationSummary summary)
+    {
+        summary.PolicyAdjustments++;
+        summary.DowntimeLimitMs = @event.Data.DowntimeLimitMs;
+        summary.ThrottlePercent = @event.Data.ThrottlePercent;
+        summary.Touch(@event, @event.Data.Timestamp);
+    }
+
+    public void Apply(IEvent<PostCopyStarted> @event, MigrationSummary summary)
+    {
+        summary.RunningOn = @event.Data.RunningOn;
+        summary.BytesRemaining = @event.Data.BytesRemaining;
+        summary.Move(MigrationStates.PostCopying, @event, @event.Data.Timestamp);
+    }
+
+    public void Apply(IEvent<PostCopyCompleted> @event, MigrationSummary summary)
+    {
+        summary.BytesTransferred = @event.Data.BytesTransferred;
+        summary.BytesRemaining = 0;
+        summary.PostCopyPageFaults = @event.Data.PageFaults;
         summary.Move(MigrationStates.CleaningUp, @event, @event.Data.Timestamp);
     }
 

@@ -1,6 +1,5 @@
 using MassTransit;
 using Orchestrator.Contracts;
-using Orchestrator.Workflows.Persistence;
 
 namespace Orchestrator.Workflows.Intake;
 
@@ -21,13 +20,6 @@ public sealed class StartMigrationIntake : IConsumer<StartMigration>
             return;
         }
 
-        await context.Send(SagaAddress.Uri, context.Message, forwarded =>
-        {
-            // A plain AMQP client may send no message id: the events this command causes still need a causation id.
-            forwarded.MessageId = context.MessageId ?? NewId.NextGuid();
-            forwarded.CorrelationId = context.Message.MigrationId;
-            if (context.Message.RequestedBy is { Length: > 0 } principal)
-                forwarded.Headers.Set(MessageHeadersNames.Principal, principal);
-        });
+        await context.ForwardToSaga(context.Message.MigrationId, context.Message.RequestedBy, context.Message);
     }
 }

@@ -18,6 +18,12 @@ public static class MigrationBinderExtensions
             await context.Publish(@event, @event.GetType());
         });
 
+    /// <summary>Refuses an operator command in this state: the refusal is recorded and published, with its reason.</summary>
+    public static EventActivityBinder<MigrationState, T> RefuseWith<T>(this EventActivityBinder<MigrationState, T> binder,
+        Func<MigrationState, CommandRefused> refusal)
+        where T : class =>
+        binder.RecordAndPublish(refusal);
+
     /// <summary>Records the worker report that caused the transition on the migration's stream.</summary>
     public static EventActivityBinder<MigrationState, T> RecordReport<T>(this EventActivityBinder<MigrationState, T> binder)
         where T : class =>

@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using MassTransit;
 using Orchestrator.Contracts;
 using Orchestrator.Workflows.Persistence;
+using Orchestrator.Workflows.Policy;
 
 namespace Orchestrator.Workflows.Migration;
 
@@ -39,6 +40,13 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents
     public bool CancelRequested { get; set; }
 
     public string? CancelRequestedBy { get; set; }
+
+    /// <summary>What the convergence policy engine remembers between rounds; null until the transfer begins.</summary>
+    public ConvergenceState? Convergence { get; set; }
+
+    /// <summary>The decision of the round being applied, for the activities that carry it out.</summary>
+    [JsonIgnore]
+    public ConvergenceDecision? Decision { get; set; }
 
     /// <summary>Events recorded by the transition being applied; the saga repository appends them to the stream.</summary>
     [JsonIgnore]

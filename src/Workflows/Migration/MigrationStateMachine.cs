@@ -1,6 +1,7 @@
 using MassTransit;
 using Orchestrator.Contracts;
 using Orchestrator.Contracts.Workers;
+using Orchestrator.Workflows.Policy;
 
 namespace Orchestrator.Workflows.Migration;
 
@@ -14,21 +15,7 @@ public sealed class MigrationStateMachine : MassTransitStateMachine<MigrationSta
     public MigrationStateMachine()
     {
         InstanceState(x => x.CurrentState);
-
-        Event(() => Start, x => x.CorrelateById(m => m.Message.MigrationId));
-        Event(() => Cancel, x =>
-        {
-            x.CorrelateById(m => m.Message.MigrationId);
-            x.OnMissingInstance(m => m.Discard());
-        });
-        CorrelateWorkerReport(() => TargetPrepared, m => m.MigrationId);
-        CorrelateWorkerReport(() => RoundCompleted, m => m.MigrationId);
-        CorrelateWorkerReport(() => StopAndCopyCompleted, m => m.MigrationId);
-        CorrelateWorkerReport(() => SwitchoverCompleted, m => m.MigrationId);
-        CorrelateWorkerReport(() => SourceCleanedUp, m => m.MigrationId);
-        CorrelateWorkerReport(() => StepFailed, m => m.MigrationId);
-        CorrelateWorkerReport(() => TransferAborted, m => m.MigrationId);
-        CorrelateWorkerReport(() => TargetDestroyed, m => m.MigrationId);
+        CorrelateEvents();
 
         // A report that no longer fits the state (the migration moved on, or a delivery came twice) changes nothing.
         OnUnhandledEvent(context => context.Ignore());
@@ -52,13 +39,22 @@ public sealed class MigrationStateMachine : MassTransitStateMachine<MigrationSta
                 .RecordReport()
                 .SendToWorker(saga => saga.SourceHost, saga => new BeginTransfer(
                     saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Strategy,
-                    saga.Policy.MaxDowntimeMs ?? MigrationPolicyDefaults.MaxDowntimeMs,
-                    saga.Policy.MaxBandwidthMiBps ?? MigrationPolicyDefaults.MaxBandwidthMiBps))
+                    saga.InitialDowntimeLimit(),
+                    saga.Policy.MaxBandwidthMiBps ?? MigrationPolicyDefaults.MaxBandwidthMiBps,
+                    saga.Policy.AllowAutoConverge == true,
+                    saga.Policy.AllowPostCopy == true))
                 .TransitionTo(PreCopying));
 
         During(PreCopying,
             When(RoundCompleted)
-                .RecordReport(),
+                .RecordReport()
+                .ApplyConvergencePolicy()
+                .If(context => context.Saga.Decision?.Action == ConvergenceAction.Abort, abort => abort
+                    .Then(context => context.Saga.Record(context.Saga.BeginRollback(context.Saga.Decision!.Reason, cancelled: false)))
+                    .SendToWorker(saga => saga.SourceHost, saga => new AbortTransfer(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
+                    .TransitionTo(RollingBack)),
+            When(ForceComplete)
+                .ForceCompletion(),
             When(StopAndCopyCompleted)
                 .RecordReport()
                 .Then(context => context.Saga.DowntimeMs = context.Message.DowntimeMs)
@@ -72,6 +68,35 @@ public sealed class MigrationStateMachine : MassTransitStateMachine<MigrationSta
                 .Then(context => context.Saga.RunningOn = context.Message.RunningOn)
                 .SendToWorker(saga => saga.SourceHost, saga => new CleanupSource(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
                 .TransitionTo(CleaningUp));
+
+        // Post-copy: the VM resumes on the target while its pages still come from the source. From here on neither host
+        // alone holds the VM, so nothing may cancel or roll it back (QEMU would lose the VM on both sides).
+        During(PreCopying, SwitchingOver, RollingBack,
+            When(PostCopyStarted)
+                .RecordReport()
+                .Then(context =>
+                {
+                    context.Saga.RunningOn = context.Message.RunningOn;
+                    context.Saga.CancelRequested = false;
+                })
+                .TransitionTo(PostCopying));
+
+        During(PostCopying,
+            When(PostCopyCompleted)
+                .RecordReport()
+                .SendToWorker(saga => saga.SourceHost, saga => new CleanupSource(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
+                .TransitionTo(CleaningUp),
+            When(StepFailed)
+                .RecordReport()
+                .Then(context =>
+                {
+                    context.Saga.Reason = $"VM lost: {context.Message.Step} failed during post-copy ({context.Message.Reason}); "
+                        + "neither host holds a complete VM. Recover it or restore it from backup.";
+                    context.Saga.RunningOn = null;
+                })
+                .Activity(x => x.OfInstanceType<ReleaseVmActivity>())
+                .RecordAndPublish(saga => saga.Failure())
+                .TransitionTo(Failed));
 
         During(CleaningUp,
             When(StopAndCopyCompleted)
@@ -91,12 +116,15 @@ public sealed class MigrationStateMachine : MassTransitStateMachine<MigrationSta
 
         // Compensation: anything that fails before the switchover is undone; the VM keeps running on its source.
         During(Preparing, PreCopying, SwitchingOver,
-            When(StepFailed)
+            When(StepFailed, context => !context.Saga.IsOnlyAPolicyStep(context.Message))
                 .RecordReport()
                 .Then(context => context.Saga.Record(
                     context.Saga.BeginRollback($"{context.Message.Step} failed: {context.Message.Reason}", cancelled: false)))
                 .SendToWorker(saga => saga.SourceHost, saga => new AbortTransfer(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
-                .TransitionTo(RollingBack));
+                .TransitionTo(RollingBack),
+            // A policy step (adjust, switch to post-copy) that failed leaves the transfer running as it was.
+            When(StepFailed, context => context.Saga.IsOnlyAPolicyStep(context.Message))
+                .RecordReport());
 
         During(Preparing, PreCopying,
             When(Cancel)
@@ -152,25 +180,19 @@ public sealed class MigrationStateMachine : MassTransitStateMachine<MigrationSta
                 .RecordAndPublish(saga => saga.Failure())
                 .TransitionTo(Failed));
 
-        During([SwitchingOver, CleaningUp, RollingBack, DestroyingTarget, .. Terminal],
-            When(Cancel)
-                .ThenAsync(async context =>
-                {
-                    var refusal = context.Saga.Refusal(context.Message);
-                    context.Saga.Record(refusal);
-                    await context.Publish(refusal);
-                }));
+        During([SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget, .. Terminal],
+            When(Cancel).RefuseWith(saga => saga.CancelRefusal()));
+        During([Preparing, SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget, .. Terminal],
+            When(ForceComplete).RefuseWith(saga => saga.ForceCompleteRefusal()));
 
         // Duplicates are normal (redelivery, a sender that retries): a second StartMigration of a known migration does nothing.
         DuringAny(Ignore(Start));
-        During(Terminal,
-            Ignore(TargetPrepared), Ignore(RoundCompleted), Ignore(StopAndCopyCompleted), Ignore(SwitchoverCompleted),
-            Ignore(SourceCleanedUp), Ignore(StepFailed), Ignore(TransferAborted), Ignore(TargetDestroyed));
     }
 
     public State Preparing { get; private set; } = null!;
     public State PreCopying { get; private set; } = null!;
     public State SwitchingOver { get; private set; } = null!;
+    public State PostCopying { get; private set; } = null!;
     public State CleaningUp { get; private set; } = null!;
     public State RollingBack { get; private set; } = null!;
     public State DestroyingTarget { get; private set; } = null!;
@@ -185,21 +207,41 @@ public sealed class MigrationStateMachine : MassTransitStateMachine<MigrationSta
 
     public Event<StartMigration> Start { get; private set; } = null!;
     public Event<CancelMigration> Cancel { get; private set; } = null!;
+    public Event<ForceCompleteMigration> ForceComplete { get; private set; } = null!;
     public Event<TargetPrepared> TargetPrepared { get; private set; } = null!;
     public Event<PreCopyRoundCompleted> RoundCompleted { get; private set; } = null!;
     public Event<StopAndCopyCompleted> StopAndCopyCompleted { get; private set; } = null!;
     public Event<SwitchoverCompleted> SwitchoverCompleted { get; private set; } = null!;
+    public Event<PostCopyStarted> PostCopyStarted { get; private set; } = null!;
+    public Event<PostCopyCompleted> PostCopyCompleted { get; private set; } = null!;
     public Event<SourceCleanedUp> SourceCleanedUp { get; private set; } = null!;
     public Event<MigrationStepFailed> StepFailed { get; private set; } = null!;
     public Event<MigrationAborted> TransferAborted { get; private set; } = null!;
     public Event<TargetDestroyed> TargetDestroyed { get; private set; } = null!;
 
-    void CorrelateWorkerReport<T>(System.Linq.Expressions.Expression<Func<Event<T>>> property, Func<T, Guid> migrationId)
+    void CorrelateEvents()
+    {
+        Event(() => Start, x => x.CorrelateById(m => m.Message.MigrationId));
+        // Operator commands and worker reports about a migration this orchestrator does not know are dropped.
+        Correlate(() => Cancel, m => m.MigrationId);
+        Correlate(() => ForceComplete, m => m.MigrationId);
+        Correlate(() => TargetPrepared, m => m.MigrationId);
+        Correlate(() => RoundCompleted, m => m.MigrationId);
+        Correlate(() => StopAndCopyCompleted, m => m.MigrationId);
+        Correlate(() => SwitchoverCompleted, m => m.MigrationId);
+        Correlate(() => PostCopyStarted, m => m.MigrationId);
+        Correlate(() => PostCopyCompleted, m => m.MigrationId);
+        Correlate(() => SourceCleanedUp, m => m.MigrationId);
+        Correlate(() => StepFailed, m => m.MigrationId);
+        Correlate(() => TransferAborted, m => m.MigrationId);
+        Correlate(() => TargetDestroyed, m => m.MigrationId);
+    }
+
+    void Correlate<T>(System.Linq.Expressions.Expression<Func<Event<T>>> property, Func<T, Guid> migrationId)
         where T : class =>
         Event(property, x =>
         {
             x.CorrelateById(m => migrationId(m.Message));
-            // A report about a migration this orchestrator never started is logged and dropped, not retried forever.
             x.OnMissingInstance(m => m.Discard());
         });
 }

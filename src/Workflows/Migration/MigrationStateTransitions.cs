@@ -56,8 +56,20 @@ public static class MigrationStateTransitions
         ? new MigrationCancelled(saga.CorrelationId, saga.Reason ?? "Cancelled.", saga.SourceHost, saga.CancelRequestedBy, DateTimeOffset.UtcNow)
         : new MigrationRolledBack(saga.CorrelationId, saga.Reason ?? "Rolled back.", saga.SourceHost, DateTimeOffset.UtcNow);
 
-    public static CommandRefused Refusal(this MigrationState saga, CancelMigration command) => new(
+    public static CommandRefused CancelRefusal(this MigrationState saga) => new(
         saga.CorrelationId, "cancel",
-        $"Migration is {saga.CurrentState}: cancel applies only before the switchover (Preparing, PreCopying).",
+        saga.CurrentState == nameof(MigrationStateMachine.PostCopying)
+            ? "Post-copy has started: the VM runs on the target while its memory still comes from the source, so neither "
+              + "host alone holds it and cancelling would lose it. Wait for the migration to finish."
+            : $"Migration is {saga.CurrentState}: cancel applies only before the switchover (Preparing, PreCopying).",
         DateTimeOffset.UtcNow);
+
+    public static CommandRefused ForceCompleteRefusal(this MigrationState saga) => new(
+        saga.CorrelationId, "force-complete",
+        $"Migration is {saga.CurrentState}: force-complete applies only while pre-copy runs (PreCopying).",
+        DateTimeOffset.UtcNow);
+
+    /// <summary>A failed policy step (adjust, switch to post-copy) leaves the transfer running; it does not fail the migration.</summary>
+    public static bool IsOnlyAPolicyStep(this MigrationState saga, MigrationStepFailed failure) =>
+        failure.Step is "Adjust" or "SwitchToPostCopy";
 }
