@@ -2,6 +2,7 @@ using JasperFx.Events;
 using Marten;
 using MassTransit;
 using Orchestrator.Contracts;
+using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Intake;
 using Orchestrator.Workflows.Migration;
 using Orchestrator.Workflows.Persistence;
@@ -23,6 +24,7 @@ public static class WorkflowsRegistration
     {
         options.Schema.For<MigrationState>().Identity(x => x.CorrelationId).UseOptimisticConcurrency(true);
         options.Schema.For<VmLease>().Identity(x => x.Id);
+        options.Schema.For<AdmissionLedger>().Identity(x => x.Id).UseOptimisticConcurrency(true);
         options.Events.StreamIdentity = StreamIdentity.AsGuid;
         options.Events.MetadataConfig.CorrelationIdEnabled = true;
         options.Events.MetadataConfig.CausationIdEnabled = true;

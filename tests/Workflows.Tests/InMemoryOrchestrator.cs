@@ -6,6 +6,7 @@ using Orchestrator.Contracts;
 using Orchestrator.Hosting;
 using Orchestrator.ReadModels.Migrations;
 using Orchestrator.Workers.Sim;
+using Orchestrator.Workflows.Admission;
 
 namespace Orchestrator.Workflows.Tests;
 
@@ -24,7 +25,7 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
 
     public SimulatedFleet Fleet => _host.Services.GetRequiredService<SimulatedFleet>();
 
-    public static async Task<InMemoryOrchestrator> StartAsync(Action<SimOptions>? sim = null)
+    public static async Task<InMemoryOrchestrator> StartAsync(Action<SimOptions>? sim = null, Action<AdmissionOptions>? admission = null)
     {
         var settings = new OrchestratorSettings(TestServices.Postgres, TestServices.RabbitMq, TestServices.UniqueSchema("wf"));
         var builder = Host.CreateApplicationBuilder();
@@ -34,6 +35,7 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
             InMemory = true,
             WorkerHosts = Hosts,
             ConfigureSim = sim,
+            ConfigureAdmission = admission,
         });
         var host = builder.Build();
         await host.StartAsync();

@@ -1,5 +1,6 @@
 using Orchestrator.Contracts;
 using Orchestrator.Workers.Sim;
+using Orchestrator.Workflows.Admission;
 
 namespace Orchestrator.Hosting;
 
@@ -18,4 +19,7 @@ public sealed record BusOptions
     public IReadOnlyList<string> WorkerHosts { get; init; } = [];
 
     public Action<SimOptions>? ConfigureSim { get; init; }
+
+    /// <summary>Admission limits beyond the configuration's <c>Admission</c> section (tests).</summary>
+    public Action<AdmissionOptions>? ConfigureAdmission { get; init; }
 }

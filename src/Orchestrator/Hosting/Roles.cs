@@ -6,6 +6,7 @@ using Orchestrator.ReadModels;
 using Orchestrator.Workers;
 using Orchestrator.Workers.Sim;
 using Orchestrator.Workflows;
+using Orchestrator.Workflows.Admission;
 
 namespace Orchestrator.Hosting;
 
@@ -34,6 +35,11 @@ public static class Roles
     {
         if (options.WorkerHosts.Count > 0)
             services.AddSimDriver(options.ConfigureSim);
+        if (options.Workflows)
+        {
+            services.AddOptions<AdmissionOptions>().BindConfiguration(AdmissionOptions.Section)
+                .Configure(admission => options.ConfigureAdmission?.Invoke(admission));
+        }
 
         services.AddMassTransit(bus =>
         {

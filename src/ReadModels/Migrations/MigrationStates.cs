@@ -4,6 +4,7 @@ namespace Orchestrator.ReadModels.Migrations;
 public static class MigrationStates
 {
     public const string Requested = "Requested";
+    public const string Queued = "Queued";
     public const string Preparing = "Preparing";
     public const string PreCopying = "PreCopying";
     public const string SwitchingOver = "SwitchingOver";

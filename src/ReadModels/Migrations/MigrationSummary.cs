@@ -21,6 +21,11 @@ public sealed class MigrationSummary
     /// <summary>Where the VM runs as far as the events say.</summary>
     public string? RunningOn { get; set; }
 
+    /// <summary>Place in the admission queue when the migration joined it, and what held it back.</summary>
+    public int? QueuePosition { get; set; }
+
+    public string? QueueReason { get; set; }
+
     public int Rounds { get; set; }
     public long BytesTransferred { get; set; }
     public long BytesRemaining { get; set; }

@@ -39,8 +39,18 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
         Version = @event.Version,
     };
 
-    public void Apply(IEvent<MigrationAdmitted> @event, MigrationSummary summary) =>
+    public void Apply(IEvent<MigrationQueued> @event, MigrationSummary summary)
+    {
+        summary.QueuePosition = @event.Data.Position;
+        summary.QueueReason = @event.Data.Reason;
+        summary.Move(MigrationStates.Queued, @event, @event.Data.Timestamp);
+    }
+
+    public void Apply(IEvent<MigrationAdmitted> @event, MigrationSummary summary)
+    {
+        summary.QueuePosition = null;
         summary.Move(MigrationStates.Preparing, @event, @event.Data.Timestamp);
+    }
 
     public void Apply(IEvent<TargetPrepared> @event, MigrationSummary summary) =>
         summary.Move(MigrationStates.PreCopying, @event, @event.Data.Timestamp);

@@ -1,5 +1,6 @@
 using MassTransit;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 
 namespace Orchestrator.Workflows.Migration;
 
@@ -17,6 +18,15 @@ public static class MigrationBinderExtensions
             context.Saga.Record(@event);
             await context.Publish(@event, @event.GetType());
         });
+
+    /// <summary>The migration has a slot: it gets its fencing epoch and the target host is asked to get ready.</summary>
+    public static EventActivityBinder<MigrationState, T> Admit<T>(this EventActivityBinder<MigrationState, T> binder, State preparing)
+        where T : class =>
+        binder
+            .Then(context => context.Saga.Admit())
+            .SendToWorker(saga => saga.TargetHost, saga => new PrepareTarget(
+                saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor))
+            .TransitionTo(preparing);
 
     /// <summary>Refuses an operator command in this state: the refusal is recorded and published, with its reason.</summary>
     public static EventActivityBinder<MigrationState, T> RefuseWith<T>(this EventActivityBinder<MigrationState, T> binder,

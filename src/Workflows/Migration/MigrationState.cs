@@ -36,6 +36,9 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents
 
     public string? RejectionCode { get; set; }
 
+    /// <summary>True when admission put the migration in the queue instead of giving it a slot.</summary>
+    public bool Queued { get; set; }
+
     /// <summary>True while the rollback under way was asked for by an operator (ends Cancelled, not RolledBack).</summary>
     public bool CancelRequested { get; set; }
 

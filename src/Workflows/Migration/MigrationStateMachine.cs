@@ -1,6 +1,7 @@
 using MassTransit;
 using Orchestrator.Contracts;
 using Orchestrator.Contracts.Workers;
+using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Policy;
 
 namespace Orchestrator.Workflows.Migration;
@@ -25,14 +26,29 @@ public sealed class MigrationStateMachine : MassTransitStateMachine<MigrationSta
                 .Then(context => context.Saga.Accept(context.Message))
                 .If(context => context.Saga.RejectionCode is null, claim => claim.Activity(x => x.OfType<ClaimVmActivity>()))
                 .IfElse(context => context.Saga.RejectionCode is null,
-                    admitted => admitted
-                        .Then(context => context.Saga.Admit())
-                        .SendToWorker(saga => saga.TargetHost, saga => new PrepareTarget(
-                            saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor))
-                        .TransitionTo(Preparing),
+                    accepted => accepted
+                        .Then(context => context.Saga.Request())
+                        .Activity(x => x.OfType<AdmitOrQueueActivity>())
+                        .IfElse(context => context.Saga.Queued,
+                            queued => queued.TransitionTo(Queued),
+                            admitted => admitted.Admit(Preparing)),
                     rejected => rejected
                         .RecordAndPublish(saga => saga.Rejection())
                         .TransitionTo(Rejected)));
+
+        During(Queued,
+            When(Admitted)
+                .Admit(Preparing),
+            When(Cancel)
+                .Then(context =>
+                {
+                    context.Saga.CancelRequested = true;
+                    context.Saga.CancelRequestedBy = context.Message.RequestedBy;
+                    context.Saga.Reason = context.Message.Reason ?? "Cancelled by request.";
+                })
+                .Activity(x => x.OfInstanceType<ReleaseActivity>())
+                .RecordAndPublish(saga => saga.RollbackOutcome())
+                .TransitionTo(Cancelled));
 
         During(Preparing,
             When(TargetPrepared)
@@ -94,7 +110,7 @@ public sealed class MigrationStateMachine : MassTransitStateMachine<MigrationSta
                         + "neither host holds a complete VM. Recover it or restore it from backup.";
                     context.Saga.RunningOn = null;
                 })
-                .Activity(x => x.OfInstanceType<ReleaseVmActivity>())
+                .Activity(x => x.OfInstanceType<ReleaseActivity>())
                 .RecordAndPublish(saga => saga.Failure())
                 .TransitionTo(Failed));
 
@@ -104,13 +120,13 @@ public sealed class MigrationStateMachine : MassTransitStateMachine<MigrationSta
                 .Then(context => context.Saga.DowntimeMs = context.Message.DowntimeMs),
             When(SourceCleanedUp)
                 .RecordReport()
-                .Activity(x => x.OfInstanceType<ReleaseVmActivity>())
+                .Activity(x => x.OfInstanceType<ReleaseActivity>())
                 .RecordAndPublish(saga => saga.Completion())
                 .TransitionTo(Completed),
             When(StepFailed)
                 .RecordReport()
                 .Then(context => context.Saga.Reason = $"Cleanup of the source failed after switchover: {context.Message.Reason}")
-                .Activity(x => x.OfInstanceType<ReleaseVmActivity>())
+                .Activity(x => x.OfInstanceType<ReleaseActivity>())
                 .RecordAndPublish(saga => saga.Failure())
                 .TransitionTo(Failed));
 
@@ -159,7 +175,7 @@ public sealed class MigrationStateMachine : MassTransitStateMachine<MigrationSta
         During(DestroyingTarget,
             When(TargetDestroyed)
                 .RecordReport()
-                .Activity(x => x.OfInstanceType<ReleaseVmActivity>())
+                .Activity(x => x.OfInstanceType<ReleaseActivity>())
                 .RecordAndPublish(saga => saga.RollbackOutcome())
                 .IfElse(context => context.Saga.CancelRequested,
                     cancelled => cancelled.TransitionTo(Cancelled),
@@ -176,19 +192,20 @@ public sealed class MigrationStateMachine : MassTransitStateMachine<MigrationSta
                     context.Saga.Reason = $"Rollback failed ({context.Message.Step}: {context.Message.Reason}) after: {context.Saga.Reason}";
                     context.Saga.RunningOn = context.Message.VmRunningOn;
                 })
-                .Activity(x => x.OfInstanceType<ReleaseVmActivity>())
+                .Activity(x => x.OfInstanceType<ReleaseActivity>())
                 .RecordAndPublish(saga => saga.Failure())
                 .TransitionTo(Failed));
 
         During([SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget, .. Terminal],
             When(Cancel).RefuseWith(saga => saga.CancelRefusal()));
-        During([Preparing, SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget, .. Terminal],
+        During([Queued, Preparing, SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget, .. Terminal],
             When(ForceComplete).RefuseWith(saga => saga.ForceCompleteRefusal()));
 
         // Duplicates are normal (redelivery, a sender that retries): a second StartMigration of a known migration does nothing.
         DuringAny(Ignore(Start));
     }
 
+    public State Queued { get; private set; } = null!;
     public State Preparing { get; private set; } = null!;
     public State PreCopying { get; private set; } = null!;
     public State SwitchingOver { get; private set; } = null!;
@@ -208,6 +225,7 @@ public sealed class MigrationStateMachine : MassTransitStateMachine<MigrationSta
     public Event<StartMigration> Start { get; private set; } = null!;
     public Event<CancelMigration> Cancel { get; private set; } = null!;
     public Event<ForceCompleteMigration> ForceComplete { get; private set; } = null!;
+    public Event<AdmitMigration> Admitted { get; private set; } = null!;
     public Event<TargetPrepared> TargetPrepared { get; private set; } = null!;
     public Event<PreCopyRoundCompleted> RoundCompleted { get; private set; } = null!;
     public Event<StopAndCopyCompleted> StopAndCopyCompleted { get; private set; } = null!;
@@ -225,6 +243,7 @@ public sealed class MigrationStateMachine : MassTransitStateMachine<MigrationSta
         // Operator commands and worker reports about a migration this orchestrator does not know are dropped.
         Correlate(() => Cancel, m => m.MigrationId);
         Correlate(() => ForceComplete, m => m.MigrationId);
+        Correlate(() => Admitted, m => m.MigrationId);
         Correlate(() => TargetPrepared, m => m.MigrationId);
         Correlate(() => RoundCompleted, m => m.MigrationId);
         Correlate(() => StopAndCopyCompleted, m => m.MigrationId);

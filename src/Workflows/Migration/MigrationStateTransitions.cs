@@ -25,11 +25,14 @@ public static class MigrationStateTransitions
         }
     }
 
+    public static void Request(this MigrationState saga) =>
+        saga.Record(new MigrationRequested(saga.CorrelationId, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor,
+            saga.Strategy, saga.Policy, saga.RequestedBy, saga.RequestedAt));
+
     public static void Admit(this MigrationState saga)
     {
         saga.Epoch = 1;
-        saga.Record(new MigrationRequested(saga.CorrelationId, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor,
-            saga.Strategy, saga.Policy, saga.RequestedBy, saga.RequestedAt));
+        saga.Queued = false;
         saga.Record(new MigrationAdmitted(saga.CorrelationId, saga.Epoch, DateTimeOffset.UtcNow));
     }
 
@@ -61,7 +64,7 @@ public static class MigrationStateTransitions
         saga.CurrentState == nameof(MigrationStateMachine.PostCopying)
             ? "Post-copy has started: the VM runs on the target while its memory still comes from the source, so neither "
               + "host alone holds it and cancelling would lose it. Wait for the migration to finish."
-            : $"Migration is {saga.CurrentState}: cancel applies only before the switchover (Preparing, PreCopying).",
+            : $"Migration is {saga.CurrentState}: cancel applies only before the switchover (Queued, Preparing, PreCopying).",
         DateTimeOffset.UtcNow);
 
     public static CommandRefused ForceCompleteRefusal(this MigrationState saga) => new(

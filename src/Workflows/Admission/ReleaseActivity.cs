@@ -1,0 +1,52 @@
+using Marten;
+using MassTransit;
+using Microsoft.Extensions.Options;
+using Orchestrator.Contracts;
+using Orchestrator.Workflows.Migration;
+
+namespace Orchestrator.Workflows.Admission;
+
+/// <summary>
+/// As a migration ends: gives up its VM lease and its slot (or queue place), and admits the queued migrations that
+/// now fit, in the same transaction as its last transition.
+/// </summary>
+public sealed class ReleaseActivity(IDocumentSession session, IOptions<AdmissionOptions> limits) : IStateMachineActivity<MigrationState>
+{
+    static readonly Uri SagaAddress = new($"queue:{QueueNames.MigrationSaga}");
+
+    public Task Execute(BehaviorContext<MigrationState> context, IBehavior<MigrationState> next) =>
+        ReleaseThen(context, () => next.Execute(context));
+
+    public Task Execute<T>(BehaviorContext<MigrationState, T> context, IBehavior<MigrationState, T> next)
+        where T : class =>
+        ReleaseThen(context, () => next.Execute(context));
+
+    async Task ReleaseThen(BehaviorContext<MigrationState> context, Func<Task> next)
+    {
+        var saga = context.Saga;
+        var lease = await session.LoadAsync<VmLease>(saga.VmId, context.CancellationToken);
+        if (lease?.MigrationId == saga.CorrelationId)
+            session.Delete(lease);
+
+        var ledger = await session.LoadAsync<AdmissionLedger>(AdmissionLedger.ClusterId, context.CancellationToken);
+        if (ledger is not null)
+        {
+            foreach (var admitted in ledger.Release(saga.CorrelationId, limits.Value))
+                await context.Send(SagaAddress, new AdmitMigration(admitted.MigrationId), send => send.CorrelationId = admitted.MigrationId);
+            session.Update(ledger);
+        }
+
+        await next();
+    }
+
+    public Task Faulted<TException>(BehaviorExceptionContext<MigrationState, TException> context, IBehavior<MigrationState> next)
+        where TException : Exception => next.Faulted(context);
+
+    public Task Faulted<T, TException>(BehaviorExceptionContext<MigrationState, T, TException> context, IBehavior<MigrationState, T> next)
+        where T : class
+        where TException : Exception => next.Faulted(context);
+
+    public void Probe(ProbeContext context) => context.CreateScope("release");
+
+    public void Accept(StateMachineVisitor visitor) => visitor.Visit(this);
+}
