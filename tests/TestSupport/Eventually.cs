@@ -13,7 +13,7 @@ public static class Eventually
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"Timed out waiting for {what}; last seen: {last}");
             await Task.Delay(delay);
-            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 250));
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 50));
             last = await probe();
         }
         return last;

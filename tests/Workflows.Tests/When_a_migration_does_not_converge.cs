@@ -65,7 +65,8 @@ public sealed class When_a_migration_does_not_converge
     [Fact]
     public async Task Should_force_complete_through_post_copy_when_an_operator_asks()
     {
-        await using var orchestrator = await Start();
+        // Slow enough that the operator's command lands long before the policy would give up by itself.
+        await using var orchestrator = await Start(realTimeFactor: 0.02);
         var command = Migration(MigrationStrategies.PreCopy, allowPostCopy: true);
 
         await orchestrator.Start(command);
