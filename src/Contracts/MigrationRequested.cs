@@ -1,6 +1,9 @@
 namespace Orchestrator.Contracts;
 
-/// <summary>A valid <see cref="StartMigration"/> was accepted; <see cref="Policy"/> holds the values in force.</summary>
+/// <summary>
+/// A valid <see cref="StartMigration"/> was accepted; <see cref="Policy"/> holds the values in force and
+/// <see cref="PolicyName"/> the named policy that supplied those the sender left out (null: the defaults).
+/// </summary>
 public sealed record MigrationRequested(
     Guid MigrationId,
     string VmId,
@@ -10,4 +13,5 @@ public sealed record MigrationRequested(
     string Strategy,
     MigrationPolicy Policy,
     string? RequestedBy,
-    DateTimeOffset Timestamp);
+    DateTimeOffset Timestamp,
+    string? PolicyName = null);

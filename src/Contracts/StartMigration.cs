@@ -5,6 +5,8 @@ namespace Orchestrator.Contracts;
 /// Idempotent by <see cref="MigrationId"/>: sending the same command twice starts one migration.
 /// </summary>
 /// <param name="Strategy">One of <see cref="MigrationStrategies"/>; null means <c>auto</c>.</param>
+/// <param name="Policy">Limits for this migration; what is left out comes from the named policy that selects it, then the defaults.</param>
+/// <param name="VmLabels">The VM's labels, which named policies can select on (as KubeVirt's MigrationPolicy does).</param>
 public sealed record StartMigration(
     Guid MigrationId,
     string VmId,
@@ -13,4 +15,5 @@ public sealed record StartMigration(
     string Hypervisor,
     string? Strategy = null,
     MigrationPolicy? Policy = null,
-    string? RequestedBy = null);
+    string? RequestedBy = null,
+    IReadOnlyDictionary<string, string>? VmLabels = null);

@@ -7,6 +7,7 @@ using Orchestrator.Hosting;
 using Orchestrator.ReadModels.Migrations;
 using Orchestrator.Workers.Sim;
 using Orchestrator.Workflows.Admission;
+using Orchestrator.Workflows.Policy;
 
 namespace Orchestrator.Workflows.Tests;
 
@@ -25,7 +26,8 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
 
     public SimulatedFleet Fleet => _host.Services.GetRequiredService<SimulatedFleet>();
 
-    public static async Task<InMemoryOrchestrator> StartAsync(Action<SimOptions>? sim = null, Action<AdmissionOptions>? admission = null)
+    public static async Task<InMemoryOrchestrator> StartAsync(Action<SimOptions>? sim = null, Action<AdmissionOptions>? admission = null,
+        Action<MigrationPolicyOptions>? policies = null)
     {
         var settings = new OrchestratorSettings(TestServices.Postgres, TestServices.RabbitMq, TestServices.UniqueSchema("wf"));
         var builder = Host.CreateApplicationBuilder();
@@ -36,6 +38,7 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
             WorkerHosts = Hosts,
             ConfigureSim = sim,
             ConfigureAdmission = admission,
+            ConfigurePolicies = policies,
         });
         var host = builder.Build();
         await host.StartAsync();

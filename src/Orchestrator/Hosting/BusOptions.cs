@@ -1,6 +1,7 @@
 using Orchestrator.Contracts;
 using Orchestrator.Workers.Sim;
 using Orchestrator.Workflows.Admission;
+using Orchestrator.Workflows.Policy;
 
 namespace Orchestrator.Hosting;
 
@@ -22,4 +23,7 @@ public sealed record BusOptions
 
     /// <summary>Admission limits beyond the configuration's <c>Admission</c> section (tests).</summary>
     public Action<AdmissionOptions>? ConfigureAdmission { get; init; }
+
+    /// <summary>Named migration policies beyond the configuration's <c>MigrationPolicies</c> section (tests).</summary>
+    public Action<MigrationPolicyOptions>? ConfigurePolicies { get; init; }
 }

@@ -7,6 +7,7 @@ using Orchestrator.Workers;
 using Orchestrator.Workers.Sim;
 using Orchestrator.Workflows;
 using Orchestrator.Workflows.Admission;
+using Orchestrator.Workflows.Policy;
 
 namespace Orchestrator.Hosting;
 
@@ -39,6 +40,8 @@ public static class Roles
         {
             services.AddOptions<AdmissionOptions>().BindConfiguration(AdmissionOptions.Section)
                 .Configure(admission => options.ConfigureAdmission?.Invoke(admission));
+            services.AddOptions<MigrationPolicyOptions>().BindConfiguration(MigrationPolicyOptions.Section)
+                .Configure(policies => options.ConfigurePolicies?.Invoke(policies));
         }
 
         services.AddMassTransit(bus =>

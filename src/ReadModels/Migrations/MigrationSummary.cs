@@ -13,6 +13,9 @@ public sealed class MigrationSummary
     public string? TargetHost { get; set; }
     public string? Strategy { get; set; }
     public MigrationPolicy? Policy { get; set; }
+
+    /// <summary>The named policy that selected the migration, if any.</summary>
+    public string? PolicyName { get; set; }
     public string? RequestedBy { get; set; }
     public DateTimeOffset RequestedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }

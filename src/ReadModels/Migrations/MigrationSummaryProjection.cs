@@ -19,6 +19,7 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
         TargetHost = @event.Data.TargetHost,
         Strategy = @event.Data.Strategy,
         Policy = @event.Data.Policy,
+        PolicyName = @event.Data.PolicyName,
         RequestedBy = @event.Data.RequestedBy,
         RequestedAt = @event.Data.Timestamp,
         UpdatedAt = @event.Data.Timestamp,

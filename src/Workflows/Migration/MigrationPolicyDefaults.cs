@@ -10,14 +10,15 @@ public static class MigrationPolicyDefaults
     public const int CompletionTimeoutSecondsPerGiB = 150;
     public const int ProgressTimeoutSeconds = 150;
 
-    public static MigrationPolicy Effective(MigrationPolicy? requested) => new(
-        MaxDowntimeMs: requested?.MaxDowntimeMs ?? MaxDowntimeMs,
-        MaxBandwidthMiBps: requested?.MaxBandwidthMiBps ?? MaxBandwidthMiBps,
-        CompletionTimeoutSecondsPerGiB: requested?.CompletionTimeoutSecondsPerGiB ?? CompletionTimeoutSecondsPerGiB,
-        ProgressTimeoutSeconds: requested?.ProgressTimeoutSeconds ?? ProgressTimeoutSeconds,
-        AllowPostCopy: requested?.AllowPostCopy ?? false,
-        AllowAutoConverge: requested?.AllowAutoConverge ?? true,
-        Priority: requested?.Priority ?? 0);
+    /// <summary>Each value from the request, else the named policy, else the default.</summary>
+    public static MigrationPolicy Effective(MigrationPolicy? requested, MigrationPolicy? named = null) => new(
+        MaxDowntimeMs: requested?.MaxDowntimeMs ?? named?.MaxDowntimeMs ?? MaxDowntimeMs,
+        MaxBandwidthMiBps: requested?.MaxBandwidthMiBps ?? named?.MaxBandwidthMiBps ?? MaxBandwidthMiBps,
+        CompletionTimeoutSecondsPerGiB: requested?.CompletionTimeoutSecondsPerGiB ?? named?.CompletionTimeoutSecondsPerGiB ?? CompletionTimeoutSecondsPerGiB,
+        ProgressTimeoutSeconds: requested?.ProgressTimeoutSeconds ?? named?.ProgressTimeoutSeconds ?? ProgressTimeoutSeconds,
+        AllowPostCopy: requested?.AllowPostCopy ?? named?.AllowPostCopy ?? false,
+        AllowAutoConverge: requested?.AllowAutoConverge ?? named?.AllowAutoConverge ?? true,
+        Priority: requested?.Priority ?? named?.Priority ?? 0);
 
     /// <summary><c>auto</c> picks hybrid where post-copy is allowed, plain pre-copy otherwise.</summary>
     public static string EffectiveStrategy(string? requested, MigrationPolicy policy) =>

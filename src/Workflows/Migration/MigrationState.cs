@@ -21,6 +21,9 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents
     public string Strategy { get; set; } = MigrationStrategies.Auto;
     public MigrationPolicy Policy { get; set; } = MigrationPolicyDefaults.Effective(null);
     public string? RequestedBy { get; set; }
+
+    /// <summary>The named policy that supplied the values the sender left out; null when none selected the migration.</summary>
+    public string? PolicyName { get; set; }
     public DateTimeOffset RequestedAt { get; set; }
 
     /// <summary>The fencing epoch carried by every command sent to workers for this migration.</summary>

@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
 using Orchestrator.Contracts;
 using Orchestrator.Contracts.Workers;
 using Orchestrator.Workflows.Admission;
@@ -13,7 +14,7 @@ namespace Orchestrator.Workflows.Migration;
 /// </summary>
 public sealed class MigrationStateMachine : MassTransitStateMachine<MigrationState>
 {
-    public MigrationStateMachine()
+    public MigrationStateMachine(IOptions<MigrationPolicyOptions> policies)
     {
         InstanceState(x => x.CurrentState);
         CorrelateEvents();
@@ -23,7 +24,7 @@ public sealed class MigrationStateMachine : MassTransitStateMachine<MigrationSta
 
         Initially(
             When(Start)
-                .Then(context => context.Saga.Accept(context.Message))
+                .Then(context => context.Saga.Accept(context.Message, policies.Value))
                 .If(context => context.Saga.RejectionCode is null, claim => claim.Activity(x => x.OfType<ClaimVmActivity>()))
                 .IfElse(context => context.Saga.RejectionCode is null,
                     accepted => accepted

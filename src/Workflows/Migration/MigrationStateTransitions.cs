@@ -1,17 +1,20 @@
 using Orchestrator.Contracts;
+using Orchestrator.Workflows.Policy;
 
 namespace Orchestrator.Workflows.Migration;
 
 /// <summary>What the state machine does to its state, and the events each step produces.</summary>
 public static class MigrationStateTransitions
 {
-    public static void Accept(this MigrationState saga, StartMigration command)
+    public static void Accept(this MigrationState saga, StartMigration command, MigrationPolicyOptions policies)
     {
+        var named = policies.For(command);
+        saga.PolicyName = named?.Name;
         saga.VmId = command.VmId ?? string.Empty;
         saga.SourceHost = command.SourceHost ?? string.Empty;
         saga.TargetHost = command.TargetHost ?? string.Empty;
         saga.Hypervisor = command.Hypervisor ?? string.Empty;
-        saga.Policy = MigrationPolicyDefaults.Effective(command.Policy);
+        saga.Policy = MigrationPolicyDefaults.Effective(command.Policy, named?.Policy);
         saga.Strategy = MigrationPolicyDefaults.EffectiveStrategy(command.Strategy, saga.Policy);
         saga.RequestedBy = command.RequestedBy;
         saga.RequestedAt = DateTimeOffset.UtcNow;
@@ -27,7 +30,7 @@ public static class MigrationStateTransitions
 
     public static void Request(this MigrationState saga) =>
         saga.Record(new MigrationRequested(saga.CorrelationId, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor,
-            saga.Strategy, saga.Policy, saga.RequestedBy, saga.RequestedAt));
+            saga.Strategy, saga.Policy, saga.RequestedBy, saga.RequestedAt, saga.PolicyName));
 
     public static void Admit(this MigrationState saga)
     {
