@@ -2,6 +2,7 @@ using Marten;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orchestrator.Hosting;
+using Orchestrator.Workers.Sim;
 using Orchestrator.ReadModels.Migrations;
 
 namespace Orchestrator.Tests;
@@ -13,6 +14,9 @@ namespace Orchestrator.Tests;
 public sealed class RabbitMqOrchestrator : IAsyncLifetime
 {
     public static readonly string[] Hosts = ["e2e-a", "e2e-b"];
+
+    /// <summary>A VM whose migration at 2 MiB/s takes about half a second of wall time.</summary>
+    public const string ContestedVm = "vm-contested";
     IHost _serve = null!;
     IHost _worker = null!;
 
@@ -21,6 +25,8 @@ public sealed class RabbitMqOrchestrator : IAsyncLifetime
 
     public IDocumentStore Store => _serve.Services.GetRequiredService<IDocumentStore>();
 
+    public IServiceProvider Services => _serve.Services;
+
     public async ValueTask InitializeAsync()
     {
         var serve = Host.CreateApplicationBuilder();
@@ -28,7 +34,16 @@ public sealed class RabbitMqOrchestrator : IAsyncLifetime
         _serve = serve.Build();
 
         var worker = Host.CreateApplicationBuilder();
-        worker.Services.AddBus(Settings, new BusOptions { WorkerHosts = Hosts });
+        worker.Services.AddBus(Settings, new BusOptions
+        {
+            WorkerHosts = Hosts,
+            ConfigureSim = sim =>
+            {
+                // A thousandth of real time: a default migration takes milliseconds, a throttled one long enough to race.
+                sim.RealTimeFactor = 0.001;
+                sim.Vms[ContestedVm] = new SimVm(ContestedVm, 1L << 30, WorkingSetBytes: 8L << 20, DirtyRateBytesPerSecond: 1L << 20);
+            },
+        });
         _worker = worker.Build();
 
         await _serve.StartAsync();
