@@ -12,7 +12,7 @@ command -v dotnet >/dev/null || { echo "The .NET SDK (dotnet) is required: see g
 if infra/services.sh status >/dev/null 2>&1; then started=no; else started=yes; fi
 vhost=""
 cleanup() {
-  if [[ -n $vhost ]]; then infra/services.sh rabbitmqctl delete_vhost "$vhost" >/dev/null 2>&1 || true; fi
+  if [[ -n $vhost ]]; then infra/vhost.sh delete "$vhost"; fi
   if [[ $started == yes ]]; then infra/services.sh down || true; fi
 }
 trap cleanup EXIT
@@ -20,8 +20,7 @@ eval "$(infra/services.sh up)"
 
 # A RabbitMQ virtual host of this run's own: runs from other checkouts on the same node never share a queue.
 vhost="test-$(date +%s)-$$"
-infra/services.sh rabbitmqctl add_vhost "$vhost" >/dev/null
-infra/services.sh rabbitmqctl set_permissions -p "$vhost" orchestrator '.*' '.*' '.*' >/dev/null
+infra/vhost.sh create "$vhost"
 export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq%/}/$vhost"
 
 mkdir -p .data

@@ -22,7 +22,9 @@ public sealed class MigrationStateDefinition : SagaDefinition<MigrationState>
             r.Handle<JasperFx.ConcurrencyException>();
             r.Handle<EventStreamUnexpectedMaxEventIdException>();
             r.Handle<JasperFx.DocumentAlreadyExistsException>();
-            r.Intervals(10, 50, 100, 250, 500, 1000, 2000);
+            // Randomised, growing intervals: contenders on one document (the admission ledger) spread out instead of
+            // colliding again in lockstep.
+            r.Exponential(30, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(20));
         });
         endpointConfigurator.UseInMemoryOutbox(context);
 

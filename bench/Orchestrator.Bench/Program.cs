@@ -1,0 +1,24 @@
+using Orchestrator.Bench;
+
+var migrations = args.Length > 0 && int.TryParse(args[0], out var n) ? n : 300;
+var postgres = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
+    ?? throw new InvalidOperationException("Run through bench/run.sh, which starts the services and sets the connection strings.");
+var rabbit = Environment.GetEnvironmentVariable("ConnectionStrings__RabbitMq")!;
+
+var baseline = await InsertBaseline.Measure(postgres, clients: 4, TimeSpan.FromSeconds(5));
+Console.WriteLine($"baseline: {baseline:0} single-row INSERT transactions/s (4 clients, PostgreSQL of this run)");
+
+var throughput = await SagaThroughput.Measure(postgres, rabbit, migrations, pace: TimeSpan.Zero);
+Console.WriteLine($"saga, {throughput.Migrations} migrations at once: {throughput.Transitions} transitions in {throughput.Elapsed.TotalSeconds:0.00} s "
+    + $"= {throughput.TransitionsPerSecond:0} transitions/s; ratio to baseline {throughput.TransitionsPerSecond / baseline:0.00} (goal >= 0.40)");
+
+// Latency under a steady load, not behind a backlog: one new migration every 20 ms.
+var steady = await SagaThroughput.Measure(postgres, rabbit, migrations: 100, pace: TimeSpan.FromMilliseconds(20));
+Console.WriteLine($"step latency at one new migration per 20 ms (worker report sent -> next command received, {steady.Latencies.Count} steps): "
+    + $"p50 {Percentile(steady.Latencies, 0.50):0.0} ms, p99 {Percentile(steady.Latencies, 0.99):0.0} ms (goal p99 <= 20 ms)");
+
+static double Percentile(IReadOnlyList<double> values, double p)
+{
+    var sorted = values.Order().ToList();
+    return sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+}

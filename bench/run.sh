@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Benchmarks on the project's private services: prints each figure beside a baseline measured in the same run.
+#   bench/run.sh [migrations]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if infra/services.sh status >/dev/null 2>&1; then started=no; else started=yes; fi
+vhost=""
+cleanup() {
+  if [[ -n $vhost ]]; then infra/vhost.sh delete "$vhost"; fi
+  if [[ $started == yes ]]; then infra/services.sh down; fi
+}
+trap cleanup EXIT
+eval "$(infra/services.sh up)"
+vhost="bench-$(date +%s)-$$"
+infra/vhost.sh create "$vhost"
+export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq%/}/$vhost"
+dotnet run -c Release --project bench/Orchestrator.Bench -- "$@"
