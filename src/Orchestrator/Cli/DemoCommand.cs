@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Orchestrator.Contracts;
 using Orchestrator.Hosting;
 using Orchestrator.ReadModels.Migrations;
+using Orchestrator.Workers.Sim;
 using Serilog;
 using Spectre.Console;
 
@@ -18,6 +19,7 @@ namespace Orchestrator.Cli;
 public static class DemoCommand
 {
     static readonly string[] Hosts = ["host-a", "host-b", "host-c", "host-d"];
+    const string HotVm = "vm-002";
 
     public static Command Create()
     {
@@ -41,7 +43,14 @@ public static class DemoCommand
             InMemory = true,
             WorkerHosts = Hosts,
             // Twenty times faster than real time: slow enough to watch the rounds, quick enough to wait for.
-            ConfigureSim = sim => sim.RealTimeFactor = 0.05,
+            ConfigureSim = sim =>
+            {
+                sim.RealTimeFactor = 0.05;
+                // A database that rewrites memory faster than the link carries it: pre-copy alone never converges.
+                sim.Vms[HotVm] = new SimVm(HotVm, 4L << 30, WorkingSetBytes: 1L << 30, DirtyRateBytesPerSecond: 700L << 20);
+            },
+            // One migration out of each host at a time, so some wait in the queue.
+            ConfigureAdmission = admission => admission.MaxOutboundPerHost = 1,
         });
         using var host = builder.Build();
         await host.StartAsync(cancellationToken);
@@ -49,8 +58,10 @@ public static class DemoCommand
         {
             var ids = await StartMigrations(host.Services, count, cancellationToken);
             var summaries = await Watch(host.Services.GetRequiredService<IDocumentStore>(), ids, cancellationToken);
+            // The hot VM's history shows the policy at work: the downtime ramp, the stall, the switch to post-copy.
+            var shown = ids.Count > 1 ? ids[1] : ids[0];
             await using (var session = host.Services.GetRequiredService<IDocumentStore>().QuerySession())
-                Render.History(ids[0], await session.History(ids[0], cancellationToken));
+                Render.History(shown, await session.History(shown, cancellationToken));
 
             var completed = summaries.Count(s => s.State == MigrationStates.Completed);
             AnsiConsole.MarkupLineInterpolated($"[bold]{completed} of {ids.Count} migrations completed.[/]");
@@ -76,8 +87,13 @@ public static class DemoCommand
         {
             var source = Hosts[i % Hosts.Length];
             var target = Hosts[(i + 1) % Hosts.Length];
-            var command = new StartMigration(NewId.NextGuid(), $"vm-{i + 1:000}", source, target, HypervisorKinds.Sim,
-                MigrationStrategies.PreCopy, new MigrationPolicy(MaxBandwidthMiBps: 512), RequestedBy: "demo");
+            var vm = $"vm-{i + 1:000}";
+            // The hot VM goes hybrid: pre-copy first, post-copy when the policy sees it will not converge.
+            var command = vm == HotVm
+                ? new StartMigration(NewId.NextGuid(), vm, source, target, HypervisorKinds.Sim, MigrationStrategies.Hybrid,
+                    new MigrationPolicy(MaxBandwidthMiBps: 256, AllowPostCopy: true), RequestedBy: "demo")
+                : new StartMigration(NewId.NextGuid(), vm, source, target, HypervisorKinds.Sim, MigrationStrategies.Auto,
+                    new MigrationPolicy(MaxBandwidthMiBps: 512), RequestedBy: "demo");
             await endpoint.Send(command, cancellationToken);
             ids.Add(command.MigrationId);
         }
