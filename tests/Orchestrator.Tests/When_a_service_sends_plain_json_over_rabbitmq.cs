@@ -111,6 +111,23 @@ public sealed class When_a_service_sends_plain_json_over_rabbitmq(RabbitMqOrches
         refused.Output.ShouldContain("Rejected");
     }
 
+    [Fact]
+    public async Task Should_let_an_operator_cancel_a_running_migration_from_the_cli()
+    {
+        var started = await RunCli("migrate", "--vm", RabbitMqOrchestrator.ContestedVm, "--from", "e2e-a", "--to", "e2e-b", "--max-bandwidth-mibps", "2");
+        started.ExitCode.ShouldBe(0, started.Output);
+        var id = Guid.Parse(System.Text.RegularExpressions.Regex.Match(started.Output, "Migration ([0-9a-f-]{36}) requested").Groups[1].Value);
+        await Eventually.Get(() => orchestrator.Summary(id), s => s?.State == MigrationStates.PreCopying, "the migration to copy");
+
+        var cancel = await RunCli("cancel", id.ToString(), "--reason", "maintenance window closed");
+
+        cancel.ExitCode.ShouldBe(0, cancel.Output);
+        var summary = await orchestrator.WaitForEnd(id);
+        summary!.State.ShouldBe(MigrationStates.Cancelled);
+        summary.Reason.ShouldBe("maintenance window closed");
+        summary.RunningOn.ShouldBe("e2e-a");
+    }
+
     static List<string> Snapshot(List<string> received)
     {
         lock (received)

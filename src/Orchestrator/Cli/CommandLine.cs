@@ -12,6 +12,8 @@ public static class CommandLine
         root.Subcommands.Add(RoleCommands.Worker());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(OperatorCommands.Migrate());
+        root.Subcommands.Add(OperatorCommands.Cancel());
+        root.Subcommands.Add(OperatorCommands.ForceComplete());
         root.Subcommands.Add(OperatorCommands.Status());
         root.Subcommands.Add(OperatorCommands.History());
         return root;

@@ -22,14 +22,17 @@ public static class OperatorCommands
         var hypervisor = new Option<string>("--hypervisor") { Description = "The hypervisor kind.", DefaultValueFactory = _ => HypervisorKinds.Sim };
         var strategy = new Option<string?>("--strategy") { Description = "precopy, postcopy, hybrid or auto." };
         var maxDowntime = new Option<int?>("--max-downtime-ms") { Description = "The longest pause the VM may see." };
+        var maxBandwidth = new Option<int?>("--max-bandwidth-mibps") { Description = "The most the migration may use of the link." };
         var wait = new Option<bool>("--wait") { Description = "Wait until the migration ends and exit non-zero unless it completed." };
-        var command = new Command("migrate", "Start a live migration.") { vm, from, to, hypervisor, strategy, maxDowntime, wait };
+        var command = new Command("migrate", "Start a live migration.") { vm, from, to, hypervisor, strategy, maxDowntime, maxBandwidth, wait };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var settings = OrchestratorSettings.From(OrchestratorSettings.LoadConfiguration());
             var start = new StartMigration(NewId.NextGuid(), parse.GetValue(vm)!, parse.GetValue(from)!, parse.GetValue(to)!,
                 parse.GetValue(hypervisor)!, parse.GetValue(strategy),
-                parse.GetValue(maxDowntime) is { } downtime ? new MigrationPolicy(MaxDowntimeMs: downtime) : null,
+                parse.GetValue(maxDowntime) is null && parse.GetValue(maxBandwidth) is null
+                    ? null
+                    : new MigrationPolicy(MaxDowntimeMs: parse.GetValue(maxDowntime), MaxBandwidthMiBps: parse.GetValue(maxBandwidth)),
                 Environment.UserName);
             await SendCommand(settings, QueueNames.StartMigration, start, cancellationToken);
             AnsiConsole.MarkupLineInterpolated($"Migration [bold]{start.MigrationId}[/] requested: {start.VmId} {start.SourceHost} → {start.TargetHost}");
@@ -40,6 +43,37 @@ public static class OperatorCommands
             var summary = await WaitForEnd(store, start.MigrationId, cancellationToken);
             Render.Summary(summary);
             return summary.State == MigrationStates.Completed ? ExitCodes.Ok : ExitCodes.MigrationDidNotComplete;
+        });
+        return command;
+    }
+
+    public static Command Cancel()
+    {
+        var id = new Argument<Guid>("id") { Description = "The migration id." };
+        var reason = new Option<string?>("--reason") { Description = "Why; recorded in the migration's history." };
+        var command = new Command("cancel", "Cancel a migration before its switchover; the VM stays on its source.") { id, reason };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var migrationId = parse.GetValue(id);
+            await SendCommand(OrchestratorSettings.From(OrchestratorSettings.LoadConfiguration()), QueueNames.CancelMigration,
+                new CancelMigration(migrationId, parse.GetValue(reason), Environment.UserName), cancellationToken);
+            AnsiConsole.MarkupLineInterpolated($"Cancel of {migrationId} sent. 'orchestrator history {migrationId}' shows whether it was applied or refused, and why.");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    public static Command ForceComplete()
+    {
+        var id = new Argument<Guid>("id") { Description = "The migration id." };
+        var command = new Command("force-complete", "Finish a migration that does not converge: post-copy where allowed, else the downtime cap.") { id };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var migrationId = parse.GetValue(id);
+            await SendCommand(OrchestratorSettings.From(OrchestratorSettings.LoadConfiguration()), QueueNames.ForceCompleteMigration,
+                new ForceCompleteMigration(migrationId, Environment.UserName), cancellationToken);
+            AnsiConsole.MarkupLineInterpolated($"Force-complete of {migrationId} sent. 'orchestrator history {migrationId}' shows what the policy did.");
+            return ExitCodes.Ok;
         });
         return command;
     }

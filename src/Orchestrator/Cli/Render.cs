@@ -46,6 +46,10 @@ public static class Render
         Row("From → To", $"{s.SourceHost} → {s.TargetHost}");
         Row("Runs on", s.RunningOn);
         Row("Strategy", s.Strategy);
+        Row("Policy", s.PolicyName);
+        if (s.State == MigrationStates.Queued)
+            Row("Queued", $"#{s.QueuePosition} when it joined: {s.QueueReason}");
+        Row("Downtime limit", s.DowntimeLimitMs is { } limit ? $"{limit} ms, vCPU throttle {s.ThrottlePercent} %" : null);
         Row("Rounds", s.Rounds.ToString(CultureInfo.InvariantCulture));
         Row("Transferred", Bytes(s.BytesTransferred));
         Row("Downtime", s.DowntimeMs is { } d ? $"{d:0.#} ms" : null);
