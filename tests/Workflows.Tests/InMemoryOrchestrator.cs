@@ -7,6 +7,7 @@ using Orchestrator.Hosting;
 using Orchestrator.ReadModels.Migrations;
 using Orchestrator.Workers.Sim;
 using Orchestrator.Workflows.Admission;
+using Orchestrator.Workflows.Migration;
 using Orchestrator.Workflows.Policy;
 
 namespace Orchestrator.Workflows.Tests;
@@ -27,7 +28,7 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
     public SimulatedFleet Fleet => _host.Services.GetRequiredService<SimulatedFleet>();
 
     public static async Task<InMemoryOrchestrator> StartAsync(Action<SimOptions>? sim = null, Action<AdmissionOptions>? admission = null,
-        Action<MigrationPolicyOptions>? policies = null)
+        Action<MigrationPolicyOptions>? policies = null, Action<TimeoutOptions>? timeouts = null)
     {
         var settings = new OrchestratorSettings(TestServices.Postgres, TestServices.RabbitMq, TestServices.UniqueSchema("wf"));
         var builder = Host.CreateApplicationBuilder();
@@ -39,6 +40,7 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
             ConfigureSim = sim,
             ConfigureAdmission = admission,
             ConfigurePolicies = policies,
+            ConfigureTimeouts = timeouts,
         });
         var host = builder.Build();
         await host.StartAsync();
@@ -50,6 +52,13 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
     {
         var endpoint = await _host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{queue}"));
         await endpoint.Send(command);
+    }
+
+    /// <summary>Sends a message of its runtime type, correlated with a migration, as the workers and the intake do.</summary>
+    public async Task Send(string queue, object message, Guid migrationId)
+    {
+        var endpoint = await _host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{queue}"));
+        await endpoint.Send(message, message.GetType(), Pipe.Execute<SendContext>(send => send.CorrelationId = migrationId));
     }
 
     public Task Start(StartMigration command) => Send(QueueNames.StartMigration, command);

@@ -1,6 +1,7 @@
 using Orchestrator.Contracts;
 using Orchestrator.Workers.Sim;
 using Orchestrator.Workflows.Admission;
+using Orchestrator.Workflows.Migration;
 using Orchestrator.Workflows.Policy;
 
 namespace Orchestrator.Hosting;
@@ -26,4 +27,7 @@ public sealed record BusOptions
 
     /// <summary>Named migration policies beyond the configuration's <c>MigrationPolicies</c> section (tests).</summary>
     public Action<MigrationPolicyOptions>? ConfigurePolicies { get; init; }
+
+    /// <summary>Workflow timeouts beyond the configuration's <c>Timeouts</c> section (tests).</summary>
+    public Action<TimeoutOptions>? ConfigureTimeouts { get; init; }
 }

@@ -7,6 +7,7 @@ using Orchestrator.Workers;
 using Orchestrator.Workers.Sim;
 using Orchestrator.Workflows;
 using Orchestrator.Workflows.Admission;
+using Orchestrator.Workflows.Migration;
 using Orchestrator.Workflows.Policy;
 
 namespace Orchestrator.Hosting;
@@ -42,6 +43,8 @@ public static class Roles
                 .Configure(admission => options.ConfigureAdmission?.Invoke(admission));
             services.AddOptions<MigrationPolicyOptions>().BindConfiguration(MigrationPolicyOptions.Section)
                 .Configure(policies => options.ConfigurePolicies?.Invoke(policies));
+            services.AddOptions<TimeoutOptions>().BindConfiguration(TimeoutOptions.Section)
+                .Configure(timeouts => options.ConfigureTimeouts?.Invoke(timeouts));
         }
 
         services.AddMassTransit(bus =>
@@ -53,8 +56,11 @@ public static class Roles
 
             if (options.InMemory)
             {
+                // The in-memory transport delays messages itself: the workflow's timeouts need no other scheduler here.
+                bus.AddDelayedMessageScheduler();
                 bus.UsingInMemory((context, cfg) =>
                 {
+                    cfg.UseDelayedMessageScheduler();
                     cfg.ConfigureWorkerEndpoints(context, options.Hypervisor, options.WorkerHosts);
                     cfg.ConfigureEndpoints(context);
                 });

@@ -47,6 +47,17 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents
 
     public string? CancelRequestedBy { get; set; }
 
+    /// <summary>The scheduled timeout of the state the migration waits in (MassTransit compares it to ignore stale ones).</summary>
+    public Guid? StepTimeoutTokenId { get; set; }
+
+    public Guid? CompletionTimeoutTokenId { get; set; }
+
+    /// <summary>How often the current idempotent command (cleanup, abort, destroy) has been sent.</summary>
+    public int StepAttempts { get; set; }
+
+    /// <summary>The VM's memory size, learnt from the first pass (which sends all of it).</summary>
+    public long MemoryBytes { get; set; }
+
     /// <summary>What the convergence policy engine remembers between rounds; null until the transfer begins.</summary>
     public ConvergenceState? Convergence { get; set; }
 

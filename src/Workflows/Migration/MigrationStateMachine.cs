@@ -12,12 +12,13 @@ namespace Orchestrator.Workflows.Migration;
 /// (<see cref="MigrationState.Record"/>); the Marten saga repository appends them to the migration's stream in the
 /// transaction that stores the new state.
 /// </summary>
-public sealed class MigrationStateMachine : MassTransitStateMachine<MigrationState>
+public sealed partial class MigrationStateMachine : MassTransitStateMachine<MigrationState>
 {
-    public MigrationStateMachine(IOptions<MigrationPolicyOptions> policies)
+    public MigrationStateMachine(IOptions<MigrationPolicyOptions> policies, IOptions<TimeoutOptions> timeouts)
     {
         InstanceState(x => x.CurrentState);
         CorrelateEvents();
+        DeclareTimeouts();
 
         // A report that no longer fits the state (the migration moved on, or a delivery came twice) changes nothing.
         OnUnhandledEvent(context => context.Ignore());
@@ -63,8 +64,8 @@ public sealed class MigrationStateMachine : MassTransitStateMachine<MigrationSta
                 .TransitionTo(PreCopying));
 
         During(PreCopying,
-            When(RoundCompleted)
-                .RecordReport()
+            RearmProgress(When(RoundCompleted)
+                .RecordReport())
                 .ApplyConvergencePolicy()
                 .If(context => context.Saga.Decision?.Action == ConvergenceAction.Abort, abort => abort
                     .Then(context => context.Saga.Record(context.Saga.BeginRollback(context.Saga.Decision!.Reason, cancelled: false)))
@@ -204,6 +205,8 @@ public sealed class MigrationStateMachine : MassTransitStateMachine<MigrationSta
 
         // Duplicates are normal (redelivery, a sender that retries): a second StartMigration of a known migration does nothing.
         DuringAny(Ignore(Start));
+
+        ConfigureTimeouts(timeouts.Value);
     }
 
     public State Queued { get; private set; } = null!;

@@ -1,0 +1,55 @@
+using Orchestrator.Contracts;
+using Orchestrator.ReadModels.Migrations;
+using Orchestrator.Workers.Sim;
+
+namespace Orchestrator.Workflows.Tests;
+
+/// <summary>Invariant 2, no silent wait: a worker that never answers ends in a rollback or a failure with a reason.</summary>
+[Trait("Category", "Integration")]
+public sealed class When_a_worker_does_not_answer
+{
+    static Task<InMemoryOrchestrator> Start(Action<SimOptions>? sim = null) => InMemoryOrchestrator.StartAsync(sim, timeouts: timeouts =>
+    {
+        timeouts.Prepare = TimeSpan.FromMilliseconds(500);
+        timeouts.Rollback = TimeSpan.FromMilliseconds(300);
+        timeouts.MaxAttempts = 2;
+    });
+
+    [Fact]
+    public async Task Should_roll_back_when_the_target_host_never_prepares_and_say_which_host_to_check()
+    {
+        await using var orchestrator = await Start();
+        // No worker serves host-gone: its queue fills, nobody answers.
+        var command = InMemoryOrchestrator.NewMigration("vm-orphan", target: "host-gone");
+
+        await orchestrator.Start(command);
+        var summary = await orchestrator.WaitForEnd(command.MigrationId);
+
+        summary!.State.ShouldBe(MigrationStates.RolledBack);
+        summary.Reason.ShouldNotBeNull().ShouldContain("host-gone did not confirm it was prepared");
+        summary.Reason.ShouldContain("check it for a leftover");
+        summary.RunningOn.ShouldBe("host-a");
+        var events = await orchestrator.Events(command.MigrationId);
+        events.OfType<MigrationAborted>().ShouldHaveSingleItem();
+        events.OfType<TargetDestroyed>().ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Should_roll_back_when_the_source_stops_reporting_progress()
+    {
+        // Each pass takes 20 s of simulated time at 0.1 of real time: 2 s between reports, against a 1 s progress timeout.
+        await using var orchestrator = await Start(sim =>
+        {
+            sim.RealTimeFactor = 0.1;
+            sim.Vms["vm-silent"] = new SimVm("vm-silent", 2L << 30, WorkingSetBytes: 1L << 30, DirtyRateBytesPerSecond: 900L << 20);
+        });
+        var command = InMemoryOrchestrator.NewMigration("vm-silent", policy: new MigrationPolicy(MaxBandwidthMiBps: 100, ProgressTimeoutSeconds: 1));
+
+        await orchestrator.Start(command);
+        var summary = await orchestrator.WaitForEnd(command.MigrationId);
+
+        summary!.State.ShouldBe(MigrationStates.RolledBack);
+        summary.Reason.ShouldNotBeNull().ShouldContain("No progress from the source host host-a for 1 s");
+        orchestrator.Fleet.WhereIs("vm-silent").ShouldBe("host-a");
+    }
+}

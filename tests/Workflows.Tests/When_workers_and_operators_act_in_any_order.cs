@@ -1,0 +1,112 @@
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using Marten;
+using MassTransit;
+using Orchestrator.Contracts;
+using Orchestrator.ReadModels.Migrations;
+using Orchestrator.Workflows.Admission;
+using Orchestrator.Workflows.Migration;
+
+namespace Orchestrator.Workflows.Tests;
+
+/// <summary>
+/// Property: whatever worker reports, duplicates, operator commands and timeouts reach a migration, in whatever order,
+/// it ends in a terminal state consistent with the invariants. No worker runs here: the test plays the workers, and
+/// lies as often as it tells the truth.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class When_workers_and_operators_act_in_any_order
+{
+    public enum Step
+    {
+        TargetPrepared, Round, StopAndCopy, Switchover, PostCopyStarted, PostCopyCompleted, SourceCleanedUp,
+        StepFailed, PolicyStepFailed, Aborted, TargetDestroyed, Cancel, ForceComplete, Duplicate,
+    }
+
+    public static class Scripts
+    {
+        public static Arbitrary<Step[][]> Arbitrary() =>
+            Gen.Elements(Enum.GetValues<Step>()).ArrayOf().Resize(12).ArrayOf().Where(batch => batch.Length is > 0 and <= 10).ToArbitrary();
+    }
+
+    static readonly HashSet<Type> TerminalEvents =
+        [typeof(MigrationCompleted), typeof(MigrationRolledBack), typeof(MigrationCancelled), typeof(MigrationFailed), typeof(MigrationRejected)];
+
+    [Property(MaxTest = 5, Arbitrary = [typeof(Scripts)])]
+    public async Task Should_end_every_migration_in_a_consistent_terminal_state(Step[][] batch)
+    {
+        await using var orchestrator = await InMemoryOrchestrator.StartAsync(
+            admission: limits => (limits.MaxOutboundPerHost, limits.MaxInboundPerHost, limits.MaxPerCluster) = (100, 100, 100),
+            timeouts: timeouts =>
+            {
+                timeouts.Prepare = timeouts.Switchover = timeouts.Cleanup = timeouts.Rollback = TimeSpan.FromMilliseconds(300);
+                timeouts.MaxAttempts = 2;
+            });
+        // Hosts no worker serves: only the script answers.
+        var commands = batch.Select((_, i) => InMemoryOrchestrator.NewMigration($"vm-prop-{i}", source: "prop-src", target: "prop-dst",
+            policy: new MigrationPolicy(ProgressTimeoutSeconds: 1, AllowPostCopy: i % 2 == 0)) with { Strategy = MigrationStrategies.Hybrid }).ToList();
+
+        await Task.WhenAll(commands.Select((command, i) => Play(orchestrator, command, batch[i])));
+
+        foreach (var command in commands)
+        {
+            var summary = await Eventually.Get(() => orchestrator.Summary(command.MigrationId), s => s is { IsTerminal: true },
+                $"migration {command.MigrationId} to end", TimeSpan.FromSeconds(60));
+            var events = await orchestrator.Events(command.MigrationId);
+            var kinds = events.Select(e => e.GetType()).ToHashSet();
+            var script = string.Join(",", batch[commands.IndexOf(command)]) + " => " + string.Join(",", events.Select(e => e.GetType().Name));
+
+            events.Count(e => TerminalEvents.Contains(e.GetType())).ShouldBe(1, script);
+            // After the end only refusals are recorded: commands that came too late, each with its reason.
+            events.SkipWhile(e => !TerminalEvents.Contains(e.GetType())).Skip(1).ShouldAllBe(e => e is CommandRefused, script);
+            if (summary!.State == MigrationStates.Completed)
+                (kinds.Contains(typeof(SwitchoverCompleted)) || kinds.Contains(typeof(PostCopyCompleted))).ShouldBeTrue(script);
+            if (summary.State is MigrationStates.RolledBack or MigrationStates.Cancelled)
+            {
+                kinds.ShouldNotContain(typeof(SwitchoverCompleted), script);
+                kinds.ShouldNotContain(typeof(PostCopyStarted), script);
+                summary.RunningOn.ShouldBe("prop-src", script);
+            }
+            if (summary.State == MigrationStates.Failed)
+                summary.Reason.ShouldNotBeNullOrWhiteSpace(script);
+
+            await using var session = orchestrator.Store.QuerySession();
+            (await session.LoadAsync<VmLease>(command.VmId)).ShouldBeNull(script);
+            var ledger = await session.LoadAsync<AdmissionLedger>(AdmissionLedger.ClusterId);
+            (ledger?.Active.Concat(ledger.Queue).Any(e => e.MigrationId == command.MigrationId) ?? false).ShouldBeFalse(script);
+        }
+    }
+
+    static async Task Play(InMemoryOrchestrator orchestrator, StartMigration command, Step[] script)
+    {
+        var id = command.MigrationId;
+        await orchestrator.Start(command);
+        await orchestrator.WaitFor(id, s => s.State != MigrationStates.Requested, "the migration to be admitted");
+        var round = 0;
+        object? previous = null;
+        foreach (var step in script)
+        {
+            var now = DateTimeOffset.UtcNow;
+            object message = step switch
+            {
+                Step.TargetPrepared => new TargetPrepared(id, "prop-dst", 1, now),
+                Step.Round => new PreCopyRoundCompleted(id, ++round, 1L << 30, Math.Max(0, (512L << 20) - (round << 24)), 100L << 20, 200L << 20, 300 - round * 20, now),
+                Step.StopAndCopy => new StopAndCopyCompleted(id, 42, 1 << 20, now),
+                Step.Switchover => new SwitchoverCompleted(id, "prop-dst", 2L << 30, now),
+                Step.PostCopyStarted => new PostCopyStarted(id, "prop-dst", 1 << 20, now),
+                Step.PostCopyCompleted => new PostCopyCompleted(id, "prop-dst", 2L << 30, 10, now),
+                Step.SourceCleanedUp => new SourceCleanedUp(id, "prop-src", now),
+                Step.StepFailed => new MigrationStepFailed(id, "Transfer", "scripted failure", "prop-src", now),
+                Step.PolicyStepFailed => new MigrationStepFailed(id, "Adjust", "scripted failure", "prop-src", now),
+                Step.Aborted => new MigrationAborted(id, "prop-src", now),
+                Step.TargetDestroyed => new TargetDestroyed(id, "prop-dst", now),
+                Step.Cancel => new CancelMigration(id, "scripted cancel", "prop"),
+                Step.ForceComplete => new ForceCompleteMigration(id, "prop"),
+                _ => previous ?? new TargetPrepared(id, "prop-dst", 1, now),
+            };
+            previous = message;
+            await orchestrator.Send(QueueNames.MigrationSaga, message, id);
+        }
+    }
+}
