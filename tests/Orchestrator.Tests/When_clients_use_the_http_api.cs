@@ -38,6 +38,9 @@ public sealed class When_clients_use_the_http_api(RabbitMqOrchestrator orchestra
         var events = await client.GetFromJsonAsync<JsonElement[]>($"/api/migrations/{id}/events");
         events!.First().GetProperty("type").GetString().ShouldBe(nameof(MigrationRequested));
         events!.First().GetProperty("headers").GetProperty("principal").GetString().ShouldBe("operator-client");
+        using var auditor = _api.Client(ApiRoles.Auditor);
+        var verdict = await auditor.GetFromJsonAsync<JsonElement>($"/api/migrations/{id}/verify");
+        verdict.GetProperty("intact").GetBoolean().ShouldBeTrue(verdict.ToString());
     }
 
     [Fact]
@@ -52,6 +55,7 @@ public sealed class When_clients_use_the_http_api(RabbitMqOrchestrator orchestra
             ("GET", "/api/migrations", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer]),
             ("GET", $"/api/migrations/{id}", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer]),
             ("GET", $"/api/migrations/{id}/events", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor]),
+            ("GET", $"/api/migrations/{id}/verify", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor]),
             ("GET", "/openapi/v1.json", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer]),
         ];
 

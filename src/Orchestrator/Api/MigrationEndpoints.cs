@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Orchestrator.Contracts;
+using Orchestrator.ReadModels.Audit;
 using Orchestrator.ReadModels.Migrations;
 using Orchestrator.Workflows.Migration;
 
@@ -26,6 +27,7 @@ public static class MigrationEndpoints
         api.MapGet("/", List).RequireAuthorization(ApiRoles.ReadPolicy);
         api.MapGet("/{id:guid}", Get).RequireAuthorization(ApiRoles.ReadPolicy);
         api.MapGet("/{id:guid}/events", Events).RequireAuthorization(ApiRoles.HistoryPolicy);
+        api.MapGet("/{id:guid}/verify", Verify).RequireAuthorization(ApiRoles.HistoryPolicy);
     }
 
     static async Task<IResult> Start(StartMigrationRequest request, ClaimsPrincipal user, IQuerySession session, ISendEndpointProvider bus,
@@ -104,6 +106,12 @@ public static class MigrationEndpoints
     {
         var events = await session.History(id, cancellationToken);
         return events.Count == 0 ? NotFound(id) : Results.Ok(events.Select(EventRecord.From));
+    }
+
+    static async Task<IResult> Verify(Guid id, IDocumentStore store, CancellationToken cancellationToken)
+    {
+        var verdict = await ChainVerifier.Verify(store, id, cancellationToken);
+        return verdict.Events == 0 ? NotFound(id) : Results.Ok(verdict);
     }
 
     static IResult NotFound(Guid id) =>
