@@ -1,5 +1,6 @@
 using JasperFx.Events.Projections;
 using Marten;
+using Orchestrator.ReadModels.Audit;
 using Orchestrator.ReadModels.Migrations;
 
 namespace Orchestrator.ReadModels;
@@ -10,6 +11,9 @@ public static class ReadModelsRegistration
     public static void ConfigureReadModels(this StoreOptions options)
     {
         options.Projections.Add<MigrationSummaryProjection>(ProjectionLifecycle.Inline);
+        // Every appended event is chained to the one before it; the hashes travel in the event headers.
+        options.Events.MetadataConfig.HeadersEnabled = true;
+        options.Listeners.Add(new HashChainListener());
         options.Schema.For<MigrationSummary>().Index(x => x.VmId).Index(x => x.State);
     }
 }

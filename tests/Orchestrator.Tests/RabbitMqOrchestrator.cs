@@ -15,8 +15,10 @@ public sealed class RabbitMqOrchestrator : IAsyncLifetime
 {
     public static readonly string[] Hosts = ["e2e-a", "e2e-b"];
 
-    /// <summary>A VM whose migration at 2 MiB/s takes about half a second of wall time.</summary>
+    /// <summary>VMs whose migration at 1 MiB/s takes seconds of wall time (4 GiB at a thousandth of real time).</summary>
     public const string ContestedVm = "vm-contested";
+
+    public const string CancelledVm = "vm-cancelled";
     IHost _serve = null!;
     IHost _worker = null!;
 
@@ -41,7 +43,8 @@ public sealed class RabbitMqOrchestrator : IAsyncLifetime
             {
                 // A thousandth of real time: a default migration takes milliseconds, a throttled one long enough to race.
                 sim.RealTimeFactor = 0.001;
-                sim.Vms[ContestedVm] = new SimVm(ContestedVm, 1L << 30, WorkingSetBytes: 8L << 20, DirtyRateBytesPerSecond: 1L << 20);
+                foreach (var vm in new[] { ContestedVm, CancelledVm })
+                    sim.Vms[vm] = new SimVm(vm, 4L << 30, WorkingSetBytes: 8L << 20, DirtyRateBytesPerSecond: 1L << 20);
             },
         });
         _worker = worker.Build();

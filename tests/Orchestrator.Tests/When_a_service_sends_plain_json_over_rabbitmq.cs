@@ -51,6 +51,9 @@ public sealed class When_a_service_sends_plain_json_over_rabbitmq(RabbitMqOrches
         status.ExitCode.ShouldBe(0);
         status.Output.ShouldContain("Completed");
         (await RunCli("status", Guid.NewGuid().ToString())).ExitCode.ShouldBe(4);
+        var audit = await RunCli("audit", "verify", id.ToString());
+        audit.ExitCode.ShouldBe(0, audit.Output);
+        audit.Output.ShouldContain("intact");
     }
 
     [Fact]
@@ -114,7 +117,7 @@ public sealed class When_a_service_sends_plain_json_over_rabbitmq(RabbitMqOrches
     [Fact]
     public async Task Should_let_an_operator_cancel_a_running_migration_from_the_cli()
     {
-        var started = await RunCli("migrate", "--vm", RabbitMqOrchestrator.ContestedVm, "--from", "e2e-a", "--to", "e2e-b", "--max-bandwidth-mibps", "2");
+        var started = await RunCli("migrate", "--vm", RabbitMqOrchestrator.CancelledVm, "--from", "e2e-a", "--to", "e2e-b", "--max-bandwidth-mibps", "1");
         started.ExitCode.ShouldBe(0, started.Output);
         var id = Guid.Parse(System.Text.RegularExpressions.Regex.Match(started.Output, "Migration ([0-9a-f-]{36}) requested").Groups[1].Value);
         await Eventually.Get(() => orchestrator.Summary(id), s => s?.State == MigrationStates.PreCopying, "the migration to copy");

@@ -1,4 +1,5 @@
 using Orchestrator.Contracts;
+using Orchestrator.ReadModels.Audit;
 using Orchestrator.ReadModels.Migrations;
 
 namespace Orchestrator.Workflows.Tests;
@@ -28,6 +29,9 @@ public sealed class When_a_migration_converges
         kinds.Skip(3 + summary.Rounds).ShouldBe([typeof(StopAndCopyCompleted), typeof(SwitchoverCompleted),
             typeof(SourceCleanedUp), typeof(MigrationCompleted)]);
         events.OfType<PreCopyRoundCompleted>().Select(r => r.Round).ShouldBe(Enumerable.Range(1, summary.Rounds));
+        var verdict = await ChainVerifier.Verify(orchestrator.Store, command.MigrationId);
+        verdict.Intact.ShouldBeTrue(verdict.Problem);
+        verdict.Events.ShouldBe(events.Count);
     }
 
     [Fact]

@@ -16,6 +16,7 @@ public static class CommandLine
         root.Subcommands.Add(OperatorCommands.ForceComplete());
         root.Subcommands.Add(OperatorCommands.Status());
         root.Subcommands.Add(OperatorCommands.History());
+        root.Subcommands.Add(AuditCommands.Create());
         return root;
     }
 }

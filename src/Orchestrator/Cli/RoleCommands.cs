@@ -1,6 +1,9 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Orchestrator.Api;
 using Orchestrator.Contracts;
 using Orchestrator.Hosting;
 using Serilog;
@@ -12,13 +15,18 @@ public static class RoleCommands
 {
     public static Command Serve()
     {
-        var command = new Command("serve", "Run the workflows: the migration saga and the public command endpoints, on RabbitMQ and PostgreSQL.");
-        command.SetAction(async (_, cancellationToken) =>
+        var urls = new Option<string>("--urls") { Description = "Where the HTTP API listens.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
+        var command = new Command("serve", "Run the workflows (the migration saga, the public command endpoints) and the HTTP API, on RabbitMQ and PostgreSQL.") { urls };
+        command.SetAction(async (parse, cancellationToken) =>
         {
-            var builder = CreateBuilder();
+            var builder = WebApplication.CreateBuilder();
+            UseSerilog(builder.Services, builder.Configuration);
+            builder.WebHost.UseUrls(parse.GetValue(urls)!);
             var settings = OrchestratorSettings.From(builder.Configuration);
-            builder.Services.AddEventStore(settings).AddBus(settings, new BusOptions { Workflows = true });
-            await builder.Build().RunAsync(cancellationToken);
+            builder.Services.AddEventStore(settings).AddBus(settings, new BusOptions { Workflows = true }).AddOrchestratorApi();
+            var app = builder.Build();
+            app.UseOrchestratorApi();
+            await app.RunAsync(cancellationToken);
             return 0;
         });
         return command;
@@ -51,13 +59,16 @@ public static class RoleCommands
     static HostApplicationBuilder CreateBuilder()
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddSerilog((services, logger) => logger
-            .ReadFrom.Configuration(builder.Configuration)
+        UseSerilog(builder.Services, builder.Configuration);
+        return builder;
+    }
+
+    static void UseSerilog(IServiceCollection services, Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        services.AddSerilog((_, logger) => logger
+            .ReadFrom.Configuration(configuration)
             .MinimumLevel.Information()
             .MinimumLevel.Override("Microsoft", Serilog.Events.LogEventLevel.Warning)
             .MinimumLevel.Override("MassTransit", Serilog.Events.LogEventLevel.Information)
             .Enrich.FromLogContext()
             .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {Properties:j}{NewLine}{Exception}"));
-        return builder;
-    }
 }

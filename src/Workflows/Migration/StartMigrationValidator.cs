@@ -2,45 +2,51 @@ using Orchestrator.Contracts;
 
 namespace Orchestrator.Workflows.Migration;
 
-/// <summary>Checks a <see cref="StartMigration"/> before anything is done; returns every problem, for the sender.</summary>
+/// <summary>
+/// Checks a <see cref="StartMigration"/> before anything is done and returns every problem, by field, for the sender.
+/// The saga and the HTTP API use the same checks, so the API accepts nothing the workflow would reject for a reason
+/// it could have seen.
+/// </summary>
 public static class StartMigrationValidator
 {
-    public static IReadOnlyList<string> Validate(StartMigration command)
+    public static IReadOnlyList<string> Validate(StartMigration command) =>
+        [.. ValidateFields(command).SelectMany(field => field.Value)];
+
+    public static IReadOnlyDictionary<string, string[]> ValidateFields(StartMigration command)
     {
-        var problems = new List<string>();
+        var problems = new Dictionary<string, List<string>>();
+        void Add(string field, string problem) => (problems.TryGetValue(field, out var list) ? list : problems[field] = []).Add(problem);
+
         if (command.MigrationId == Guid.Empty)
-            problems.Add("MigrationId is required.");
+            Add("migrationId", "MigrationId is required.");
         if (string.IsNullOrWhiteSpace(command.VmId))
-            problems.Add("VmId is required.");
+            Add("vmId", "VmId is required.");
         if (string.IsNullOrWhiteSpace(command.SourceHost))
-            problems.Add("SourceHost is required.");
+            Add("sourceHost", "SourceHost is required.");
         if (string.IsNullOrWhiteSpace(command.TargetHost))
-            problems.Add("TargetHost is required.");
+            Add("targetHost", "TargetHost is required.");
         if (!string.IsNullOrWhiteSpace(command.SourceHost)
             && string.Equals(command.SourceHost, command.TargetHost, StringComparison.OrdinalIgnoreCase))
-            problems.Add($"SourceHost and TargetHost are both '{command.SourceHost}': a VM migrates between two different hosts.");
+            Add("targetHost", $"SourceHost and TargetHost are both '{command.SourceHost}': a VM migrates between two different hosts.");
         if (!HypervisorKinds.IsKnown(command.Hypervisor))
-            problems.Add($"Hypervisor '{command.Hypervisor}' is unknown; known: {string.Join(", ", HypervisorKinds.All)}.");
+            Add("hypervisor", $"Hypervisor '{command.Hypervisor}' is unknown; known: {string.Join(", ", HypervisorKinds.All)}.");
         if (command.Strategy is not null && !MigrationStrategies.IsKnown(command.Strategy))
-            problems.Add($"Strategy '{command.Strategy}' is unknown; known: {string.Join(", ", MigrationStrategies.All)}.");
+            Add("strategy", $"Strategy '{command.Strategy}' is unknown; known: {string.Join(", ", MigrationStrategies.All)}.");
         if (command.Policy is { } policy)
-            ValidatePolicy(policy, problems);
-        return problems;
+        {
+            Positive(policy.MaxDowntimeMs, "policy.maxDowntimeMs", "Policy.MaxDowntimeMs", Add);
+            Positive(policy.MaxBandwidthMiBps, "policy.maxBandwidthMiBps", "Policy.MaxBandwidthMiBps", Add);
+            Positive(policy.CompletionTimeoutSecondsPerGiB, "policy.completionTimeoutSecondsPerGiB", "Policy.CompletionTimeoutSecondsPerGiB", Add);
+            Positive(policy.ProgressTimeoutSeconds, "policy.progressTimeoutSeconds", "Policy.ProgressTimeoutSeconds", Add);
+            if (policy.Priority is < 0 or > 1000)
+                Add("policy.priority", $"Policy.Priority is {policy.Priority}; it must be between 0 and 1000.");
+        }
+        return problems.ToDictionary(p => p.Key, p => p.Value.ToArray());
     }
 
-    static void ValidatePolicy(MigrationPolicy policy, List<string> problems)
-    {
-        Positive(policy.MaxDowntimeMs, "Policy.MaxDowntimeMs", problems);
-        Positive(policy.MaxBandwidthMiBps, "Policy.MaxBandwidthMiBps", problems);
-        Positive(policy.CompletionTimeoutSecondsPerGiB, "Policy.CompletionTimeoutSecondsPerGiB", problems);
-        Positive(policy.ProgressTimeoutSeconds, "Policy.ProgressTimeoutSeconds", problems);
-        if (policy.Priority is < 0 or > 1000)
-            problems.Add($"Policy.Priority is {policy.Priority}; it must be between 0 and 1000.");
-    }
-
-    static void Positive(int? value, string name, List<string> problems)
+    static void Positive(int? value, string field, string name, Action<string, string> add)
     {
         if (value is <= 0)
-            problems.Add($"{name} is {value}; it must be greater than zero.");
+            add(field, $"{name} is {value}; it must be greater than zero.");
     }
 }

@@ -1,0 +1,123 @@
+using System.Security.Claims;
+using Marten;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Orchestrator.Contracts;
+using Orchestrator.ReadModels.Audit;
+using Orchestrator.ReadModels.Migrations;
+using Orchestrator.Workflows.Migration;
+
+namespace Orchestrator.Api;
+
+/// <summary>The HTTP API: commands go onto the bus like any other sender's; queries read the projections and streams.</summary>
+public static class MigrationEndpoints
+{
+    static readonly string[] Cancellable = [MigrationStates.Queued, MigrationStates.Preparing, MigrationStates.PreCopying];
+
+    public static void MapMigrationApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous();
+
+        var api = app.MapGroup("/api/migrations");
+        api.MapPost("/", Start).RequireAuthorization(ApiRoles.CommandsPolicy);
+        api.MapPost("/{id:guid}/cancel", Cancel).RequireAuthorization(ApiRoles.CommandsPolicy);
+        api.MapPost("/{id:guid}/force-complete", ForceComplete).RequireAuthorization(ApiRoles.CommandsPolicy);
+        api.MapGet("/", List).RequireAuthorization(ApiRoles.ReadPolicy);
+        api.MapGet("/{id:guid}", Get).RequireAuthorization(ApiRoles.ReadPolicy);
+        api.MapGet("/{id:guid}/events", Events).RequireAuthorization(ApiRoles.HistoryPolicy);
+        api.MapGet("/{id:guid}/verify", Verify).RequireAuthorization(ApiRoles.HistoryPolicy);
+    }
+
+    static async Task<IResult> Start(StartMigrationRequest request, ClaimsPrincipal user, IQuerySession session, ISendEndpointProvider bus,
+        CancellationToken cancellationToken)
+    {
+        var command = request.ToCommand(request.MigrationId ?? NewId.NextGuid(), user.Identity!.Name!);
+        var problems = StartMigrationValidator.ValidateFields(command);
+        if (problems.Count > 0)
+            return Results.ValidationProblem(problems, title: "The migration cannot start as requested.");
+        if (await session.LoadAsync<VmLease>(command.VmId, cancellationToken) is { } lease && lease.MigrationId != command.MigrationId)
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The VM is busy.",
+                detail: $"VM '{command.VmId}' already has an active migration {lease.MigrationId}; wait for it to end or cancel it first.");
+
+        await Send(bus, QueueNames.StartMigration, command, cancellationToken);
+        return Results.Accepted($"/api/migrations/{command.MigrationId}", new { command.MigrationId });
+    }
+
+    static async Task<IResult> Cancel(Guid id, CancelRequest? request, ClaimsPrincipal user, IQuerySession session, ISendEndpointProvider bus,
+        CancellationToken cancellationToken)
+    {
+        var summary = await session.Summary(id, cancellationToken);
+        if (summary is null)
+            return NotFound(id);
+        if (!Cancellable.Contains(summary.State))
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The migration cannot be cancelled now.",
+                detail: summary.State == MigrationStates.PostCopying
+                    ? "Post-copy has started: neither host alone holds the VM, so cancelling would lose it."
+                    : $"The migration is {summary.State}; cancel applies to Queued, Preparing and PreCopying migrations.");
+
+        await Send(bus, QueueNames.CancelMigration, new CancelMigration(id, request?.Reason, user.Identity!.Name), cancellationToken);
+        return Results.Accepted($"/api/migrations/{id}");
+    }
+
+    static async Task<IResult> ForceComplete(Guid id, ClaimsPrincipal user, IQuerySession session, ISendEndpointProvider bus,
+        CancellationToken cancellationToken)
+    {
+        var summary = await session.Summary(id, cancellationToken);
+        if (summary is null)
+            return NotFound(id);
+        if (summary.State != MigrationStates.PreCopying)
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The migration cannot be force-completed now.",
+                detail: $"The migration is {summary.State}; force-complete applies while pre-copy runs.");
+
+        await Send(bus, QueueNames.ForceCompleteMigration, new ForceCompleteMigration(id, user.Identity!.Name), cancellationToken);
+        return Results.Accepted($"/api/migrations/{id}");
+    }
+
+    static async Task<IResult> List(IQuerySession session, string? state, string? host, string? vm, string? hypervisor,
+        DateTimeOffset? since, DateTimeOffset? until, int? page, int? pageSize, CancellationToken cancellationToken)
+    {
+        var size = Math.Clamp(pageSize ?? 50, 1, 500);
+        var number = Math.Max(1, page ?? 1);
+        var query = session.Query<MigrationSummary>().AsQueryable();
+        if (state is not null)
+            query = query.Where(s => s.State == state);
+        if (host is not null)
+            query = query.Where(s => s.SourceHost == host || s.TargetHost == host);
+        if (vm is not null)
+            query = query.Where(s => s.VmId == vm);
+        if (hypervisor is not null)
+            query = query.Where(s => s.Hypervisor == hypervisor);
+        if (since is not null)
+            query = query.Where(s => s.RequestedAt >= since);
+        if (until is not null)
+            query = query.Where(s => s.RequestedAt < until);
+
+        var total = await query.CountAsync(cancellationToken);
+        var items = await query.OrderByDescending(s => s.RequestedAt).Skip((number - 1) * size).Take(size).ToListAsync(cancellationToken);
+        return Results.Ok(new MigrationPage(items, number, size, total));
+    }
+
+    static async Task<IResult> Get(Guid id, IQuerySession session, CancellationToken cancellationToken) =>
+        await session.Summary(id, cancellationToken) is { } summary ? Results.Ok(summary) : NotFound(id);
+
+    static async Task<IResult> Events(Guid id, IQuerySession session, CancellationToken cancellationToken)
+    {
+        var events = await session.History(id, cancellationToken);
+        return events.Count == 0 ? NotFound(id) : Results.Ok(events.Select(EventRecord.From));
+    }
+
+    static async Task<IResult> Verify(Guid id, IDocumentStore store, CancellationToken cancellationToken)
+    {
+        var verdict = await ChainVerifier.Verify(store, id, cancellationToken);
+        return verdict.Events == 0 ? NotFound(id) : Results.Ok(verdict);
+    }
+
+    static IResult NotFound(Guid id) =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such migration.", detail: $"No migration {id} is known.");
+
+    static async Task Send<T>(ISendEndpointProvider bus, string queue, T command, CancellationToken cancellationToken)
+        where T : class =>
+        await (await bus.GetSendEndpoint(new Uri($"queue:{queue}"))).Send(command, cancellationToken);
+}

@@ -1,0 +1,126 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Orchestrator.Api;
+using Orchestrator.Contracts;
+using Orchestrator.ReadModels.Migrations;
+
+namespace Orchestrator.Tests;
+
+[Trait("Category", "Integration")]
+[Collection(RabbitMqCollection.Name)]
+public sealed class When_clients_use_the_http_api(RabbitMqOrchestrator orchestrator) : IAsyncLifetime
+{
+    ApiServer _api = null!;
+
+    public async ValueTask InitializeAsync() => _api = await ApiServer.StartAsync(orchestrator.Settings);
+
+    public ValueTask DisposeAsync() => _api.DisposeAsync();
+
+    static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+
+    static string StartBody(string vm, string target = "e2e-b") =>
+        $$"""{"vmId":"{{vm}}","sourceHost":"e2e-a","targetHost":"{{target}}","hypervisor":"sim"}""";
+
+    [Fact]
+    public async Task Should_run_a_migration_started_over_http_and_record_who_asked()
+    {
+        using var client = _api.Client(ApiRoles.Operator);
+
+        var response = await client.PostAsync("/api/migrations", Json(StartBody("vm-http-1")));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("migrationId").GetGuid();
+        response.Headers.Location!.ToString().ShouldBe($"/api/migrations/{id}");
+        var summary = await Eventually.Get(() => Summary(client, id), s => s?.State == MigrationStates.Completed, "the migration to complete over HTTP");
+        summary!.RequestedBy.ShouldBe("operator-client");
+        var events = await client.GetFromJsonAsync<JsonElement[]>($"/api/migrations/{id}/events");
+        events!.First().GetProperty("type").GetString().ShouldBe(nameof(MigrationRequested));
+        events!.First().GetProperty("headers").GetProperty("principal").GetString().ShouldBe("operator-client");
+        using var auditor = _api.Client(ApiRoles.Auditor);
+        var verdict = await auditor.GetFromJsonAsync<JsonElement>($"/api/migrations/{id}/verify");
+        verdict.GetProperty("intact").GetBoolean().ShouldBeTrue(verdict.ToString());
+    }
+
+    [Fact]
+    public async Task Should_answer_each_role_as_its_rights_say()
+    {
+        var id = Guid.NewGuid();
+        (string Method, string Path, string? Body, string[] Allowed)[] endpoints =
+        [
+            ("POST", "/api/migrations", StartBody("vm-http-access", target: "e2e-a"), [ApiRoles.Operator, ApiRoles.Service]),
+            ("POST", $"/api/migrations/{id}/cancel", "{}", [ApiRoles.Operator, ApiRoles.Service]),
+            ("POST", $"/api/migrations/{id}/force-complete", null, [ApiRoles.Operator, ApiRoles.Service]),
+            ("GET", "/api/migrations", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer]),
+            ("GET", $"/api/migrations/{id}", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer]),
+            ("GET", $"/api/migrations/{id}/events", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor]),
+            ("GET", $"/api/migrations/{id}/verify", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor]),
+            ("GET", "/openapi/v1.json", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer]),
+        ];
+
+        foreach (var (method, path, body, allowed) in endpoints)
+        {
+            (await Send(_api.Client(), method, path, body)).ShouldBe(HttpStatusCode.Unauthorized, $"{method} {path} without credentials");
+            (await Send(_api.Client(key: "not-a-key"), method, path, body)).ShouldBe(HttpStatusCode.Unauthorized, $"{method} {path} with a wrong key");
+            foreach (var role in ApiServer.Keys.Keys)
+            {
+                var status = await Send(_api.Client(role), method, path, body);
+                if (allowed.Contains(role))
+                    ((int)status).ShouldBeOneOf([200, 202, 400, 404, 409], $"{method} {path} as {role}");
+                else
+                    status.ShouldBe(HttpStatusCode.Forbidden, $"{method} {path} as {role}");
+            }
+        }
+        (await Send(_api.Client(), "GET", "/health", null)).ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Theory]
+    [InlineData("{\"vmId\": \"vm-x\", \"sourceHost\": ", "The request body cannot be read.")]
+    [InlineData("{\"vmId\":\"vm-x\",\"sourceHost\":\"e2e-a\",\"targetHost\":\"e2e-b\",\"hypervisor\":\"sim\",\"colour\":\"blue\"}", "colour")]
+    [InlineData("{\"vmId\":\"vm-x\",\"sourceHost\":\"e2e-a\",\"targetHost\":\"e2e-b\",\"hypervisor\":\"sim\",\"policy\":{\"maxDowntimeMs\":-5}}", "policy.maxDowntimeMs")]
+    [InlineData("{\"vmId\":\"\",\"sourceHost\":\"e2e-a\",\"targetHost\":\"e2e-a\",\"hypervisor\":\"vmware\"}", "targetHost")]
+    public async Task Should_refuse_a_bad_request_with_problem_details_and_change_nothing(string body, string expected)
+    {
+        using var client = _api.Client(ApiRoles.Operator);
+        var before = await client.GetFromJsonAsync<JsonElement>("/api/migrations?pageSize=1");
+
+        var response = await client.PostAsync("/api/migrations", Json(body));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        (await response.Content.ReadAsStringAsync()).ShouldContain(expected);
+        var after = await client.GetFromJsonAsync<JsonElement>("/api/migrations?pageSize=1");
+        after.GetProperty("total").GetInt32().ShouldBe(before.GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task Should_refuse_to_cancel_a_completed_migration_with_the_reason()
+    {
+        using var client = _api.Client(ApiRoles.Operator);
+        var started = await client.PostAsync("/api/migrations", Json(StartBody("vm-http-2")));
+        var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("migrationId").GetGuid();
+        await Eventually.Get(() => Summary(client, id), s => s?.State == MigrationStates.Completed, "completion");
+
+        var response = await client.PostAsync($"/api/migrations/{id}/cancel", Json("""{"reason":"too late"}"""));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        (await response.Content.ReadAsStringAsync()).ShouldContain("cancel applies to Queued, Preparing and PreCopying");
+    }
+
+    /// <summary>The summary, or null while the accepted command has not reached the workflow yet (404).</summary>
+    static async Task<MigrationSummary?> Summary(HttpClient client, Guid id)
+    {
+        var response = await client.GetAsync($"/api/migrations/{id}");
+        return response.StatusCode == HttpStatusCode.NotFound ? null : await response.Content.ReadFromJsonAsync<MigrationSummary>();
+    }
+
+    static async Task<HttpStatusCode> Send(HttpClient client, string method, string path, string? body)
+    {
+        using (client)
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = body is null ? null : Json(body) };
+            return (await client.SendAsync(request)).StatusCode;
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using JasperFx;
+using Marten;
+using Npgsql;
+using Orchestrator.Contracts;
+using Orchestrator.ReadModels.Audit;
+
+namespace Orchestrator.ReadModels.Tests;
+
+/// <summary>Invariant 5: history is the truth, and any change to it behind the orchestrator's back is found and pinpointed.</summary>
+[Trait("Category", "Integration")]
+public sealed class When_someone_tampers_with_the_event_store : IAsyncLifetime
+{
+    static readonly DateTimeOffset T0 = new(2026, 11, 24, 9, 0, 0, TimeSpan.Zero);
+    readonly string _schema = TestServices.UniqueSchema("audit");
+    DocumentStore _store = null!;
+
+    public ValueTask InitializeAsync()
+    {
+        _store = DocumentStore.For(options =>
+        {
+            options.Connection(TestServices.Postgres);
+            options.DatabaseSchemaName = _schema;
+            options.AutoCreateSchemaObjects = AutoCreate.All;
+            options.ConfigureReadModels();
+        });
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync() => _store.DisposeAsync();
+
+    /// <summary>A migration's history written as the saga writes it: several commits, one transition each.</summary>
+    async Task<Guid> WriteHistory()
+    {
+        var id = Guid.NewGuid();
+        object[][] commits =
+        [
+            [new MigrationRequested(id, "vm-audit", "a", "b", HypervisorKinds.Sim, MigrationStrategies.PreCopy, new MigrationPolicy(), "auditor-test", T0),
+             new MigrationAdmitted(id, 1, T0)],
+            [new TargetPrepared(id, "b", 1, T0.AddSeconds(1))],
+            [new PreCopyRoundCompleted(id, 1, 4096, 512, 10, 100, 5.12, T0.AddSeconds(2))],
+            [new StopAndCopyCompleted(id, 5.12, 512, T0.AddSeconds(3))],
+            [new SwitchoverCompleted(id, "b", 4608, T0.AddSeconds(3))],
+            [new SourceCleanedUp(id, "a", T0.AddSeconds(4)), new MigrationCompleted(id, "vm-audit", "b", 5.12, 4000, T0.AddSeconds(4))],
+        ];
+        foreach (var events in commits)
+        {
+            await using var session = _store.LightweightSession();
+            session.Events.Append(id, events);
+            await session.SaveChangesAsync();
+        }
+        return id;
+    }
+
+    Task<ChainVerdict> Verify(Guid id) => ChainVerifier.Verify(_store, id);
+
+    async Task Sql(string sql, Guid id)
+    {
+        await using var connection = new NpgsqlConnection(TestServices.Postgres);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql.Replace("{schema}", _schema), connection);
+        command.Parameters.AddWithValue("id", id);
+        (await command.ExecuteNonQueryAsync()).ShouldBeGreaterThan(0);
+    }
+
+    [Fact]
+    public async Task Should_verify_an_untouched_stream_clean()
+    {
+        var id = await WriteHistory();
+
+        var verdict = await Verify(id);
+
+        verdict.Intact.ShouldBeTrue(verdict.Problem);
+        verdict.Events.ShouldBe(8);
+    }
+
+    [Fact]
+    public async Task Should_pinpoint_an_event_whose_data_was_edited()
+    {
+        var id = await WriteHistory();
+        await Sql("update {schema}.mt_events set data = jsonb_set(data, '{DowntimeMs}', '1.5') where stream_id = @id and version = 6", id);
+
+        var verdict = await Verify(id);
+
+        verdict.Intact.ShouldBeFalse();
+        verdict.FirstBrokenVersion.ShouldBe(6);
+        verdict.Problem.ShouldNotBeNull().ShouldContain("content was altered");
+    }
+
+    [Fact]
+    public async Task Should_notice_a_member_added_to_an_event()
+    {
+        var id = await WriteHistory();
+        await Sql("update {schema}.mt_events set data = data || '{\"Note\": \"harmless?\"}' where stream_id = @id and version = 3", id);
+
+        var verdict = await Verify(id);
+
+        verdict.FirstBrokenVersion.ShouldBe(3);
+        verdict.Problem.ShouldNotBeNull().ShouldContain("content was altered");
+    }
+
+    [Fact]
+    public async Task Should_pinpoint_a_deleted_event()
+    {
+        var id = await WriteHistory();
+        await Sql("delete from {schema}.mt_events where stream_id = @id and version = 4", id);
+
+        var verdict = await Verify(id);
+
+        verdict.Intact.ShouldBeFalse();
+        verdict.FirstBrokenVersion.ShouldBe(5);
+        verdict.Problem.ShouldNotBeNull().ShouldContain("event 4 is missing");
+    }
+
+    [Fact]
+    public async Task Should_pinpoint_two_events_swapped_in_order()
+    {
+        var id = await WriteHistory();
+        await Sql("""
+            update {schema}.mt_events set version = -3 where stream_id = @id and version = 3;
+            update {schema}.mt_events set version = 3 where stream_id = @id and version = 4;
+            update {schema}.mt_events set version = 4 where stream_id = @id and version = -3;
+            """, id);
+
+        var verdict = await Verify(id);
+
+        verdict.Intact.ShouldBeFalse();
+        verdict.FirstBrokenVersion.ShouldBe(3);
+        verdict.Problem.ShouldNotBeNull().ShouldContain("does not chain");
+    }
+}
