@@ -1,11 +1,13 @@
 using JasperFx.Events;
 using Marten;
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Contracts;
 using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Intake;
 using Orchestrator.Workflows.Migration;
 using Orchestrator.Workflows.Persistence;
+using Orchestrator.Workflows.Timers;
 
 namespace Orchestrator.Workflows;
 
@@ -15,6 +17,7 @@ public static class WorkflowsRegistration
     public static void AddMigrationWorkflows(this IBusRegistrationConfigurator bus)
     {
         bus.AddSagaStateMachine<MigrationStateMachine, MigrationState, MigrationStateDefinition>().MartenRepository();
+        bus.AddHostedService<TimerDispatcher>();
         bus.AddConsumer<StartMigrationIntake>(typeof(StartMigrationIntakeDefinition));
         bus.AddConsumer<CancelMigrationIntake>(typeof(CancelMigrationIntakeDefinition));
         bus.AddConsumer<ForceCompleteMigrationIntake>(typeof(ForceCompleteMigrationIntakeDefinition));
@@ -25,6 +28,8 @@ public static class WorkflowsRegistration
         options.Schema.For<MigrationState>().Identity(x => x.CorrelationId).UseOptimisticConcurrency(true);
         options.Schema.For<VmLease>().Identity(x => x.Id);
         options.Schema.For<AdmissionLedger>().Identity(x => x.Id).UseOptimisticConcurrency(true);
+        // due_at is a real column, indexed, so the dispatcher finds due timers without reading every one.
+        options.Schema.For<MigrationTimer>().Identity(x => x.Id).Duplicate(x => x.DueAt);
         options.Events.StreamIdentity = StreamIdentity.AsGuid;
         options.Events.MetadataConfig.CorrelationIdEnabled = true;
         options.Events.MetadataConfig.CausationIdEnabled = true;

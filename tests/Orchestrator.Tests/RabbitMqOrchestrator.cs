@@ -32,7 +32,12 @@ public sealed class RabbitMqOrchestrator : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         var serve = Host.CreateApplicationBuilder();
-        serve.Services.AddEventStore(Settings).AddBus(Settings, new BusOptions { Workflows = true });
+        serve.Services.AddEventStore(Settings).AddBus(Settings, new BusOptions
+        {
+            Workflows = true,
+            // Short enough to watch a worker that never answers; long enough for every worker that does.
+            ConfigureTimeouts = timeouts => (timeouts.Prepare, timeouts.Rollback, timeouts.MaxAttempts) = (TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1), 2),
+        });
         _serve = serve.Build();
 
         var worker = Host.CreateApplicationBuilder();

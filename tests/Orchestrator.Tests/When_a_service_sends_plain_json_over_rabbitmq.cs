@@ -131,6 +131,20 @@ public sealed class When_a_service_sends_plain_json_over_rabbitmq(RabbitMqOrches
         summary.RunningOn.ShouldBe("e2e-a");
     }
 
+    [Fact]
+    public async Task Should_roll_back_when_no_worker_serves_the_target_host()
+    {
+        await using var client = await PlainAmqpClient.ConnectAsync();
+        var id = Guid.NewGuid();
+
+        await client.Publish(QueueNames.StartMigration, StartBody(id, "vm-e2e-nowhere", "e2e-a", "e2e-nowhere", HypervisorKinds.Sim));
+        var summary = await orchestrator.WaitForEnd(id);
+
+        summary!.State.ShouldBe(MigrationStates.RolledBack);
+        summary.Reason.ShouldNotBeNull().ShouldContain("e2e-nowhere did not confirm it was prepared");
+        summary.RunningOn.ShouldBe("e2e-a");
+    }
+
     static List<string> Snapshot(List<string> received)
     {
         lock (received)

@@ -4,6 +4,7 @@ using FsCheck.Xunit;
 using Marten;
 using MassTransit;
 using Orchestrator.Contracts;
+using Orchestrator.ReadModels.Audit;
 using Orchestrator.ReadModels.Migrations;
 using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Migration;
@@ -71,6 +72,7 @@ public sealed class When_workers_and_operators_act_in_any_order
             if (summary.State == MigrationStates.Failed)
                 summary.Reason.ShouldNotBeNullOrWhiteSpace(script);
 
+            (await ChainVerifier.Verify(orchestrator.Store, command.MigrationId)).Intact.ShouldBeTrue(script);
             await using var session = orchestrator.Store.QuerySession();
             (await session.LoadAsync<VmLease>(command.VmId)).ShouldBeNull(script);
             var ledger = await session.LoadAsync<AdmissionLedger>(AdmissionLedger.ClusterId);

@@ -56,11 +56,8 @@ public static class Roles
 
             if (options.InMemory)
             {
-                // The in-memory transport delays messages itself: the workflow's timeouts need no other scheduler here.
-                bus.AddDelayedMessageScheduler();
                 bus.UsingInMemory((context, cfg) =>
                 {
-                    cfg.UseDelayedMessageScheduler();
                     cfg.ConfigureWorkerEndpoints(context, options.Hypervisor, options.WorkerHosts);
                     cfg.ConfigureEndpoints(context);
                 });

@@ -3,13 +3,15 @@ using MassTransit;
 using Orchestrator.Contracts;
 using Orchestrator.Workflows.Persistence;
 using Orchestrator.Workflows.Policy;
+using Orchestrator.Workflows.Timers;
 
 namespace Orchestrator.Workflows.Migration;
 
 /// <summary>The saga state of one migration, stored as a Marten document beside the migration's event stream.</summary>
-public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents
+public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IHaveTimers
 {
     readonly List<object> _pendingEvents = [];
+    readonly List<(string Id, MigrationTimer? Timer)> _pendingTimers = [];
 
     public Guid CorrelationId { get; set; }
     public string CurrentState { get; set; } = string.Empty;
@@ -47,10 +49,10 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents
 
     public string? CancelRequestedBy { get; set; }
 
-    /// <summary>The scheduled timeout of the state the migration waits in (MassTransit compares it to ignore stale ones).</summary>
-    public Guid? StepTimeoutTokenId { get; set; }
+    /// <summary>The token of the armed step timer; a timer that fires with another token is stale and ignored.</summary>
+    public Guid? StepTimeoutToken { get; set; }
 
-    public Guid? CompletionTimeoutTokenId { get; set; }
+    public Guid? CompletionTimeoutToken { get; set; }
 
     /// <summary>How often the current idempotent command (cleanup, abort, destroy) has been sent.</summary>
     public int StepAttempts { get; set; }
@@ -72,4 +74,32 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents
     public void Record(object @event) => _pendingEvents.Add(@event);
 
     public void ClearPendingEvents() => _pendingEvents.Clear();
+
+    [JsonIgnore]
+    public IReadOnlyList<(string Id, MigrationTimer? Timer)> PendingTimers => _pendingTimers;
+
+    /// <summary>Arms (or re-arms, replacing the previous one) the timer of <paramref name="kind"/> to fire after <paramref name="delay"/>.</summary>
+    public void ArmTimer(string kind, TimeSpan delay)
+    {
+        var token = Guid.NewGuid();
+        if (kind == TimerKinds.Completion)
+            CompletionTimeoutToken = token;
+        else
+            StepTimeoutToken = token;
+        var id = MigrationTimer.IdFor(CorrelationId, kind);
+        _pendingTimers.Add((id, new MigrationTimer
+        {
+            Id = id, MigrationId = CorrelationId, Kind = kind, Token = token, DueAt = DateTimeOffset.UtcNow + delay, State = CurrentState,
+        }));
+    }
+
+    /// <summary>Disarms every timer: the migration has ended.</summary>
+    public void DisarmTimers()
+    {
+        StepTimeoutToken = CompletionTimeoutToken = null;
+        _pendingTimers.Add((MigrationTimer.IdFor(CorrelationId, TimerKinds.Step), null));
+        _pendingTimers.Add((MigrationTimer.IdFor(CorrelationId, TimerKinds.Completion), null));
+    }
+
+    public void ClearPendingTimers() => _pendingTimers.Clear();
 }

@@ -3,6 +3,7 @@ using Orchestrator.Contracts;
 using Orchestrator.Contracts.Workers;
 using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Policy;
+using Orchestrator.Workflows.Timers;
 
 namespace Orchestrator.Workflows.Migration;
 
@@ -12,14 +13,14 @@ namespace Orchestrator.Workflows.Migration;
 /// </summary>
 public sealed partial class MigrationStateMachine
 {
-    public Schedule<MigrationState, StepTimedOut> StepTimeout { get; private set; } = null!;
-    public Schedule<MigrationState, CompletionTimedOut> CompletionTimeout { get; private set; } = null!;
+    public Event<StepTimedOut> StepTimeout { get; private set; } = null!;
+    public Event<CompletionTimedOut> CompletionTimeout { get; private set; } = null!;
     public Event<StepHeartbeat> Heartbeat { get; private set; } = null!;
 
     void DeclareTimeouts()
     {
-        Schedule(() => StepTimeout, saga => saga.StepTimeoutTokenId, s => s.Received = r => r.CorrelateById(m => m.Message.MigrationId));
-        Schedule(() => CompletionTimeout, saga => saga.CompletionTimeoutTokenId, s => s.Received = r => r.CorrelateById(m => m.Message.MigrationId));
+        Correlate(() => StepTimeout, m => m.MigrationId);
+        Correlate(() => CompletionTimeout, m => m.MigrationId);
         Correlate(() => Heartbeat, m => m.MigrationId);
     }
 
@@ -33,18 +34,17 @@ public sealed partial class MigrationStateMachine
         Arm(RollingBack, _ => timeouts.Rollback);
         Arm(DestroyingTarget, _ => timeouts.Rollback);
         foreach (var terminal in Terminal)
-            WhenEnter(terminal, x => x.Unschedule(StepTimeout).Unschedule(CompletionTimeout));
+            WhenEnter(terminal, x => x.Then(context => context.Saga.DisarmTimers()));
 
         During(PreCopying, PostCopying,
-            When(Heartbeat).Schedule(StepTimeout, context => new StepTimedOut(context.Saga.CorrelationId, context.Saga.CurrentState),
-                context => ProgressTimeout(context.Saga)));
+            When(Heartbeat).Then(context => context.Saga.ArmTimer(TimerKinds.Step, ProgressTimeout(context.Saga))));
 
         During(Preparing,
-            RollBack(When(StepTimeout.Received), saga => $"The target host {saga.TargetHost} did not confirm it was prepared within {timeouts.Prepare.TotalSeconds:0} s."));
+            RollBack(When(StepTimeout, IsCurrent), saga => $"The target host {saga.TargetHost} did not confirm it was prepared within {timeouts.Prepare.TotalSeconds:0} s."));
         During(PreCopying,
-            RollBack(When(StepTimeout.Received), saga => $"No progress from the source host {saga.SourceHost} for {ProgressTimeout(saga).TotalSeconds:0} s: "
+            RollBack(When(StepTimeout, IsCurrent), saga => $"No progress from the source host {saga.SourceHost} for {ProgressTimeout(saga).TotalSeconds:0} s: "
                     + "its worker may be down."),
-            When(CompletionTimeout.Received)
+            When(CompletionTimeout, context => context.Message.Token == context.Saga.CompletionTimeoutToken)
                 .Then(context => context.Saga.Record(new MigrationPolicyAdjusted(context.Saga.CorrelationId,
                     context.Saga.Policy.AllowPostCopy == true ? nameof(ConvergenceAction.SwitchToPostCopy) : nameof(ConvergenceAction.Abort),
                     $"completion timeout: pre-copy ran longer than {CompletionTimeoutFor(context.Saga).TotalSeconds:0} s "
@@ -54,23 +54,23 @@ public sealed partial class MigrationStateMachine
                     postCopy => postCopy.SendToWorker(saga => saga.SourceHost, saga => new SwitchToPostCopy(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost)),
                     abort => RollBack(abort, saga => $"Pre-copy did not complete within the completion timeout of {CompletionTimeoutFor(saga).TotalSeconds:0} s.")));
         During(SwitchingOver,
-            FailWith(When(StepTimeout.Received), saga => $"The source host {saga.SourceHost} stopped the VM for the switchover but nothing confirmed it within "
+            FailWith(When(StepTimeout, IsCurrent), saga => $"The source host {saga.SourceHost} stopped the VM for the switchover but nothing confirmed it within "
                     + $"{timeouts.Switchover.TotalSeconds:0} s: the VM may be paused on {saga.SourceHost} or running on {saga.TargetHost}. Recover it."));
         During(PostCopying,
-            FailWith(When(StepTimeout.Received), saga => $"Post-copy made no progress for {ProgressTimeout(saga).TotalSeconds:0} s: the VM runs on {saga.TargetHost} "
+            FailWith(When(StepTimeout, IsCurrent), saga => $"Post-copy made no progress for {ProgressTimeout(saga).TotalSeconds:0} s: the VM runs on {saga.TargetHost} "
                     + $"but may still need pages from {saga.SourceHost}. Recover it."));
         During(CleaningUp,
-            Retry(When(StepTimeout.Received, context => context.Saga.StepAttempts < timeouts.MaxAttempts), timeouts.Cleanup, saga => saga.SourceHost, saga => new CleanupSource(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost)),
-            FailWith(When(StepTimeout.Received, context => context.Saga.StepAttempts >= timeouts.MaxAttempts), saga => $"The VM runs on {saga.TargetHost}, but the source host {saga.SourceHost} did not confirm its cleanup "
+            Retry(When(StepTimeout, context => IsCurrent(context) && context.Saga.StepAttempts < timeouts.MaxAttempts), timeouts.Cleanup, saga => saga.SourceHost, saga => new CleanupSource(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost)),
+            FailWith(When(StepTimeout, context => IsCurrent(context) && context.Saga.StepAttempts >= timeouts.MaxAttempts), saga => $"The VM runs on {saga.TargetHost}, but the source host {saga.SourceHost} did not confirm its cleanup "
                     + $"after {timeouts.MaxAttempts} attempts: check it for leftovers."));
         During(RollingBack,
-            Retry(When(StepTimeout.Received, context => context.Saga.StepAttempts < timeouts.MaxAttempts), timeouts.Rollback, saga => saga.SourceHost, saga => new AbortTransfer(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost)),
-            FailWith(When(StepTimeout.Received, context => context.Saga.StepAttempts >= timeouts.MaxAttempts), saga => $"Rollback not confirmed: the source host {saga.SourceHost} did not answer the abort after "
+            Retry(When(StepTimeout, context => IsCurrent(context) && context.Saga.StepAttempts < timeouts.MaxAttempts), timeouts.Rollback, saga => saga.SourceHost, saga => new AbortTransfer(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost)),
+            FailWith(When(StepTimeout, context => IsCurrent(context) && context.Saga.StepAttempts >= timeouts.MaxAttempts), saga => $"Rollback not confirmed: the source host {saga.SourceHost} did not answer the abort after "
                     + $"{timeouts.MaxAttempts} attempts ({saga.Reason}). The VM's state is unknown: recover it."));
         During(DestroyingTarget,
-            Retry(When(StepTimeout.Received, context => context.Saga.StepAttempts < timeouts.MaxAttempts), timeouts.Rollback, saga => saga.TargetHost, saga => new DestroyTarget(saga.CorrelationId, saga.Epoch, saga.VmId, saga.TargetHost)),
+            Retry(When(StepTimeout, context => IsCurrent(context) && context.Saga.StepAttempts < timeouts.MaxAttempts), timeouts.Rollback, saga => saga.TargetHost, saga => new DestroyTarget(saga.CorrelationId, saga.Epoch, saga.VmId, saga.TargetHost)),
             // The source confirmed the abort, so the VM runs there: the migration is undone, only the target's cleanup is unknown.
-            When(StepTimeout.Received, context => context.Saga.StepAttempts >= timeouts.MaxAttempts)
+            When(StepTimeout, context => IsCurrent(context) && context.Saga.StepAttempts >= timeouts.MaxAttempts)
                 .Then(context => context.Saga.Reason += $" The target host {context.Saga.TargetHost} did not confirm the removal of "
                     + "the destination: check it for a leftover.")
                 .Activity(x => x.OfInstanceType<ReleaseActivity>())
@@ -105,22 +105,31 @@ public sealed partial class MigrationStateMachine
         binder
             .Then(context => context.Saga.StepAttempts++)
             .SendToWorker(host, command)
-            .Schedule(StepTimeout, context => new StepTimedOut(context.Saga.CorrelationId, context.Saga.CurrentState), _ => delay);
+            .Then(context => context.Saga.ArmTimer(TimerKinds.Step, delay));
 
     /// <summary>Each waiting state arms the step timeout as it is entered and starts counting attempts anew.</summary>
     void Arm(State state, Func<MigrationState, TimeSpan> delay) =>
         WhenEnter(state, x => x
-            .Then(context => context.Saga.StepAttempts = 1)
-            .Schedule(StepTimeout, context => new StepTimedOut(context.Saga.CorrelationId, context.Saga.CurrentState), context => delay(context.Saga)));
+            .Then(context =>
+            {
+                context.Saga.StepAttempts = 1;
+                context.Saga.ArmTimer(TimerKinds.Step, delay(context.Saga));
+            }));
 
     /// <summary>A pass or a heartbeat is progress: the progress timeout starts again, and the first pass starts the completion timeout.</summary>
     EventActivityBinder<MigrationState, PreCopyRoundCompleted> RearmProgress(EventActivityBinder<MigrationState, PreCopyRoundCompleted> binder) =>
-        binder
-            .Schedule(StepTimeout, context => new StepTimedOut(context.Saga.CorrelationId, context.Saga.CurrentState),
-                context => ProgressTimeout(context.Saga))
-            .If(context => context.Saga.MemoryBytes == 0, first => first
-                .Then(context => context.Saga.MemoryBytes = context.Message.BytesTransferred)
-                .Schedule(CompletionTimeout, context => new CompletionTimedOut(context.Saga.CorrelationId), context => CompletionTimeoutFor(context.Saga)));
+        binder.Then(context =>
+        {
+            var saga = context.Saga;
+            saga.ArmTimer(TimerKinds.Step, ProgressTimeout(saga));
+            if (saga.MemoryBytes != 0)
+                return;
+            saga.MemoryBytes = context.Message.BytesTransferred;
+            saga.ArmTimer(TimerKinds.Completion, CompletionTimeoutFor(saga));
+        });
+
+    /// <summary>A step timer that fired with the token of the timer armed last; an older one is stale.</summary>
+    static bool IsCurrent(BehaviorContext<MigrationState, StepTimedOut> context) => context.Message.Token == context.Saga.StepTimeoutToken;
 
     static TimeSpan ProgressTimeout(MigrationState saga) =>
         TimeSpan.FromSeconds(saga.Policy.ProgressTimeoutSeconds ?? MigrationPolicyDefaults.ProgressTimeoutSeconds);

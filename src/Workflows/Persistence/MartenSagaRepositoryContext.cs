@@ -3,6 +3,7 @@ using Marten;
 using MassTransit;
 using MassTransit.Context;
 using MassTransit.Saga;
+using Orchestrator.Workflows.Timers;
 
 namespace Orchestrator.Workflows.Persistence;
 
@@ -72,6 +73,8 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
     {
         if (context.Saga is IRecordEvents recorder)
             recorder.ClearPendingEvents();
+        if (context.Saga is IHaveTimers timers)
+            timers.ClearPendingTimers();
         return Task.CompletedTask;
     }
 
@@ -87,6 +90,17 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
         {
             session.Events.Append(saga.CorrelationId, recorder.PendingEvents.ToArray());
             recorder.ClearPendingEvents();
+        }
+        if (saga is IHaveTimers timers)
+        {
+            foreach (var (id, timer) in timers.PendingTimers)
+            {
+                if (timer is null)
+                    session.Delete<MigrationTimer>(id);
+                else
+                    session.Store(timer);
+            }
+            timers.ClearPendingTimers();
         }
 
         await session.SaveChangesAsync(CancellationToken);
