@@ -6,6 +6,7 @@ using Orchestrator.Contracts;
 using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Intake;
 using Orchestrator.Workflows.Migration;
+using Orchestrator.Workflows.Outbox;
 using Orchestrator.Workflows.Persistence;
 using Orchestrator.Workflows.Timers;
 
@@ -18,6 +19,7 @@ public static class WorkflowsRegistration
     {
         bus.AddSagaStateMachine<MigrationStateMachine, MigrationState, MigrationStateDefinition>().MartenRepository();
         bus.AddHostedService<TimerDispatcher>();
+        bus.AddHostedService<OutboxDispatcher>();
         bus.AddConsumer<StartMigrationIntake>(typeof(StartMigrationIntakeDefinition));
         bus.AddConsumer<CancelMigrationIntake>(typeof(CancelMigrationIntakeDefinition));
         bus.AddConsumer<ForceCompleteMigrationIntake>(typeof(ForceCompleteMigrationIntakeDefinition));
@@ -30,6 +32,8 @@ public static class WorkflowsRegistration
         options.Schema.For<AdmissionLedger>().Identity(x => x.Id).UseOptimisticConcurrency(true);
         // due_at is a real column, indexed, so the dispatcher finds due timers without reading every one.
         options.Schema.For<MigrationTimer>().Identity(x => x.Id).Duplicate(x => x.DueAt);
+        options.Schema.For<OutboxMessage>().Identity(x => x.Id).Duplicate(x => x.CreatedAt);
+        options.Schema.For<InboxRecord>().Identity(x => x.Id).Duplicate(x => x.ProcessedAt);
         options.Events.StreamIdentity = StreamIdentity.AsGuid;
         options.Events.MetadataConfig.CorrelationIdEnabled = true;
         options.Events.MetadataConfig.CausationIdEnabled = true;

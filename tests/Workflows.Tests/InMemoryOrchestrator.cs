@@ -27,6 +27,8 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
 
     public SimulatedFleet Fleet => _host.Services.GetRequiredService<SimulatedFleet>();
 
+    public IBus Bus => _host.Services.GetRequiredService<IBus>();
+
     public static async Task<InMemoryOrchestrator> StartAsync(Action<SimOptions>? sim = null, Action<AdmissionOptions>? admission = null,
         Action<MigrationPolicyOptions>? policies = null, Action<TimeoutOptions>? timeouts = null)
     {

@@ -12,8 +12,6 @@ namespace Orchestrator.Workflows.Admission;
 /// </summary>
 public sealed class ReleaseActivity(IDocumentSession session, IOptions<AdmissionOptions> limits) : IStateMachineActivity<MigrationState>
 {
-    static readonly Uri SagaAddress = new($"queue:{QueueNames.MigrationSaga}");
-
     public Task Execute(BehaviorContext<MigrationState> context, IBehavior<MigrationState> next) =>
         ReleaseThen(context, () => next.Execute(context));
 
@@ -32,7 +30,7 @@ public sealed class ReleaseActivity(IDocumentSession session, IOptions<Admission
         if (ledger is not null)
         {
             foreach (var admitted in ledger.Release(saga.CorrelationId, limits.Value))
-                await context.Send(SagaAddress, new AdmitMigration(admitted.MigrationId), send => send.CorrelationId = admitted.MigrationId);
+                saga.SendTo(QueueNames.MigrationSaga, new AdmitMigration(admitted.MigrationId), correlateWith: admitted.MigrationId);
             session.Update(ledger);
         }
 

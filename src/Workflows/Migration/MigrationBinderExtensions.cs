@@ -12,11 +12,11 @@ public static class MigrationBinderExtensions
         this EventActivityBinder<MigrationState, T> binder, Func<MigrationState, TEvent> factory)
         where T : class
         where TEvent : class =>
-        binder.ThenAsync(async context =>
+        binder.Then(context =>
         {
             var @event = factory(context.Saga);
             context.Saga.Record(@event);
-            await context.Publish(@event, @event.GetType());
+            context.Saga.Publish(@event);
         });
 
     /// <summary>The migration has a slot: it gets its fencing epoch and the target host is asked to get ready.</summary>
@@ -44,7 +44,5 @@ public static class MigrationBinderExtensions
         this EventActivityBinder<MigrationState, T> binder, Func<MigrationState, string> host, Func<MigrationState, TCommand> command)
         where T : class
         where TCommand : class =>
-        binder.Send(
-            context => new Uri($"queue:{QueueNames.Worker(context.Saga.Hypervisor, host(context.Saga))}"),
-            context => command(context.Saga));
+        binder.Then(context => context.Saga.SendTo(QueueNames.Worker(context.Saga.Hypervisor, host(context.Saga)), command(context.Saga)));
 }

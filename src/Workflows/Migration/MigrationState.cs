@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using MassTransit;
 using Orchestrator.Contracts;
+using Orchestrator.Workflows.Outbox;
 using Orchestrator.Workflows.Persistence;
 using Orchestrator.Workflows.Policy;
 using Orchestrator.Workflows.Timers;
@@ -8,9 +9,10 @@ using Orchestrator.Workflows.Timers;
 namespace Orchestrator.Workflows.Migration;
 
 /// <summary>The saga state of one migration, stored as a Marten document beside the migration's event stream.</summary>
-public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IHaveTimers
+public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IHaveTimers, IHaveOutgoingMessages
 {
     readonly List<object> _pendingEvents = [];
+    readonly List<OutboxMessage> _pendingMessages = [];
     readonly List<(string Id, MigrationTimer? Timer)> _pendingTimers = [];
 
     public Guid CorrelationId { get; set; }
@@ -102,4 +104,19 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IH
     }
 
     public void ClearPendingTimers() => _pendingTimers.Clear();
+
+    [JsonIgnore]
+    public IReadOnlyList<OutboxMessage> PendingMessages => _pendingMessages;
+
+    /// <summary>
+    /// Sends a message through the outbox: stored with the transition, delivered after its commit, correlated with this
+    /// migration or with <paramref name="correlateWith"/> (a message for another migration).
+    /// </summary>
+    public void SendTo(string queue, object message, Guid? correlateWith = null) =>
+        _pendingMessages.Add(OutboxMessages.Create(correlateWith ?? CorrelationId, queue, message));
+
+    /// <summary>Publishes an integration event through the outbox.</summary>
+    public void Publish(object message) => _pendingMessages.Add(OutboxMessages.Create(CorrelationId, null, message));
+
+    public void ClearPendingMessages() => _pendingMessages.Clear();
 }

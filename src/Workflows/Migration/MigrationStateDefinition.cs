@@ -26,7 +26,7 @@ public sealed class MigrationStateDefinition : SagaDefinition<MigrationState>
             // colliding again in lockstep.
             r.Exponential(30, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(20));
         });
-        endpointConfigurator.UseInMemoryOutbox(context);
+        // No bus outbox here: the saga's messages go through its own transactional outbox (Workflows/Outbox).
 
         // One migration's messages are applied one at a time, in the order they arrive; different migrations in
         // parallel. Every sender sets the CorrelationId to the migration id (the intake, the workers), so the key is

@@ -3,6 +3,7 @@ using Marten;
 using MassTransit;
 using MassTransit.Context;
 using MassTransit.Saga;
+using Orchestrator.Workflows.Outbox;
 using Orchestrator.Workflows.Timers;
 
 namespace Orchestrator.Workflows.Persistence;
@@ -75,6 +76,8 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
             recorder.ClearPendingEvents();
         if (context.Saga is IHaveTimers timers)
             timers.ClearPendingTimers();
+        if (context.Saga is IHaveOutgoingMessages outbox)
+            outbox.ClearPendingMessages();
         return Task.CompletedTask;
     }
 
@@ -84,6 +87,11 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
         return Discard(context);
     }
 
+    /// <summary>
+    /// One transaction: the saga's new state, the events it recorded, its timers, its outgoing messages and the inbox
+    /// record of the message applied. Then the outgoing messages are delivered and their rows deleted; a crash between
+    /// the two leaves them for the outbox dispatcher, and the redelivered input finds the inbox record.
+    /// </summary>
     async Task Commit(TSaga saga)
     {
         if (saga is IRecordEvents { PendingEvents.Count: > 0 } recorder)
@@ -102,7 +110,26 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
             }
             timers.ClearPendingTimers();
         }
+        IReadOnlyList<OutboxMessage> outgoing = [];
+        if (saga is IHaveOutgoingMessages outbox)
+        {
+            outgoing = [.. outbox.PendingMessages];
+            outbox.ClearPendingMessages();
+            foreach (var message in outgoing)
+                session.Store(message);
+        }
+        if (MessageId is { } messageId)
+            session.Insert(new InboxRecord { Id = messageId.ToString(), ProcessedAt = DateTimeOffset.UtcNow });
 
+        await session.SaveChangesAsync(CancellationToken);
+
+        if (outgoing.Count == 0)
+            return;
+        foreach (var message in outgoing)
+        {
+            await OutboxMessages.Deliver(message, this, this, CancellationToken);
+            session.Delete(message);
+        }
         await session.SaveChangesAsync(CancellationToken);
     }
 }

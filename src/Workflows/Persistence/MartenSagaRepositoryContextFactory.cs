@@ -1,6 +1,7 @@
 using Marten;
 using MassTransit;
 using MassTransit.Saga;
+using Orchestrator.Workflows.Outbox;
 
 namespace Orchestrator.Workflows.Persistence;
 
@@ -15,11 +16,14 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
     : ISagaRepositoryContextFactory<TSaga>, ILoadSagaRepositoryContextFactory<TSaga>, IQuerySagaRepositoryContextFactory<TSaga>
     where TSaga : class, ISaga
 {
-    public Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<TSaga, T>> next)
+    public async Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<TSaga, T>> next)
         where T : class
     {
+        // The inbox: a message this saga already applied (a redelivery after a crash, a duplicate) changes nothing.
+        if (context.MessageId is { } messageId && await session.LoadAsync<InboxRecord>(messageId.ToString(), context.CancellationToken) is not null)
+            return;
         StampMetadata(context);
-        return next.Send(new MartenSagaRepositoryContext<TSaga, T>(session, context, factory));
+        await next.Send(new MartenSagaRepositoryContext<TSaga, T>(session, context, factory));
     }
 
     public async Task SendQuery<T>(ConsumeContext<T> context, ISagaQuery<TSaga> query, IPipe<SagaRepositoryQueryContext<TSaga, T>> next)

@@ -1,0 +1,19 @@
+namespace Orchestrator.Workflows.Outbox;
+
+/// <summary>
+/// A message a transition sends or publishes, stored in the transition's own transaction. It is delivered right after
+/// the commit and deleted; if the process dies in between, <see cref="OutboxDispatcher"/> delivers it later. Its id is
+/// the message id, so a receiver with an inbox sees a second delivery as the duplicate it is.
+/// </summary>
+public sealed class OutboxMessage
+{
+    public Guid Id { get; set; }
+    public Guid MigrationId { get; set; }
+
+    /// <summary>The queue to send to; null means publish.</summary>
+    public string? Queue { get; set; }
+
+    public string MessageType { get; set; } = string.Empty;
+    public string Body { get; set; } = string.Empty;
+    public DateTimeOffset CreatedAt { get; set; }
+}
