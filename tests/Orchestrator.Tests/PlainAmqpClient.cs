@@ -16,9 +16,9 @@ public sealed class PlainAmqpClient : IAsyncDisposable
         _channel = channel;
     }
 
-    public static async Task<PlainAmqpClient> ConnectAsync()
+    public static async Task<PlainAmqpClient> ConnectAsync(string? address = null)
     {
-        var connection = await new ConnectionFactory { Uri = new Uri(TestServices.RabbitMq) }.CreateConnectionAsync();
+        var connection = await new ConnectionFactory { Uri = new Uri(address ?? TestServices.RabbitMq) }.CreateConnectionAsync();
         return new PlainAmqpClient(connection, await connection.CreateChannelAsync());
     }
 
@@ -44,6 +44,21 @@ public sealed class PlainAmqpClient : IAsyncDisposable
         };
         await _channel.BasicConsumeAsync(queue.QueueName, autoAck: true, consumer);
         return received;
+    }
+
+    /// <summary>Whether <paramref name="queue"/> exists (its consumer declared it).</summary>
+    public async Task<bool> QueueExists(string queue)
+    {
+        await using var channel = await _connection.CreateChannelAsync();
+        try
+        {
+            await channel.QueueDeclarePassiveAsync(queue);
+            return true;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return false;
+        }
     }
 
     /// <summary>How many messages wait in <paramref name="queue"/>; 0 when it does not exist.</summary>

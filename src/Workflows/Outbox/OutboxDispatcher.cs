@@ -60,7 +60,8 @@ public sealed class OutboxDispatcher(IDocumentStore store, IBus bus, ILogger<Out
     async Task ForgetOldInboxRecords(CancellationToken cancellationToken)
     {
         await using var session = store.LightweightSession();
-        session.DeleteWhere<InboxRecord>(r => r.ProcessedAt < DateTimeOffset.UtcNow - DedupeWindow);
+        var cutoff = DateTimeOffset.UtcNow - DedupeWindow;
+        session.DeleteWhere<InboxRecord>(r => r.ProcessedAt < cutoff);
         await session.SaveChangesAsync(cancellationToken);
     }
 }

@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using Marten;
+using Orchestrator.Contracts;
+using Orchestrator.Hosting;
+using Orchestrator.ReadModels.Audit;
+using Orchestrator.ReadModels.Migrations;
+using Orchestrator.Workers.Sim;
+
+namespace Orchestrator.Tests;
+
+/// <summary>
+/// Invariant 1 under a real crash: `orchestrator serve` is SIGKILLed at a point of a migration and started again; the
+/// migration ends as an uninterrupted one would, with no duplicated events and no lost command. Its own RabbitMQ
+/// virtual host and schema: nothing else consumes its queues.
+/// </summary>
+[Trait("Category", "Chaos")]
+[Collection(RabbitMqCollection.Name)]
+public sealed class When_the_orchestrator_process_is_killed : IAsyncLifetime
+{
+    readonly string _vhost = $"chaos-{Guid.NewGuid():N}"[..16];
+    OrchestratorSettings _settings = null!;
+    DocumentStore _store = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        await Vhost("create");
+        var rabbit = new UriBuilder(TestServices.RabbitMq) { Path = "/" + _vhost }.Uri.ToString();
+        _settings = new OrchestratorSettings(TestServices.Postgres, rabbit, TestServices.UniqueSchema("chaos"));
+        _store = OrchestratorStore(_settings);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        await Vhost("delete");
+    }
+
+    [Theory]
+    [InlineData("Preparing")]
+    [InlineData("PreCopying")]
+    [InlineData("SwitchingOver")]
+    public async Task Should_finish_the_migration_after_a_restart_with_no_duplicated_events(string killAt)
+    {
+        var environment = Environment();
+        using var worker = OrchestratorProcess.Start(environment, "worker", "--driver", "sim", "--host", "chaos-a", "--host", "chaos-b",
+            "--real-time-factor", "0.02");
+        var serve = OrchestratorProcess.Start(environment, "serve", "--urls", "http://127.0.0.1:0");
+        var vm = $"vm-chaos-{killAt.ToLowerInvariant()}";
+        // About a second per pass over the whole memory, so there is a pre-copy to kill.
+        var bandwidth = (int)Math.Max(1, SimVm.FromId(vm).MemoryBytes / (1L << 20) / 50);
+        var id = Guid.NewGuid();
+        try
+        {
+            await using (var client = await PlainAmqpClient.ConnectAsync(_settings.RabbitMq))
+            {
+                // Both processes are up once their queues exist; a message published before would find no exchange.
+                await Eventually.Get(async () => await client.QueueExists(QueueNames.StartMigration) && await client.QueueExists(QueueNames.Worker("sim", "chaos-a")),
+                    up => up, "the orchestrator and the worker to start", TimeSpan.FromSeconds(60));
+                var policy = $$"""{"maxBandwidthMiBps":{{bandwidth}},"maxDowntimeMs":2000}""";
+                await client.Publish(QueueNames.StartMigration, $$"""
+                    {"migrationId":"{{id}}","vmId":"{{vm}}","sourceHost":"chaos-a","targetHost":"chaos-b","hypervisor":"sim","strategy":"precopy","policy":{{policy}} }
+                    """);
+            }
+            await Eventually.Get(() => Summary(id), s => Reached(s, killAt), $"the migration to reach {killAt}", TimeSpan.FromSeconds(60));
+            serve.Kill();
+            serve.Dispose();
+            serve = OrchestratorProcess.Start(environment, "serve", "--urls", "http://127.0.0.1:0");
+
+            var summary = await Eventually.Get(() => Summary(id), s => s is { IsTerminal: true }, "the migration to end after the restart",
+                TimeSpan.FromSeconds(90));
+
+            summary!.State.ShouldBe(MigrationStates.Completed, summary.Reason);
+            summary.RunningOn.ShouldBe("chaos-b");
+            await using var session = _store.QuerySession();
+            var events = (await session.History(id)).Select(e => e.Data).ToList();
+            events.GroupBy(e => e.GetType()).Where(g => g.Key != typeof(PreCopyRoundCompleted) && g.Key != typeof(MigrationPolicyAdjusted))
+                .ShouldAllBe(g => g.Count() == 1, string.Join(", ", events.Select(e => e.GetType().Name)));
+            events.OfType<PreCopyRoundCompleted>().Select(r => r.Round).ShouldBeUnique();
+            (await ChainVerifier.Verify(_store, id)).Intact.ShouldBeTrue();
+        }
+        finally
+        {
+            serve.Dispose();
+        }
+    }
+
+    static bool Reached(MigrationSummary? summary, string state) => summary is not null && state switch
+    {
+        "Preparing" => summary.State != MigrationStates.Requested,
+        "PreCopying" => summary.Rounds >= 1 || summary.IsTerminal,
+        _ => summary.State is MigrationStates.SwitchingOver or MigrationStates.CleaningUp || summary.IsTerminal,
+    };
+
+    async Task<MigrationSummary?> Summary(Guid id)
+    {
+        await using var session = _store.QuerySession();
+        return await session.Summary(id);
+    }
+
+    Dictionary<string, string> Environment() => new()
+    {
+        ["ConnectionStrings__Postgres"] = _settings.Postgres,
+        ["ConnectionStrings__RabbitMq"] = _settings.RabbitMq,
+        ["Orchestrator__Schema"] = _settings.Schema,
+        ["Timeouts__Prepare"] = "00:00:30",
+    };
+
+    static DocumentStore OrchestratorStore(OrchestratorSettings settings) => DocumentStore.For(options => Roles.Configure(options, settings));
+
+    /// <summary>infra/vhost.sh of the checkout these tests were built from.</summary>
+    async Task Vhost(string verb)
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "infra", "vhost.sh")))
+            directory = directory.Parent;
+        var script = Path.Combine(directory?.FullName ?? throw new InvalidOperationException("infra/vhost.sh not found above the test binaries"), "infra", "vhost.sh");
+        using var process = Process.Start(new ProcessStartInfo(script, [verb, _vhost]) { RedirectStandardError = true })!;
+        await process.WaitForExitAsync();
+        process.ExitCode.ShouldBe(0, await process.StandardError.ReadToEndAsync());
+    }
+}
