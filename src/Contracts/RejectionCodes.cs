@@ -5,4 +5,7 @@ public static class RejectionCodes
 {
     public const string InvalidCommand = "invalid-command";
     public const string VmBusy = "vm-busy";
+
+    /// <summary>The source host's worker found the migration cannot go ahead (kind, capacity, predicted downtime).</summary>
+    public const string PreflightFailed = "preflight-failed";
 }

@@ -12,7 +12,7 @@ public static class WorkersRegistration
 {
     static readonly Type[] ConsumerTypes =
     [
-        typeof(PrepareTargetConsumer), typeof(BeginTransferConsumer), typeof(CleanupSourceConsumer),
+        typeof(CheckMigrationConsumer), typeof(PrepareTargetConsumer), typeof(BeginTransferConsumer), typeof(CleanupSourceConsumer),
         typeof(AbortTransferConsumer), typeof(DestroyTargetConsumer), typeof(AdjustTransferConsumer), typeof(SwitchToPostCopyConsumer),
     ];
 
@@ -27,6 +27,7 @@ public static class WorkersRegistration
 
     public static void AddWorkerConsumers(this IBusRegistrationConfigurator bus)
     {
+        bus.AddSingleton<EpochFence>();
         foreach (var consumer in ConsumerTypes)
             bus.AddConsumer(consumer).ExcludeFromConfigureEndpoints();
     }

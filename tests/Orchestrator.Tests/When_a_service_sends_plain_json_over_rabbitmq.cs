@@ -34,7 +34,7 @@ public sealed class When_a_service_sends_plain_json_over_rabbitmq(RabbitMqOrches
         await using var session = orchestrator.Store.QuerySession();
         var events = await session.History(id);
         var kinds = events.Select(e => e.Data.GetType().Name).ToList();
-        kinds.Take(3).ShouldBe([nameof(MigrationRequested), nameof(MigrationAdmitted), nameof(TargetPrepared)]);
+        kinds.Take(4).ShouldBe([nameof(MigrationRequested), nameof(MigrationAdmitted), nameof(PreflightPassed), nameof(TargetPrepared)]);
         kinds.ShouldContain(nameof(StopAndCopyCompleted));
         kinds.ShouldContain(nameof(SwitchoverCompleted));
         kinds.TakeLast(2).ShouldBe([nameof(SourceCleanedUp), nameof(MigrationCompleted)]);
@@ -117,7 +117,7 @@ public sealed class When_a_service_sends_plain_json_over_rabbitmq(RabbitMqOrches
     [Fact]
     public async Task Should_let_an_operator_cancel_a_running_migration_from_the_cli()
     {
-        var started = await RunCli("migrate", "--vm", RabbitMqOrchestrator.CancelledVm, "--from", "e2e-a", "--to", "e2e-b", "--max-bandwidth-mibps", "1");
+        var started = await RunCli("migrate", "--vm", RabbitMqOrchestrator.CancelledVm, "--from", "e2e-a", "--to", "e2e-b", "--max-bandwidth-mibps", "1", "--max-downtime-ms", "60000");
         started.ExitCode.ShouldBe(0, started.Output);
         var id = Guid.Parse(System.Text.RegularExpressions.Regex.Match(started.Output, "Migration ([0-9a-f-]{36}) requested").Groups[1].Value);
         await Eventually.Get(() => orchestrator.Summary(id), s => s?.State == MigrationStates.PreCopying, "the migration to copy");

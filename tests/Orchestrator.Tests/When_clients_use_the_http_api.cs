@@ -105,7 +105,7 @@ public sealed class When_clients_use_the_http_api(RabbitMqOrchestrator orchestra
         var response = await client.PostAsync($"/api/migrations/{id}/cancel", Json("""{"reason":"too late"}"""));
 
         response.StatusCode.ShouldBe(HttpStatusCode.Conflict);
-        (await response.Content.ReadAsStringAsync()).ShouldContain("cancel applies to Queued, Preparing and PreCopying");
+        (await response.Content.ReadAsStringAsync()).ShouldContain("cancel applies to Queued, Checking, Preparing and PreCopying");
     }
 
     /// <summary>The summary, or null while the accepted command has not reached the workflow yet (404).</summary>

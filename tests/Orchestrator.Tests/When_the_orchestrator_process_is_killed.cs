@@ -56,7 +56,7 @@ public sealed class When_the_orchestrator_process_is_killed : IAsyncLifetime
                 // Both processes are up once their queues exist; a message published before would find no exchange.
                 await Eventually.Get(async () => await client.QueueExists(QueueNames.StartMigration) && await client.QueueExists(QueueNames.Worker("sim", "chaos-a")),
                     up => up, "the orchestrator and the worker to start", TimeSpan.FromSeconds(60));
-                var policy = $$"""{"maxBandwidthMiBps":{{bandwidth}},"maxDowntimeMs":2000}""";
+                var policy = $$"""{"maxBandwidthMiBps":{{bandwidth}},"maxDowntimeMs":60000}""";
                 await client.Publish(QueueNames.StartMigration, $$"""
                     {"migrationId":"{{id}}","vmId":"{{vm}}","sourceHost":"chaos-a","targetHost":"chaos-b","hypervisor":"sim","strategy":"precopy","policy":{{policy}} }
                     """);

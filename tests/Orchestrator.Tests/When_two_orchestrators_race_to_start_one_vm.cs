@@ -24,7 +24,7 @@ public sealed class When_two_orchestrators_race_to_start_one_vm(RabbitMqOrchestr
         {
             var commands = Enumerable.Range(0, 20)
                 .Select(_ => new StartMigration(NewId.NextGuid(), RabbitMqOrchestrator.ContestedVm, "e2e-a", "e2e-b", HypervisorKinds.Sim,
-                    Policy: new MigrationPolicy(MaxBandwidthMiBps: 1)))
+                    Policy: new MigrationPolicy(MaxDowntimeMs: 60000, MaxBandwidthMiBps: 1)))
                 .ToList();
             var endpoints = new[]
             {

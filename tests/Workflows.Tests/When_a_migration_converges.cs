@@ -24,9 +24,9 @@ public sealed class When_a_migration_converges
 
         var events = await orchestrator.Events(command.MigrationId);
         var kinds = events.Select(e => e.GetType()).ToList();
-        kinds.Take(3).ShouldBe([typeof(MigrationRequested), typeof(MigrationAdmitted), typeof(TargetPrepared)]);
-        kinds.Skip(3).Take(summary.Rounds).ShouldAllBe(t => t == typeof(PreCopyRoundCompleted));
-        kinds.Skip(3 + summary.Rounds).ShouldBe([typeof(StopAndCopyCompleted), typeof(SwitchoverCompleted),
+        kinds.Take(4).ShouldBe([typeof(MigrationRequested), typeof(MigrationAdmitted), typeof(PreflightPassed), typeof(TargetPrepared)]);
+        kinds.Skip(4).Take(summary.Rounds).ShouldAllBe(t => t == typeof(PreCopyRoundCompleted) || t == typeof(MigrationPolicyAdjusted));
+        kinds.Skip(4 + summary.Rounds + events.OfType<MigrationPolicyAdjusted>().Count()).ShouldBe([typeof(StopAndCopyCompleted), typeof(SwitchoverCompleted),
             typeof(SourceCleanedUp), typeof(MigrationCompleted)]);
         events.OfType<PreCopyRoundCompleted>().Select(r => r.Round).ShouldBe(Enumerable.Range(1, summary.Rounds));
         var verdict = await ChainVerifier.Verify(orchestrator.Store, command.MigrationId);

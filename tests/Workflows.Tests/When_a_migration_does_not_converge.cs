@@ -45,7 +45,7 @@ public sealed class When_a_migration_does_not_converge
     }
 
     [Fact]
-    public async Task Should_roll_back_when_post_copy_is_forbidden_and_leave_the_vm_on_its_source()
+    public async Task Should_be_rejected_before_anything_is_done_when_the_prediction_says_it_cannot_converge()
     {
         await using var orchestrator = await Start();
         var command = Migration(MigrationStrategies.PreCopy, allowPostCopy: false);
@@ -53,10 +53,37 @@ public sealed class When_a_migration_does_not_converge
         await orchestrator.Start(command);
         var summary = await orchestrator.WaitForEnd(command.MigrationId);
 
+        summary!.State.ShouldBe(MigrationStates.Rejected);
+        summary.RejectionCode.ShouldBe(RejectionCodes.PreflightFailed);
+        summary.Reason.ShouldNotBeNull().ShouldContain("Predicted downtime");
+        summary.PredictedDowntimeMs.ShouldNotBeNull().ShouldBeGreaterThan(300);
+        (await orchestrator.Events(command.MigrationId)).OfType<TargetPrepared>().ShouldBeEmpty();
+        orchestrator.Fleet.WhereIs(Vm).ShouldBe("host-a");
+    }
+
+    [Fact]
+    public async Task Should_roll_back_when_post_copy_is_forbidden_and_leave_the_vm_on_its_source()
+    {
+        // Calm when checked, hot once under way: the prediction passes, the migration does not converge.
+        await using var orchestrator = await InMemoryOrchestrator.StartAsync(sim =>
+        {
+            sim.RealTimeFactor = 0.005;
+            sim.Vms["vm-bursty"] = new SimVm("vm-bursty", 4L << 30, WorkingSetBytes: 1L << 30, DirtyRateBytesPerSecond: 10L << 20)
+            {
+                BurstAfterSeconds = 10,
+                BurstDirtyRateBytesPerSecond = 900L << 20,
+            };
+        });
+        var command = InMemoryOrchestrator.NewMigration("vm-bursty", policy: new MigrationPolicy(MaxBandwidthMiBps: 256, AllowPostCopy: false,
+            AllowAutoConverge: false)) with { Strategy = MigrationStrategies.PreCopy };
+
+        await orchestrator.Start(command);
+        var summary = await orchestrator.WaitForEnd(command.MigrationId);
+
         summary!.State.ShouldBe(MigrationStates.RolledBack);
         summary.Reason.ShouldNotBeNull().ShouldContain("stalled");
         summary.RunningOn.ShouldBe("host-a");
-        orchestrator.Fleet.WhereIs(Vm).ShouldBe("host-a");
+        orchestrator.Fleet.WhereIs("vm-bursty").ShouldBe("host-a");
         var adjustments = (await orchestrator.Events(command.MigrationId)).OfType<MigrationPolicyAdjusted>().ToList();
         adjustments.ShouldContain(a => a.Action == "RaiseDowntime" && a.DowntimeLimitMs == 300);
         adjustments[^1].Action.ShouldBe("Abort");

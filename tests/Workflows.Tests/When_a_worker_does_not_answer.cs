@@ -8,9 +8,9 @@ namespace Orchestrator.Workflows.Tests;
 [Trait("Category", "Integration")]
 public sealed class When_a_worker_does_not_answer
 {
-    static Task<InMemoryOrchestrator> Start(Action<SimOptions>? sim = null) => InMemoryOrchestrator.StartAsync(sim, timeouts: timeouts =>
+    static Task<InMemoryOrchestrator> Start(Action<SimOptions>? sim = null, int prepareMs = 500) => InMemoryOrchestrator.StartAsync(sim, timeouts: timeouts =>
     {
-        timeouts.Prepare = TimeSpan.FromMilliseconds(500);
+        timeouts.Prepare = TimeSpan.FromMilliseconds(prepareMs);
         timeouts.Rollback = TimeSpan.FromMilliseconds(300);
         timeouts.MaxAttempts = 2;
     });
@@ -32,6 +32,24 @@ public sealed class When_a_worker_does_not_answer
         var events = await orchestrator.Events(command.MigrationId);
         events.OfType<MigrationAborted>().ShouldHaveSingleItem();
         events.OfType<TargetDestroyed>().ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Should_cancel_a_migration_that_waits_in_preparing_and_leave_the_vm_on_its_source()
+    {
+        // Long enough that the cancel, not the timeout, ends the wait.
+        await using var orchestrator = await Start(prepareMs: 10_000);
+        var command = InMemoryOrchestrator.NewMigration("vm-waiting", target: "host-gone");
+
+        await orchestrator.Start(command);
+        await orchestrator.WaitFor(command.MigrationId, s => s.State == MigrationStates.Preparing, "the migration to wait for its target");
+        await orchestrator.Send(QueueNames.CancelMigration, new CancelMigration(command.MigrationId, "wrong target", "frank"));
+        var summary = await orchestrator.WaitForEnd(command.MigrationId);
+
+        summary!.State.ShouldBe(MigrationStates.Cancelled);
+        summary.Reason.ShouldNotBeNull().ShouldStartWith("wrong target");
+        summary.RunningOn.ShouldBe("host-a");
+        orchestrator.Fleet.WhereIs("vm-waiting").ShouldBe("host-a");
     }
 
     [Fact]

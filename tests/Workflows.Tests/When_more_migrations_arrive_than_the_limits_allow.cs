@@ -27,7 +27,7 @@ public sealed class When_more_migrations_arrive_than_the_limits_allow
         var urgent = InMemoryOrchestrator.NewMigration("q-3", target: "host-b", policy: Slow with { Priority = 5 });
 
         await orchestrator.Start(first);
-        await orchestrator.WaitFor(first.MigrationId, s => s.State == MigrationStates.Preparing || s.State == MigrationStates.PreCopying, "the first to start");
+        await orchestrator.WaitFor(first.MigrationId, s => s.State is MigrationStates.Checking or MigrationStates.Preparing or MigrationStates.PreCopying, "the first to start");
         await orchestrator.Start(second);
         await orchestrator.WaitFor(second.MigrationId, s => s.State == MigrationStates.Queued, "the second to queue");
         await orchestrator.Start(urgent);

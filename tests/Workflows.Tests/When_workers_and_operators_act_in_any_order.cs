@@ -21,7 +21,7 @@ public sealed class When_workers_and_operators_act_in_any_order
 {
     public enum Step
     {
-        TargetPrepared, Round, StopAndCopy, Switchover, PostCopyStarted, PostCopyCompleted, SourceCleanedUp,
+        PreflightPassed, PreflightFailed, TargetPrepared, Round, StopAndCopy, Switchover, PostCopyStarted, PostCopyCompleted, SourceCleanedUp,
         StepFailed, PolicyStepFailed, Aborted, TargetDestroyed, Cancel, ForceComplete, Duplicate,
     }
 
@@ -69,6 +69,8 @@ public sealed class When_workers_and_operators_act_in_any_order
                 kinds.ShouldNotContain(typeof(PostCopyStarted), script);
                 summary.RunningOn.ShouldBe("prop-src", script);
             }
+            if (summary.State == MigrationStates.Rejected)
+                kinds.ShouldNotContain(typeof(TargetPrepared), script);
             if (summary.State == MigrationStates.Failed)
                 summary.Reason.ShouldNotBeNullOrWhiteSpace(script);
 
@@ -92,6 +94,8 @@ public sealed class When_workers_and_operators_act_in_any_order
             var now = DateTimeOffset.UtcNow;
             object message = step switch
             {
+                Step.PreflightPassed => new PreflightPassed(id, 2L << 30, 120, now),
+                Step.PreflightFailed => new PreflightFailed(id, "scripted refusal", 9000, now),
                 Step.TargetPrepared => new TargetPrepared(id, "prop-dst", 1, now),
                 Step.Round => new PreCopyRoundCompleted(id, ++round, 1L << 30, Math.Max(0, (512L << 20) - (round << 24)), 100L << 20, 200L << 20, 300 - round * 20, now),
                 Step.StopAndCopy => new StopAndCopyCompleted(id, 42, 1 << 20, now),

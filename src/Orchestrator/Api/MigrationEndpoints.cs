@@ -14,7 +14,7 @@ namespace Orchestrator.Api;
 /// <summary>The HTTP API: commands go onto the bus like any other sender's; queries read the projections and streams.</summary>
 public static class MigrationEndpoints
 {
-    static readonly string[] Cancellable = [MigrationStates.Queued, MigrationStates.Preparing, MigrationStates.PreCopying];
+    static readonly string[] Cancellable = [MigrationStates.Queued, MigrationStates.Checking, MigrationStates.Preparing, MigrationStates.PreCopying];
 
     public static void MapMigrationApi(this IEndpointRouteBuilder app)
     {
@@ -55,7 +55,7 @@ public static class MigrationEndpoints
             return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The migration cannot be cancelled now.",
                 detail: summary.State == MigrationStates.PostCopying
                     ? "Post-copy has started: neither host alone holds the VM, so cancelling would lose it."
-                    : $"The migration is {summary.State}; cancel applies to Queued, Preparing and PreCopying migrations.");
+                    : $"The migration is {summary.State}; cancel applies to Queued, Checking, Preparing and PreCopying migrations.");
 
         await Send(bus, QueueNames.CancelMigration, new CancelMigration(id, request?.Reason, user.Identity!.Name), cancellationToken);
         return Results.Accepted($"/api/migrations/{id}");

@@ -5,6 +5,7 @@ public static class MigrationStates
 {
     public const string Requested = "Requested";
     public const string Queued = "Queued";
+    public const string Checking = "Checking";
     public const string Preparing = "Preparing";
     public const string PreCopying = "PreCopying";
     public const string SwitchingOver = "SwitchingOver";

@@ -37,6 +37,11 @@ public sealed class MigrationSummary
     public double ExpectedDowntimeMs { get; set; }
     public double? DowntimeMs { get; set; }
 
+    /// <summary>The downtime the source host's worker predicted at the pre-flight check.</summary>
+    public double? PredictedDowntimeMs { get; set; }
+
+    public long? MemoryBytes { get; set; }
+
     /// <summary>The downtime limit and vCPU throttle in force, as the convergence policy last set them.</summary>
     public int? DowntimeLimitMs { get; set; }
 

@@ -50,7 +50,28 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
     public void Apply(IEvent<MigrationAdmitted> @event, MigrationSummary summary)
     {
         summary.QueuePosition = null;
+        summary.Move(MigrationStates.Checking, @event, @event.Data.Timestamp);
+    }
+
+    public void Apply(IEvent<PreflightPassed> @event, MigrationSummary summary)
+    {
+        summary.PredictedDowntimeMs = @event.Data.PredictedDowntimeMs;
+        summary.MemoryBytes = @event.Data.MemoryBytes;
         summary.Move(MigrationStates.Preparing, @event, @event.Data.Timestamp);
+    }
+
+    public void Apply(IEvent<PreflightFailed> @event, MigrationSummary summary)
+    {
+        summary.PredictedDowntimeMs = @event.Data.PredictedDowntimeMs;
+        summary.Touch(@event, @event.Data.Timestamp);
+    }
+
+    /// <summary>Rejected after admission: the pre-flight check said no.</summary>
+    public void Apply(IEvent<MigrationRejected> @event, MigrationSummary summary)
+    {
+        summary.Reason = @event.Data.Reason;
+        summary.RejectionCode = @event.Data.ReasonCode;
+        summary.End(MigrationStates.Rejected, @event, @event.Data.Timestamp);
     }
 
     public void Apply(IEvent<TargetPrepared> @event, MigrationSummary summary) =>

@@ -6,12 +6,14 @@ using Orchestrator.Workers.Drivers;
 
 namespace Orchestrator.Workers.Consumers;
 
-public sealed class AbortTransferConsumer(IHypervisorDriver driver, ILogger<AbortTransferConsumer> logger)
-    : WorkerCommandConsumer<AbortTransfer>(logger)
+public sealed class AbortTransferConsumer(IHypervisorDriver driver, EpochFence fence, ILogger<AbortTransferConsumer> logger)
+    : WorkerCommandConsumer<AbortTransfer>(fence, logger)
 {
     protected override string Step => HypervisorSteps.AbortTransfer;
 
     protected override Guid MigrationIdOf(AbortTransfer command) => command.MigrationId;
+
+    protected override int EpochOf(AbortTransfer command) => command.Epoch;
 
     protected override async Task<object?> Run(ConsumeContext<AbortTransfer> context)
     {

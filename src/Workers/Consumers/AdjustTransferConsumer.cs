@@ -6,12 +6,14 @@ using Orchestrator.Workers.Drivers;
 namespace Orchestrator.Workers.Consumers;
 
 /// <summary>Changes a running transfer's limits; the orchestrator records its own decision, so success reports nothing.</summary>
-public sealed class AdjustTransferConsumer(IHypervisorDriver driver, ILogger<AdjustTransferConsumer> logger)
-    : WorkerCommandConsumer<AdjustTransfer>(logger)
+public sealed class AdjustTransferConsumer(IHypervisorDriver driver, EpochFence fence, ILogger<AdjustTransferConsumer> logger)
+    : WorkerCommandConsumer<AdjustTransfer>(fence, logger)
 {
     protected override string Step => HypervisorSteps.Adjust;
 
     protected override Guid MigrationIdOf(AdjustTransfer command) => command.MigrationId;
+
+    protected override int EpochOf(AdjustTransfer command) => command.Epoch;
 
     protected override async Task<object?> Run(ConsumeContext<AdjustTransfer> context)
     {

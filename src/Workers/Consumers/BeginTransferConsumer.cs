@@ -7,12 +7,14 @@ using Orchestrator.Workers.Drivers;
 namespace Orchestrator.Workers.Consumers;
 
 /// <summary>Runs a whole transfer, reporting each pass, the stop-and-copy and the switchover as they happen.</summary>
-public sealed class BeginTransferConsumer(IHypervisorDriver driver, ILogger<BeginTransferConsumer> logger)
-    : WorkerCommandConsumer<BeginTransfer>(logger)
+public sealed class BeginTransferConsumer(IHypervisorDriver driver, EpochFence fence, ILogger<BeginTransferConsumer> logger)
+    : WorkerCommandConsumer<BeginTransfer>(fence, logger)
 {
     protected override string Step => HypervisorSteps.Transfer;
 
     protected override Guid MigrationIdOf(BeginTransfer command) => command.MigrationId;
+
+    protected override int EpochOf(BeginTransfer command) => command.Epoch;
 
     protected override async Task<object?> Run(ConsumeContext<BeginTransfer> context)
     {

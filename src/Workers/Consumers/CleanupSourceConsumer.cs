@@ -6,12 +6,14 @@ using Orchestrator.Workers.Drivers;
 
 namespace Orchestrator.Workers.Consumers;
 
-public sealed class CleanupSourceConsumer(IHypervisorDriver driver, ILogger<CleanupSourceConsumer> logger)
-    : WorkerCommandConsumer<CleanupSource>(logger)
+public sealed class CleanupSourceConsumer(IHypervisorDriver driver, EpochFence fence, ILogger<CleanupSourceConsumer> logger)
+    : WorkerCommandConsumer<CleanupSource>(fence, logger)
 {
     protected override string Step => HypervisorSteps.CleanupSource;
 
     protected override Guid MigrationIdOf(CleanupSource command) => command.MigrationId;
+
+    protected override int EpochOf(CleanupSource command) => command.Epoch;
 
     protected override async Task<object?> Run(ConsumeContext<CleanupSource> context)
     {

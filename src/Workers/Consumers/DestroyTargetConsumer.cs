@@ -6,12 +6,14 @@ using Orchestrator.Workers.Drivers;
 
 namespace Orchestrator.Workers.Consumers;
 
-public sealed class DestroyTargetConsumer(IHypervisorDriver driver, ILogger<DestroyTargetConsumer> logger)
-    : WorkerCommandConsumer<DestroyTarget>(logger)
+public sealed class DestroyTargetConsumer(IHypervisorDriver driver, EpochFence fence, ILogger<DestroyTargetConsumer> logger)
+    : WorkerCommandConsumer<DestroyTarget>(fence, logger)
 {
     protected override string Step => HypervisorSteps.DestroyTarget;
 
     protected override Guid MigrationIdOf(DestroyTarget command) => command.MigrationId;
+
+    protected override int EpochOf(DestroyTarget command) => command.Epoch;
 
     protected override async Task<object?> Run(ConsumeContext<DestroyTarget> context)
     {

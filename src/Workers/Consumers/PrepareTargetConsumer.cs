@@ -6,12 +6,14 @@ using Orchestrator.Workers.Drivers;
 
 namespace Orchestrator.Workers.Consumers;
 
-public sealed class PrepareTargetConsumer(IHypervisorDriver driver, ILogger<PrepareTargetConsumer> logger)
-    : WorkerCommandConsumer<PrepareTarget>(logger)
+public sealed class PrepareTargetConsumer(IHypervisorDriver driver, EpochFence fence, ILogger<PrepareTargetConsumer> logger)
+    : WorkerCommandConsumer<PrepareTarget>(fence, logger)
 {
     protected override string Step => HypervisorSteps.PrepareTarget;
 
     protected override Guid MigrationIdOf(PrepareTarget command) => command.MigrationId;
+
+    protected override int EpochOf(PrepareTarget command) => command.Epoch;
 
     protected override async Task<object?> Run(ConsumeContext<PrepareTarget> context)
     {

@@ -6,12 +6,14 @@ using Orchestrator.Workers.Drivers;
 namespace Orchestrator.Workers.Consumers;
 
 /// <summary>Asks the running transfer to switch to post-copy; the transfer itself reports <c>PostCopyStarted</c>.</summary>
-public sealed class SwitchToPostCopyConsumer(IHypervisorDriver driver, ILogger<SwitchToPostCopyConsumer> logger)
-    : WorkerCommandConsumer<SwitchToPostCopy>(logger)
+public sealed class SwitchToPostCopyConsumer(IHypervisorDriver driver, EpochFence fence, ILogger<SwitchToPostCopyConsumer> logger)
+    : WorkerCommandConsumer<SwitchToPostCopy>(fence, logger)
 {
     protected override string Step => HypervisorSteps.SwitchToPostCopy;
 
     protected override Guid MigrationIdOf(SwitchToPostCopy command) => command.MigrationId;
+
+    protected override int EpochOf(SwitchToPostCopy command) => command.Epoch;
 
     protected override async Task<object?> Run(ConsumeContext<SwitchToPostCopy> context)
     {

@@ -9,7 +9,7 @@ namespace Orchestrator.Workers.Consumers;
 /// The shape every worker consumer shares: run one hypervisor step; report success with the step's own event, failure
 /// with <see cref="MigrationStepFailed"/>. Reports go straight to the migration saga.
 /// </summary>
-public abstract class WorkerCommandConsumer<TCommand>(ILogger logger) : IConsumer<TCommand>
+public abstract class WorkerCommandConsumer<TCommand>(EpochFence fence, ILogger logger) : IConsumer<TCommand>
     where TCommand : class
 {
     static readonly Uri SagaAddress = new($"queue:{QueueNames.MigrationSaga}");
@@ -18,6 +18,8 @@ public abstract class WorkerCommandConsumer<TCommand>(ILogger logger) : IConsume
 
     protected abstract Guid MigrationIdOf(TCommand command);
 
+    protected abstract int EpochOf(TCommand command);
+
     /// <summary>Runs the step and returns the report of its success, or null when there is nothing to report.</summary>
     protected abstract Task<object?> Run(ConsumeContext<TCommand> context);
 
@@ -25,6 +27,12 @@ public abstract class WorkerCommandConsumer<TCommand>(ILogger logger) : IConsume
     {
         var migrationId = MigrationIdOf(context.Message);
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["MigrationId"] = migrationId });
+        if (!fence.Admit(migrationId, EpochOf(context.Message)))
+        {
+            // Fencing: a superseded incarnation of the migration must not touch the VM. Nobody waits for an answer.
+            logger.LogWarning("Refused {Step}: epoch {Epoch} is stale for this migration", Step, EpochOf(context.Message));
+            return;
+        }
         object? report;
         try
         {

@@ -3,6 +3,7 @@ namespace Orchestrator.Workers.Drivers;
 /// <summary>The names of the hypervisor steps, as reported in <c>MigrationStepFailed.Step</c>.</summary>
 public static class HypervisorSteps
 {
+    public const string Preflight = "Preflight";
     public const string PrepareTarget = "PrepareTarget";
     public const string Transfer = "Transfer";
     public const string PostCopy = "PostCopy";

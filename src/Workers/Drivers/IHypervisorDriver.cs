@@ -11,6 +11,9 @@ public interface IHypervisorDriver
     /// <summary>The hypervisor kind this driver serves (<c>sim</c>, <c>qemu</c>).</summary>
     string Kind { get; }
 
+    /// <summary>Checks, before anything is done, that the migration can go ahead as asked; predicts its downtime.</summary>
+    Task<PreflightResult> PreflightAsync(CheckMigration command, CancellationToken cancellationToken);
+
     /// <summary>Gets the target host ready to receive the VM. Idempotent: a second call for the same migration does nothing.</summary>
     Task PrepareTargetAsync(PrepareTarget command, CancellationToken cancellationToken);
 

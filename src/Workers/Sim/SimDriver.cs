@@ -17,6 +17,39 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
 
     public string Kind => HypervisorKinds.Sim;
 
+    public Task<PreflightResult> PreflightAsync(CheckMigration command, CancellationToken cancellationToken)
+    {
+        ThrowIfFaulted(HypervisorSteps.Preflight, command.VmId, fleet.WhereIs(command.VmId));
+        var vm = options.Value.Vm(command.VmId);
+        if (command.Hypervisor != Kind)
+            return Verdict($"This worker serves '{Kind}' hosts; the migration asks for '{command.Hypervisor}'.", vm, null);
+        var runningOn = fleet.RunningOnOrPlace(command.VmId, command.SourceHost);
+        if (runningOn != command.SourceHost)
+            return Verdict($"VM '{command.VmId}' runs on '{runningOn}', not on the source '{command.SourceHost}'.", vm, null);
+        var used = fleet.VmsOn(command.TargetHost).Sum(id => options.Value.Vm(id).MemoryBytes);
+        if (used + vm.MemoryBytes > options.Value.HostMemoryBytes)
+            return Verdict($"Target '{command.TargetHost}' has {(options.Value.HostMemoryBytes - used) / (double)(1L << 30):0.#} GiB free; "
+                + $"VM '{command.VmId}' needs {vm.MemoryBytes / (double)(1L << 30):0.#} GiB.", vm, null);
+
+        var bandwidth = command.MaxBandwidthMiBps * MiB;
+        var predicted = PreCopyModel.Passes(vm, bandwidth, command.MaxDowntimeMs).Last().ExpectedDowntimeMs;
+        if (predicted <= command.MaxDowntimeMs || command.AllowPostCopy)
+            return Verdict(null, vm, predicted);
+        if (command.AllowAutoConverge)
+        {
+            // At the deepest throttle the guest dirties a hundredth of its memory as fast.
+            var throttled = PreCopyModel.Passes(vm with { DirtyRateBytesPerSecond = vm.DirtyRateBytesPerSecond / 100 }, bandwidth, command.MaxDowntimeMs).Last();
+            if (throttled.ExpectedDowntimeMs <= command.MaxDowntimeMs)
+                return Verdict(null, vm, throttled.ExpectedDowntimeMs);
+        }
+        return Verdict($"Predicted downtime {predicted:0} ms exceeds the limit {command.MaxDowntimeMs} ms: VM '{command.VmId}' dirties "
+            + $"{vm.DirtyRateBytesPerSecond / MiB} MiB/s of a {vm.WorkingSetBytes / MiB} MiB working set against {command.MaxBandwidthMiBps} MiB/s. "
+            + "Allow post-copy or auto-converge, give it more bandwidth, or raise the downtime limit.", vm, predicted);
+
+        static Task<PreflightResult> Verdict(string? problem, SimVm vm, double? predicted) =>
+            Task.FromResult(new PreflightResult(problem, vm.MemoryBytes, predicted));
+    }
+
     public Task PrepareTargetAsync(PrepareTarget command, CancellationToken cancellationToken)
     {
         ThrowIfFaulted(HypervisorSteps.PrepareTarget, command.VmId, fleet.RunningOnOrPlace(command.VmId, command.SourceHost));
@@ -57,15 +90,18 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
     /// </summary>
     async Task Transfer(BeginTransfer command, SimTransfer transfer, ITransferObserver observer, CancellationToken cancellationToken)
     {
-        var vm = options.Value.Vm(command.VmId);
-        var toSend = vm.MemoryBytes;
+        var configured = options.Value.Vm(command.VmId);
+        var toSend = configured.MemoryBytes;
         long total = 0;
+        double elapsed = 0;
         for (var round = 1; ; round++)
         {
+            var vm = configured with { DirtyRateBytesPerSecond = configured.DirtyRateAt(elapsed) };
             var bandwidth = transfer.MaxBandwidthMiBps * MiB;
             var throttle = transfer.ThrottlePercent;
             var (seconds, dirtied) = PreCopyModel.Pass(vm, toSend, bandwidth, throttle);
             await Elapse(seconds, cancellationToken);
+            elapsed += seconds;
             ThrowIfFaulted(HypervisorSteps.Transfer, command.VmId, command.SourceHost);
             total += toSend;
             var expectedDowntimeMs = PreCopyModel.ExpectedDowntimeMs(dirtied, bandwidth);
@@ -75,7 +111,7 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
 
             if (command.Strategy == MigrationStrategies.PostCopy || transfer.PostCopyRequested)
             {
-                await PostCopy(command, vm, toSend, total, bandwidth, observer, cancellationToken);
+                await PostCopy(command, configured, toSend, total, bandwidth, observer, cancellationToken);
                 return;
             }
             if (expectedDowntimeMs <= transfer.MaxDowntimeMs || round >= PreCopyModel.MaxRounds)

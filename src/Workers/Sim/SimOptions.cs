@@ -14,6 +14,9 @@ public sealed class SimOptions
 
     public SimVm Vm(string vmId) => Vms.TryGetValue(vmId, out var vm) ? vm : SimVm.FromId(vmId);
 
+    /// <summary>Memory each simulated host offers its VMs (pre-flight refuses a target that would overflow).</summary>
+    public long HostMemoryBytes { get; set; } = 256L << 30;
+
     /// <summary>Steps that fail on purpose, for tests and demos of the failure paths.</summary>
     public List<SimFault> Faults { get; } = [];
 }

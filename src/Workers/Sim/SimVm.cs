@@ -5,6 +5,15 @@ namespace Orchestrator.Workers.Sim;
 /// </summary>
 public sealed record SimVm(string VmId, long MemoryBytes, long WorkingSetBytes, long DirtyRateBytesPerSecond)
 {
+    /// <summary>Optionally the workload changes: after this many seconds the guest dirties memory at <see cref="BurstDirtyRateBytesPerSecond"/>.</summary>
+    public double? BurstAfterSeconds { get; init; }
+
+    public long BurstDirtyRateBytesPerSecond { get; init; }
+
+    /// <summary>The dirty rate <paramref name="elapsedSeconds"/> into the migration.</summary>
+    public long DirtyRateAt(double elapsedSeconds) =>
+        BurstAfterSeconds is { } after && elapsedSeconds >= after ? BurstDirtyRateBytesPerSecond : DirtyRateBytesPerSecond;
+
     const long MiB = 1024 * 1024;
 
     public const long PageSize = 4096;

@@ -13,6 +13,9 @@ public sealed class SimulatedFleet
 
     public void Place(string vmId, string host) => _runningOn[vmId] = host;
 
+    /// <summary>The VMs running on <paramref name="host"/>.</summary>
+    public IReadOnlyList<string> VmsOn(string host) => [.. _runningOn.Where(p => p.Value == host).Select(p => p.Key)];
+
     public string? WhereIs(string vmId) => _runningOn.TryGetValue(vmId, out var host) ? host : null;
 
     public string RunningOnOrPlace(string vmId, string host) => _runningOn.GetOrAdd(vmId, host);

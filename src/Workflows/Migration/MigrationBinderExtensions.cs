@@ -19,14 +19,17 @@ public static class MigrationBinderExtensions
             context.Saga.Publish(@event);
         });
 
-    /// <summary>The migration has a slot: it gets its fencing epoch and the target host is asked to get ready.</summary>
-    public static EventActivityBinder<MigrationState, T> Admit<T>(this EventActivityBinder<MigrationState, T> binder, State preparing)
+    /// <summary>The migration has a slot: it gets its fencing epoch and the source host's worker checks it can go ahead.</summary>
+    public static EventActivityBinder<MigrationState, T> Admit<T>(this EventActivityBinder<MigrationState, T> binder, State checking)
         where T : class =>
         binder
             .Then(context => context.Saga.Admit())
-            .SendToWorker(saga => saga.TargetHost, saga => new PrepareTarget(
-                saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor))
-            .TransitionTo(preparing);
+            .SendToWorker(saga => saga.SourceHost, saga => new CheckMigration(
+                saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor,
+                saga.Policy.MaxDowntimeMs ?? MigrationPolicyDefaults.MaxDowntimeMs,
+                saga.Policy.MaxBandwidthMiBps ?? MigrationPolicyDefaults.MaxBandwidthMiBps,
+                saga.Policy.AllowPostCopy == true, saga.Policy.AllowAutoConverge == true))
+            .TransitionTo(checking);
 
     /// <summary>Refuses an operator command in this state: the refusal is recorded and published, with its reason.</summary>
     public static EventActivityBinder<MigrationState, T> RefuseWith<T>(this EventActivityBinder<MigrationState, T> binder,

@@ -26,6 +26,7 @@ public sealed partial class MigrationStateMachine
 
     void ConfigureTimeouts(TimeoutOptions timeouts)
     {
+        Arm(Checking, _ => timeouts.Prepare);
         Arm(Preparing, _ => timeouts.Prepare);
         Arm(PreCopying, ProgressTimeout);
         Arm(SwitchingOver, _ => timeouts.Switchover);
@@ -39,6 +40,13 @@ public sealed partial class MigrationStateMachine
         During(PreCopying, PostCopying,
             When(Heartbeat).Then(context => context.Saga.ArmTimer(TimerKinds.Step, ProgressTimeout(context.Saga))));
 
+        During(Checking,
+            When(StepTimeout, IsCurrent)
+                .Then(context => context.Saga.RejectAfterAdmission(
+                    $"The source host {context.Saga.SourceHost} did not answer the pre-flight check within {timeouts.Prepare.TotalSeconds:0} s; nothing was done."))
+                .Activity(x => x.OfInstanceType<ReleaseActivity>())
+                .RecordAndPublish(saga => saga.Rejection())
+                .TransitionTo(Rejected));
         During(Preparing,
             RollBack(When(StepTimeout, IsCurrent), saga => $"The target host {saga.TargetHost} did not confirm it was prepared within {timeouts.Prepare.TotalSeconds:0} s."));
         During(PreCopying,

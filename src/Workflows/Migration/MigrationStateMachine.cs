@@ -33,14 +33,36 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                         .Activity(x => x.OfType<AdmitOrQueueActivity>())
                         .IfElse(context => context.Saga.Queued,
                             queued => queued.TransitionTo(Queued),
-                            admitted => admitted.Admit(Preparing)),
+                            admitted => admitted.Admit(Checking)),
                     rejected => rejected
                         .RecordAndPublish(saga => saga.Rejection())
                         .TransitionTo(Rejected)));
 
         During(Queued,
             When(Admitted)
-                .Admit(Preparing),
+                .Admit(Checking));
+
+        During(Checking,
+            When(PreflightPassed)
+                .RecordReport()
+                .SendToWorker(saga => saga.TargetHost, saga => new PrepareTarget(
+                    saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor))
+                .TransitionTo(Preparing),
+            When(PreflightFailed)
+                .RecordReport()
+                .Then(context => context.Saga.RejectAfterAdmission(context.Message.Reason))
+                .Activity(x => x.OfInstanceType<ReleaseActivity>())
+                .RecordAndPublish(saga => saga.Rejection())
+                .TransitionTo(Rejected),
+            When(StepFailed)
+                .RecordReport()
+                .Then(context => context.Saga.RejectAfterAdmission($"The pre-flight check failed: {context.Message.Reason}"))
+                .Activity(x => x.OfInstanceType<ReleaseActivity>())
+                .RecordAndPublish(saga => saga.Rejection())
+                .TransitionTo(Rejected));
+
+        // Nothing has been done to any host before the pre-flight check passed: cancelling just lets go.
+        During(Queued, Checking,
             When(Cancel)
                 .Then(context =>
                 {
@@ -200,7 +222,7 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
 
         During([SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget, .. Terminal],
             When(Cancel).RefuseWith(saga => saga.CancelRefusal()));
-        During([Queued, Preparing, SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget, .. Terminal],
+        During([Queued, Checking, Preparing, SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget, .. Terminal],
             When(ForceComplete).RefuseWith(saga => saga.ForceCompleteRefusal()));
 
         // Duplicates are normal (redelivery, a sender that retries): a second StartMigration of a known migration does nothing.
@@ -210,6 +232,7 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
     }
 
     public State Queued { get; private set; } = null!;
+    public State Checking { get; private set; } = null!;
     public State Preparing { get; private set; } = null!;
     public State PreCopying { get; private set; } = null!;
     public State SwitchingOver { get; private set; } = null!;
@@ -230,6 +253,8 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
     public Event<CancelMigration> Cancel { get; private set; } = null!;
     public Event<ForceCompleteMigration> ForceComplete { get; private set; } = null!;
     public Event<AdmitMigration> Admitted { get; private set; } = null!;
+    public Event<PreflightPassed> PreflightPassed { get; private set; } = null!;
+    public Event<PreflightFailed> PreflightFailed { get; private set; } = null!;
     public Event<TargetPrepared> TargetPrepared { get; private set; } = null!;
     public Event<PreCopyRoundCompleted> RoundCompleted { get; private set; } = null!;
     public Event<StopAndCopyCompleted> StopAndCopyCompleted { get; private set; } = null!;
@@ -248,6 +273,8 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
         Correlate(() => Cancel, m => m.MigrationId);
         Correlate(() => ForceComplete, m => m.MigrationId);
         Correlate(() => Admitted, m => m.MigrationId);
+        Correlate(() => PreflightPassed, m => m.MigrationId);
+        Correlate(() => PreflightFailed, m => m.MigrationId);
         Correlate(() => TargetPrepared, m => m.MigrationId);
         Correlate(() => RoundCompleted, m => m.MigrationId);
         Correlate(() => StopAndCopyCompleted, m => m.MigrationId);

@@ -39,6 +39,13 @@ public static class MigrationStateTransitions
         saga.Record(new MigrationAdmitted(saga.CorrelationId, saga.Epoch, DateTimeOffset.UtcNow));
     }
 
+    /// <summary>The pre-flight check said no: the migration ends Rejected, nothing having been done to any host.</summary>
+    public static void RejectAfterAdmission(this MigrationState saga, string reason)
+    {
+        saga.RejectionCode = RejectionCodes.PreflightFailed;
+        saga.Reason = reason;
+    }
+
     public static MigrationRejected Rejection(this MigrationState saga) => new(
         saga.CorrelationId, string.IsNullOrEmpty(saga.VmId) ? null : saga.VmId, saga.RejectionCode ?? RejectionCodes.InvalidCommand,
         saga.Reason ?? "Rejected.", DateTimeOffset.UtcNow);
@@ -67,7 +74,7 @@ public static class MigrationStateTransitions
         saga.CurrentState == nameof(MigrationStateMachine.PostCopying)
             ? "Post-copy has started: the VM runs on the target while its memory still comes from the source, so neither "
               + "host alone holds it and cancelling would lose it. Wait for the migration to finish."
-            : $"Migration is {saga.CurrentState}: cancel applies only before the switchover (Queued, Preparing, PreCopying).",
+            : $"Migration is {saga.CurrentState}: cancel applies only before the switchover (Queued, Checking, Preparing, PreCopying).",
         DateTimeOffset.UtcNow);
 
     public static CommandRefused ForceCompleteRefusal(this MigrationState saga) => new(
