@@ -28,6 +28,13 @@ public sealed class PlainAmqpClient : IAsyncDisposable
         await _channel.BasicPublishAsync(exchange, routingKey: string.Empty, mandatory: false, properties, Encoding.UTF8.GetBytes(body));
     }
 
+    /// <summary>Puts a body straight into a queue (the default exchange), which holds even before its exchange is bound.</summary>
+    public async Task PublishToQueue(string queue, string body)
+    {
+        var properties = new BasicProperties { ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent };
+        await _channel.BasicPublishAsync(string.Empty, routingKey: queue, mandatory: false, properties, Encoding.UTF8.GetBytes(body));
+    }
+
     /// <summary>Binds a private queue to a fanout exchange and collects the bodies that arrive on it.</summary>
     public async Task<List<string>> Subscribe(string exchange)
     {

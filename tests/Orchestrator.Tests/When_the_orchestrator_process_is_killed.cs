@@ -53,15 +53,23 @@ public sealed class When_the_orchestrator_process_is_killed : IAsyncLifetime
         {
             await using (var client = await PlainAmqpClient.ConnectAsync(_settings.RabbitMq))
             {
-                // Both processes are up once their queues exist; a message published before would find no exchange.
+                // Both processes are up once their queues exist (the exchange binding may still be on its way, so the
+                // command goes straight into the queue).
                 await Eventually.Get(async () => await client.QueueExists(QueueNames.StartMigration) && await client.QueueExists(QueueNames.Worker("sim", "chaos-a")),
                     up => up, "the orchestrator and the worker to start", TimeSpan.FromSeconds(60));
                 var policy = $$"""{"maxBandwidthMiBps":{{bandwidth}},"maxDowntimeMs":60000}""";
-                await client.Publish(QueueNames.StartMigration, $$"""
+                await client.PublishToQueue(QueueNames.StartMigration, $$"""
                     {"migrationId":"{{id}}","vmId":"{{vm}}","sourceHost":"chaos-a","targetHost":"chaos-b","hypervisor":"sim","strategy":"precopy","policy":{{policy}} }
                     """);
             }
-            await Eventually.Get(() => Summary(id), s => Reached(s, killAt), $"the migration to reach {killAt}", TimeSpan.FromSeconds(60));
+            try
+            {
+                await Eventually.Get(() => Summary(id), s => Reached(s, killAt), $"the migration to reach {killAt}", TimeSpan.FromSeconds(60));
+            }
+            catch (TimeoutException timeout)
+            {
+                throw new TimeoutException($"{timeout.Message}\n--- serve ---\n{Tail(serve.Output)}\n--- worker ---\n{Tail(worker.Output)}", timeout);
+            }
             serve.Kill();
             serve.Dispose();
             serve = OrchestratorProcess.Start(environment, "serve", "--urls", "http://127.0.0.1:0");
@@ -83,6 +91,8 @@ public sealed class When_the_orchestrator_process_is_killed : IAsyncLifetime
             serve.Dispose();
         }
     }
+
+    static string Tail(string output) => output.Length > 4000 ? output[^4000..] : output;
 
     static bool Reached(MigrationSummary? summary, string state) => summary is not null && state switch
     {

@@ -1,5 +1,5 @@
-using JasperFx.Events;
 using Marten;
+using Npgsql;
 
 namespace Orchestrator.ReadModels.Audit;
 
@@ -27,12 +27,19 @@ public sealed class HashChainListener : DocumentSessionListenerBase
         }
     }
 
+    /// <summary>The stream's last stored version and hash, in one query.</summary>
     static async Task<(string Hash, long Version)> Head(IDocumentSession session, Guid streamId, CancellationToken token)
     {
-        var state = await session.Events.FetchStreamStateAsync(streamId, token);
-        if (state is null || state.Version == 0)
+        var store = session.DocumentStore;
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync(token);
+        await using var command = new NpgsqlCommand(
+            $"select version, headers->>'{HashChain.HashHeader}' from {store.Options.Events.DatabaseSchemaName}.mt_events "
+            + "where stream_id = $1 order by version desc limit 1", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = streamId });
+        await using var reader = await command.ExecuteReaderAsync(token);
+        if (!await reader.ReadAsync(token))
             return (HashChain.Genesis, 0);
-        var last = (await session.Events.FetchStreamAsync(streamId, fromVersion: state.Version, token: token)).LastOrDefault();
-        return (last?.GetHeader(HashChain.HashHeader)?.ToString() ?? HashChain.Genesis, state.Version);
+        return (reader.IsDBNull(1) ? HashChain.Genesis : reader.GetString(1), reader.GetInt64(0));
     }
 }

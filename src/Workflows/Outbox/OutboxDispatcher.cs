@@ -11,20 +11,28 @@ namespace Orchestrator.Workflows.Outbox;
 /// transition that is delivering them right now. Two instances may both deliver an orphan: every receiver is
 /// idempotent (the saga by its inbox, the workers by design), so a second copy changes nothing.
 /// </summary>
-public sealed class OutboxDispatcher(IDocumentStore store, IBus bus, ILogger<OutboxDispatcher> logger) : BackgroundService
+public sealed class OutboxDispatcher(IDocumentStore store, IBus bus, DeliveredOutboxMessages delivered, ILogger<OutboxDispatcher> logger)
+    : BackgroundService
 {
     static readonly TimeSpan Grace = TimeSpan.FromSeconds(5);
-    static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+    static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
+    static readonly TimeSpan OrphanInterval = TimeSpan.FromSeconds(1);
     static readonly TimeSpan DedupeWindow = TimeSpan.FromDays(1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var nextOrphanPass = DateTime.UtcNow;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await DeliverOrphans(stoppingToken);
-                await ForgetOldInboxRecords(stoppingToken);
+                await DeleteDelivered(stoppingToken);
+                if (DateTime.UtcNow >= nextOrphanPass)
+                {
+                    await DeliverOrphans(stoppingToken);
+                    await ForgetOldInboxRecords(stoppingToken);
+                    nextOrphanPass = DateTime.UtcNow + OrphanInterval;
+                }
                 await Task.Delay(Interval, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -36,6 +44,17 @@ public sealed class OutboxDispatcher(IDocumentStore store, IBus bus, ILogger<Out
                 logger.LogError(exception, "Delivering outbox messages failed; retrying");
                 await Task.Delay(Interval, stoppingToken);
             }
+        }
+    }
+
+    async Task DeleteDelivered(CancellationToken cancellationToken)
+    {
+        for (var batch = delivered.Take(1000); batch.Count > 0; batch = delivered.Take(1000))
+        {
+            await using var session = store.LightweightSession();
+            var ids = batch.ToArray();
+            session.DeleteWhere<OutboxMessage>(m => ids.Contains(m.Id));
+            await session.SaveChangesAsync(cancellationToken);
         }
     }
 

@@ -16,7 +16,8 @@ namespace Orchestrator.Workflows.Persistence;
 public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
     IDocumentSession session,
     ConsumeContext<TMessage> consumeContext,
-    ISagaConsumeContextFactory<IDocumentSession, TSaga> factory)
+    ISagaConsumeContextFactory<IDocumentSession, TSaga> factory,
+    DeliveredOutboxMessages delivered)
     : ConsumeContextScope<TMessage>(consumeContext, session), SagaRepositoryContext<TSaga, TMessage>
     where TSaga : class, ISaga
     where TMessage : class
@@ -89,8 +90,8 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
 
     /// <summary>
     /// One transaction: the saga's new state, the events it recorded, its timers, its outgoing messages and the inbox
-    /// record of the message applied. Then the outgoing messages are delivered and their rows deleted; a crash between
-    /// the two leaves them for the outbox dispatcher, and the redelivered input finds the inbox record.
+    /// record of the message applied. Then the outgoing messages are delivered (their rows are deleted in batches); a
+    /// crash in between leaves them for the outbox dispatcher, and the redelivered input finds the inbox record.
     /// </summary>
     async Task Commit(TSaga saga)
     {
@@ -123,13 +124,10 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
 
         await session.SaveChangesAsync(CancellationToken);
 
-        if (outgoing.Count == 0)
-            return;
         foreach (var message in outgoing)
         {
             await OutboxMessages.Deliver(message, this, this, CancellationToken);
-            session.Delete(message);
+            delivered.Add(message.Id);
         }
-        await session.SaveChangesAsync(CancellationToken);
     }
 }

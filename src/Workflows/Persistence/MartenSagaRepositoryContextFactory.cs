@@ -12,7 +12,8 @@ namespace Orchestrator.Workflows.Persistence;
 public sealed class MartenSagaRepositoryContextFactory<TSaga>(
     IDocumentSession session,
     IDocumentStore store,
-    ISagaConsumeContextFactory<IDocumentSession, TSaga> factory)
+    ISagaConsumeContextFactory<IDocumentSession, TSaga> factory,
+    DeliveredOutboxMessages delivered)
     : ISagaRepositoryContextFactory<TSaga>, ILoadSagaRepositoryContextFactory<TSaga>, IQuerySagaRepositoryContextFactory<TSaga>
     where TSaga : class, ISaga
 {
@@ -23,14 +24,14 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
         if (context.MessageId is { } messageId && await session.LoadAsync<InboxRecord>(messageId.ToString(), context.CancellationToken) is not null)
             return;
         StampMetadata(context);
-        await next.Send(new MartenSagaRepositoryContext<TSaga, T>(session, context, factory));
+        await next.Send(new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered));
     }
 
     public async Task SendQuery<T>(ConsumeContext<T> context, ISagaQuery<TSaga> query, IPipe<SagaRepositoryQueryContext<TSaga, T>> next)
         where T : class
     {
         StampMetadata(context);
-        var repositoryContext = new MartenSagaRepositoryContext<TSaga, T>(session, context, factory);
+        var repositoryContext = new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered);
         var instances = await session.Query<TSaga>().Where(query.FilterExpression).ToListAsync(context.CancellationToken);
         await next.Send(new LoadedSagaRepositoryQueryContext<TSaga, T>(repositoryContext, instances));
     }
