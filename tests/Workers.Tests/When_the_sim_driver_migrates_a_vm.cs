@@ -76,7 +76,7 @@ public sealed class When_the_sim_driver_migrates_a_vm
     [Fact]
     public async Task Should_fail_an_injected_step_and_leave_the_vm_on_its_source()
     {
-        _options.Faults.Add(new SimFault(HypervisorSteps.Transfer, "vm-3"));
+        _options.Faults.Add(new SimFault(MigrationSteps.Transfer, "vm-3"));
         var id = Guid.NewGuid();
         var driver = Driver;
         await driver.PrepareTargetAsync(Prepare(id, "vm-3"), CancellationToken.None);

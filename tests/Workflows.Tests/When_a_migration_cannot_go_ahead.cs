@@ -63,7 +63,7 @@ public sealed class When_a_migration_cannot_go_ahead
     [Fact]
     public async Task Should_roll_back_when_a_step_fails_and_leave_the_vm_on_its_source()
     {
-        await using var orchestrator = await InMemoryOrchestrator.StartAsync(sim => sim.Faults.Add(new SimFault(HypervisorSteps.Transfer, "vm-faulty")));
+        await using var orchestrator = await InMemoryOrchestrator.StartAsync(sim => sim.Faults.Add(new SimFault(MigrationSteps.Transfer, "vm-faulty")));
         var command = InMemoryOrchestrator.NewMigration("vm-faulty");
 
         await orchestrator.Start(command);

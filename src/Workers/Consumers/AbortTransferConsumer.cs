@@ -9,7 +9,7 @@ namespace Orchestrator.Workers.Consumers;
 public sealed class AbortTransferConsumer(IHypervisorDriver driver, EpochFence fence, ILogger<AbortTransferConsumer> logger)
     : WorkerCommandConsumer<AbortTransfer>(fence, logger)
 {
-    protected override string Step => HypervisorSteps.AbortTransfer;
+    protected override string Step => MigrationSteps.AbortTransfer;
 
     protected override Guid MigrationIdOf(AbortTransfer command) => command.MigrationId;
 

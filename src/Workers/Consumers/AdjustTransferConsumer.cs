@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts;
 using Orchestrator.Contracts.Workers;
 using Orchestrator.Workers.Drivers;
 
@@ -9,7 +10,7 @@ namespace Orchestrator.Workers.Consumers;
 public sealed class AdjustTransferConsumer(IHypervisorDriver driver, EpochFence fence, ILogger<AdjustTransferConsumer> logger)
     : WorkerCommandConsumer<AdjustTransfer>(fence, logger)
 {
-    protected override string Step => HypervisorSteps.Adjust;
+    protected override string Step => MigrationSteps.Adjust;
 
     protected override Guid MigrationIdOf(AdjustTransfer command) => command.MigrationId;
 

@@ -10,7 +10,7 @@ namespace Orchestrator.Workers.Consumers;
 public sealed class BeginTransferConsumer(IHypervisorDriver driver, EpochFence fence, ILogger<BeginTransferConsumer> logger)
     : WorkerCommandConsumer<BeginTransfer>(fence, logger)
 {
-    protected override string Step => HypervisorSteps.Transfer;
+    protected override string Step => MigrationSteps.Transfer;
 
     protected override Guid MigrationIdOf(BeginTransfer command) => command.MigrationId;
 

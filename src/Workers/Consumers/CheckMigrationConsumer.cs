@@ -10,7 +10,7 @@ namespace Orchestrator.Workers.Consumers;
 public sealed class CheckMigrationConsumer(IHypervisorDriver driver, EpochFence fence, ILogger<CheckMigrationConsumer> logger)
     : WorkerCommandConsumer<CheckMigration>(fence, logger)
 {
-    protected override string Step => HypervisorSteps.Preflight;
+    protected override string Step => MigrationSteps.Preflight;
 
     protected override Guid MigrationIdOf(CheckMigration command) => command.MigrationId;
 

@@ -9,7 +9,7 @@ namespace Orchestrator.Workers.Consumers;
 public sealed class CleanupSourceConsumer(IHypervisorDriver driver, EpochFence fence, ILogger<CleanupSourceConsumer> logger)
     : WorkerCommandConsumer<CleanupSource>(fence, logger)
 {
-    protected override string Step => HypervisorSteps.CleanupSource;
+    protected override string Step => MigrationSteps.CleanupSource;
 
     protected override Guid MigrationIdOf(CleanupSource command) => command.MigrationId;
 

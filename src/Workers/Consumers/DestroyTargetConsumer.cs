@@ -9,7 +9,7 @@ namespace Orchestrator.Workers.Consumers;
 public sealed class DestroyTargetConsumer(IHypervisorDriver driver, EpochFence fence, ILogger<DestroyTargetConsumer> logger)
     : WorkerCommandConsumer<DestroyTarget>(fence, logger)
 {
-    protected override string Step => HypervisorSteps.DestroyTarget;
+    protected override string Step => MigrationSteps.DestroyTarget;
 
     protected override Guid MigrationIdOf(DestroyTarget command) => command.MigrationId;
 

@@ -9,7 +9,7 @@ namespace Orchestrator.Workers.Consumers;
 public sealed class PrepareTargetConsumer(IHypervisorDriver driver, EpochFence fence, ILogger<PrepareTargetConsumer> logger)
     : WorkerCommandConsumer<PrepareTarget>(fence, logger)
 {
-    protected override string Step => HypervisorSteps.PrepareTarget;
+    protected override string Step => MigrationSteps.PrepareTarget;
 
     protected override Guid MigrationIdOf(PrepareTarget command) => command.MigrationId;
 

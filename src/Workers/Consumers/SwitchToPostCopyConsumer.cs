@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts;
 using Orchestrator.Contracts.Workers;
 using Orchestrator.Workers.Drivers;
 
@@ -9,7 +10,7 @@ namespace Orchestrator.Workers.Consumers;
 public sealed class SwitchToPostCopyConsumer(IHypervisorDriver driver, EpochFence fence, ILogger<SwitchToPostCopyConsumer> logger)
     : WorkerCommandConsumer<SwitchToPostCopy>(fence, logger)
 {
-    protected override string Step => HypervisorSteps.SwitchToPostCopy;
+    protected override string Step => MigrationSteps.SwitchToPostCopy;
 
     protected override Guid MigrationIdOf(SwitchToPostCopy command) => command.MigrationId;
 

@@ -19,7 +19,7 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
 
     public Task<PreflightResult> PreflightAsync(CheckMigration command, CancellationToken cancellationToken)
     {
-        ThrowIfFaulted(HypervisorSteps.Preflight, command.VmId, fleet.WhereIs(command.VmId));
+        ThrowIfFaulted(MigrationSteps.Preflight, command.VmId, fleet.WhereIs(command.VmId));
         var vm = options.Value.Vm(command.VmId);
         if (command.Hypervisor != Kind)
             return Verdict($"This worker serves '{Kind}' hosts; the migration asks for '{command.Hypervisor}'.", vm, null);
@@ -52,7 +52,7 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
 
     public Task PrepareTargetAsync(PrepareTarget command, CancellationToken cancellationToken)
     {
-        ThrowIfFaulted(HypervisorSteps.PrepareTarget, command.VmId, fleet.RunningOnOrPlace(command.VmId, command.SourceHost));
+        ThrowIfFaulted(MigrationSteps.PrepareTarget, command.VmId, fleet.RunningOnOrPlace(command.VmId, command.SourceHost));
         fleet.PrepareTarget(command.MigrationId, command.TargetHost);
         return Task.CompletedTask;
     }
@@ -102,7 +102,7 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
             var (seconds, dirtied) = PreCopyModel.Pass(vm, toSend, bandwidth, throttle);
             await Elapse(seconds, cancellationToken);
             elapsed += seconds;
-            ThrowIfFaulted(HypervisorSteps.Transfer, command.VmId, command.SourceHost);
+            ThrowIfFaulted(MigrationSteps.Transfer, command.VmId, command.SourceHost);
             total += toSend;
             var expectedDowntimeMs = PreCopyModel.ExpectedDowntimeMs(dirtied, bandwidth);
             var dirtyRate = (long)(vm.DirtyRateBytesPerSecond * (100 - throttle) / 100.0);
@@ -140,7 +140,7 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
         await observer.PostCopyStarted(command.TargetHost, remaining);
         // From here the transfer cannot be cancelled: neither host alone holds the VM.
         await Elapse((double)remaining / bandwidth, CancellationToken.None);
-        ThrowIfFaulted(HypervisorSteps.PostCopy, command.VmId, null);
+        ThrowIfFaulted(MigrationSteps.PostCopy, command.VmId, null);
         var faults = Math.Min(remaining, vm.WorkingSetBytes) / SimVm.PageSize;
         await observer.PostCopyCompleted(command.TargetHost, total + PreCopyModel.DeviceStateBytes + remaining, faults);
     }
@@ -170,7 +170,7 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
     public Task AbortAsync(AbortTransfer command, CancellationToken cancellationToken)
     {
         var runningOn = fleet.WhereIs(command.VmId);
-        ThrowIfFaulted(HypervisorSteps.AbortTransfer, command.VmId, runningOn);
+        ThrowIfFaulted(MigrationSteps.AbortTransfer, command.VmId, runningOn);
         if (runningOn is not null && runningOn != command.Host)
             throw new HypervisorStepException($"VM '{command.VmId}' already runs on '{runningOn}': the transfer completed and cannot be undone.", runningOn);
         if (_transfers.TryGetValue(command.MigrationId, out var transfer))
@@ -180,14 +180,14 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
 
     public Task DestroyTargetAsync(DestroyTarget command, CancellationToken cancellationToken)
     {
-        ThrowIfFaulted(HypervisorSteps.DestroyTarget, command.VmId, fleet.WhereIs(command.VmId));
+        ThrowIfFaulted(MigrationSteps.DestroyTarget, command.VmId, fleet.WhereIs(command.VmId));
         fleet.RemoveTarget(command.MigrationId);
         return Task.CompletedTask;
     }
 
     public Task CleanupSourceAsync(CleanupSource command, CancellationToken cancellationToken)
     {
-        ThrowIfFaulted(HypervisorSteps.CleanupSource, command.VmId, fleet.WhereIs(command.VmId));
+        ThrowIfFaulted(MigrationSteps.CleanupSource, command.VmId, fleet.WhereIs(command.VmId));
         return Task.CompletedTask;
     }
 

@@ -84,5 +84,5 @@ public static class MigrationStateTransitions
 
     /// <summary>A failed policy step (adjust, switch to post-copy) leaves the transfer running; it does not fail the migration.</summary>
     public static bool IsOnlyAPolicyStep(this MigrationState saga, MigrationStepFailed failure) =>
-        failure.Step is "Adjust" or "SwitchToPostCopy";
+        failure.Step is MigrationSteps.Adjust or MigrationSteps.SwitchToPostCopy;
 }

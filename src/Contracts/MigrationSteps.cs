@@ -1,7 +1,7 @@
-namespace Orchestrator.Workers.Drivers;
+namespace Orchestrator.Contracts;
 
-/// <summary>The names of the hypervisor steps, as reported in <c>MigrationStepFailed.Step</c>.</summary>
-public static class HypervisorSteps
+/// <summary>The names of the hypervisor steps, as workers report them in <see cref="MigrationStepFailed.Step"/>.</summary>
+public static class MigrationSteps
 {
     public const string Preflight = "Preflight";
     public const string PrepareTarget = "PrepareTarget";
