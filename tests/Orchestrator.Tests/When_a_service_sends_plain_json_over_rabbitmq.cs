@@ -23,6 +23,7 @@ public sealed class When_a_service_sends_plain_json_over_rabbitmq(RabbitMqOrches
     public async Task Should_run_the_migration_to_completion_with_every_step_in_the_stream_and_the_cli_showing_it()
     {
         await using var client = await PlainAmqpClient.ConnectAsync();
+        var stateChanges = await client.Subscribe("Orchestrator.Contracts:MigrationStateChanged");
         var id = Guid.NewGuid();
 
         await client.Publish(QueueNames.StartMigration, StartBody(id, "vm-e2e-1", "e2e-a", "e2e-b", HypervisorKinds.Sim));
@@ -42,6 +43,17 @@ public sealed class When_a_service_sends_plain_json_over_rabbitmq(RabbitMqOrches
         events.ShouldAllBe(e => e.CorrelationId == id.ToString());
         events.Select(e => e.Version).ShouldBe(Enumerable.Range(1, events.Count).Select(v => (long)v));
         events.ShouldAllBe(e => e.CausationId != null);
+
+        // Other services follow every transition through the integration events.
+        var changes = await Eventually.Get(() => Task.FromResult(Snapshot(stateChanges)
+                .Select(body => JsonDocument.Parse(body).RootElement.GetProperty("message"))
+                .Where(m => m.GetProperty("migrationId").GetGuid() == id).ToList()),
+            c => c.Any(m => m.GetProperty("toState").GetString() == MigrationStates.Completed), "the Completed state change");
+        changes.Select(m => m.GetProperty("toState").GetString()).ShouldBe(
+            [MigrationStates.Checking, MigrationStates.Preparing, MigrationStates.PreCopying, MigrationStates.SwitchingOver,
+             MigrationStates.CleaningUp, MigrationStates.Completed]);
+        changes.Skip(1).Select(m => m.GetProperty("fromState").GetString()).ShouldBe(
+            changes.SkipLast(1).Select(m => m.GetProperty("toState").GetString()));
 
         var history = await RunCli("history", id.ToString());
         history.ExitCode.ShouldBe(0);

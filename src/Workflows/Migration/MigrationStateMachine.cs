@@ -18,6 +18,7 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
     {
         InstanceState(x => x.CurrentState);
         CorrelateEvents();
+        ConnectStateObserver(new StateChangePublisher());
         DeclareTimeouts();
 
         // A report that no longer fits the state (the migration moved on, or a delivery came twice) changes nothing.
