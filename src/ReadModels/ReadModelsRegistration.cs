@@ -13,6 +13,9 @@ public static class ReadModelsRegistration
         options.Projections.Add<MigrationSummaryProjection>(ProjectionLifecycle.Inline);
         // Every appended event is chained to the one before it; the hashes travel in the event headers.
         options.Events.MetadataConfig.HeadersEnabled = true;
+        // The audit export carries who and what caused each event.
+        options.Events.MetadataConfig.CorrelationIdEnabled = true;
+        options.Events.MetadataConfig.CausationIdEnabled = true;
         options.Listeners.Add(new HashChainListener());
         options.Schema.For<MigrationSummary>().Index(x => x.VmId).Index(x => x.State);
     }

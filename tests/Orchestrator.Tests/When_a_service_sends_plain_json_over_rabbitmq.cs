@@ -66,6 +66,12 @@ public sealed class When_a_service_sends_plain_json_over_rabbitmq(RabbitMqOrches
         var audit = await RunCli("audit", "verify", id.ToString());
         audit.ExitCode.ShouldBe(0, audit.Output);
         audit.Output.ShouldContain("intact");
+        var export = await RunCli("audit", "export", id.ToString());
+        export.ExitCode.ShouldBe(0, export.Output);
+        export.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(line => line.StartsWith('{')).ShouldBe(events.Count);
+        var replay = await RunCli("audit", "replay", id.ToString(), "--version", "3");
+        replay.ExitCode.ShouldBe(0, replay.Output);
+        replay.Output.ShouldContain(MigrationStates.Preparing);
     }
 
     [Fact]

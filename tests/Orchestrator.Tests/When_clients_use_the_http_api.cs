@@ -56,6 +56,9 @@ public sealed class When_clients_use_the_http_api(RabbitMqOrchestrator orchestra
             ("GET", $"/api/migrations/{id}", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer]),
             ("GET", $"/api/migrations/{id}/events", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor]),
             ("GET", $"/api/migrations/{id}/verify", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor]),
+            ("GET", $"/api/migrations/{id}/replay?version=1", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor]),
+            ("GET", $"/api/migrations/{id}/export", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor]),
+            ("GET", "/api/audit/export?since=2026-01-01T00:00:00Z", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor]),
             ("GET", "/openapi/v1.json", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer]),
         ];
 

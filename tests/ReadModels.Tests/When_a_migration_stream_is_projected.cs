@@ -57,7 +57,7 @@ public sealed class When_a_migration_stream_is_projected : IAsyncLifetime
         summary.DowntimeMs.ShouldBe(61.5);
         summary.RequestedBy.ShouldBe("alice");
         summary.EndedAt.ShouldBe(T0.AddMilliseconds(60));
-        summary.Version.ShouldBe(9);
+        summary.LastEventVersion.ShouldBe(9);
     }
 
     [Fact]

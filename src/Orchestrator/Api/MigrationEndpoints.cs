@@ -28,6 +28,11 @@ public static class MigrationEndpoints
         api.MapGet("/{id:guid}", Get).RequireAuthorization(ApiRoles.ReadPolicy);
         api.MapGet("/{id:guid}/events", Events).RequireAuthorization(ApiRoles.HistoryPolicy);
         api.MapGet("/{id:guid}/verify", Verify).RequireAuthorization(ApiRoles.HistoryPolicy);
+        api.MapGet("/{id:guid}/replay", Replay).RequireAuthorization(ApiRoles.HistoryPolicy);
+        api.MapGet("/{id:guid}/export", (Guid id, IDocumentStore store, HttpResponse response, CancellationToken cancellationToken) =>
+            Export(store, response, id, null, null, cancellationToken)).RequireAuthorization(ApiRoles.HistoryPolicy);
+        app.MapGet("/api/audit/export", (DateTimeOffset? since, DateTimeOffset? until, IDocumentStore store, HttpResponse response,
+            CancellationToken cancellationToken) => Export(store, response, null, since, until, cancellationToken)).RequireAuthorization(ApiRoles.HistoryPolicy);
     }
 
     static async Task<IResult> Start(StartMigrationRequest request, ClaimsPrincipal user, IQuerySession session, ISendEndpointProvider bus,
@@ -112,6 +117,18 @@ public static class MigrationEndpoints
     {
         var verdict = await ChainVerifier.Verify(store, id, cancellationToken);
         return verdict.Events == 0 ? NotFound(id) : Results.Ok(verdict);
+    }
+
+    /// <summary>The summary as it stood at a version (<c>?version=N</c>) or a moment (<c>?at=…</c>), rebuilt from the stream.</summary>
+    static async Task<IResult> Replay(Guid id, long? version, DateTimeOffset? at, IQuerySession session, CancellationToken cancellationToken) =>
+        await MigrationReplay.AsOf(session, id, version, at, cancellationToken) is { } summary ? Results.Ok(summary) : NotFound(id);
+
+    static async Task Export(IDocumentStore store, HttpResponse response, Guid? id, DateTimeOffset? since, DateTimeOffset? until,
+        CancellationToken cancellationToken)
+    {
+        response.ContentType = "application/x-ndjson";
+        await using var writer = new StreamWriter(response.Body);
+        await AuditExport.WriteNdjson(store, writer, id, since, until, cancellationToken);
     }
 
     static IResult NotFound(Guid id) =>

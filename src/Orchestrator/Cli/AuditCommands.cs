@@ -12,9 +12,49 @@ public static class AuditCommands
 {
     public static Command Create()
     {
-        var audit = new Command("audit", "Check the history: hash-chain verification.");
+        var audit = new Command("audit", "Check the history: verify the hash chains, replay to a point, export.");
         audit.Subcommands.Add(Verify());
+        audit.Subcommands.Add(Replay());
+        audit.Subcommands.Add(Export());
         return audit;
+    }
+
+    static Command Replay()
+    {
+        var id = new Argument<Guid>("id") { Description = "The migration id." };
+        var version = new Option<long?>("--version") { Description = "The stream version to stop at." };
+        var at = new Option<DateTimeOffset?>("--at") { Description = "The moment to stop at (ISO 8601)." };
+        var command = new Command("replay", "Show a migration as it stood at a version or a moment, rebuilt from its events.") { id, version, at };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            await using var store = OperatorCommands.OpenStore(OrchestratorSettings.From(OrchestratorSettings.LoadConfiguration()));
+            await using var session = store.QuerySession();
+            var summary = await MigrationReplay.AsOf(session, parse.GetValue(id), parse.GetValue(version), parse.GetValue(at), cancellationToken);
+            if (summary is null)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]No migration {parse.GetValue(id)}.[/]");
+                return ExitCodes.NotFound;
+            }
+            Render.Summary(summary);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    static Command Export()
+    {
+        var id = new Argument<Guid?>("id") { Description = "A migration id; without it, every migration.", Arity = ArgumentArity.ZeroOrOne };
+        var since = new Option<DateTimeOffset?>("--since") { Description = "Events stored at or after this moment." };
+        var until = new Option<DateTimeOffset?>("--until") { Description = "Events stored before this moment." };
+        var command = new Command("export", "Write history as NDJSON to standard output: one event a line, with its metadata and hash chain.") { id, since, until };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            await using var store = OperatorCommands.OpenStore(OrchestratorSettings.From(OrchestratorSettings.LoadConfiguration()));
+            await using var output = new StreamWriter(Console.OpenStandardOutput());
+            await AuditExport.WriteNdjson(store, output, parse.GetValue(id), parse.GetValue(since), parse.GetValue(until), cancellationToken);
+            return ExitCodes.Ok;
+        });
+        return command;
     }
 
     static Command Verify()

@@ -58,8 +58,11 @@ public sealed class MigrationSummary
 
     public string? RejectionCode { get; set; }
 
-    /// <summary>The stream version this summary reflects.</summary>
-    public long Version { get; set; }
+    /// <summary>
+    /// The stream version this summary reflects. (Not named Version: Marten owns an aggregate's Version member and,
+    /// with quick appends, writes 0 into it.)
+    /// </summary>
+    public long LastEventVersion { get; set; }
 
     public bool IsTerminal => MigrationStates.IsTerminal(State);
 }

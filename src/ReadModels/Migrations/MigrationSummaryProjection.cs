@@ -24,7 +24,7 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
         RequestedAt = @event.Data.Timestamp,
         UpdatedAt = @event.Data.Timestamp,
         RunningOn = @event.Data.SourceHost,
-        Version = @event.Version,
+        LastEventVersion = Math.Max(1, @event.Version),
     };
 
     public MigrationSummary Create(IEvent<MigrationRejected> @event) => new()
@@ -37,7 +37,7 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
         RequestedAt = @event.Data.Timestamp,
         UpdatedAt = @event.Data.Timestamp,
         EndedAt = @event.Data.Timestamp,
-        Version = @event.Version,
+        LastEventVersion = Math.Max(1, @event.Version),
     };
 
     public void Apply(IEvent<MigrationQueued> @event, MigrationSummary summary)

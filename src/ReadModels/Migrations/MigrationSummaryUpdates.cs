@@ -7,7 +7,9 @@ static class MigrationSummaryUpdates
     public static void Touch(this MigrationSummary summary, IEvent @event, DateTimeOffset timestamp)
     {
         summary.UpdatedAt = timestamp;
-        summary.Version = @event.Version;
+        // Appended to an existing stream, an event reaches the inline projection before the database numbered it
+        // (Marten's quick append): every event of the stream passes through here, so counting gives the same number.
+        summary.LastEventVersion = @event.Version > 0 ? @event.Version : summary.LastEventVersion + 1;
     }
 
     public static void Move(this MigrationSummary summary, string state, IEvent @event, DateTimeOffset timestamp)
