@@ -25,9 +25,10 @@ public static class WorkersRegistration
         return services;
     }
 
-    public static void AddWorkerConsumers(this IBusRegistrationConfigurator bus)
+    public static void AddWorkerConsumers(this IBusRegistrationConfigurator bus, Action<WorkerOptions>? configure = null)
     {
         bus.AddSingleton<EpochFence>();
+        bus.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).Configure(options => configure?.Invoke(options));
         foreach (var consumer in ConsumerTypes)
             bus.AddConsumer(consumer).ExcludeFromConfigureEndpoints();
     }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Orchestrator.Contracts;
 using Orchestrator.Hosting;
 using Orchestrator.ReadModels.Migrations;
+using Orchestrator.Workers;
 using Orchestrator.Workers.Sim;
 using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Migration;
@@ -30,7 +31,7 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
     public IBus Bus => _host.Services.GetRequiredService<IBus>();
 
     public static async Task<InMemoryOrchestrator> StartAsync(Action<SimOptions>? sim = null, Action<AdmissionOptions>? admission = null,
-        Action<MigrationPolicyOptions>? policies = null, Action<TimeoutOptions>? timeouts = null)
+        Action<MigrationPolicyOptions>? policies = null, Action<TimeoutOptions>? timeouts = null, Action<WorkerOptions>? worker = null)
     {
         var settings = new OrchestratorSettings(TestServices.Postgres, TestServices.RabbitMq, TestServices.UniqueSchema("wf"));
         var builder = Host.CreateApplicationBuilder();
@@ -43,6 +44,7 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
             ConfigureAdmission = admission,
             ConfigurePolicies = policies,
             ConfigureTimeouts = timeouts,
+            ConfigureWorker = worker,
         });
         var host = builder.Build();
         await host.StartAsync();

@@ -8,12 +8,13 @@ namespace Orchestrator.Workflows.Tests;
 [Trait("Category", "Integration")]
 public sealed class When_a_worker_does_not_answer
 {
-    static Task<InMemoryOrchestrator> Start(Action<SimOptions>? sim = null, int prepareMs = 500) => InMemoryOrchestrator.StartAsync(sim, timeouts: timeouts =>
-    {
-        timeouts.Prepare = TimeSpan.FromMilliseconds(prepareMs);
-        timeouts.Rollback = TimeSpan.FromMilliseconds(300);
-        timeouts.MaxAttempts = 2;
-    });
+    static Task<InMemoryOrchestrator> Start(Action<SimOptions>? sim = null, int prepareMs = 500, TimeSpan? heartbeat = null) =>
+        InMemoryOrchestrator.StartAsync(sim, timeouts: timeouts =>
+        {
+            timeouts.Prepare = TimeSpan.FromMilliseconds(prepareMs);
+            timeouts.Rollback = TimeSpan.FromMilliseconds(300);
+            timeouts.MaxAttempts = 2;
+        }, worker: worker => worker.HeartbeatInterval = heartbeat ?? TimeSpan.FromMinutes(10));
 
     [Fact]
     public async Task Should_roll_back_when_the_target_host_never_prepares_and_say_which_host_to_check()
@@ -50,6 +51,24 @@ public sealed class When_a_worker_does_not_answer
         summary.Reason.ShouldNotBeNull().ShouldStartWith("wrong target");
         summary.RunningOn.ShouldBe("host-a");
         orchestrator.Fleet.WhereIs("vm-waiting").ShouldBe("host-a");
+    }
+
+    [Fact]
+    public async Task Should_let_a_slow_step_run_on_while_its_worker_sends_heartbeats()
+    {
+        // The same slow passes as below (2 s apart against a 1 s progress timeout), but the worker says it is alive.
+        await using var orchestrator = await Start(sim =>
+        {
+            sim.RealTimeFactor = 0.1;
+            sim.Vms["vm-slow"] = new SimVm("vm-slow", 2L << 30, WorkingSetBytes: 16L << 20, DirtyRateBytesPerSecond: 1L << 20);
+        }, heartbeat: TimeSpan.FromMilliseconds(200));
+        var command = InMemoryOrchestrator.NewMigration("vm-slow", policy: new MigrationPolicy(MaxBandwidthMiBps: 100, ProgressTimeoutSeconds: 1));
+
+        await orchestrator.Start(command);
+        var summary = await orchestrator.WaitForEnd(command.MigrationId);
+
+        summary!.State.ShouldBe(MigrationStates.Completed, summary.Reason);
+        orchestrator.Fleet.WhereIs("vm-slow").ShouldBe("host-b");
     }
 
     [Fact]

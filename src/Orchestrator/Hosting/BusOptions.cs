@@ -1,4 +1,5 @@
 using Orchestrator.Contracts;
+using Orchestrator.Workers;
 using Orchestrator.Workers.Sim;
 using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Migration;
@@ -21,6 +22,9 @@ public sealed record BusOptions
     public IReadOnlyList<string> WorkerHosts { get; init; } = [];
 
     public Action<SimOptions>? ConfigureSim { get; init; }
+
+    /// <summary>Worker runtime settings beyond the configuration's <c>Worker</c> section (tests).</summary>
+    public Action<WorkerOptions>? ConfigureWorker { get; init; }
 
     /// <summary>Admission limits beyond the configuration's <c>Admission</c> section (tests).</summary>
     public Action<AdmissionOptions>? ConfigureAdmission { get; init; }

@@ -52,7 +52,7 @@ public static class Roles
             if (options.Workflows)
                 bus.AddMigrationWorkflows();
             if (options.WorkerHosts.Count > 0)
-                bus.AddWorkerConsumers();
+                bus.AddWorkerConsumers(options.ConfigureWorker);
 
             if (options.InMemory)
             {
