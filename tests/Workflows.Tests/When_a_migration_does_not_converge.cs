@@ -108,6 +108,27 @@ public sealed class When_a_migration_does_not_converge
     }
 
     [Fact]
+    public async Task Should_switch_to_post_copy_when_the_completion_timeout_runs_out()
+    {
+        // A pre-copy strategy that never converges by itself: only the completion timeout (1 s per GiB) ends it.
+        await using var orchestrator = await InMemoryOrchestrator.StartAsync(sim =>
+        {
+            sim.RealTimeFactor = 0.05;
+            sim.Vms["vm-endless"] = new SimVm("vm-endless", 1L << 30, WorkingSetBytes: 512L << 20, DirtyRateBytesPerSecond: 900L << 20);
+        });
+        var command = InMemoryOrchestrator.NewMigration("vm-endless", policy: new MigrationPolicy(MaxBandwidthMiBps: 256,
+            AllowPostCopy: true, AllowAutoConverge: true, CompletionTimeoutSecondsPerGiB: 1)) with { Strategy = MigrationStrategies.PreCopy };
+
+        await orchestrator.Start(command);
+        var summary = await orchestrator.WaitForEnd(command.MigrationId);
+
+        summary!.State.ShouldBe(MigrationStates.Completed, summary.Reason);
+        var events = await orchestrator.Events(command.MigrationId);
+        events.OfType<MigrationPolicyAdjusted>().ShouldContain(a => a.Action == "SwitchToPostCopy" && a.Reason.StartsWith("completion timeout"));
+        events.OfType<PostCopyStarted>().ShouldHaveSingleItem();
+    }
+
+    [Fact]
     public async Task Should_refuse_to_cancel_once_post_copy_has_started()
     {
         // Slower, so the post-copy phase lasts long enough to send a cancel into it.
