@@ -92,6 +92,50 @@ public sealed class When_the_orchestrator_process_is_killed : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Should_not_hang_when_the_worker_dies_mid_transfer_but_roll_back_once_it_is_back()
+    {
+        var environment = Environment();
+        environment["Worker__HeartbeatInterval"] = "00:00:00.500";
+        environment["Timeouts__Rollback"] = "00:00:02";
+        environment["Timeouts__MaxAttempts"] = "10";
+        string[] workerArguments = ["worker", "--driver", "sim", "--host", "chaos-a", "--host", "chaos-b", "--real-time-factor", "0.02"];
+        var worker = OrchestratorProcess.Start(environment, workerArguments);
+        using var serve = OrchestratorProcess.Start(environment, "serve", "--urls", "http://127.0.0.1:0");
+        const string vm = "vm-chaos-worker";
+        var bandwidth = (int)Math.Max(1, SimVm.FromId(vm).MemoryBytes / (1L << 20) / 200);
+        var id = Guid.NewGuid();
+        try
+        {
+            await using (var client = await PlainAmqpClient.ConnectAsync(_settings.RabbitMq))
+            {
+                await Eventually.Get(async () => await client.QueueExists(QueueNames.StartMigration) && await client.QueueExists(QueueNames.Worker("sim", "chaos-a")),
+                    up => up, "the orchestrator and the worker to start", TimeSpan.FromSeconds(60));
+                var policy = $$"""{"maxBandwidthMiBps":{{bandwidth}},"maxDowntimeMs":60000,"progressTimeoutSeconds":2}""";
+                await client.PublishToQueue(QueueNames.StartMigration, $$"""
+                    {"migrationId":"{{id}}","vmId":"{{vm}}","sourceHost":"chaos-a","targetHost":"chaos-b","hypervisor":"sim","strategy":"precopy","policy":{{policy}} }
+                    """);
+            }
+            await Eventually.Get(() => Summary(id), s => s?.State == MigrationStates.PreCopying, "the transfer to start", TimeSpan.FromSeconds(60));
+
+            worker.Kill();
+            worker.Dispose();
+            // Heartbeats stop: the progress timeout notices and the workflow starts rolling back instead of waiting forever.
+            var noticed = await Eventually.Get(() => Summary(id), s => s?.State == MigrationStates.RollingBack, "the dead worker to be noticed",
+                TimeSpan.FromSeconds(30));
+            noticed!.Reason.ShouldNotBeNull().ShouldContain("No progress from the source host chaos-a");
+            worker = OrchestratorProcess.Start(environment, workerArguments);
+
+            var summary = await Eventually.Get(() => Summary(id), s => s is { IsTerminal: true }, "the rollback to finish", TimeSpan.FromSeconds(60));
+            summary!.State.ShouldBe(MigrationStates.RolledBack, summary.Reason);
+            summary.RunningOn.ShouldBe("chaos-a");
+        }
+        finally
+        {
+            worker.Dispose();
+        }
+    }
+
     static string Tail(string output) => output.Length > 4000 ? output[^4000..] : output;
 
     static bool Reached(MigrationSummary? summary, string state) => summary is not null && state switch

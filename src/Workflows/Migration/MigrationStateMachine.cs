@@ -208,9 +208,13 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
 
         During(RollingBack, DestroyingTarget,
             // The abort came too late: the VM already runs on the target. Its SwitchoverCompleted report is on its way.
-            When(StepFailed, context => context.Message.VmRunningOn == context.Saga.TargetHost)
+            When(StepFailed, context => context.Saga.IsRollbackStep(context.Message) && context.Message.VmRunningOn == context.Saga.TargetHost)
                 .RecordReport(),
-            When(StepFailed, context => context.Message.VmRunningOn != context.Saga.TargetHost)
+            // Only the rollback's own steps can fail it; a late failure of the transfer being undone (a redelivered
+            // command on a restarted worker, say) is history.
+            When(StepFailed, context => !context.Saga.IsRollbackStep(context.Message))
+                .RecordReport(),
+            When(StepFailed, context => context.Saga.IsRollbackStep(context.Message) && context.Message.VmRunningOn != context.Saga.TargetHost)
                 .RecordReport()
                 .Then(context =>
                 {

@@ -82,6 +82,10 @@ public static class MigrationStateTransitions
         $"Migration is {saga.CurrentState}: force-complete applies only while pre-copy runs (PreCopying).",
         DateTimeOffset.UtcNow);
 
+    /// <summary>The steps a rollback itself runs; only their failure fails the rollback.</summary>
+    public static bool IsRollbackStep(this MigrationState saga, MigrationStepFailed failure) =>
+        failure.Step is MigrationSteps.AbortTransfer or MigrationSteps.DestroyTarget;
+
     /// <summary>A failed policy step (adjust, switch to post-copy) leaves the transfer running; it does not fail the migration.</summary>
     public static bool IsOnlyAPolicyStep(this MigrationState saga, MigrationStepFailed failure) =>
         failure.Step is MigrationSteps.Adjust or MigrationSteps.SwitchToPostCopy;
