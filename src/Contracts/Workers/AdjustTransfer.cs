@@ -11,4 +11,4 @@ public sealed record AdjustTransfer(
     string Host,
     int? MaxDowntimeMs = null,
     int? MaxBandwidthMiBps = null,
-    int? ThrottlePercent = null);
+    int? ThrottlePercent = null) : IWorkerCommand;

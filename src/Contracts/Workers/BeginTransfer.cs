@@ -15,4 +15,4 @@ public sealed record BeginTransfer(
     int MaxDowntimeMs,
     int MaxBandwidthMiBps,
     bool AllowAutoConverge = false,
-    bool AllowPostCopy = false);
+    bool AllowPostCopy = false) : IWorkerCommand;

@@ -15,4 +15,4 @@ public sealed record CheckMigration(
     int MaxDowntimeMs,
     int MaxBandwidthMiBps,
     bool AllowPostCopy,
-    bool AllowAutoConverge);
+    bool AllowAutoConverge) : IWorkerCommand;

@@ -7,4 +7,4 @@ public sealed record PrepareTarget(
     string VmId,
     string SourceHost,
     string TargetHost,
-    string Hypervisor);
+    string Hypervisor) : IWorkerCommand;

@@ -11,10 +11,6 @@ public sealed class AbortTransferConsumer(IHypervisorDriver driver, EpochFence f
 {
     protected override string Step => MigrationSteps.AbortTransfer;
 
-    protected override Guid MigrationIdOf(AbortTransfer command) => command.MigrationId;
-
-    protected override int EpochOf(AbortTransfer command) => command.Epoch;
-
     protected override async Task<object?> Run(ConsumeContext<AbortTransfer> context)
     {
         await driver.AbortAsync(context.Message, context.CancellationToken);

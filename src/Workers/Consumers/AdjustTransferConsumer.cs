@@ -12,10 +12,6 @@ public sealed class AdjustTransferConsumer(IHypervisorDriver driver, EpochFence 
 {
     protected override string Step => MigrationSteps.Adjust;
 
-    protected override Guid MigrationIdOf(AdjustTransfer command) => command.MigrationId;
-
-    protected override int EpochOf(AdjustTransfer command) => command.Epoch;
-
     protected override async Task<object?> Run(ConsumeContext<AdjustTransfer> context)
     {
         await driver.AdjustAsync(context.Message, context.CancellationToken);

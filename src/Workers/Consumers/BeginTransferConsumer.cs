@@ -14,10 +14,6 @@ public sealed class BeginTransferConsumer(IHypervisorDriver driver, EpochFence f
 {
     protected override string Step => MigrationSteps.Transfer;
 
-    protected override Guid MigrationIdOf(BeginTransfer command) => command.MigrationId;
-
-    protected override int EpochOf(BeginTransfer command) => command.Epoch;
-
     protected override async Task<object?> Run(ConsumeContext<BeginTransfer> context)
     {
         var observer = new Reporter(context);

@@ -12,10 +12,6 @@ public sealed class CheckMigrationConsumer(IHypervisorDriver driver, EpochFence 
 {
     protected override string Step => MigrationSteps.Preflight;
 
-    protected override Guid MigrationIdOf(CheckMigration command) => command.MigrationId;
-
-    protected override int EpochOf(CheckMigration command) => command.Epoch;
-
     protected override async Task<object?> Run(ConsumeContext<CheckMigration> context)
     {
         var verdict = await driver.PreflightAsync(context.Message, context.CancellationToken);

@@ -11,10 +11,6 @@ public sealed class CleanupSourceConsumer(IHypervisorDriver driver, EpochFence f
 {
     protected override string Step => MigrationSteps.CleanupSource;
 
-    protected override Guid MigrationIdOf(CleanupSource command) => command.MigrationId;
-
-    protected override int EpochOf(CleanupSource command) => command.Epoch;
-
     protected override async Task<object?> Run(ConsumeContext<CleanupSource> context)
     {
         await driver.CleanupSourceAsync(context.Message, context.CancellationToken);

@@ -11,10 +11,6 @@ public sealed class DestroyTargetConsumer(IHypervisorDriver driver, EpochFence f
 {
     protected override string Step => MigrationSteps.DestroyTarget;
 
-    protected override Guid MigrationIdOf(DestroyTarget command) => command.MigrationId;
-
-    protected override int EpochOf(DestroyTarget command) => command.Epoch;
-
     protected override async Task<object?> Run(ConsumeContext<DestroyTarget> context)
     {
         await driver.DestroyTargetAsync(context.Message, context.CancellationToken);

@@ -11,10 +11,6 @@ public sealed class PrepareTargetConsumer(IHypervisorDriver driver, EpochFence f
 {
     protected override string Step => MigrationSteps.PrepareTarget;
 
-    protected override Guid MigrationIdOf(PrepareTarget command) => command.MigrationId;
-
-    protected override int EpochOf(PrepareTarget command) => command.Epoch;
-
     protected override async Task<object?> Run(ConsumeContext<PrepareTarget> context)
     {
         await driver.PrepareTargetAsync(context.Message, context.CancellationToken);

@@ -12,10 +12,6 @@ public sealed class SwitchToPostCopyConsumer(IHypervisorDriver driver, EpochFenc
 {
     protected override string Step => MigrationSteps.SwitchToPostCopy;
 
-    protected override Guid MigrationIdOf(SwitchToPostCopy command) => command.MigrationId;
-
-    protected override int EpochOf(SwitchToPostCopy command) => command.Epoch;
-
     protected override async Task<object?> Run(ConsumeContext<SwitchToPostCopy> context)
     {
         await driver.SwitchToPostCopyAsync(context.Message, context.CancellationToken);

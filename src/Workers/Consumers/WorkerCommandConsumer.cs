@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.Workers.Drivers;
 
 namespace Orchestrator.Workers.Consumers;
@@ -10,27 +11,23 @@ namespace Orchestrator.Workers.Consumers;
 /// with <see cref="MigrationStepFailed"/>. Reports go straight to the migration saga.
 /// </summary>
 public abstract class WorkerCommandConsumer<TCommand>(EpochFence fence, ILogger logger) : IConsumer<TCommand>
-    where TCommand : class
+    where TCommand : class, IWorkerCommand
 {
     static readonly Uri SagaAddress = new($"queue:{QueueNames.MigrationSaga}");
 
     protected abstract string Step { get; }
-
-    protected abstract Guid MigrationIdOf(TCommand command);
-
-    protected abstract int EpochOf(TCommand command);
 
     /// <summary>Runs the step and returns the report of its success, or null when there is nothing to report.</summary>
     protected abstract Task<object?> Run(ConsumeContext<TCommand> context);
 
     public async Task Consume(ConsumeContext<TCommand> context)
     {
-        var migrationId = MigrationIdOf(context.Message);
+        var migrationId = context.Message.MigrationId;
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["MigrationId"] = migrationId });
-        if (!fence.Admit(migrationId, EpochOf(context.Message)))
+        if (!fence.Admit(migrationId, context.Message.Epoch))
         {
             // Fencing: a superseded incarnation of the migration must not touch the VM. Nobody waits for an answer.
-            logger.LogWarning("Refused {Step}: epoch {Epoch} is stale for this migration", Step, EpochOf(context.Message));
+            logger.LogWarning("Refused {Step}: epoch {Epoch} is stale for this migration", Step, context.Message.Epoch);
             return;
         }
         object? report;

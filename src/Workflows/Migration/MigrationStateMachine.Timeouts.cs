@@ -48,9 +48,9 @@ public sealed partial class MigrationStateMachine
                 .RecordAndPublish(saga => saga.Rejection())
                 .TransitionTo(Rejected));
         During(Preparing,
-            RollBack(When(StepTimeout, IsCurrent), saga => $"The target host {saga.TargetHost} did not confirm it was prepared within {timeouts.Prepare.TotalSeconds:0} s."));
+            RollBack(When(StepTimeout, IsCurrent), context => $"The target host {context.Saga.TargetHost} did not confirm it was prepared within {timeouts.Prepare.TotalSeconds:0} s."));
         During(PreCopying,
-            RollBack(When(StepTimeout, IsCurrent), saga => $"No progress from the source host {saga.SourceHost} for {ProgressTimeout(saga).TotalSeconds:0} s: "
+            RollBack(When(StepTimeout, IsCurrent), context => $"No progress from the source host {context.Saga.SourceHost} for {ProgressTimeout(context.Saga).TotalSeconds:0} s: "
                     + "its worker may be down."),
             When(CompletionTimeout, context => context.Message.Token == context.Saga.CompletionTimeoutToken)
                 .Then(context => context.Saga.Record(new MigrationPolicyAdjusted(context.Saga.CorrelationId,
@@ -60,7 +60,7 @@ public sealed partial class MigrationStateMachine
                     context.Saga.Convergence?.DowntimeLimitMs ?? 0, context.Saga.Convergence?.ThrottlePercent ?? 0, DateTimeOffset.UtcNow)))
                 .IfElse(context => context.Saga.Policy.AllowPostCopy == true,
                     postCopy => postCopy.SendToWorker(saga => saga.SourceHost, saga => new SwitchToPostCopy(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost)),
-                    abort => RollBack(abort, saga => $"Pre-copy did not complete within the completion timeout of {CompletionTimeoutFor(saga).TotalSeconds:0} s.")));
+                    abort => RollBack(abort, context => $"Pre-copy did not complete within the completion timeout of {CompletionTimeoutFor(context.Saga).TotalSeconds:0} s.")));
         During(SwitchingOver,
             FailWith(When(StepTimeout, IsCurrent), saga => $"The source host {saga.SourceHost} stopped the VM for the switchover but nothing confirmed it within "
                     + $"{timeouts.Switchover.TotalSeconds:0} s: the VM may be paused on {saga.SourceHost} or running on {saga.TargetHost}. Recover it."));
@@ -88,11 +88,15 @@ public sealed partial class MigrationStateMachine
                     rolledBack => rolledBack.TransitionTo(RolledBack)));
     }
 
-    /// <summary>Undoes the migration before its switchover: the transfer is aborted, the VM stays on its source.</summary>
-    EventActivityBinder<MigrationState, T> RollBack<T>(EventActivityBinder<MigrationState, T> binder, Func<MigrationState, string> reason)
+    /// <summary>
+    /// Undoes the migration before its switchover, after a failure or, with <paramref name="cancelled"/>, on request: the
+    /// transfer is aborted, the VM stays on its source.
+    /// </summary>
+    EventActivityBinder<MigrationState, T> RollBack<T>(EventActivityBinder<MigrationState, T> binder,
+        Func<BehaviorContext<MigrationState, T>, string> reason, bool cancelled = false)
         where T : class =>
         binder
-            .Then(context => context.Saga.Record(context.Saga.BeginRollback(reason(context.Saga), cancelled: false)))
+            .Then(context => context.Saga.Record(context.Saga.BeginRollback(reason(context), cancelled)))
             .SendToWorker(saga => saga.SourceHost, saga => new AbortTransfer(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
             .TransitionTo(RollingBack);
 

@@ -90,10 +90,8 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
             RearmProgress(When(RoundCompleted)
                 .RecordReport())
                 .ApplyConvergencePolicy()
-                .If(context => context.Saga.Decision?.Action == ConvergenceAction.Abort, abort => abort
-                    .Then(context => context.Saga.Record(context.Saga.BeginRollback(context.Saga.Decision!.Reason, cancelled: false)))
-                    .SendToWorker(saga => saga.SourceHost, saga => new AbortTransfer(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
-                    .TransitionTo(RollingBack)),
+                .If(context => context.Saga.Decision?.Action == ConvergenceAction.Abort, abort =>
+                    RollBack(abort, context => context.Saga.Decision!.Reason)),
             When(ForceComplete)
                 .ForceCompletion(),
             When(StopAndCopyCompleted)
@@ -157,25 +155,15 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
 
         // Compensation: anything that fails before the switchover is undone; the VM keeps running on its source.
         During(Preparing, PreCopying, SwitchingOver,
-            When(StepFailed, context => !context.Saga.IsOnlyAPolicyStep(context.Message))
-                .RecordReport()
-                .Then(context => context.Saga.Record(
-                    context.Saga.BeginRollback($"{context.Message.Step} failed: {context.Message.Reason}", cancelled: false)))
-                .SendToWorker(saga => saga.SourceHost, saga => new AbortTransfer(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
-                .TransitionTo(RollingBack),
+            RollBack(When(StepFailed, context => !context.Saga.IsOnlyAPolicyStep(context.Message)).RecordReport(),
+                context => $"{context.Message.Step} failed: {context.Message.Reason}"),
             // A policy step (adjust, switch to post-copy) that failed leaves the transfer running as it was.
             When(StepFailed, context => context.Saga.IsOnlyAPolicyStep(context.Message))
                 .RecordReport());
 
         During(Preparing, PreCopying,
-            When(Cancel)
-                .Then(context =>
-                {
-                    context.Saga.CancelRequestedBy = context.Message.RequestedBy;
-                    context.Saga.Record(context.Saga.BeginRollback(context.Message.Reason ?? "Cancelled by request.", cancelled: true));
-                })
-                .SendToWorker(saga => saga.SourceHost, saga => new AbortTransfer(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
-                .TransitionTo(RollingBack));
+            RollBack(When(Cancel).Then(context => context.Saga.CancelRequestedBy = context.Message.RequestedBy),
+                context => context.Message.Reason ?? "Cancelled by request.", cancelled: true));
 
         During(RollingBack,
             When(TransferAborted)
