@@ -12,4 +12,5 @@ public static class MigrationSteps
     public const string CleanupSource = "CleanupSource";
     public const string AbortTransfer = "AbortTransfer";
     public const string DestroyTarget = "DestroyTarget";
+    public const string Locate = "Locate";
 }

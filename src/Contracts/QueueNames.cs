@@ -9,6 +9,7 @@ public static class QueueNames
     public const string StartMigration = "orchestrator.start-migration";
     public const string CancelMigration = "orchestrator.cancel-migration";
     public const string ForceCompleteMigration = "orchestrator.force-complete-migration";
+    public const string RecoverMigration = "orchestrator.recover-migration";
 
     /// <summary>The migration saga's own endpoint: workers report here.</summary>
     public const string MigrationSaga = "orchestrator.migration-state";

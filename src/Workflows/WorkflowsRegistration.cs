@@ -24,6 +24,7 @@ public static class WorkflowsRegistration
         bus.AddConsumer<StartMigrationIntake>(typeof(StartMigrationIntakeDefinition));
         bus.AddConsumer<CancelMigrationIntake>(typeof(CancelMigrationIntakeDefinition));
         bus.AddConsumer<ForceCompleteMigrationIntake>(typeof(ForceCompleteMigrationIntakeDefinition));
+        bus.AddConsumer<RecoverMigrationIntake>(typeof(RecoverMigrationIntakeDefinition));
     }
 
     public static void ConfigureWorkflows(this StoreOptions options)
@@ -46,4 +47,6 @@ public static class WorkflowsRegistration
     sealed class CancelMigrationIntakeDefinition() : PublicCommandDefinition<CancelMigrationIntake>(QueueNames.CancelMigration);
 
     sealed class ForceCompleteMigrationIntakeDefinition() : PublicCommandDefinition<ForceCompleteMigrationIntake>(QueueNames.ForceCompleteMigration);
+
+    sealed class RecoverMigrationIntakeDefinition() : PublicCommandDefinition<RecoverMigrationIntake>(QueueNames.RecoverMigration);
 }

@@ -18,6 +18,7 @@ public static class MigrationStates
     public const string Cancelled = "Cancelled";
     public const string Rejected = "Rejected";
     public const string Failed = "Failed";
+    public const string Reconciling = "Reconciling";
 
     public static bool IsTerminal(string state) => state is Completed or RolledBack or Cancelled or Rejected or Failed;
 }

@@ -58,6 +58,13 @@ public sealed class MigrationSummary
 
     public string? RejectionCode { get; set; }
 
+    /// <summary>How many recoveries the migration went through, and the last one's verdict and evidence.</summary>
+    public int Recoveries { get; set; }
+
+    public string? RecoveryVerdict { get; set; }
+
+    public string? RecoveryEvidence { get; set; }
+
     /// <summary>
     /// The stream version this summary reflects. (Not named Version: Marten owns an aggregate's Version member and,
     /// with quick appends, writes 0 into it.)

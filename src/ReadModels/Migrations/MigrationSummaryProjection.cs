@@ -174,4 +174,26 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
     }
 
     public void Apply(IEvent<CommandRefused> @event, MigrationSummary summary) => summary.Touch(@event, @event.Data.Timestamp);
+
+    public void Apply(IEvent<MigrationRecoveryStarted> @event, MigrationSummary summary)
+    {
+        summary.Recoveries++;
+        summary.EndedAt = null;
+        summary.Move(MigrationStates.Reconciling, @event, @event.Data.Timestamp);
+    }
+
+    public void Apply(IEvent<VmLocated> @event, MigrationSummary summary) => summary.Touch(@event, @event.Data.Timestamp);
+
+    public void Apply(IEvent<MigrationReconciled> @event, MigrationSummary summary)
+    {
+        summary.RecoveryVerdict = @event.Data.Verdict;
+        summary.RecoveryEvidence = @event.Data.Evidence;
+        if (@event.Data.Verdict == RecoveryVerdicts.Finish)
+        {
+            summary.RunningOn = summary.TargetHost;
+            summary.Move(MigrationStates.CleaningUp, @event, @event.Data.Timestamp);
+        }
+        else
+            summary.Touch(@event, @event.Data.Timestamp);
+    }
 }

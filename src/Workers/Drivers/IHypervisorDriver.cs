@@ -37,4 +37,21 @@ public interface IHypervisorDriver
 
     /// <summary>Where the VM runs now, as the hypervisors see it; null when no host runs it.</summary>
     Task<string?> WhereIsAsync(string vmId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What <paramref name="host"/>'s hypervisor knows of the VM now (one of <see cref="Contracts.VmPresences"/>), with its own
+    /// words as the detail: the truth query of a recovery. Drivers that can tell more than running or absent override it.
+    /// </summary>
+    async Task<VmInspection> InspectAsync(string vmId, string host, CancellationToken cancellationToken)
+    {
+        var runningOn = await WhereIsAsync(vmId, cancellationToken);
+        return runningOn == host
+            ? new VmInspection(Contracts.VmPresences.Running, $"{Kind} reports VM '{vmId}' running on {host}")
+            : new VmInspection(Contracts.VmPresences.Absent, runningOn is null
+                ? $"{Kind} reports VM '{vmId}' running on no host"
+                : $"{Kind} reports VM '{vmId}' running on {runningOn}, not on {host}");
+    }
 }
+
+/// <summary>A hypervisor's answer about one VM on one host: its presence and the hypervisor's own words.</summary>
+public sealed record VmInspection(string Presence, string Detail);

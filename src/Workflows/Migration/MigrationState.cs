@@ -65,6 +65,23 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IH
     /// <summary>What the convergence policy engine remembers between rounds; null until the transfer begins.</summary>
     public ConvergenceState? Convergence { get; set; }
 
+    /// <summary>The state a recovery started from; null until one starts.</summary>
+    public string? RecoveringFrom { get; set; }
+
+    public string? RecoveryRequestedBy { get; set; }
+
+    /// <summary>What the source host's worker answered to the truth query (<see cref="VmPresences"/>), and in its own words.</summary>
+    public string? SourcePresence { get; set; }
+
+    public string? SourceEvidence { get; set; }
+
+    public string? TargetPresence { get; set; }
+
+    public string? TargetEvidence { get; set; }
+
+    /// <summary>The last recovery's verdict (<see cref="RecoveryVerdicts"/>).</summary>
+    public string? Verdict { get; set; }
+
     /// <summary>The decision of the round being applied, for the activities that carry it out.</summary>
     [JsonIgnore]
     public ConvergenceDecision? Decision { get; set; }

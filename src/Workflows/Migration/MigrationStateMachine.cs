@@ -20,6 +20,7 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
         CorrelateEvents();
         ConnectStateObserver(new StateChangePublisher());
         DeclareTimeouts();
+        DeclareRecovery();
 
         // A report that no longer fits the state (the migration moved on, or a delivery came twice) changes nothing.
         OnUnhandledEvent(context => context.Ignore());
@@ -213,15 +214,16 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                 .RecordAndPublish(saga => saga.Failure())
                 .TransitionTo(Failed));
 
-        During([SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget, .. Terminal],
+        During([SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget, Reconciling, .. Terminal],
             When(Cancel).RefuseWith(saga => saga.CancelRefusal()));
-        During([Queued, Checking, Preparing, SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget, .. Terminal],
+        During([Queued, Checking, Preparing, SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget, Reconciling, .. Terminal],
             When(ForceComplete).RefuseWith(saga => saga.ForceCompleteRefusal()));
 
         // Duplicates are normal (redelivery, a sender that retries): a second StartMigration of a known migration does nothing.
         DuringAny(Ignore(Start));
 
         ConfigureTimeouts(timeouts.Value);
+        ConfigureRecovery(timeouts.Value);
     }
 
     public State Queued { get; private set; } = null!;

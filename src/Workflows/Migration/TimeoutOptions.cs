@@ -16,6 +16,9 @@ public sealed class TimeoutOptions
 
     public TimeSpan Rollback { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>How long a recovery waits for the hosts' answers to the truth query.</summary>
+    public TimeSpan Locate { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How often an idempotent command (cleanup, abort, destroy) is sent before the workflow gives up on it.</summary>
     public int MaxAttempts { get; set; } = 3;
 }

@@ -1,0 +1,112 @@
+using Orchestrator.Contracts;
+
+namespace Orchestrator.Workflows.Migration;
+
+/// <summary>What a recovery does to the migration's state: the truth query, its answers and the verdict they imply.</summary>
+public static class MigrationRecovery
+{
+    public static MigrationRecoveryStarted BeginRecovery(this MigrationState saga, string? requestedBy)
+    {
+        saga.RecoveringFrom = saga.CurrentState;
+        saga.RecoveryRequestedBy = requestedBy;
+        saga.SourcePresence = saga.TargetPresence = null;
+        saga.SourceEvidence = saga.TargetEvidence = null;
+        saga.Verdict = null;
+        // Fencing: commands of the incarnation being recovered are refused by the workers from now on.
+        saga.Epoch++;
+        return new MigrationRecoveryStarted(saga.CorrelationId, saga.CurrentState, saga.Epoch, requestedBy, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>Notes one host's answer.</summary>
+    public static void Note(this MigrationState saga, VmLocated answer)
+    {
+        if (answer.Host == saga.SourceHost)
+        {
+            saga.SourcePresence = answer.Presence;
+            saga.SourceEvidence = answer.Detail;
+        }
+        else if (answer.Host == saga.TargetHost)
+        {
+            saga.TargetPresence = answer.Presence;
+            saga.TargetEvidence = answer.Detail;
+        }
+    }
+
+    public static bool HasBothAnswers(this MigrationState saga) => saga.SourcePresence is not null && saga.TargetPresence is not null;
+
+    public static void GiveUpWaitingForAnswers(this MigrationState saga)
+    {
+        saga.SourcePresence ??= VmPresences.Unknown;
+        saga.SourceEvidence ??= $"the worker of {saga.SourceHost} did not answer";
+        saga.TargetPresence ??= VmPresences.Unknown;
+        saga.TargetEvidence ??= $"the worker of {saga.TargetHost} did not answer";
+    }
+
+    /// <summary>Judges the hosts' answers (<see cref="Judge"/>) and sets what follows from the verdict.</summary>
+    public static MigrationReconciled Reconcile(this MigrationState saga)
+    {
+        var source = saga.SourcePresence ?? VmPresences.Unknown;
+        var target = saga.TargetPresence ?? VmPresences.Unknown;
+        var (verdict, why) = Judge(source, target, ownershipMoved: saga.RunningOn == saga.TargetHost, saga.SourceHost, saga.TargetHost);
+        var evidence = $"{saga.SourceHost} (source): {source}, {saga.SourceEvidence}; {saga.TargetHost} (target): {target}, {saga.TargetEvidence}. {why}";
+        saga.Verdict = verdict;
+        switch (verdict)
+        {
+            case RecoveryVerdicts.Finish:
+                saga.RunningOn = saga.TargetHost;
+                saga.CancelRequested = false;
+                break;
+            case RecoveryVerdicts.RollBack:
+                saga.RunningOn = saga.SourceHost;
+                saga.Reason = $"Recovered from {saga.RecoveringFrom}: {evidence}";
+                break;
+            case RecoveryVerdicts.Lost:
+                saga.RunningOn = null;
+                saga.Reason = $"VM lost (recovered from {saga.RecoveringFrom}): {evidence}";
+                break;
+            default:
+                saga.Reason = $"Recovery from {saga.RecoveringFrom} could not decide: {evidence}";
+                break;
+        }
+
+        return new MigrationReconciled(saga.CorrelationId, saga.RecoveringFrom ?? saga.CurrentState, source, target, verdict, evidence,
+            saga.RecoveryRequestedBy, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>
+    /// The rule, from what the hosts say and whether the workflow recorded the VM's ownership moving to the target
+    /// (switchover or post-copy start). Never two running copies: when both run, the recorded owner is kept.
+    /// </summary>
+    public static (string Verdict, string Why) Judge(string source, string target, bool ownershipMoved, string sourceHost, string targetHost)
+    {
+        var sourceRuns = source == VmPresences.Running;
+        var targetRuns = target == VmPresences.Running;
+        if (sourceRuns && targetRuns)
+            return ownershipMoved
+                ? (RecoveryVerdicts.Finish, $"Both hosts run the VM; ownership had moved to {targetHost}, so its copy is kept and {sourceHost}'s is cleaned up.")
+                : (RecoveryVerdicts.RollBack, $"Both hosts run the VM; ownership never moved, so {sourceHost}'s copy is kept and {targetHost}'s is removed.");
+        if (targetRuns)
+            return (RecoveryVerdicts.Finish, $"The VM runs on {targetHost}: the migration is finished by cleaning up {sourceHost}.");
+        if (sourceRuns)
+            return (RecoveryVerdicts.RollBack, $"The VM runs on {sourceHost}: the migration is rolled back and {targetHost}'s destination removed.");
+        if (source == VmPresences.Unknown || target == VmPresences.Unknown)
+            return (RecoveryVerdicts.Unknown, "No host that answered runs the VM and a host did not answer: nothing was changed. Recover again once it answers.");
+        // Paused on the source before ownership moved: the source still holds the whole VM; aborting the transfer resumes it.
+        if (source == VmPresences.Paused && !ownershipMoved)
+            return (RecoveryVerdicts.RollBack, $"The VM is paused on {sourceHost} and ownership never moved: aborting the transfer resumes it there.");
+        return (RecoveryVerdicts.Lost, ownershipMoved
+            ? $"Ownership had moved to {targetHost} (post-copy or switchover) but no host runs the VM: neither holds all of its memory. Restore it from backup."
+            : "No host runs or holds the VM. Restore it from backup.");
+    }
+
+    public static CommandRefused RecoverRefusal(this MigrationState saga) => new(
+        saga.CorrelationId, "recover",
+        saga.CurrentState switch
+        {
+            nameof(MigrationStateMachine.Queued) or nameof(MigrationStateMachine.Checking) =>
+                $"Migration is {saga.CurrentState}: no host has been touched yet, there is nothing to recover. Cancel it instead.",
+            nameof(MigrationStateMachine.Reconciling) => "A recovery is under way: wait for its verdict.",
+            _ => $"Migration ended {saga.CurrentState}: there is nothing to recover.",
+        },
+        DateTimeOffset.UtcNow);
+}

@@ -1,0 +1,82 @@
+using MassTransit;
+using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
+using Orchestrator.Workflows.Admission;
+using Orchestrator.Workflows.Timers;
+
+namespace Orchestrator.Workflows.Migration;
+
+/// <summary>
+/// Recovery by reconciliation: on <see cref="RecoverMigration"/> the migration takes a new fencing epoch, asks the workers
+/// of both hosts where the VM runs, records their answers as evidence and goes where that truth leads: the target runs
+/// the VM → the source is cleaned up and it completes; the source holds it whole → rolled back; nobody → Failed with the
+/// VM lost. It never guesses: when a host does not answer and no host runs the VM, nothing is decided.
+/// </summary>
+public sealed partial class MigrationStateMachine
+{
+    public State Reconciling { get; private set; } = null!;
+
+    public Event<RecoverMigration> Recover { get; private set; } = null!;
+    public Event<VmLocated> Located { get; private set; } = null!;
+
+    /// <summary>The states a recovery can start from: some host may have been touched, and the migration did not end cleanly.</summary>
+    IReadOnlyList<State> Recoverable => [Preparing, PreCopying, SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget, Failed];
+
+    void DeclareRecovery()
+    {
+        Correlate(() => Recover, m => m.MigrationId);
+        Correlate(() => Located, m => m.MigrationId);
+    }
+
+    void ConfigureRecovery(TimeoutOptions timeouts)
+    {
+        During(Recoverable,
+            When(Recover)
+                .Then(context => context.Saga.Record(context.Saga.BeginRecovery(context.Message.RequestedBy)))
+                .SendToWorker(saga => saga.SourceHost, saga => new LocateVm(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
+                .SendToWorker(saga => saga.TargetHost, saga => new LocateVm(saga.CorrelationId, saga.Epoch, saga.VmId, saga.TargetHost))
+                .TransitionTo(Reconciling));
+        During([Queued, Checking, Reconciling, Completed, RolledBack, Cancelled, Rejected],
+            When(Recover).RefuseWith(saga => saga.RecoverRefusal()));
+
+        Arm(Reconciling, _ => timeouts.Locate);
+        During(Reconciling,
+            Decide(When(Located)
+                    .RecordReport()
+                    .Then(context => context.Saga.Note(context.Message)),
+                context => context.Saga.HasBothAnswers()),
+            // A host that does not answer in time is unknown; the decision is made with what is known.
+            Decide(When(StepTimeout, IsCurrent)
+                    .Then(context => context.Saga.GiveUpWaitingForAnswers()),
+                _ => true),
+            // Reports of the earlier incarnation still arrive; they are history, the hosts' answers decide.
+            When(RoundCompleted).RecordReport(),
+            When(StopAndCopyCompleted).RecordReport(),
+            When(SwitchoverCompleted).RecordReport(),
+            When(PostCopyStarted).RecordReport(),
+            When(PostCopyCompleted).RecordReport(),
+            When(StepFailed).RecordReport(),
+            When(TransferAborted).RecordReport(),
+            When(TargetDestroyed).RecordReport(),
+            When(SourceCleanedUp).RecordReport());
+    }
+
+    /// <summary>Once <paramref name="ready"/>, judges the answers and drives the migration where they lead.</summary>
+    EventActivityBinder<MigrationState, T> Decide<T>(EventActivityBinder<MigrationState, T> binder, Func<BehaviorContext<MigrationState, T>, bool> ready)
+        where T : class =>
+        binder.If(context => ready(context), decide => decide
+            .Then(context => context.Saga.Record(context.Saga.Reconcile()))
+            .IfElse(context => context.Saga.Verdict == RecoveryVerdicts.Finish,
+                finish => finish
+                    .SendToWorker(saga => saga.SourceHost, saga => new CleanupSource(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
+                    .TransitionTo(CleaningUp),
+                other => other.IfElse(context => context.Saga.Verdict == RecoveryVerdicts.RollBack,
+                    rollBack => rollBack
+                        .Then(context => context.Saga.Record(context.Saga.BeginRollback(context.Saga.Reason!, context.Saga.CancelRequested)))
+                        .SendToWorker(saga => saga.SourceHost, saga => new AbortTransfer(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
+                        .TransitionTo(RollingBack),
+                    failed => failed
+                        .Activity(x => x.OfInstanceType<ReleaseActivity>())
+                        .RecordAndPublish(saga => saga.Failure())
+                        .TransitionTo(Failed))));
+}

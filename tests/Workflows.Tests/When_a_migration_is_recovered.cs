@@ -1,0 +1,90 @@
+using Orchestrator.Contracts;
+using Orchestrator.ReadModels.Migrations;
+using Orchestrator.Workers.Sim;
+
+namespace Orchestrator.Workflows.Tests;
+
+/// <summary>
+/// Recovery by reconciliation: the workers say where the VM runs, the migration goes where that truth leads, and the
+/// answers are recorded as evidence.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class When_a_migration_is_recovered
+{
+    [Fact]
+    public async Task Should_finish_a_migration_that_failed_at_cleanup_when_the_target_runs_the_vm()
+    {
+        SimOptions? sim = null;
+        await using var orchestrator = await InMemoryOrchestrator.StartAsync(options =>
+        {
+            sim = options;
+            options.Faults.Add(new SimFault(MigrationSteps.CleanupSource, "vm-stuck-cleanup"));
+        });
+        var command = InMemoryOrchestrator.NewMigration("vm-stuck-cleanup");
+        await orchestrator.Start(command);
+        (await orchestrator.WaitForEnd(command.MigrationId))!.State.ShouldBe(MigrationStates.Failed);
+
+        // The operator fixes the source host, then asks for recovery.
+        sim!.Faults.Clear();
+        await orchestrator.Send(QueueNames.RecoverMigration, new RecoverMigration(command.MigrationId, "olga"));
+        var summary = await orchestrator.WaitFor(command.MigrationId, s => s.State == MigrationStates.Completed, "the recovery to finish the migration");
+
+        summary!.RunningOn.ShouldBe("host-b");
+        summary.Recoveries.ShouldBe(1);
+        summary.RecoveryVerdict.ShouldBe(RecoveryVerdicts.Finish);
+        var events = await orchestrator.Events(command.MigrationId);
+        var started = events.OfType<MigrationRecoveryStarted>().ShouldHaveSingleItem();
+        started.RecoveredFrom.ShouldBe(MigrationStates.Failed);
+        started.Epoch.ShouldBe(2);
+        started.RequestedBy.ShouldBe("olga");
+        events.OfType<VmLocated>().Select(l => (l.Host, l.Presence)).OrderBy(l => l.Host)
+            .ShouldBe([("host-a", VmPresences.Absent), ("host-b", VmPresences.Running)]);
+        var verdict = events.OfType<MigrationReconciled>().ShouldHaveSingleItem();
+        verdict.Evidence.ShouldContain("host-b (target): running");
+        events.OfType<SourceCleanedUp>().ShouldHaveSingleItem();
+    }
+
+    [Fact]
+    public async Task Should_roll_back_when_the_vm_runs_on_its_source_even_if_the_target_never_answers()
+    {
+        await using var orchestrator = await InMemoryOrchestrator.StartAsync(timeouts: timeouts =>
+        {
+            timeouts.Prepare = TimeSpan.FromMinutes(10);
+            timeouts.Locate = TimeSpan.FromMilliseconds(500);
+            timeouts.Rollback = TimeSpan.FromMilliseconds(300);
+            timeouts.MaxAttempts = 1;
+        });
+        // No worker serves host-gone: the migration waits in Preparing, and the truth query gets no answer from there.
+        var command = InMemoryOrchestrator.NewMigration("vm-half-prepared", target: "host-gone");
+        await orchestrator.Start(command);
+        await orchestrator.WaitFor(command.MigrationId, s => s.State == MigrationStates.Preparing, "the migration to wait for its target");
+
+        await orchestrator.Send(QueueNames.RecoverMigration, new RecoverMigration(command.MigrationId, "olga"));
+        var summary = await orchestrator.WaitForEnd(command.MigrationId);
+
+        summary!.State.ShouldBe(MigrationStates.RolledBack);
+        summary.RunningOn.ShouldBe("host-a");
+        summary.Reason.ShouldNotBeNull().ShouldContain("host-gone (target): unknown, the worker of host-gone did not answer");
+        orchestrator.Fleet.WhereIs("vm-half-prepared").ShouldBe("host-a");
+        var verdict = (await orchestrator.Events(command.MigrationId)).OfType<MigrationReconciled>().ShouldHaveSingleItem();
+        verdict.Verdict.ShouldBe(RecoveryVerdicts.RollBack);
+        verdict.RecoveredFrom.ShouldBe(MigrationStates.Preparing);
+    }
+
+    [Fact]
+    public async Task Should_refuse_to_recover_a_migration_that_completed_and_say_why()
+    {
+        await using var orchestrator = await InMemoryOrchestrator.StartAsync();
+        var command = InMemoryOrchestrator.NewMigration("vm-fine");
+        await orchestrator.Start(command);
+        (await orchestrator.WaitForEnd(command.MigrationId))!.State.ShouldBe(MigrationStates.Completed);
+
+        await orchestrator.Send(QueueNames.RecoverMigration, new RecoverMigration(command.MigrationId, "olga"));
+        var refusal = await Eventually.Get(async () => (await orchestrator.Events(command.MigrationId)).OfType<CommandRefused>().SingleOrDefault(),
+            r => r is not null, "the refusal");
+
+        refusal!.Command.ShouldBe("recover");
+        refusal.Reason.ShouldContain("ended Completed");
+        (await orchestrator.Summary(command.MigrationId))!.State.ShouldBe(MigrationStates.Completed);
+    }
+}
