@@ -52,6 +52,8 @@ public sealed class When_clients_use_the_http_api(RabbitMqOrchestrator orchestra
             ("POST", "/api/migrations", StartBody("vm-http-access", target: "e2e-a"), [ApiRoles.Operator, ApiRoles.Service]),
             ("POST", $"/api/migrations/{id}/cancel", "{}", [ApiRoles.Operator, ApiRoles.Service]),
             ("POST", $"/api/migrations/{id}/force-complete", null, [ApiRoles.Operator, ApiRoles.Service]),
+            ("POST", $"/api/migrations/{id}/recover", null, [ApiRoles.Operator]),
+            ("POST", $"/api/migrations/{id}/retry", null, [ApiRoles.Operator, ApiRoles.Service]),
             ("GET", "/api/migrations", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer]),
             ("GET", $"/api/migrations/{id}", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer]),
             ("GET", $"/api/migrations/{id}/events", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor]),
@@ -109,6 +111,27 @@ public sealed class When_clients_use_the_http_api(RabbitMqOrchestrator orchestra
 
         response.StatusCode.ShouldBe(HttpStatusCode.Conflict);
         (await response.Content.ReadAsStringAsync()).ShouldContain("cancel applies to Queued, Checking, Preparing and PreCopying");
+    }
+
+    [Fact]
+    public async Task Should_retry_a_rolled_back_migration_as_a_new_one_and_refuse_to_recover_it()
+    {
+        using var client = _api.Client(ApiRoles.Operator);
+        // No worker serves e2e-gone: the target never prepares, the migration rolls back after the prepare timeout.
+        var started = await client.PostAsync("/api/migrations", Json(StartBody("vm-http-retry", target: "e2e-gone")));
+        var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("migrationId").GetGuid();
+        await Eventually.Get(() => Summary(client, id), s => s?.State == MigrationStates.RolledBack, "the rollback");
+
+        var recover = await client.PostAsync($"/api/migrations/{id}/recover", null);
+        var retry = await client.PostAsync($"/api/migrations/{id}/retry", null);
+
+        recover.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        (await recover.Content.ReadAsStringAsync()).ShouldContain("ended RolledBack");
+        retry.StatusCode.ShouldBe(HttpStatusCode.Accepted, await retry.Content.ReadAsStringAsync());
+        var body = await retry.Content.ReadFromJsonAsync<JsonElement>();
+        body.GetProperty("retryOf").GetGuid().ShouldBe(id);
+        var again = await Eventually.Get(() => Summary(client, body.GetProperty("migrationId").GetGuid()), s => s is not null, "the retry to start");
+        (again!.VmId, again.SourceHost, again.TargetHost, again.RequestedBy).ShouldBe(("vm-http-retry", "e2e-a", "e2e-gone", "operator-client"));
     }
 
     /// <summary>The summary, or null while the accepted command has not reached the workflow yet (404).</summary>

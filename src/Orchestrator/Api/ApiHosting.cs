@@ -17,6 +17,7 @@ public static class ApiHosting
         services.AddAuthorizationBuilder()
             .AddPolicy(ApiRoles.CommandsPolicy, policy => policy.RequireRole(ApiRoles.Operator, ApiRoles.Service))
             .AddPolicy(ApiRoles.ReadPolicy, policy => policy.RequireRole(ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer))
+            .AddPolicy(ApiRoles.RecoveryPolicy, policy => policy.RequireRole(ApiRoles.Operator))
             .AddPolicy(ApiRoles.HistoryPolicy, policy => policy.RequireRole(ApiRoles.Operator, ApiRoles.Auditor, ApiRoles.Service));
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();

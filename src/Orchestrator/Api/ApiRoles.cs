@@ -18,4 +18,7 @@ public static class ApiRoles
     public const string CommandsPolicy = "commands";
     public const string ReadPolicy = "read";
     public const string HistoryPolicy = "history";
+
+    /// <summary>Recovery acts on what the hosts say, past the workflow's own decisions: operators only.</summary>
+    public const string RecoveryPolicy = "recovery";
 }

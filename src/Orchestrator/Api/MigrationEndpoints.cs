@@ -16,6 +16,9 @@ public static class MigrationEndpoints
 {
     static readonly string[] Cancellable = [MigrationStates.Queued, MigrationStates.Checking, MigrationStates.Preparing, MigrationStates.PreCopying];
 
+    static readonly string[] NotRecoverable = [MigrationStates.Queued, MigrationStates.Checking, MigrationStates.Reconciling,
+        MigrationStates.Completed, MigrationStates.RolledBack, MigrationStates.Cancelled, MigrationStates.Rejected];
+
     public static void MapMigrationApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous();
@@ -24,6 +27,8 @@ public static class MigrationEndpoints
         api.MapPost("/", Start).RequireAuthorization(ApiRoles.CommandsPolicy);
         api.MapPost("/{id:guid}/cancel", Cancel).RequireAuthorization(ApiRoles.CommandsPolicy);
         api.MapPost("/{id:guid}/force-complete", ForceComplete).RequireAuthorization(ApiRoles.CommandsPolicy);
+        api.MapPost("/{id:guid}/recover", Recover).RequireAuthorization(ApiRoles.RecoveryPolicy);
+        api.MapPost("/{id:guid}/retry", Retry).RequireAuthorization(ApiRoles.CommandsPolicy);
         api.MapGet("/", List).RequireAuthorization(ApiRoles.ReadPolicy);
         api.MapGet("/{id:guid}", Get).RequireAuthorization(ApiRoles.ReadPolicy);
         api.MapGet("/{id:guid}/events", Events).RequireAuthorization(ApiRoles.HistoryPolicy);
@@ -78,6 +83,47 @@ public static class MigrationEndpoints
 
         await Send(bus, QueueNames.ForceCompleteMigration, new ForceCompleteMigration(id, user.Identity!.Name), cancellationToken);
         return Results.Accepted($"/api/migrations/{id}");
+    }
+
+    /// <summary>Asks the hosts where the VM runs and drives the migration to the end that truth implies.</summary>
+    static async Task<IResult> Recover(Guid id, ClaimsPrincipal user, IQuerySession session, ISendEndpointProvider bus,
+        CancellationToken cancellationToken)
+    {
+        var summary = await session.Summary(id, cancellationToken);
+        if (summary is null)
+            return NotFound(id);
+        if (NotRecoverable.Contains(summary.State))
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The migration cannot be recovered now.",
+                detail: summary.State switch
+                {
+                    MigrationStates.Queued or MigrationStates.Checking => $"The migration is {summary.State}: no host has been touched yet. Cancel it instead.",
+                    MigrationStates.Reconciling => "A recovery is under way: wait for its verdict.",
+                    _ => $"The migration ended {summary.State}: there is nothing to recover.",
+                });
+
+        await Send(bus, QueueNames.RecoverMigration, new RecoverMigration(id, user.Identity!.Name), cancellationToken);
+        return Results.Accepted($"/api/migrations/{id}");
+    }
+
+    /// <summary>
+    /// Starts a new migration with the same VM, hosts, hypervisor, strategy and effective policy as one that ended without
+    /// moving the VM. Refused while the VM's whereabouts are unknown (a Failed migration that does not say it runs on its source).
+    /// </summary>
+    static async Task<IResult> Retry(Guid id, ClaimsPrincipal user, IQuerySession session, ISendEndpointProvider bus,
+        CancellationToken cancellationToken)
+    {
+        var summary = await session.Summary(id, cancellationToken);
+        if (summary is null)
+            return NotFound(id);
+        if (MigrationRetry.Refusal(summary) is { } refusal)
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The migration cannot be retried.", detail: refusal);
+        if (await session.LoadAsync<VmLease>(summary.VmId!, cancellationToken) is { } lease)
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The VM is busy.",
+                detail: $"VM '{summary.VmId}' already has an active migration {lease.MigrationId}; wait for it to end or cancel it first.");
+
+        var command = MigrationRetry.Command(summary, NewId.NextGuid(), user.Identity!.Name!);
+        await Send(bus, QueueNames.StartMigration, command, cancellationToken);
+        return Results.Accepted($"/api/migrations/{command.MigrationId}", new { command.MigrationId, retryOf = id });
     }
 
     static async Task<IResult> List(IQuerySession session, string? state, string? host, string? vm, string? hypervisor,
