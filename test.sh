@@ -8,6 +8,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 command -v dotnet >/dev/null || { echo "The .NET SDK (dotnet) is required: see global.json for the version." >&2; exit 1; }
 
+# tmux: the terminal the `watch` test drives, as an operator's terminal would show it.
+if ! command -v tmux >/dev/null; then
+  apt-get -o DPkg::Lock::Timeout=900 -q update >&2
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 -q install -y tmux >&2
+fi
+
 # Stop at the end only what this run started: a developer's running services stay up.
 if infra/services.sh status >/dev/null 2>&1; then started=no; else started=yes; fi
 vhost=""

@@ -46,6 +46,17 @@ public sealed class OrchestratorProcess : IDisposable
             _output.AppendLine(line);
     }
 
+    /// <summary>Runs a command to its end: its exit code and everything it wrote (standard output and error, in order).</summary>
+    public static async Task<(int ExitCode, string Output)> Run(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    {
+        using var process = Start(environment, arguments);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process._process.WaitForExitAsync(timeout.Token);
+        // The exit can overtake the last lines of the asynchronous readers; WaitForExit() without a timeout drains them.
+        process._process.WaitForExit();
+        return (process._process.ExitCode, process.Output);
+    }
+
     /// <summary>SIGKILL: no shutdown, no flush, no goodbye — what a crash or an OOM kill does.</summary>
     public void Kill()
     {

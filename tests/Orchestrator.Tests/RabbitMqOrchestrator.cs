@@ -19,6 +19,9 @@ public sealed class RabbitMqOrchestrator : IAsyncLifetime
     public const string ContestedVm = "vm-contested";
 
     public const string CancelledVm = "vm-cancelled";
+
+    /// <summary>A VM whose first pass at 1 MiB/s takes about ten seconds of wall time: long enough to watch.</summary>
+    public const string WatchedVm = "vm-watched";
     IHost _serve = null!;
     IHost _worker = null!;
 
@@ -50,6 +53,7 @@ public sealed class RabbitMqOrchestrator : IAsyncLifetime
                 sim.RealTimeFactor = 0.001;
                 foreach (var vm in new[] { ContestedVm, CancelledVm })
                     sim.Vms[vm] = new SimVm(vm, 4L << 30, WorkingSetBytes: 8L << 20, DirtyRateBytesPerSecond: 1L << 20);
+                sim.Vms[WatchedVm] = new SimVm(WatchedVm, 10L << 30, WorkingSetBytes: 8L << 20, DirtyRateBytesPerSecond: 1L << 20);
             },
         });
         _worker = worker.Build();

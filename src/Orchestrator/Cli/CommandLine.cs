@@ -11,11 +11,16 @@ public static class CommandLine
         root.Subcommands.Add(RoleCommands.Serve());
         root.Subcommands.Add(RoleCommands.Worker());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Options.Add(OperatorCommands.Api);
         root.Subcommands.Add(OperatorCommands.Migrate());
+        root.Subcommands.Add(OperatorCommands.List());
+        root.Subcommands.Add(OperatorCommands.Show());
+        root.Subcommands.Add(OperatorCommands.Watch());
+        root.Subcommands.Add(OperatorCommands.History());
         root.Subcommands.Add(OperatorCommands.Cancel());
         root.Subcommands.Add(OperatorCommands.ForceComplete());
-        root.Subcommands.Add(OperatorCommands.Status());
-        root.Subcommands.Add(OperatorCommands.History());
+        root.Subcommands.Add(OperatorCommands.Retry());
+        root.Subcommands.Add(OperatorCommands.Recover());
         root.Subcommands.Add(AuditCommands.Create());
         return root;
     }

@@ -1,6 +1,6 @@
 using System.CommandLine;
+using System.Text.Json;
 using Marten;
-using MassTransit;
 using Orchestrator.Contracts;
 using Orchestrator.Hosting;
 using Orchestrator.ReadModels.Migrations;
@@ -9,148 +9,249 @@ using Spectre.Console;
 namespace Orchestrator.Cli;
 
 /// <summary>
-/// What an operator types: start a migration, see where migrations stand, read one's history. They talk to the
-/// configured RabbitMQ and PostgreSQL directly.
+/// What an operator types. These commands talk to the HTTP API of <c>orchestrator serve</c> with the configured key
+/// (<see cref="OrchestratorApiClient"/>), so they see and may do exactly what that key's role allows. Every read command
+/// also speaks <c>--output json</c>; exit codes are in <see cref="ExitCodes"/>.
 /// </summary>
 public static class OperatorCommands
 {
+    /// <summary>Where the HTTP API is; given on the root command, it applies to every operator command.</summary>
+    public static readonly Option<string?> Api = new("--api")
+    {
+        Description = $"The orchestrator HTTP API (default: ORCHESTRATOR_API, Cli:Api, or {OrchestratorApiClient.DefaultAddress}). The key comes from ORCHESTRATOR_API_KEY.",
+        Recursive = true,
+    };
+
     public static Command Migrate()
     {
         var vm = new Option<string>("--vm") { Description = "The VM to move.", Required = true };
         var from = new Option<string>("--from") { Description = "The host it runs on now.", Required = true };
         var to = new Option<string>("--to") { Description = "The host to move it to.", Required = true };
-        var hypervisor = new Option<string>("--hypervisor") { Description = "The hypervisor kind.", DefaultValueFactory = _ => HypervisorKinds.Sim };
+        var hypervisor = new Option<string>("--hypervisor") { Description = "The hypervisor kind (sim, qemu).", DefaultValueFactory = _ => HypervisorKinds.Sim };
         var strategy = new Option<string?>("--strategy") { Description = "precopy, postcopy, hybrid or auto." };
         var maxDowntime = new Option<int?>("--max-downtime-ms") { Description = "The longest pause the VM may see." };
         var maxBandwidth = new Option<int?>("--max-bandwidth-mibps") { Description = "The most the migration may use of the link." };
-        var wait = new Option<bool>("--wait") { Description = "Wait until the migration ends and exit non-zero unless it completed." };
-        var command = new Command("migrate", "Start a live migration.") { vm, from, to, hypervisor, strategy, maxDowntime, maxBandwidth, wait };
-        command.SetAction(async (parse, cancellationToken) =>
+        var postCopy = new Option<bool?>("--allow-post-copy") { Description = "Whether the policy may switch to post-copy." };
+        var priority = new Option<int?>("--priority") { Description = "Admission priority: higher goes first when hosts are busy." };
+        var wait = new Option<bool>("--wait") { Description = "Wait until the migration ends; exit 3 unless it completed." };
+        var output = OutputOption();
+        var command = new Command("migrate", "Start a live migration.") { vm, from, to, hypervisor, strategy, maxDowntime, maxBandwidth, postCopy, priority, wait, output };
+        command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
-            var settings = OrchestratorSettings.From(OrchestratorSettings.LoadConfiguration());
-            var start = new StartMigration(NewId.NextGuid(), parse.GetValue(vm)!, parse.GetValue(from)!, parse.GetValue(to)!,
-                parse.GetValue(hypervisor)!, parse.GetValue(strategy),
-                parse.GetValue(maxDowntime) is null && parse.GetValue(maxBandwidth) is null
-                    ? null
-                    : new MigrationPolicy(MaxDowntimeMs: parse.GetValue(maxDowntime), MaxBandwidthMiBps: parse.GetValue(maxBandwidth)),
-                Environment.UserName);
-            await SendCommand(settings, QueueNames.StartMigration, start, cancellationToken);
-            AnsiConsole.MarkupLineInterpolated($"Migration [bold]{start.MigrationId}[/] requested: {start.VmId} {start.SourceHost} → {start.TargetHost}");
-            if (!parse.GetValue(wait))
-                return ExitCodes.Ok;
-
-            await using var store = OpenStore(settings);
-            var summary = await WaitForEnd(store, start.MigrationId, cancellationToken);
-            Render.Summary(summary);
-            return summary.State == MigrationStates.Completed ? ExitCodes.Ok : ExitCodes.MigrationDidNotComplete;
-        });
-        return command;
-    }
-
-    public static Command Cancel()
-    {
-        var id = new Argument<Guid>("id") { Description = "The migration id." };
-        var reason = new Option<string?>("--reason") { Description = "Why; recorded in the migration's history." };
-        var command = new Command("cancel", "Cancel a migration before its switchover; the VM stays on its source.") { id, reason };
-        command.SetAction(async (parse, cancellationToken) =>
-        {
-            var migrationId = parse.GetValue(id);
-            await SendCommand(OrchestratorSettings.From(OrchestratorSettings.LoadConfiguration()), QueueNames.CancelMigration,
-                new CancelMigration(migrationId, parse.GetValue(reason), Environment.UserName), cancellationToken);
-            AnsiConsole.MarkupLineInterpolated($"Cancel of {migrationId} sent. 'orchestrator history {migrationId}' shows whether it was applied or refused, and why.");
-            return ExitCodes.Ok;
-        });
-        return command;
-    }
-
-    public static Command ForceComplete()
-    {
-        var id = new Argument<Guid>("id") { Description = "The migration id." };
-        var command = new Command("force-complete", "Finish a migration that does not converge: post-copy where allowed, else the downtime cap.") { id };
-        command.SetAction(async (parse, cancellationToken) =>
-        {
-            var migrationId = parse.GetValue(id);
-            await SendCommand(OrchestratorSettings.From(OrchestratorSettings.LoadConfiguration()), QueueNames.ForceCompleteMigration,
-                new ForceCompleteMigration(migrationId, Environment.UserName), cancellationToken);
-            AnsiConsole.MarkupLineInterpolated($"Force-complete of {migrationId} sent. 'orchestrator history {migrationId}' shows what the policy did.");
-            return ExitCodes.Ok;
-        });
-        return command;
-    }
-
-    public static Command Status()
-    {
-        var id = new Argument<Guid?>("id") { Description = "A migration id; without it, the most recent migrations.", Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command("status", "Show where migrations stand.") { id };
-        command.SetAction(async (parse, cancellationToken) =>
-        {
-            await using var store = OpenStore(OrchestratorSettings.From(OrchestratorSettings.LoadConfiguration()));
-            await using var session = store.QuerySession();
-            if (parse.GetValue(id) is not { } migrationId)
+            var policy = new MigrationPolicy(MaxDowntimeMs: parse.GetValue(maxDowntime), MaxBandwidthMiBps: parse.GetValue(maxBandwidth),
+                AllowPostCopy: parse.GetValue(postCopy), Priority: parse.GetValue(priority));
+            var accepted = await api.Post("/api/migrations", new
             {
-                Render.Summaries(await session.Recent(50, cancellationToken));
+                vmId = parse.GetValue(vm), sourceHost = parse.GetValue(from), targetHost = parse.GetValue(to),
+                hypervisor = parse.GetValue(hypervisor), strategy = parse.GetValue(strategy),
+                policy = policy == new MigrationPolicy() ? null : policy,
+            }, cancellationToken);
+            var migrationId = accepted.GetProperty("migrationId").GetGuid();
+            if (!IsJson(parse, output))
+                AnsiConsole.MarkupLineInterpolated($"Migration [bold]{migrationId}[/] requested: {parse.GetValue(vm)} {parse.GetValue(from)} → {parse.GetValue(to)}");
+            if (!parse.GetValue(wait))
+            {
+                if (IsJson(parse, output))
+                    WriteJson(accepted);
                 return ExitCodes.Ok;
             }
+            return await Watcher.Follow(api, migrationId, IsJson(parse, output), TimeSpan.FromMilliseconds(250), cancellationToken, justStarted: true);
+        }, cancellationToken));
+        return command;
+    }
 
-            var summary = await session.Summary(migrationId, cancellationToken);
-            if (summary is null)
-                return NotFound(migrationId);
-            Render.Summary(summary);
+    public static Command List()
+    {
+        var state = new Option<string?>("--state") { Description = "Only migrations in this state (PreCopying, Failed, …)." };
+        var host = new Option<string?>("--host") { Description = "Only migrations from or to this host." };
+        var vm = new Option<string?>("--vm") { Description = "Only migrations of this VM." };
+        var hypervisor = new Option<string?>("--hypervisor") { Description = "Only migrations on this hypervisor kind." };
+        var since = new Option<DateTimeOffset?>("--since") { Description = "Requested at or after this moment (ISO 8601)." };
+        var until = new Option<DateTimeOffset?>("--until") { Description = "Requested before this moment (ISO 8601)." };
+        var page = new Option<int>("--page") { Description = "The page, from 1.", DefaultValueFactory = _ => 1 };
+        var pageSize = new Option<int>("--page-size") { Description = "Migrations per page (1–500).", DefaultValueFactory = _ => 50 };
+        var output = OutputOption();
+        var command = new Command("list", "List migrations, newest first.") { state, host, vm, hypervisor, since, until, page, pageSize, output };
+        command.SetAction((parse, cancellationToken) => Run(parse, async api =>
+        {
+            var query = Query(("state", parse.GetValue(state)), ("host", parse.GetValue(host)), ("vm", parse.GetValue(vm)),
+                ("hypervisor", parse.GetValue(hypervisor)), ("since", parse.GetValue(since)?.ToString("O")), ("until", parse.GetValue(until)?.ToString("O")),
+                ("page", parse.GetValue(page).ToString()), ("pageSize", parse.GetValue(pageSize).ToString()));
+            var result = await api.Get($"/api/migrations{query}", cancellationToken);
+            if (IsJson(parse, output))
+            {
+                WriteJson(result);
+                return ExitCodes.Ok;
+            }
+            var items = result.GetProperty("items").Deserialize<List<MigrationSummary>>(OrchestratorApiClient.Json)!;
+            Render.Summaries(items);
+            AnsiConsole.MarkupLineInterpolated($"[grey]page {result.GetProperty("page").GetInt32()}, {items.Count} of {result.GetProperty("total").GetInt32()} migrations[/]");
             return ExitCodes.Ok;
-        });
+        }, cancellationToken));
+        return command;
+    }
+
+    public static Command Show()
+    {
+        var id = IdArgument();
+        var output = OutputOption();
+        var command = new Command("show", "Show one migration: state, hosts, policy, progress, reason.") { id, output };
+        command.SetAction((parse, cancellationToken) => Run(parse, async api =>
+        {
+            var summary = await api.Get($"/api/migrations/{parse.GetValue(id)}", cancellationToken);
+            if (IsJson(parse, output))
+                WriteJson(summary);
+            else
+                Render.Summary(summary.Deserialize<MigrationSummary>(OrchestratorApiClient.Json)!);
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    public static Command Watch()
+    {
+        var id = new Argument<Guid?>("id") { Description = "A migration to follow to its end; without it, a live table of migrations (Ctrl-C ends it).", Arity = ArgumentArity.ZeroOrOne };
+        var interval = new Option<int>("--interval-ms") { Description = "How often to refresh.", DefaultValueFactory = _ => 500 };
+        var output = OutputOption("json: one summary a line (NDJSON) each time it changes.");
+        var command = new Command("watch", "Follow migrations live: phase, round, bytes remaining, dirty rate, expected downtime.") { id, interval, output };
+        command.SetAction((parse, cancellationToken) => Run(parse, api =>
+        {
+            var every = TimeSpan.FromMilliseconds(Math.Max(50, parse.GetValue(interval)));
+            return parse.GetValue(id) is { } migrationId
+                ? Watcher.Follow(api, migrationId, IsJson(parse, output), every, cancellationToken)
+                : Watcher.Fleet(api, IsJson(parse, output), every, cancellationToken);
+        }, cancellationToken));
         return command;
     }
 
     public static Command History()
     {
-        var id = new Argument<Guid>("id") { Description = "The migration id." };
-        var command = new Command("history", "Show every event of a migration, in order.") { id };
-        command.SetAction(async (parse, cancellationToken) =>
+        var id = IdArgument();
+        var output = OutputOption();
+        var command = new Command("history", "Show every event of a migration, in order, with its data.") { id, output };
+        command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
-            await using var store = OpenStore(OrchestratorSettings.From(OrchestratorSettings.LoadConfiguration()));
-            await using var session = store.QuerySession();
-            var migrationId = parse.GetValue(id);
-            var events = await session.History(migrationId, cancellationToken);
-            if (events.Count == 0)
-                return NotFound(migrationId);
-            Render.History(migrationId, events);
+            var events = await api.Get($"/api/migrations/{parse.GetValue(id)}/events", cancellationToken);
+            if (IsJson(parse, output))
+                WriteJson(events);
+            else
+                Render.History(parse.GetValue(id), events);
             return ExitCodes.Ok;
-        });
+        }, cancellationToken));
+        return command;
+    }
+
+    public static Command Cancel()
+    {
+        var id = IdArgument();
+        var reason = new Option<string?>("--reason") { Description = "Why; recorded in the migration's history." };
+        var command = new Command("cancel", "Cancel a migration before its switchover; the VM stays on its source.") { id, reason };
+        command.SetAction((parse, cancellationToken) => Run(parse, async api =>
+        {
+            await api.Post($"/api/migrations/{parse.GetValue(id)}/cancel", new { reason = parse.GetValue(reason) }, cancellationToken);
+            AnsiConsole.MarkupLineInterpolated($"Cancel of {parse.GetValue(id)} accepted. 'orchestrator watch {parse.GetValue(id)}' follows it to its end.");
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    public static Command ForceComplete()
+    {
+        var id = IdArgument();
+        var command = new Command("force-complete", "Finish a migration that does not converge: post-copy where allowed, else the downtime cap.") { id };
+        command.SetAction((parse, cancellationToken) => Run(parse, async api =>
+        {
+            await api.Post($"/api/migrations/{parse.GetValue(id)}/force-complete", null, cancellationToken);
+            AnsiConsole.MarkupLineInterpolated($"Force-complete of {parse.GetValue(id)} accepted. 'orchestrator history {parse.GetValue(id)}' shows what the policy did.");
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    public static Command Retry()
+    {
+        var id = IdArgument();
+        var wait = new Option<bool>("--wait") { Description = "Wait until the new migration ends; exit 3 unless it completed." };
+        var output = OutputOption();
+        var command = new Command("retry", "Start a new migration asking again what a rolled-back, cancelled or rejected one asked.") { id, wait, output };
+        command.SetAction((parse, cancellationToken) => Run(parse, async api =>
+        {
+            var accepted = await api.Post($"/api/migrations/{parse.GetValue(id)}/retry", null, cancellationToken);
+            var migrationId = accepted.GetProperty("migrationId").GetGuid();
+            if (IsJson(parse, output) && !parse.GetValue(wait))
+                WriteJson(accepted);
+            else if (!IsJson(parse, output))
+                AnsiConsole.MarkupLineInterpolated($"Retry of {parse.GetValue(id)} started as migration [bold]{migrationId}[/].");
+            return parse.GetValue(wait)
+                ? await Watcher.Follow(api, migrationId, IsJson(parse, output), TimeSpan.FromMilliseconds(250), cancellationToken, justStarted: true)
+                : ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    public static Command Recover()
+    {
+        var id = IdArgument();
+        var wait = new Option<bool>("--wait") { Description = "Wait for the verdict and the end it leads to; exit 3 unless it completed." };
+        var output = OutputOption();
+        var command = new Command("recover",
+            "Ask the hosts where the VM really runs and drive the migration to the end that implies: finish, roll back, or Failed with the VM lost.")
+            { id, wait, output };
+        command.SetAction((parse, cancellationToken) => Run(parse, async api =>
+        {
+            var migrationId = parse.GetValue(id);
+            var before = (await api.Get<MigrationSummary>($"/api/migrations/{migrationId}", cancellationToken)).Recoveries;
+            await api.Post($"/api/migrations/{migrationId}/recover", null, cancellationToken);
+            if (!IsJson(parse, output))
+                AnsiConsole.MarkupLineInterpolated($"Recovery of {migrationId} started: the workers of both hosts are asked where the VM runs.");
+            if (!parse.GetValue(wait))
+                return ExitCodes.Ok;
+            // A recovery may start from Failed: the end that counts is the one after this recovery began.
+            return await Watcher.Follow(api, migrationId, IsJson(parse, output), TimeSpan.FromMilliseconds(250), cancellationToken,
+                begun: s => s.Recoveries > before);
+        }, cancellationToken));
         return command;
     }
 
     public static DocumentStore OpenStore(OrchestratorSettings settings) => DocumentStore.For(options => Roles.Configure(options, settings));
 
-    static async Task<MigrationSummary> WaitForEnd(IDocumentStore store, Guid migrationId, CancellationToken cancellationToken)
+    /// <summary>Runs a command against the API; a <see cref="CliError"/> is printed to standard error with its exit code.</summary>
+    static async Task<int> Run(ParseResult parse, Func<OrchestratorApiClient, Task<int>> action, CancellationToken cancellationToken)
     {
-        while (true)
-        {
-            await using var session = store.QuerySession();
-            if (await session.Summary(migrationId, cancellationToken) is { IsTerminal: true } summary)
-                return summary;
-            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
-        }
-    }
-
-    static async Task SendCommand<T>(OrchestratorSettings settings, string queue, T command, CancellationToken cancellationToken)
-        where T : class
-    {
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => RabbitMqAddress.Configure(cfg, settings.RabbitMq));
-        await bus.StartAsync(cancellationToken);
         try
         {
-            var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{queue}"));
-            await endpoint.Send(command, cancellationToken);
+            using var api = OrchestratorApiClient.Create(parse.GetValue(Api));
+            return await action(api);
         }
-        finally
+        catch (CliError error)
         {
-            await bus.StopAsync(CancellationToken.None);
+            // One plain line on standard error, never wrapped: scripts and logs read it whole.
+            Console.Error.WriteLine(error.Message);
+            return error.ExitCode;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ExitCodes.Ok;
         }
     }
 
-    static int NotFound(Guid migrationId)
+    static Argument<Guid> IdArgument() => new("id") { Description = "The migration id." };
+
+    static Option<string> OutputOption(string? json = null)
     {
-        AnsiConsole.MarkupLineInterpolated($"[red]No migration {migrationId}.[/] 'orchestrator status' lists the recent ones.");
-        return ExitCodes.NotFound;
+        var option = new Option<string>("--output", "-o") { Description = $"table (default) or json{(json is null ? "" : $" ({json})")}.", DefaultValueFactory = _ => "table" };
+        option.AcceptOnlyFromAmong("table", "json");
+        return option;
+    }
+
+    static bool IsJson(ParseResult parse, Option<string> output) => parse.GetValue(output) == "json";
+
+    public static void WriteJson(JsonElement element, bool indented = true) =>
+        Console.Out.WriteLine(JsonSerializer.Serialize(element, new JsonSerializerOptions { WriteIndented = indented }));
+
+    static string Query(params (string Name, string? Value)[] parameters)
+    {
+        var present = parameters.Where(p => !string.IsNullOrEmpty(p.Value)).Select(p => $"{p.Name}={Uri.EscapeDataString(p.Value!)}").ToList();
+        return present.Count == 0 ? string.Empty : "?" + string.Join("&", present);
     }
 }

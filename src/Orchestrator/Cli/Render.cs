@@ -59,6 +59,7 @@ public static class Render
         AnsiConsole.Write(new Panel(grid).Header("migration").Border(BoxBorder.Rounded));
     }
 
+    /// <summary>A migration's events as the event store holds them (the demo, which runs in one process).</summary>
     public static void History(Guid migrationId, IEnumerable<IEvent> events)
     {
         AnsiConsole.MarkupLineInterpolated($"[bold]History of migration {migrationId}[/]");
@@ -69,12 +70,26 @@ public static class Render
         }
     }
 
-    /// <summary>An event's members as <c>Name=value</c>, without the id and timestamp every event carries.</summary>
-    public static string Details(object data)
+    /// <summary>A migration's events as the API returns them (<c>GET /api/migrations/{id}/events</c>).</summary>
+    public static void History(Guid migrationId, JsonElement events)
     {
-        var members = JsonSerializer.SerializeToNode(data, data.GetType())?.AsObject() ?? [];
+        AnsiConsole.MarkupLineInterpolated($"[bold]History of migration {migrationId}[/]");
+        foreach (var e in events.EnumerateArray())
+        {
+            var data = JsonNode.Parse(e.GetProperty("data").GetRawText())!;
+            AnsiConsole.MarkupLineInterpolated(
+                $"{e.GetProperty("version").GetInt64(),4}  {e.GetProperty("timestamp").GetDateTimeOffset().UtcDateTime:HH:mm:ss.fff}  [bold]{e.GetProperty("type").GetString(),-24}[/] {Details(data)}");
+        }
+    }
+
+    /// <summary>An event's members as <c>Name=value</c>, without the id and timestamp every event carries.</summary>
+    public static string Details(object data) => Details(JsonSerializer.SerializeToNode(data, data.GetType()));
+
+    static string Details(JsonNode? data)
+    {
+        var members = data?.AsObject() ?? [];
         return string.Join(" ", members
-            .Where(m => m.Key is not ("MigrationId" or "Timestamp") && m.Value is not null)
+            .Where(m => !m.Key.Equals("MigrationId", StringComparison.OrdinalIgnoreCase) && !m.Key.Equals("Timestamp", StringComparison.OrdinalIgnoreCase) && m.Value is not null)
             .Select(m => $"{m.Key}={Format(m.Value!)}"));
     }
 
@@ -85,11 +100,12 @@ public static class Render
         _ => value.ToString(),
     };
 
-    static string StateMarkup(string state) => state switch
+    public static string StateMarkup(string state) => state switch
     {
         MigrationStates.Completed => $"[green]{state}[/]",
         MigrationStates.Failed => $"[red bold]{state}[/]",
         MigrationStates.RolledBack or MigrationStates.Cancelled or MigrationStates.Rejected => $"[yellow]{state}[/]",
+        MigrationStates.Reconciling => $"[magenta]{state}[/]",
         _ => $"[blue]{state}[/]",
     };
 
