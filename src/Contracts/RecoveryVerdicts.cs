@@ -3,6 +3,9 @@ namespace Orchestrator.Contracts;
 /// <summary>What a recovery decided (<see cref="MigrationReconciled.Verdict"/>).</summary>
 public static class RecoveryVerdicts
 {
+    /// <summary>A start-up check found the hosts in agreement with the migration's state: nothing changes.</summary>
+    public const string Continue = "continue";
+
     /// <summary>The VM runs on the target: the source is cleaned up and the migration completes.</summary>
     public const string Finish = "finish";
 

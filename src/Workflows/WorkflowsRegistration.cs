@@ -20,6 +20,7 @@ public static class WorkflowsRegistration
         bus.AddSagaStateMachine<MigrationStateMachine, MigrationState, MigrationStateDefinition>().MartenRepository();
         bus.AddHostedService<TimerDispatcher>();
         bus.AddHostedService<OutboxDispatcher>();
+        bus.AddHostedService<InFlightReconciler>();
         bus.AddSingleton<DeliveredOutboxMessages>();
         bus.AddConsumer<StartMigrationIntake>(typeof(StartMigrationIntakeDefinition));
         bus.AddConsumer<CancelMigrationIntake>(typeof(CancelMigrationIntakeDefinition));

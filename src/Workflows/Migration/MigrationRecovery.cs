@@ -7,14 +7,59 @@ public static class MigrationRecovery
 {
     public static MigrationRecoveryStarted BeginRecovery(this MigrationState saga, string? requestedBy)
     {
+        var answers = saga.Probing;
+        saga.Probing = false;
         saga.RecoveringFrom = saga.CurrentState;
         saga.RecoveryRequestedBy = requestedBy;
-        saga.SourcePresence = saga.TargetPresence = null;
-        saga.SourceEvidence = saga.TargetEvidence = null;
         saga.Verdict = null;
+        // A recovery that follows a start-up check keeps the answers that contradicted the state.
+        if (!answers)
+        {
+            saga.SourcePresence = saga.TargetPresence = null;
+            saga.SourceEvidence = saga.TargetEvidence = null;
+        }
         // Fencing: commands of the incarnation being recovered are refused by the workers from now on.
         saga.Epoch++;
         return new MigrationRecoveryStarted(saga.CorrelationId, saga.CurrentState, saga.Epoch, requestedBy, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>The start-up check begins: the hosts are asked, the state stays.</summary>
+    public static void BeginProbe(this MigrationState saga, string reason)
+    {
+        saga.Probing = true;
+        saga.RecoveryRequestedBy = $"orchestrator ({reason})";
+        saga.SourcePresence = saga.TargetPresence = null;
+        saga.SourceEvidence = saga.TargetEvidence = null;
+    }
+
+    /// <summary>
+    /// Whether the hosts' answers fit the state: before ownership moves the source holds the VM (running, or paused for
+    /// the stop-and-copy); after it the target runs it; mid-switchover either. An unknown answer is not a contradiction.
+    /// </summary>
+    public static bool AgreesWithHosts(this MigrationState saga)
+    {
+        var source = saga.SourcePresence;
+        var target = saga.TargetPresence;
+        if (source == VmPresences.Unknown || target == VmPresences.Unknown)
+            return true;
+        var sourceHolds = source is VmPresences.Running or VmPresences.Paused && target != VmPresences.Running;
+        var targetRuns = target == VmPresences.Running && source != VmPresences.Running;
+        return saga.CurrentState switch
+        {
+            nameof(MigrationStateMachine.SwitchingOver) => sourceHolds || targetRuns,
+            nameof(MigrationStateMachine.PostCopying) or nameof(MigrationStateMachine.CleaningUp) => targetRuns,
+            _ => sourceHolds,
+        };
+    }
+
+    /// <summary>The hosts agree with the state: the migration goes on, and the check is on record.</summary>
+    public static MigrationReconciled Confirm(this MigrationState saga)
+    {
+        saga.Probing = false;
+        return new MigrationReconciled(saga.CorrelationId, saga.CurrentState, saga.SourcePresence!, saga.TargetPresence!, RecoveryVerdicts.Continue,
+            $"{saga.SourceHost} (source): {saga.SourcePresence}, {saga.SourceEvidence}; {saga.TargetHost} (target): {saga.TargetPresence}, "
+            + $"{saga.TargetEvidence}. The hosts agree with {saga.CurrentState}: the migration goes on.",
+            saga.RecoveryRequestedBy, DateTimeOffset.UtcNow);
     }
 
     /// <summary>Notes one host's answer.</summary>

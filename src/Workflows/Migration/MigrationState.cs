@@ -79,6 +79,9 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IH
 
     public string? TargetEvidence { get; set; }
 
+    /// <summary>True while a start-up check waits for the hosts' answers (the state does not change meanwhile).</summary>
+    public bool Probing { get; set; }
+
     /// <summary>The last recovery's verdict (<see cref="RecoveryVerdicts"/>).</summary>
     public string? Verdict { get; set; }
 

@@ -18,14 +18,18 @@ public sealed partial class MigrationStateMachine
 
     public Event<RecoverMigration> Recover { get; private set; } = null!;
     public Event<VmLocated> Located { get; private set; } = null!;
+    public Event<ReconcileMigration> Reconcile { get; private set; } = null!;
 
     /// <summary>The states a recovery can start from: some host may have been touched, and the migration did not end cleanly.</summary>
+    IReadOnlyList<State> InFlight => [Preparing, PreCopying, SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget];
+
     IReadOnlyList<State> Recoverable => [Preparing, PreCopying, SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget, Failed];
 
     void DeclareRecovery()
     {
         Correlate(() => Recover, m => m.MigrationId);
         Correlate(() => Located, m => m.MigrationId);
+        Correlate(() => Reconcile, m => m.MigrationId);
     }
 
     void ConfigureRecovery(TimeoutOptions timeouts)
@@ -38,6 +42,21 @@ public sealed partial class MigrationStateMachine
                 .TransitionTo(Reconciling));
         During([Queued, Checking, Reconciling, Completed, RolledBack, Cancelled, Rejected],
             When(Recover).RefuseWith(saga => saga.RecoverRefusal()));
+
+        // The start-up check: ask the hosts without leaving the state; act only when they contradict it.
+        During(InFlight,
+            When(Reconcile)
+                .Then(context => context.Saga.BeginProbe(context.Message.Reason))
+                .SendToWorker(saga => saga.SourceHost, saga => new LocateVm(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
+                .SendToWorker(saga => saga.TargetHost, saga => new LocateVm(saga.CorrelationId, saga.Epoch, saga.VmId, saga.TargetHost)),
+            When(Located, context => context.Saga.Probing)
+                .RecordReport()
+                .Then(context => context.Saga.Note(context.Message))
+                .If(context => context.Saga.HasBothAnswers(), judged => judged
+                    .IfElse(context => context.Saga.AgreesWithHosts(),
+                        agrees => agrees.Then(context => context.Saga.Record(context.Saga.Confirm())),
+                        contradicted => Decide(contradicted
+                            .Then(context => context.Saga.Record(context.Saga.BeginRecovery(context.Saga.RecoveryRequestedBy))), _ => true))));
 
         Arm(Reconciling, _ => timeouts.Locate);
         During(Reconciling,

@@ -147,7 +147,10 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                 .Activity(x => x.OfInstanceType<ReleaseActivity>())
                 .RecordAndPublish(saga => saga.Completion())
                 .TransitionTo(Completed),
-            When(StepFailed)
+            // Only the cleanup itself can fail the cleanup; a late failure of an earlier step is history.
+            When(StepFailed, context => context.Message.Step != MigrationSteps.CleanupSource)
+                .RecordReport(),
+            When(StepFailed, context => context.Message.Step == MigrationSteps.CleanupSource)
                 .RecordReport()
                 .Then(context => context.Saga.Reason = $"Cleanup of the source failed after switchover: {context.Message.Reason}")
                 .Activity(x => x.OfInstanceType<ReleaseActivity>())
