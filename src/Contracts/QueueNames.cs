@@ -10,6 +10,7 @@ public static class QueueNames
     public const string CancelMigration = "orchestrator.cancel-migration";
     public const string ForceCompleteMigration = "orchestrator.force-complete-migration";
     public const string RecoverMigration = "orchestrator.recover-migration";
+    public const string DrainHost = "orchestrator.drain-host";
 
     /// <summary>The migration saga's own endpoint: workers report here.</summary>
     public const string MigrationSaga = "orchestrator.migration-state";

@@ -13,7 +13,7 @@ public static class WorkersRegistration
     static readonly Type[] ConsumerTypes =
     [
         typeof(CheckMigrationConsumer), typeof(PrepareTargetConsumer), typeof(BeginTransferConsumer), typeof(CleanupSourceConsumer),
-        typeof(AbortTransferConsumer), typeof(DestroyTargetConsumer), typeof(AdjustTransferConsumer), typeof(SwitchToPostCopyConsumer), typeof(LocateVmConsumer),
+        typeof(AbortTransferConsumer), typeof(DestroyTargetConsumer), typeof(AdjustTransferConsumer), typeof(SwitchToPostCopyConsumer), typeof(LocateVmConsumer), typeof(DescribeHostConsumer),
     ];
 
     /// <summary>Registers the simulated hypervisor as this process's driver.</summary>

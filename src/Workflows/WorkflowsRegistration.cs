@@ -4,6 +4,7 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Contracts;
 using Orchestrator.Workflows.Admission;
+using Orchestrator.Workflows.Drain;
 using Orchestrator.Workflows.Intake;
 using Orchestrator.Workflows.Migration;
 using Orchestrator.Workflows.Outbox;
@@ -26,6 +27,7 @@ public static class WorkflowsRegistration
         bus.AddConsumer<CancelMigrationIntake>(typeof(CancelMigrationIntakeDefinition));
         bus.AddConsumer<ForceCompleteMigrationIntake>(typeof(ForceCompleteMigrationIntakeDefinition));
         bus.AddConsumer<RecoverMigrationIntake>(typeof(RecoverMigrationIntakeDefinition));
+        bus.AddConsumer<DrainHostConsumer>(typeof(DrainHostDefinition));
     }
 
     public static void ConfigureWorkflows(this StoreOptions options)
@@ -48,6 +50,8 @@ public static class WorkflowsRegistration
     sealed class CancelMigrationIntakeDefinition() : PublicCommandDefinition<CancelMigrationIntake>(QueueNames.CancelMigration);
 
     sealed class ForceCompleteMigrationIntakeDefinition() : PublicCommandDefinition<ForceCompleteMigrationIntake>(QueueNames.ForceCompleteMigration);
+
+    sealed class DrainHostDefinition() : PublicCommandDefinition<DrainHostConsumer>(QueueNames.DrainHost);
 
     sealed class RecoverMigrationIntakeDefinition() : PublicCommandDefinition<RecoverMigrationIntake>(QueueNames.RecoverMigration);
 }

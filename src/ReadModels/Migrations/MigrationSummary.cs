@@ -21,6 +21,9 @@ public sealed class MigrationSummary
     public DateTimeOffset UpdatedAt { get; set; }
     public DateTimeOffset? EndedAt { get; set; }
 
+    /// <summary>When admission gave the migration its slot (it held the slot until <see cref="EndedAt"/>).</summary>
+    public DateTimeOffset? AdmittedAt { get; set; }
+
     /// <summary>Where the VM runs as far as the events say.</summary>
     public string? RunningOn { get; set; }
 

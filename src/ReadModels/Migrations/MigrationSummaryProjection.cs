@@ -50,6 +50,7 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
     public void Apply(IEvent<MigrationAdmitted> @event, MigrationSummary summary)
     {
         summary.QueuePosition = null;
+        summary.AdmittedAt ??= @event.Data.Timestamp;
         summary.Move(MigrationStates.Checking, @event, @event.Data.Timestamp);
     }
 

@@ -38,6 +38,10 @@ public interface IHypervisorDriver
     /// <summary>Where the VM runs now, as the hypervisors see it; null when no host runs it.</summary>
     Task<string?> WhereIsAsync(string vmId, CancellationToken cancellationToken);
 
+    /// <summary>What runs on <paramref name="host"/> and how much room it has, for a drain. Drivers that can tell override it.</summary>
+    Task<HostDescription> DescribeHostAsync(string host, CancellationToken cancellationToken) =>
+        throw new HostDescriptionNotSupportedException(Kind);
+
     /// <summary>
     /// What <paramref name="host"/>'s hypervisor knows of the VM now (one of <see cref="Contracts.VmPresences"/>), with its own
     /// words as the detail: the truth query of a recovery. Drivers that can tell more than running or absent override it.
@@ -52,6 +56,10 @@ public interface IHypervisorDriver
                 : $"{Kind} reports VM '{vmId}' running on {runningOn}, not on {host}");
     }
 }
+
+/// <summary>A hypervisor that cannot list what runs on a host (a drain needs it).</summary>
+public sealed class HostDescriptionNotSupportedException(string kind)
+    : NotSupportedException($"The {kind} driver cannot list the VMs of a host, so its hosts cannot be drained.");
 
 /// <summary>A hypervisor's answer about one VM on one host: its presence and the hypervisor's own words.</summary>
 public sealed record VmInspection(string Presence, string Detail);

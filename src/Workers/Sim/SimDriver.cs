@@ -193,6 +193,13 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
 
     public Task<string?> WhereIsAsync(string vmId, CancellationToken cancellationToken) => Task.FromResult(fleet.WhereIs(vmId));
 
+    public Task<HostDescription> DescribeHostAsync(string host, CancellationToken cancellationToken)
+    {
+        var vms = fleet.VmsOn(host).Order(StringComparer.Ordinal).Select(id => new HostedVm(id, options.Value.Vm(id).MemoryBytes)).ToList();
+        var capacity = options.Value.HostMemoryBytes;
+        return Task.FromResult(new HostDescription(host, capacity, Math.Max(0, capacity - vms.Sum(vm => vm.MemoryBytes)), vms));
+    }
+
     Task Elapse(double simulatedSeconds, CancellationToken cancellationToken)
     {
         var factor = options.Value.RealTimeFactor;

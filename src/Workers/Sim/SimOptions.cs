@@ -17,6 +17,9 @@ public sealed class SimOptions
     /// <summary>Memory each simulated host offers its VMs (pre-flight refuses a target that would overflow).</summary>
     public long HostMemoryBytes { get; set; } = 256L << 30;
 
+    /// <summary>Where VMs run when the worker starts (VM id → host), so a host has VMs to drain before any migration named them.</summary>
+    public Dictionary<string, string> Placements { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Steps that fail on purpose, for tests and demos of the failure paths.</summary>
     public List<SimFault> Faults { get; } = [];
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
 
 namespace Orchestrator.Workers.Sim;
 
@@ -10,6 +11,17 @@ public sealed class SimulatedFleet
 {
     readonly ConcurrentDictionary<string, string> _runningOn = new(StringComparer.Ordinal);
     readonly ConcurrentDictionary<Guid, string> _preparedTargets = new();
+
+    public SimulatedFleet()
+    {
+    }
+
+    /// <summary>A fleet whose VMs start where <see cref="SimOptions.Placements"/> puts them.</summary>
+    public SimulatedFleet(IOptions<SimOptions> options)
+    {
+        foreach (var (vmId, host) in options.Value.Placements)
+            Place(vmId, host);
+    }
 
     public void Place(string vmId, string host) => _runningOn[vmId] = host;
 

@@ -1,0 +1,111 @@
+using Marten;
+using Marten.Exceptions;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
+
+namespace Orchestrator.Workflows.Drain;
+
+/// <summary>
+/// Carries out a <see cref="DrainHost"/>: asks the drained host's worker what runs there and the targets' workers how
+/// much room they have, records the plan on the drain's stream, and starts one migration per VM that can move. The
+/// admission limits decide how many run at once; the drain's progress is read from its migrations' summaries.
+/// </summary>
+public sealed class DrainHostConsumer(IDocumentSession session, IClientFactory clients, ILogger<DrainHostConsumer> logger) : IConsumer<DrainHost>
+{
+    public static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(10);
+
+    public async Task Consume(ConsumeContext<DrainHost> context)
+    {
+        var drain = context.Message;
+        if (drain.DrainId == Guid.Empty)
+        {
+            logger.LogWarning("Drain of {Host} ignored: it has no DrainId", drain.Host);
+            return;
+        }
+
+        var planned = await StoredPlan(drain.DrainId, context.CancellationToken);
+        if (planned is null)
+        {
+            var requested = new HostDrainRequested(drain.DrainId, drain.Host, drain.Hypervisor, drain.Targets, drain.RequestedBy, DateTimeOffset.UtcNow);
+            var outcome = await PlanAsync(drain, context.CancellationToken);
+            try
+            {
+                session.Events.StartStream(drain.DrainId, requested, outcome);
+                await session.SaveChangesAsync(context.CancellationToken);
+            }
+            catch (ExistingStreamIdCollisionException)
+            {
+                // Another instance planned the same drain first: its plan is the one that counts.
+                planned = await StoredPlan(drain.DrainId, context.CancellationToken);
+            }
+            planned ??= outcome as HostDrainPlanned;
+        }
+
+        if (planned is null)
+            return;
+        // Starting is idempotent (the migration ids are fixed by the plan): a redelivered drain sends the same commands.
+        var endpoint = await context.GetSendEndpoint(new Uri($"queue:{QueueNames.StartMigration}"));
+        foreach (var move in planned.Moves)
+            await endpoint.Send(new StartMigration(move.MigrationId, move.VmId, drain.Host, move.TargetHost, drain.Hypervisor,
+                RequestedBy: $"drain {drain.DrainId:N} by {drain.RequestedBy ?? "unknown"}"), context.CancellationToken);
+    }
+
+    async Task<HostDrainPlanned?> StoredPlan(Guid drainId, CancellationToken cancellationToken)
+    {
+        var events = await session.Events.FetchStreamAsync(drainId, token: cancellationToken);
+        return events.Select(e => e.Data).OfType<HostDrainPlanned>().FirstOrDefault();
+    }
+
+    async Task<object> PlanAsync(DrainHost drain, CancellationToken cancellationToken)
+    {
+        var problems = Validate(drain);
+        if (problems is not null)
+            return new HostDrainFailed(drain.DrainId, problems, DateTimeOffset.UtcNow);
+
+        var (source, problem) = await Describe(drain.Hypervisor, drain.Host, cancellationToken);
+        if (source is null)
+            return new HostDrainFailed(drain.DrainId, $"{problem}: nothing was moved. Check the host's worker, then drain again.", DateTimeOffset.UtcNow);
+
+        var answers = await Task.WhenAll(drain.Targets.Select(async target => (Target: target, Answer: await Describe(drain.Hypervisor, target, cancellationToken))));
+        var targets = answers.Where(a => a.Answer.Description is not null).Select(a => a.Answer.Description!).ToList();
+        var unanswered = answers.Where(a => a.Answer.Description is null).Select(a => a.Target).ToList();
+        var (moves, unmovable) = DrainPlanner.Plan(drain.DrainId, source, targets, unanswered);
+        return new HostDrainPlanned(drain.DrainId, moves, unmovable, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>The host's description from its worker, or why there is none.</summary>
+    async Task<(HostDescription? Description, string? Problem)> Describe(string hypervisor, string host, CancellationToken cancellationToken)
+    {
+        var client = clients.CreateRequestClient<DescribeHost>(new Uri($"queue:{QueueNames.Worker(hypervisor, host)}"), RequestTimeout.After(s: (int)AnswerTimeout.TotalSeconds));
+        try
+        {
+            return ((await client.GetResponse<HostDescription>(new DescribeHost(host), cancellationToken)).Message, null);
+        }
+        catch (RequestTimeoutException)
+        {
+            return (null, $"The worker of {host} did not say what runs there within {AnswerTimeout.TotalSeconds:0} s");
+        }
+        catch (RequestFaultException fault)
+        {
+            var reason = fault.Fault?.Exceptions.FirstOrDefault()?.Message ?? fault.Message;
+            logger.LogWarning("The worker of {Host} could not describe it: {Reason}", host, reason);
+            return (null, $"The worker of {host} could not describe it ({reason})");
+        }
+    }
+
+    /// <summary>Why the drain cannot be planned as asked; null when it can.</summary>
+    public static string? Validate(DrainHost drain)
+    {
+        if (string.IsNullOrWhiteSpace(drain.Host))
+            return "Host is required: the host to drain.";
+        if (!HypervisorKinds.All.Contains(drain.Hypervisor))
+            return $"Hypervisor '{drain.Hypervisor}' is not one of {string.Join(", ", HypervisorKinds.All)}.";
+        if (drain.Targets is not { Count: > 0 })
+            return "Targets is required: the hosts the VMs may go to.";
+        if (drain.Targets.Contains(drain.Host))
+            return $"The drained host {drain.Host} cannot be one of its own targets.";
+        return null;
+    }
+}
