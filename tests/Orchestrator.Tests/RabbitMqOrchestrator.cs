@@ -13,7 +13,10 @@ namespace Orchestrator.Tests;
 /// </summary>
 public sealed class RabbitMqOrchestrator : IAsyncLifetime
 {
-    public static readonly string[] Hosts = ["e2e-a", "e2e-b"];
+    public static readonly string[] Hosts = ["e2e-a", "e2e-b", "e2e-drained"];
+
+    /// <summary>The VMs that run on e2e-drained when the worker starts, for the drain test (no other test touches them).</summary>
+    public static readonly string[] DrainedVms = ["vm-drained-1", "vm-drained-2", "vm-drained-3"];
 
     /// <summary>VMs whose migration at 1 MiB/s takes seconds of wall time (4 GiB at a thousandth of real time).</summary>
     public const string ContestedVm = "vm-contested";
@@ -53,6 +56,8 @@ public sealed class RabbitMqOrchestrator : IAsyncLifetime
                 sim.RealTimeFactor = 0.001;
                 foreach (var vm in new[] { ContestedVm, CancelledVm })
                     sim.Vms[vm] = new SimVm(vm, 4L << 30, WorkingSetBytes: 8L << 20, DirtyRateBytesPerSecond: 1L << 20);
+                foreach (var vm in DrainedVms)
+                    sim.Placements[vm] = "e2e-drained";
                 sim.Vms[WatchedVm] = new SimVm(WatchedVm, 10L << 30, WorkingSetBytes: 8L << 20, DirtyRateBytesPerSecond: 1L << 20);
             },
         });

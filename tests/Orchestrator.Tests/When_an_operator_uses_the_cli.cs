@@ -46,6 +46,21 @@ public sealed class When_an_operator_uses_the_cli(RabbitMqOrchestrator orchestra
     }
 
     [Fact]
+    public async Task Should_drain_a_host_and_follow_the_drain_to_its_end()
+    {
+        var (code, output) = await Cli(ApiRoles.Operator, "drain", "e2e-drained", "--to", "e2e-b", "--wait", "-o", "json");
+
+        code.ShouldBe(ExitCodes.Ok, output);
+        var last = JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement;
+        last.GetProperty("state").GetString().ShouldBe("Drained");
+        last.GetProperty("moved").GetInt32().ShouldBe(RabbitMqOrchestrator.DrainedVms.Length);
+        last.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("vmId").GetString()).Order()
+            .ShouldBe(RabbitMqOrchestrator.DrainedVms);
+        var forbidden = await Cli(ApiRoles.Service, "drain", "e2e-b", "--to", "e2e-a");
+        forbidden.ExitCode.ShouldBe(ExitCodes.NotAllowed, forbidden.Output);
+    }
+
+    [Fact]
     public async Task Should_exit_with_a_code_a_script_can_trust_and_say_what_to_do()
     {
         var (started, startOutput) = await Cli(ApiRoles.Operator, "migrate", "--vm", "vm-cli-2", "--from", "e2e-a", "--to", "e2e-b", "--wait", "-o", "json");

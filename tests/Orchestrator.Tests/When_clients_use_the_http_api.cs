@@ -61,6 +61,8 @@ public sealed class When_clients_use_the_http_api(RabbitMqOrchestrator orchestra
             ("GET", $"/api/migrations/{id}/replay?version=1", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor]),
             ("GET", $"/api/migrations/{id}/export", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor]),
             ("GET", "/api/audit/export?since=2026-01-01T00:00:00Z", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor]),
+            ("POST", "/api/drains", """{"host":"e2e-a","targets":["e2e-a"]}""", [ApiRoles.Operator]),
+            ("GET", $"/api/drains/{id}", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer]),
             ("GET", "/openapi/v1.json", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer]),
         ];
 

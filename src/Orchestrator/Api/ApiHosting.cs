@@ -17,7 +17,7 @@ public static class ApiHosting
         services.AddAuthorizationBuilder()
             .AddPolicy(ApiRoles.CommandsPolicy, policy => policy.RequireRole(ApiRoles.Operator, ApiRoles.Service))
             .AddPolicy(ApiRoles.ReadPolicy, policy => policy.RequireRole(ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer))
-            .AddPolicy(ApiRoles.RecoveryPolicy, policy => policy.RequireRole(ApiRoles.Operator))
+            .AddPolicy(ApiRoles.OperatorsOnlyPolicy, policy => policy.RequireRole(ApiRoles.Operator))
             .AddPolicy(ApiRoles.HistoryPolicy, policy => policy.RequireRole(ApiRoles.Operator, ApiRoles.Auditor, ApiRoles.Service));
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
@@ -41,6 +41,7 @@ public static class ApiHosting
         app.UseAuthorization();
         app.MapOpenApi().RequireAuthorization(ApiRoles.ReadPolicy);
         app.MapMigrationApi();
+        app.MapDrainApi();
         return app;
     }
 }

@@ -19,6 +19,6 @@ public static class ApiRoles
     public const string ReadPolicy = "read";
     public const string HistoryPolicy = "history";
 
-    /// <summary>Recovery acts on what the hosts say, past the workflow's own decisions: operators only.</summary>
-    public const string RecoveryPolicy = "recovery";
+    /// <summary>Recovery and drains act on hosts past a single migration's own decisions: operators only.</summary>
+    public const string OperatorsOnlyPolicy = "operators-only";
 }

@@ -27,7 +27,7 @@ public static class MigrationEndpoints
         api.MapPost("/", Start).RequireAuthorization(ApiRoles.CommandsPolicy);
         api.MapPost("/{id:guid}/cancel", Cancel).RequireAuthorization(ApiRoles.CommandsPolicy);
         api.MapPost("/{id:guid}/force-complete", ForceComplete).RequireAuthorization(ApiRoles.CommandsPolicy);
-        api.MapPost("/{id:guid}/recover", Recover).RequireAuthorization(ApiRoles.RecoveryPolicy);
+        api.MapPost("/{id:guid}/recover", Recover).RequireAuthorization(ApiRoles.OperatorsOnlyPolicy);
         api.MapPost("/{id:guid}/retry", Retry).RequireAuthorization(ApiRoles.CommandsPolicy);
         api.MapGet("/", List).RequireAuthorization(ApiRoles.ReadPolicy);
         api.MapGet("/{id:guid}", Get).RequireAuthorization(ApiRoles.ReadPolicy);

@@ -21,6 +21,8 @@ public static class CommandLine
         root.Subcommands.Add(OperatorCommands.ForceComplete());
         root.Subcommands.Add(OperatorCommands.Retry());
         root.Subcommands.Add(OperatorCommands.Recover());
+        root.Subcommands.Add(DrainCommand.Create());
+        root.Subcommands.Add(DrainCommand.Status());
         root.Subcommands.Add(AuditCommands.Create());
         return root;
     }

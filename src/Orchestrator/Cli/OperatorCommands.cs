@@ -216,7 +216,7 @@ public static class OperatorCommands
     public static DocumentStore OpenStore(OrchestratorSettings settings) => DocumentStore.For(options => Roles.Configure(options, settings));
 
     /// <summary>Runs a command against the API; a <see cref="CliError"/> is printed to standard error with its exit code.</summary>
-    static async Task<int> Run(ParseResult parse, Func<OrchestratorApiClient, Task<int>> action, CancellationToken cancellationToken)
+    public static async Task<int> Run(ParseResult parse, Func<OrchestratorApiClient, Task<int>> action, CancellationToken cancellationToken)
     {
         try
         {

@@ -106,6 +106,8 @@ public static class Render
         MigrationStates.Failed => $"[red bold]{state}[/]",
         MigrationStates.RolledBack or MigrationStates.Cancelled or MigrationStates.Rejected => $"[yellow]{state}[/]",
         MigrationStates.Reconciling => $"[magenta]{state}[/]",
+        "Drained" => $"[green]{state}[/]",
+        "DrainedWithProblems" => $"[yellow]{state}[/]",
         _ => $"[blue]{state}[/]",
     };
 

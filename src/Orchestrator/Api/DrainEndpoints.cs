@@ -1,0 +1,45 @@
+using System.Security.Claims;
+using Marten;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Orchestrator.Contracts;
+using Orchestrator.ReadModels.Drains;
+using Orchestrator.Workflows.Drain;
+
+namespace Orchestrator.Api;
+
+/// <summary>The body of <c>POST /api/drains</c>.</summary>
+public sealed record DrainRequest(string? Host, List<string>? Targets, string? Hypervisor = null, Guid? DrainId = null);
+
+/// <summary>Host drains: start one (operators only), follow its progress.</summary>
+public static class DrainEndpoints
+{
+    public static void MapDrainApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/drains");
+        api.MapPost("/", Start).RequireAuthorization(ApiRoles.OperatorsOnlyPolicy);
+        api.MapGet("/{id:guid}", Get).RequireAuthorization(ApiRoles.ReadPolicy);
+    }
+
+    static async Task<IResult> Start(DrainRequest request, ClaimsPrincipal user, ISendEndpointProvider bus, CancellationToken cancellationToken)
+    {
+        var command = new DrainHost(request.DrainId ?? NewId.NextGuid(), request.Host ?? string.Empty, request.Hypervisor ?? HypervisorKinds.Sim,
+            request.Targets ?? [], user.Identity!.Name);
+        if (DrainHostConsumer.Validate(command) is { } problem)
+        {
+            var field = problem.StartsWith("Host", StringComparison.Ordinal) ? "host"
+                : problem.StartsWith("Hypervisor", StringComparison.Ordinal) ? "hypervisor" : "targets";
+            return Results.ValidationProblem(new Dictionary<string, string[]> { [field] = [problem] }, title: "The drain cannot start as requested.");
+        }
+
+        await (await bus.GetSendEndpoint(new Uri($"queue:{QueueNames.DrainHost}"))).Send(command, cancellationToken);
+        return Results.Accepted($"/api/drains/{command.DrainId}", new { command.DrainId });
+    }
+
+    static async Task<IResult> Get(Guid id, IQuerySession session, CancellationToken cancellationToken) =>
+        await DrainProgress.Load(session, id, cancellationToken) is { } progress
+            ? Results.Ok(progress)
+            : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such drain.", detail: $"No drain {id} is known (yet).");
+}

@@ -1,0 +1,133 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Orchestrator.Contracts;
+using Orchestrator.ReadModels.Drains;
+using Orchestrator.ReadModels.Migrations;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace Orchestrator.Cli;
+
+/// <summary><c>drain HOST</c>: move every VM off a host, as one operation whose progress can be followed.</summary>
+public static class DrainCommand
+{
+    public static Command Create()
+    {
+        var host = new Argument<string>("host") { Description = "The host to empty." };
+        var targets = new Option<string[]>("--to") { Description = "A host the VMs may go to (repeatable; those with room are used).", Required = true };
+        var hypervisor = new Option<string>("--hypervisor") { Description = "The hypervisor kind of the hosts.", DefaultValueFactory = _ => HypervisorKinds.Sim };
+        var wait = new Option<bool>("--wait") { Description = "Follow the drain to its end; exit 3 unless every VM moved." };
+        var output = new Option<string>("--output", "-o") { Description = "table (default) or json.", DefaultValueFactory = _ => "table" };
+        output.AcceptOnlyFromAmong("table", "json");
+        var command = new Command("drain", "Move every VM off a host under the admission limits; VMs that cannot move are reported.") { host, targets, hypervisor, wait, output };
+        command.SetAction((parse, cancellationToken) => OperatorCommands.Run(parse, async api =>
+        {
+            var json = parse.GetValue(output) == "json";
+            var accepted = await api.Post("/api/drains", new { host = parse.GetValue(host), targets = parse.GetValue(targets), hypervisor = parse.GetValue(hypervisor) },
+                cancellationToken);
+            var drainId = accepted.GetProperty("drainId").GetGuid();
+            if (!parse.GetValue(wait))
+            {
+                if (json)
+                    OperatorCommands.WriteJson(accepted);
+                else
+                    AnsiConsole.MarkupLineInterpolated($"Drain [bold]{drainId}[/] of {parse.GetValue(host)} started. 'orchestrator drain-status {drainId}' shows its progress.");
+                return ExitCodes.Ok;
+            }
+            return await Follow(api, drainId, json, cancellationToken);
+        }, cancellationToken));
+        return command;
+    }
+
+    public static Command Status()
+    {
+        var id = new Argument<Guid>("id") { Description = "The drain id." };
+        var wait = new Option<bool>("--wait") { Description = "Follow the drain to its end; exit 3 unless every VM moved." };
+        var output = new Option<string>("--output", "-o") { Description = "table (default) or json.", DefaultValueFactory = _ => "table" };
+        output.AcceptOnlyFromAmong("table", "json");
+        var command = new Command("drain-status", "Show a drain: its plan, each VM's migration, what could not move.") { id, wait, output };
+        command.SetAction((parse, cancellationToken) => OperatorCommands.Run(parse, async api =>
+        {
+            if (parse.GetValue(wait))
+                return await Follow(api, parse.GetValue(id), parse.GetValue(output) == "json", cancellationToken);
+            var progress = await api.Get($"/api/drains/{parse.GetValue(id)}", cancellationToken);
+            if (parse.GetValue(output) == "json")
+                OperatorCommands.WriteJson(progress);
+            else
+                AnsiConsole.Write(View(progress.Deserialize<DrainProgress>(OrchestratorApiClient.Json)!));
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    static async Task<int> Follow(OrchestratorApiClient api, Guid drainId, bool json, CancellationToken cancellationToken)
+    {
+        var appearBy = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30);
+        async Task<(JsonElement Raw, DrainProgress? Progress)> Poll()
+        {
+            try
+            {
+                var raw = await api.Get($"/api/drains/{drainId}", cancellationToken);
+                return (raw, raw.Deserialize<DrainProgress>(OrchestratorApiClient.Json));
+            }
+            catch (CliError error) when (error.ExitCode == ExitCodes.NotFound && DateTimeOffset.UtcNow < appearBy)
+            {
+                return (default, null);   // accepted, not planned yet
+            }
+        }
+
+        var every = TimeSpan.FromMilliseconds(500);
+        DrainProgress? last = null;
+        if (json || !AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            string? lastLine = null;
+            while (last is not { IsFinished: true })
+            {
+                var (raw, progress) = await Poll();
+                if (progress is not null)
+                {
+                    last = progress;
+                    var line = json ? JsonSerializer.Serialize(raw) : Line(progress);
+                    if (line != lastLine)
+                        Console.Out.WriteLine(lastLine = line);
+                }
+                if (last is not { IsFinished: true })
+                    await Task.Delay(every, cancellationToken);
+            }
+        }
+        else
+        {
+            await AnsiConsole.Live(new Text("Planning the drain…")).AutoClear(false).StartAsync(async live =>
+            {
+                while (last is not { IsFinished: true })
+                {
+                    var (_, progress) = await Poll();
+                    if (progress is not null)
+                        live.UpdateTarget(View(last = progress));
+                    if (last is not { IsFinished: true })
+                        await Task.Delay(every, cancellationToken);
+                }
+            });
+        }
+        return last!.State == DrainProgress.Drained ? ExitCodes.Ok : ExitCodes.MigrationDidNotComplete;
+    }
+
+    static string Line(DrainProgress d) => string.Create(CultureInfo.InvariantCulture,
+        $"{DateTime.UtcNow:HH:mm:ss}  drain of {d.Host}: {d.State}  moved {d.Moved}/{d.Total}  active {d.Active}  not moved {d.NotMoved}{(d.Reason is null ? "" : $"  {d.Reason}")}");
+
+    static IRenderable View(DrainProgress d)
+    {
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("VM", "To", "Migration", "State", "Reason");
+        foreach (var item in d.Items.Where(i => !MigrationStates.IsTerminal(i.State)).Concat(d.Items.Where(i => MigrationStates.IsTerminal(i.State))).Take(20))
+            table.AddRow(new Text(item.VmId), new Text(item.TargetHost), new Text(item.MigrationId.ToString()[..8]),
+                new Markup(Render.StateMarkup(item.State)), new Text(item.Reason ?? string.Empty));
+        foreach (var problem in d.Unmovable)
+            table.AddRow(new Text(problem.VmId), new Text("-"), new Text("-"), new Markup("[yellow]not moved[/]"), new Text(problem.Reason));
+        return new Rows(
+            new Markup(Markup.Escape($"Drain {d.DrainId.ToString()[..8]} of {d.Host} → {string.Join(", ", d.Targets)}: ") + Render.StateMarkup(d.State)
+                + Markup.Escape($"   moved {d.Moved}/{d.Total}, active {d.Active}, not moved {d.NotMoved}")),
+            d.Reason is null ? new Text(string.Empty) : new Text(d.Reason),
+            table);
+    }
+}
