@@ -23,6 +23,7 @@ public sealed class When_workers_and_operators_act_in_any_order
     {
         PreflightPassed, PreflightFailed, TargetPrepared, Round, StopAndCopy, Switchover, PostCopyStarted, PostCopyCompleted, SourceCleanedUp,
         StepFailed, PolicyStepFailed, Aborted, TargetDestroyed, Cancel, ForceComplete, Duplicate,
+        Recover, Reconcile, SourceRuns, SourceAbsent, TargetRuns, TargetAbsent,
     }
 
     public static class Scripts
@@ -41,7 +42,7 @@ public sealed class When_workers_and_operators_act_in_any_order
             admission: limits => (limits.MaxOutboundPerHost, limits.MaxInboundPerHost, limits.MaxPerCluster) = (100, 100, 100),
             timeouts: timeouts =>
             {
-                timeouts.Prepare = timeouts.Switchover = timeouts.Cleanup = timeouts.Rollback = TimeSpan.FromMilliseconds(300);
+                timeouts.Prepare = timeouts.Switchover = timeouts.Cleanup = timeouts.Rollback = timeouts.Locate = TimeSpan.FromMilliseconds(300);
                 timeouts.MaxAttempts = 2;
             });
         // Hosts no worker serves: only the script answers.
@@ -54,19 +55,31 @@ public sealed class When_workers_and_operators_act_in_any_order
         {
             var summary = await Eventually.Get(() => orchestrator.Summary(command.MigrationId), s => s is { IsTerminal: true },
                 $"migration {command.MigrationId} to end", TimeSpan.FromSeconds(60));
-            var events = await orchestrator.Events(command.MigrationId);
+            var events = (await orchestrator.Events(command.MigrationId)).ToList();
             var kinds = events.Select(e => e.GetType()).ToHashSet();
             var script = string.Join(",", batch[commands.IndexOf(command)]) + " => " + string.Join(",", events.Select(e => e.GetType().Name));
 
-            events.Count(e => TerminalEvents.Contains(e.GetType())).ShouldBe(1, script);
-            // After the end only refusals are recorded: commands that came too late, each with its reason.
-            events.SkipWhile(e => !TerminalEvents.Contains(e.GetType())).Skip(1).ShouldAllBe(e => e is CommandRefused, script);
+            // A recovery may take a Failed migration up again: one terminal event per incarnation, and after the last one
+            // only refusals are recorded (commands that came too late, each with its reason).
+            var recoveredFromFailed = events.OfType<MigrationRecoveryStarted>().Count(r => r.RecoveredFrom == MigrationStates.Failed);
+            events.Count(e => TerminalEvents.Contains(e.GetType())).ShouldBe(1 + recoveredFromFailed, script);
+            var lastEnd = events.FindLastIndex(e => TerminalEvents.Contains(e.GetType()));
+            events.Skip(lastEnd + 1).ShouldAllBe(e => e is CommandRefused, script);
+            // What the workflow's own reports or, after a recovery, the hosts' answers justify.
+            var lastVerdict = events.OfType<MigrationReconciled>().LastOrDefault(r => r.Verdict != RecoveryVerdicts.Continue);
+            var sinceVerdict = lastVerdict is null ? events : events.Skip(events.IndexOf(lastVerdict) + 1);
+            var moved = sinceVerdict.Any(e => e is SwitchoverCompleted or PostCopyCompleted);
             if (summary!.State == MigrationStates.Completed)
-                (kinds.Contains(typeof(SwitchoverCompleted)) || kinds.Contains(typeof(PostCopyCompleted))).ShouldBeTrue(script);
+                (moved || lastVerdict?.Verdict == RecoveryVerdicts.Finish).ShouldBeTrue(script);
             if (summary.State is MigrationStates.RolledBack or MigrationStates.Cancelled)
             {
-                kinds.ShouldNotContain(typeof(SwitchoverCompleted), script);
-                kinds.ShouldNotContain(typeof(PostCopyStarted), script);
+                if (lastVerdict is null)
+                {
+                    kinds.ShouldNotContain(typeof(SwitchoverCompleted), script);
+                    kinds.ShouldNotContain(typeof(PostCopyStarted), script);
+                }
+                else
+                    lastVerdict.Verdict.ShouldBe(RecoveryVerdicts.RollBack, script);
                 summary.RunningOn.ShouldBe("prop-src", script);
             }
             if (summary.State == MigrationStates.Rejected)
@@ -109,6 +122,12 @@ public sealed class When_workers_and_operators_act_in_any_order
                 Step.TargetDestroyed => new TargetDestroyed(id, "prop-dst", now),
                 Step.Cancel => new CancelMigration(id, "scripted cancel", "prop"),
                 Step.ForceComplete => new ForceCompleteMigration(id, "prop"),
+                Step.Recover => new RecoverMigration(id, "prop"),
+                Step.Reconcile => new ReconcileMigration(id, "prop"),
+                Step.SourceRuns => new VmLocated(id, "prop-src", command.VmId, VmPresences.Running, "scripted", now),
+                Step.SourceAbsent => new VmLocated(id, "prop-src", command.VmId, VmPresences.Absent, "scripted", now),
+                Step.TargetRuns => new VmLocated(id, "prop-dst", command.VmId, VmPresences.Running, "scripted", now),
+                Step.TargetAbsent => new VmLocated(id, "prop-dst", command.VmId, VmPresences.Absent, "scripted", now),
                 _ => previous ?? new TargetPrepared(id, "prop-dst", 1, now),
             };
             previous = message;
