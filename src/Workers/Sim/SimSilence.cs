@@ -1,0 +1,8 @@
+namespace Orchestrator.Workers.Sim;
+
+/// <summary>
+/// An injected unresponsive worker: it consumes the command of <see cref="Step"/> (any step when null) for
+/// <see cref="VmId"/> or on <see cref="Host"/> and never replies. A silent transfer still heart-beats, as a worker
+/// process whose hypervisor hangs would; a worker process that is gone is a killed process, not this fault.
+/// </summary>
+public sealed record SimSilence(string? Step = null, string? VmId = null, string? Host = null);
