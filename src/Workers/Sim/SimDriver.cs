@@ -116,6 +116,7 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
             await Pass(command, pass, cancellationToken);
             await observer.RoundCompleted(new PreCopyPass(pass.Round, pass.BytesSent, pass.BytesRemaining, pass.DirtyRateBytesPerSecond,
                 (long)profile.MemoryRate(pass.WireBytesPerSecond), pass.ExpectedDowntimeMs, pass.ThrottlePercent));
+            await SilenceIfInjected(MigrationSteps.Transfer, command.VmId, command.SourceHost, cancellationToken, pass.Round);
 
             if (command.Strategy == MigrationStrategies.PostCopy || transfer.PostCopyRequested)
             {
@@ -262,9 +263,10 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
     }
 
     /// <summary>An injected unresponsive worker: the command is taken and never answered (until the worker stops).</summary>
-    async Task SilenceIfInjected(string step, string vmId, string host, CancellationToken cancellationToken)
+    async Task SilenceIfInjected(string step, string vmId, string host, CancellationToken cancellationToken, int afterRound = 0)
     {
-        if (Options.Silences.Any(s => (s.Step is null || s.Step == step) && (s.VmId is null || s.VmId == vmId) && (s.Host is null || s.Host == host)))
+        if (Options.Silences.Any(s => (s.Step is null || s.Step == step) && (s.VmId is null || s.VmId == vmId) && (s.Host is null || s.Host == host)
+            && s.AfterRound == afterRound))
             await Task.Delay(Timeout.Infinite, cancellationToken);
     }
 }
