@@ -3,7 +3,7 @@ using Orchestrator.Workers.Sim;
 
 namespace Orchestrator.Workers.Tests;
 
-public sealed class When_pages_are_dirtied_by_the_model
+public sealed class When_pages_are_dirtied_by_the_model(ITestOutputHelper output)
 {
     const long MiB = 1024 * 1024;
     const long GiB = 1024 * MiB;
@@ -40,6 +40,7 @@ public sealed class When_pages_are_dirtied_by_the_model
 
         var result = PreCopyModel.Simulate(Vm, SimProfiles.Generic, Link, maxDowntimeMs: 1);
 
+        output.WriteLine($"{result.Passes.Count} passes of a 4 GiB VM simulated in {clock.Elapsed.TotalMilliseconds:0.000} ms");
         clock.Elapsed.ShouldBeLessThan(TimeSpan.FromMilliseconds(50));
         result.Passes.Count.ShouldBe(30);
     }

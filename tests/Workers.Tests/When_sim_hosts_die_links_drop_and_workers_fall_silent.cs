@@ -113,4 +113,21 @@ public sealed class When_sim_hosts_die_links_drop_and_workers_fall_silent
         await workerStops.CancelAsync();
         await Should.ThrowAsync<OperationCanceledException>(() => prepare);
     }
+
+    [Fact]
+    public async Task Should_fall_silent_after_the_given_pass_until_the_transfer_is_aborted()
+    {
+        _options.Silences.Add(new SimSilence(MigrationSteps.Transfer, VmId: "vm-1", AfterRound: 1));
+        await Prepare();
+
+        var transfer = Driver.MigrateAsync(Transfer(), _observer, CancellationToken.None);
+        await Eventually.Get(() => Task.FromResult(_observer.Passes.Count), count => count == 1, "the first pass");
+        var finished = await Task.WhenAny(transfer, Task.Delay(TimeSpan.FromMilliseconds(200), TestContext.Current.CancellationToken));
+
+        finished.ShouldNotBe(transfer);
+        await Driver.AbortAsync(new AbortTransfer(_id, 1, "vm-1", "host-a"), CancellationToken.None);
+        await Should.ThrowAsync<OperationCanceledException>(() => transfer);
+        _observer.Passes.Count.ShouldBe(1);
+        _fleet.WhereIs("vm-1").ShouldBe("host-a");
+    }
 }
