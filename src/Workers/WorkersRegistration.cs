@@ -19,10 +19,26 @@ public static class WorkersRegistration
     /// <summary>Registers the simulated hypervisor as this process's driver.</summary>
     public static IServiceCollection AddSimDriver(this IServiceCollection services, Action<SimOptions>? configure = null)
     {
-        services.AddOptions<SimOptions>().Configure(options => configure?.Invoke(options));
+        services.AddOptions<SimOptions>().BindConfiguration(SimOptions.Section).Configure(options => configure?.Invoke(options))
+            .Validate(options => Validate(options), "Sim: a profile named in Profile or HostProfiles is unknown (use generic, xen, esxi or hyperv, or define it under Sim:Profiles).")
+            .ValidateOnStart();
         services.AddSingleton<SimulatedFleet>();
         services.AddSingleton<IHypervisorDriver, SimDriver>();
         return services;
+    }
+
+    static bool Validate(SimOptions options)
+    {
+        try
+        {
+            foreach (var name in options.HostProfiles.Values.Append(options.Profile))
+                options.Named(name);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     public static void AddWorkerConsumers(this IBusRegistrationConfigurator bus, Action<WorkerOptions>? configure = null)

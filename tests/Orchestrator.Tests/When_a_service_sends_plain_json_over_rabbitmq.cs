@@ -7,8 +7,14 @@ namespace Orchestrator.Tests;
 
 [Trait("Category", "Integration")]
 [Collection(RabbitMqCollection.Name)]
-public sealed class When_a_service_sends_plain_json_over_rabbitmq(RabbitMqOrchestrator orchestrator)
+public sealed class When_a_service_sends_plain_json_over_rabbitmq(RabbitMqOrchestrator orchestrator) : IAsyncLifetime
 {
+    ApiServer _api = null!;
+
+    public async ValueTask InitializeAsync() => _api = await ApiServer.StartAsync(orchestrator.Settings);
+
+    public ValueTask DisposeAsync() => _api.DisposeAsync();
+
     static string StartBody(Guid id, string? vmId, string source, string target, string hypervisor) => JsonSerializer.Serialize(new
     {
         migrationId = id,
@@ -59,10 +65,10 @@ public sealed class When_a_service_sends_plain_json_over_rabbitmq(RabbitMqOrches
         history.ExitCode.ShouldBe(0);
         history.Output.ShouldContain("MigrationCompleted");
         history.Output.ShouldContain("PreCopyRoundCompleted");
-        var status = await RunCli("status", id.ToString());
+        var status = await RunCli("show", id.ToString());
         status.ExitCode.ShouldBe(0);
         status.Output.ShouldContain("Completed");
-        (await RunCli("status", Guid.NewGuid().ToString())).ExitCode.ShouldBe(4);
+        (await RunCli("show", Guid.NewGuid().ToString())).ExitCode.ShouldBe(4);
         var audit = await RunCli("audit", "verify", id.ToString());
         audit.ExitCode.ShouldBe(0, audit.Output);
         audit.Output.ShouldContain("intact");
@@ -127,9 +133,10 @@ public sealed class When_a_service_sends_plain_json_over_rabbitmq(RabbitMqOrches
 
         result.ExitCode.ShouldBe(0, result.Output);
         result.Output.ShouldContain("Completed");
+        // The API refuses what the workflow would reject for a reason it can see: exit 2, with the field and the reason.
         var refused = await RunCli("migrate", "--vm", "vm-e2e-cli-2", "--from", "e2e-a", "--to", "e2e-a", "--wait");
-        refused.ExitCode.ShouldBe(3, refused.Output);
-        refused.Output.ShouldContain("Rejected");
+        refused.ExitCode.ShouldBe(2, refused.Output);
+        refused.Output.ShouldContain("targetHost");
     }
 
     [Fact]
@@ -179,6 +186,9 @@ public sealed class When_a_service_sends_plain_json_over_rabbitmq(RabbitMqOrches
         start.Environment["ConnectionStrings__RabbitMq"] = orchestrator.Settings.RabbitMq;
         start.Environment["Orchestrator__Schema"] = orchestrator.Settings.Schema;
         start.Environment["COLUMNS"] = "200";
+        // The operator commands go through the HTTP API with an operator's key; audit reads the store directly.
+        start.Environment["ORCHESTRATOR_API"] = _api.Address.ToString();
+        start.Environment["ORCHESTRATOR_API_KEY"] = ApiServer.Keys[global::Orchestrator.Api.ApiRoles.Operator];
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();

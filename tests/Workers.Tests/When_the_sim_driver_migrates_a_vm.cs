@@ -101,47 +101,4 @@ public sealed class When_the_sim_driver_migrates_a_vm
 
         error.VmRunningOn.ShouldBe("host-b");
     }
-
-    sealed class RecordingObserver : ITransferObserver
-    {
-        public List<PreCopyPass> Passes { get; } = [];
-        public double? DowntimeMs { get; private set; }
-        public string? RunningOn { get; private set; }
-        public string? PostCopyStartedOn { get; private set; }
-        public long TotalBytes { get; private set; }
-        public long PageFaults { get; private set; }
-
-        public Task RoundCompleted(PreCopyPass pass)
-        {
-            Passes.Add(pass);
-            return Task.CompletedTask;
-        }
-
-        public Task StoppedAndCopied(double downtimeMs, long bytesTransferred)
-        {
-            DowntimeMs = downtimeMs;
-            return Task.CompletedTask;
-        }
-
-        public Task SwitchedOver(string runningOn, long totalBytesTransferred)
-        {
-            RunningOn = runningOn;
-            TotalBytes = totalBytesTransferred;
-            return Task.CompletedTask;
-        }
-
-        public Task PostCopyStarted(string runningOn, long bytesRemaining)
-        {
-            PostCopyStartedOn = runningOn;
-            return Task.CompletedTask;
-        }
-
-        public Task PostCopyCompleted(string runningOn, long totalBytesTransferred, long pageFaults)
-        {
-            RunningOn = runningOn;
-            TotalBytes = totalBytesTransferred;
-            PageFaults = pageFaults;
-            return Task.CompletedTask;
-        }
-    }
 }

@@ -38,17 +38,25 @@ public static class RoleCommands
         driver.AcceptOnlyFromAmong(HypervisorKinds.Sim);
         var hosts = new Option<string[]>("--host") { Description = "A host whose commands this worker carries out (repeatable).", Required = true, AllowMultipleArgumentsPerToken = false };
         var realTime = new Option<double>("--real-time-factor") { Description = "sim: wall seconds per simulated second (0 = simulated time).", DefaultValueFactory = _ => 0 };
-        var command = new Command("worker", "Run a worker that carries out migration steps on the named hosts.") { driver, hosts, realTime };
+        var profile = new Option<string?>("--profile") { Description = "sim: the hypervisor these hosts behave like (default: config Sim:Profile, else generic)." };
+        profile.AcceptOnlyFromAmong([.. Orchestrator.Workers.Sim.SimProfiles.Names]);
+        var command = new Command("worker", "Run a worker that carries out migration steps on the named hosts.") { driver, hosts, realTime, profile };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var builder = CreateBuilder();
             var settings = OrchestratorSettings.From(builder.Configuration);
             var factor = parse.GetValue(realTime);
+            var simProfile = parse.GetValue(profile);
             builder.Services.AddBus(settings, new BusOptions
             {
                 Hypervisor = parse.GetValue(driver)!,
                 WorkerHosts = parse.GetValue(hosts)!,
-                ConfigureSim = sim => sim.RealTimeFactor = factor,
+                ConfigureSim = sim =>
+                {
+                    sim.RealTimeFactor = factor;
+                    if (simProfile is not null)
+                        sim.Profile = simProfile;
+                },
             });
             await builder.Build().RunAsync(cancellationToken);
             return 0;

@@ -1,41 +1,29 @@
 namespace Orchestrator.Workers.Sim;
 
-/// <summary>
-/// Iterative pre-copy as Clark et al. (NSDI 2005) describe it: the first pass sends all memory, each later pass sends
-/// what the guest dirtied during the previous one (bounded by its writable working set), until the rest can be sent
-/// within the downtime limit or the pass cap is reached; then stop-and-copy sends the rest.
-/// </summary>
+/// <summary>A whole pre-copy under limits that never change: its passes, its downtime and its totals.</summary>
 public static class PreCopyModel
 {
     public const int MaxRounds = 30;
 
-    /// <summary>CPU and device state sent during stop-and-copy, on top of the remaining pages.</summary>
-    public const long DeviceStateBytes = 2 * 1024 * 1024;
+    /// <summary>CPU and device state sent during stop-and-copy under the generic profile.</summary>
+    public static long DeviceStateBytes => SimProfiles.Generic.DeviceStateBytes;
 
-    /// <summary>One pass: sending <paramref name="toSend"/> takes this long, and the guest dirties this much meanwhile.</summary>
-    public static (double Seconds, long Dirtied) Pass(SimVm vm, long toSend, long bandwidthBytesPerSecond, int throttlePercent)
+    /// <summary>Pre-copy passes, then stop-and-copy of the rest plus the CPU and device state at the cap.</summary>
+    public static PreCopyResult Simulate(SimVm vm, SimProfile profile, long capWireBytesPerSecond, double maxDowntimeMs, ulong? seed = null,
+        bool autoConverge = false)
     {
-        var seconds = (double)toSend / bandwidthBytesPerSecond;
-        var dirtyRate = vm.DirtyRateBytesPerSecond * (100 - Math.Clamp(throttlePercent, 0, 99)) / 100.0;
-        return (seconds, Math.Min(vm.WorkingSetBytes, (long)(dirtyRate * seconds)));
+        var run = new PreCopyRun(vm, profile, new SimRandom(seed ?? vm.EffectiveSeed));
+        var passes = new List<SimPass>();
+        do
+            passes.Add(run.Next(capWireBytesPerSecond, maxDowntimeMs, autoConverge: autoConverge));
+        while (!passes[^1].IsLast);
+        var last = passes[^1];
+        var stopAndCopyBytes = last.BytesRemaining + profile.DeviceStateBytes;
+        return new PreCopyResult(passes, last.ExpectedDowntimeMs, run.ElapsedSeconds + last.ExpectedDowntimeMs / 1000,
+            run.BytesSent + stopAndCopyBytes, run.WireBytesSent + (long)(stopAndCopyBytes / Math.Max(1, profile.CompressionRatio)), run.Missing);
     }
 
-    /// <summary>The passes of a pre-copy whose limits never change.</summary>
-    public static IEnumerable<SimPass> Passes(SimVm vm, long bandwidthBytesPerSecond, double maxDowntimeMs)
-    {
-        var toSend = vm.MemoryBytes;
-        for (var round = 1; round <= MaxRounds; round++)
-        {
-            var (seconds, dirtied) = Pass(vm, toSend, bandwidthBytesPerSecond, throttlePercent: 0);
-            var expectedDowntimeMs = ExpectedDowntimeMs(dirtied, bandwidthBytesPerSecond);
-            var last = expectedDowntimeMs <= maxDowntimeMs || round == MaxRounds || (round > 1 && dirtied >= toSend);
-            yield return new SimPass(round, toSend, dirtied, seconds, expectedDowntimeMs, last);
-            if (last)
-                yield break;
-            toSend = dirtied;
-        }
-    }
-
-    public static double ExpectedDowntimeMs(long remainingBytes, long bandwidthBytesPerSecond) =>
-        (remainingBytes + DeviceStateBytes) * 1000.0 / bandwidthBytesPerSecond;
+    /// <summary>The passes of a pre-copy under the generic profile (every pass at the cap).</summary>
+    public static IReadOnlyList<SimPass> Passes(SimVm vm, long bandwidthBytesPerSecond, double maxDowntimeMs) =>
+        Simulate(vm, SimProfiles.Generic, bandwidthBytesPerSecond, maxDowntimeMs).Passes;
 }

@@ -17,48 +17,63 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
 
     public string Kind => HypervisorKinds.Sim;
 
-    public Task<PreflightResult> PreflightAsync(CheckMigration command, CancellationToken cancellationToken)
+    SimOptions Options => options.Value;
+
+    public async Task<PreflightResult> PreflightAsync(CheckMigration command, CancellationToken cancellationToken)
     {
+        await SilenceIfInjected(MigrationSteps.Preflight, command.VmId, command.SourceHost, cancellationToken);
         ThrowIfFaulted(MigrationSteps.Preflight, command.VmId, fleet.WhereIs(command.VmId));
-        var vm = options.Value.Vm(command.VmId);
+        var vm = Options.Vm(command.VmId);
         if (command.Hypervisor != Kind)
             return Verdict($"This worker serves '{Kind}' hosts; the migration asks for '{command.Hypervisor}'.", vm, null);
+        foreach (var host in new[] { command.SourceHost, command.TargetHost }.Where(fleet.IsDown))
+            return Verdict($"Host '{host}' is down.", vm, null);
         var runningOn = fleet.RunningOnOrPlace(command.VmId, command.SourceHost);
         if (runningOn != command.SourceHost)
             return Verdict($"VM '{command.VmId}' runs on '{runningOn}', not on the source '{command.SourceHost}'.", vm, null);
-        var used = fleet.VmsOn(command.TargetHost).Sum(id => options.Value.Vm(id).MemoryBytes);
-        if (used + vm.MemoryBytes > options.Value.HostMemoryBytes)
-            return Verdict($"Target '{command.TargetHost}' has {(options.Value.HostMemoryBytes - used) / (double)(1L << 30):0.#} GiB free; "
+        var used = fleet.VmsOn(command.TargetHost).Sum(id => Options.Vm(id).MemoryBytes);
+        if (used + vm.MemoryBytes > Options.HostMemoryBytes)
+            return Verdict($"Target '{command.TargetHost}' has {(Options.HostMemoryBytes - used) / (double)(1L << 30):0.#} GiB free; "
                 + $"VM '{command.VmId}' needs {vm.MemoryBytes / (double)(1L << 30):0.#} GiB.", vm, null);
 
+        var profile = Options.ProfileFor(vm, command.SourceHost);
         var bandwidth = command.MaxBandwidthMiBps * MiB;
-        var predicted = PreCopyModel.Passes(vm, bandwidth, command.MaxDowntimeMs).Last().ExpectedDowntimeMs;
+        // The check measures the guest as it runs now: a burst still to come is not known to it.
+        vm = vm with { BurstAfterSeconds = null };
+        var seed = SimRandom.Seed(vm.EffectiveSeed, command.MigrationId);
+        var predicted = PreCopyModel.Simulate(vm, profile, bandwidth, command.MaxDowntimeMs, seed).DowntimeMs;
         if (predicted <= command.MaxDowntimeMs || command.AllowPostCopy)
             return Verdict(null, vm, predicted);
         if (command.AllowAutoConverge)
         {
+            var throttled = PreCopyModel.Simulate(vm, profile, bandwidth, command.MaxDowntimeMs, seed, autoConverge: true).DowntimeMs;
+            if (throttled <= command.MaxDowntimeMs)
+                return Verdict(null, vm, throttled);
             // At the deepest throttle the guest dirties a hundredth of its memory as fast.
-            var throttled = PreCopyModel.Passes(vm with { DirtyRateBytesPerSecond = vm.DirtyRateBytesPerSecond / 100 }, bandwidth, command.MaxDowntimeMs).Last();
-            if (throttled.ExpectedDowntimeMs <= command.MaxDowntimeMs)
-                return Verdict(null, vm, throttled.ExpectedDowntimeMs);
+            var deepest = PreCopyModel.Simulate(vm with { DirtyRateBytesPerSecond = vm.DirtyRateBytesPerSecond / 100 },
+                profile, bandwidth, command.MaxDowntimeMs, seed).DowntimeMs;
+            if (deepest <= command.MaxDowntimeMs)
+                return Verdict(null, vm, deepest);
         }
         return Verdict($"Predicted downtime {predicted:0} ms exceeds the limit {command.MaxDowntimeMs} ms: VM '{command.VmId}' dirties "
             + $"{vm.DirtyRateBytesPerSecond / MiB} MiB/s of a {vm.WorkingSetBytes / MiB} MiB working set against {command.MaxBandwidthMiBps} MiB/s. "
             + "Allow post-copy or auto-converge, give it more bandwidth, or raise the downtime limit.", vm, predicted);
 
-        static Task<PreflightResult> Verdict(string? problem, SimVm vm, double? predicted) =>
-            Task.FromResult(new PreflightResult(problem, vm.MemoryBytes, predicted));
+        static PreflightResult Verdict(string? problem, SimVm vm, double? predicted) => new(problem, vm.MemoryBytes, predicted);
     }
 
-    public Task PrepareTargetAsync(PrepareTarget command, CancellationToken cancellationToken)
+    public async Task PrepareTargetAsync(PrepareTarget command, CancellationToken cancellationToken)
     {
+        await SilenceIfInjected(MigrationSteps.PrepareTarget, command.VmId, command.TargetHost, cancellationToken);
+        ThrowIfDown(command.TargetHost, command.VmId);
         ThrowIfFaulted(MigrationSteps.PrepareTarget, command.VmId, fleet.RunningOnOrPlace(command.VmId, command.SourceHost));
         fleet.PrepareTarget(command.MigrationId, command.TargetHost);
-        return Task.CompletedTask;
     }
 
     public async Task MigrateAsync(BeginTransfer command, ITransferObserver observer, CancellationToken cancellationToken)
     {
+        await SilenceIfInjected(MigrationSteps.Transfer, command.VmId, command.SourceHost, cancellationToken);
+        ThrowIfDown(command.SourceHost, command.VmId);
         var runningOn = fleet.RunningOnOrPlace(command.VmId, command.SourceHost);
         if (runningOn == command.TargetHost)
         {
@@ -66,6 +81,7 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
             await observer.SwitchedOver(runningOn, 0);
             return;
         }
+        ThrowIfDown(command.TargetHost, command.VmId);
         if (runningOn != command.SourceHost)
             throw new HypervisorStepException($"VM '{command.VmId}' runs on '{runningOn}', not on the source '{command.SourceHost}'.", runningOn);
         if (!fleet.IsTargetPrepared(command.MigrationId, command.TargetHost))
@@ -85,64 +101,94 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
     }
 
     /// <summary>
-    /// Pre-copy passes under the transfer's current limits until the rest fits the downtime limit, the pass cap is
-    /// reached, or post-copy is asked for (the <c>postcopy</c> strategy asks right after the first pass).
+    /// Pre-copy passes under the transfer's current limits until the profile's stop conditions hold, or post-copy is
+    /// asked for (the <c>postcopy</c> strategy asks right after the first pass); then stop-and-copy or post-copy.
     /// </summary>
     async Task Transfer(BeginTransfer command, SimTransfer transfer, ITransferObserver observer, CancellationToken cancellationToken)
     {
-        var configured = options.Value.Vm(command.VmId);
-        var toSend = configured.MemoryBytes;
-        long total = 0;
-        double elapsed = 0;
-        for (var round = 1; ; round++)
+        var vm = Options.Vm(command.VmId);
+        var profile = Options.ProfileFor(vm, command.SourceHost);
+        var run = new PreCopyRun(vm, profile, new SimRandom(SimRandom.Seed(vm.EffectiveSeed, command.MigrationId)));
+        while (true)
         {
-            var vm = configured with { DirtyRateBytesPerSecond = configured.DirtyRateAt(elapsed) };
             var bandwidth = transfer.MaxBandwidthMiBps * MiB;
-            var throttle = transfer.ThrottlePercent;
-            var (seconds, dirtied) = PreCopyModel.Pass(vm, toSend, bandwidth, throttle);
-            await Elapse(seconds, cancellationToken);
-            elapsed += seconds;
-            ThrowIfFaulted(MigrationSteps.Transfer, command.VmId, command.SourceHost);
-            total += toSend;
-            var expectedDowntimeMs = PreCopyModel.ExpectedDowntimeMs(dirtied, bandwidth);
-            var dirtyRate = (long)(vm.DirtyRateBytesPerSecond * (100 - throttle) / 100.0);
-            await observer.RoundCompleted(new PreCopyPass(round, toSend, dirtied, dirtyRate, bandwidth, expectedDowntimeMs, throttle));
-            toSend = dirtied;
+            var pass = run.Next(bandwidth, transfer.MaxDowntimeMs, transfer.ThrottlePercent, command.AllowAutoConverge && profile.BuiltInAutoConverge);
+            await Pass(command, pass, cancellationToken);
+            await observer.RoundCompleted(new PreCopyPass(pass.Round, pass.BytesSent, pass.BytesRemaining, pass.DirtyRateBytesPerSecond,
+                (long)profile.MemoryRate(pass.WireBytesPerSecond), pass.ExpectedDowntimeMs, pass.ThrottlePercent));
+            await SilenceIfInjected(MigrationSteps.Transfer, command.VmId, command.SourceHost, cancellationToken, pass.Round);
 
             if (command.Strategy == MigrationStrategies.PostCopy || transfer.PostCopyRequested)
             {
-                await PostCopy(command, configured, toSend, total, bandwidth, observer, cancellationToken);
+                await PostCopy(command, vm, profile, run, bandwidth, observer, cancellationToken);
                 return;
             }
-            if (expectedDowntimeMs <= transfer.MaxDowntimeMs || round >= PreCopyModel.MaxRounds)
+            if (pass.IsLast)
             {
-                await Elapse(expectedDowntimeMs / 1000, cancellationToken);
-                var stopAndCopyBytes = toSend + PreCopyModel.DeviceStateBytes;
-                await observer.StoppedAndCopied(expectedDowntimeMs, stopAndCopyBytes);
+                await Elapse(pass.ExpectedDowntimeMs / 1000, cancellationToken);
+                ThrowIfDown(command.SourceHost, command.VmId);
+                ThrowIfDown(command.TargetHost, command.VmId);
+                var stopAndCopyBytes = pass.BytesRemaining + profile.DeviceStateBytes;
+                await observer.StoppedAndCopied(pass.ExpectedDowntimeMs, stopAndCopyBytes);
                 fleet.SwitchOver(command.MigrationId, command.VmId, command.TargetHost);
-                await observer.SwitchedOver(command.TargetHost, total + stopAndCopyBytes);
+                await observer.SwitchedOver(command.TargetHost, run.BytesSent + stopAndCopyBytes);
                 return;
             }
         }
     }
 
+    /// <summary>One pass in (simulated or real) time, with the host deaths and link drops injected into it.</summary>
+    async Task Pass(BeginTransfer command, SimPass pass, CancellationToken cancellationToken)
+    {
+        var crash = Options.HostCrashes.FirstOrDefault(c => c.AtRound == pass.Round && Touches(c.Host, c.VmId, command));
+        var drop = Options.LinkDrops.FirstOrDefault(d => !d.DuringPostCopy && d.AtRound == pass.Round && Touches(d.Host, d.VmId, command));
+        if (crash is null && drop is null)
+        {
+            await Elapse(pass.Seconds, cancellationToken);
+            ThrowIfDown(command.SourceHost, command.VmId);
+            ThrowIfDown(command.TargetHost, command.VmId);
+            ThrowIfFaulted(MigrationSteps.Transfer, command.VmId, command.SourceHost);
+            return;
+        }
+        await Elapse(pass.Seconds / 2, cancellationToken);
+        if (crash is not null)
+            fleet.KillHost(crash.Host);
+        ThrowIfDown(command.SourceHost, command.VmId);
+        ThrowIfDown(command.TargetHost, command.VmId);
+        throw new HypervisorStepException($"Injected fault: the link from '{command.SourceHost}' to '{command.TargetHost}' dropped during pass {pass.Round} "
+            + $"of VM '{command.VmId}'.", fleet.WhereIs(command.VmId));
+    }
+
+    static bool Touches(string? host, string? vmId, BeginTransfer command) =>
+        (vmId is null || vmId == command.VmId) && (host is null || host == command.SourceHost || host == command.TargetHost);
+
     /// <summary>
     /// Post-copy after Hines et al.: the CPU state moves, the VM resumes on the target, and each page not yet there is
-    /// sent once, on demand or by pre-paging; a page of the working set the guest touches first faults once.
+    /// sent once, by pre-paging or on the guest's fault; how many faults follows from its access pattern.
     /// </summary>
-    async Task PostCopy(BeginTransfer command, SimVm vm, long remaining, long total, long bandwidth, ITransferObserver observer,
+    async Task PostCopy(BeginTransfer command, SimVm vm, SimProfile profile, PreCopyRun run, long bandwidth, ITransferObserver observer,
         CancellationToken cancellationToken)
     {
-        var handoverMs = PreCopyModel.DeviceStateBytes * 1000.0 / bandwidth;
+        var rate = profile.MemoryRate(bandwidth);
+        var handoverMs = profile.DeviceStateBytes * 1000.0 / rate;
         await Elapse(handoverMs / 1000, cancellationToken);
-        await observer.StoppedAndCopied(handoverMs, PreCopyModel.DeviceStateBytes);
+        await observer.StoppedAndCopied(handoverMs, profile.DeviceStateBytes);
         fleet.SwitchOver(command.MigrationId, command.VmId, command.TargetHost);
-        await observer.PostCopyStarted(command.TargetHost, remaining);
+        await observer.PostCopyStarted(command.TargetHost, run.RemainingBytes);
         // From here the transfer cannot be cancelled: neither host alone holds the VM.
-        await Elapse((double)remaining / bandwidth, CancellationToken.None);
+        var (hot, cold) = run.Missing;
+        var pages = PostCopyModel.Run(vm, hot, cold, rate, run.Random);
+        var drop = Options.LinkDrops.FirstOrDefault(d => d.DuringPostCopy && Touches(d.Host, d.VmId, command));
+        await Elapse(drop is null ? pages.Seconds : pages.Seconds / 2, CancellationToken.None);
+        if (fleet.IsDown(command.SourceHost) || fleet.IsDown(command.TargetHost) || drop is not null)
+        {
+            // Half the pages are on each side: the VM cannot run anywhere.
+            fleet.Lose(command.VmId);
+            throw new HypervisorStepException($"Post-copy of VM '{command.VmId}' broke off: "
+                + (drop is null ? "a host died" : $"the link from '{command.SourceHost}' to '{command.TargetHost}' dropped") + ".", null);
+        }
         ThrowIfFaulted(MigrationSteps.PostCopy, command.VmId, null);
-        var faults = Math.Min(remaining, vm.WorkingSetBytes) / SimVm.PageSize;
-        await observer.PostCopyCompleted(command.TargetHost, total + PreCopyModel.DeviceStateBytes + remaining, faults);
+        await observer.PostCopyCompleted(command.TargetHost, run.BytesSent + profile.DeviceStateBytes + pages.Bytes, pages.PageFaults);
     }
 
     public Task AdjustAsync(AdjustTransfer command, CancellationToken cancellationToken)
@@ -167,34 +213,50 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
         return Task.CompletedTask;
     }
 
-    public Task AbortAsync(AbortTransfer command, CancellationToken cancellationToken)
+    public async Task AbortAsync(AbortTransfer command, CancellationToken cancellationToken)
     {
+        await SilenceIfInjected(MigrationSteps.AbortTransfer, command.VmId, command.Host, cancellationToken);
         var runningOn = fleet.WhereIs(command.VmId);
+        ThrowIfDown(command.Host, command.VmId);
         ThrowIfFaulted(MigrationSteps.AbortTransfer, command.VmId, runningOn);
         if (runningOn is not null && runningOn != command.Host)
             throw new HypervisorStepException($"VM '{command.VmId}' already runs on '{runningOn}': the transfer completed and cannot be undone.", runningOn);
         if (_transfers.TryGetValue(command.MigrationId, out var transfer))
             transfer.Cancellation.Cancel();
-        return Task.CompletedTask;
     }
 
-    public Task DestroyTargetAsync(DestroyTarget command, CancellationToken cancellationToken)
+    public async Task DestroyTargetAsync(DestroyTarget command, CancellationToken cancellationToken)
     {
+        await SilenceIfInjected(MigrationSteps.DestroyTarget, command.VmId, command.Host, cancellationToken);
+        ThrowIfDown(command.Host, command.VmId);
         ThrowIfFaulted(MigrationSteps.DestroyTarget, command.VmId, fleet.WhereIs(command.VmId));
         fleet.RemoveTarget(command.MigrationId);
-        return Task.CompletedTask;
     }
 
-    public Task CleanupSourceAsync(CleanupSource command, CancellationToken cancellationToken)
+    public async Task CleanupSourceAsync(CleanupSource command, CancellationToken cancellationToken)
     {
+        await SilenceIfInjected(MigrationSteps.CleanupSource, command.VmId, command.Host, cancellationToken);
+        ThrowIfDown(command.Host, command.VmId);
         ThrowIfFaulted(MigrationSteps.CleanupSource, command.VmId, fleet.WhereIs(command.VmId));
-        return Task.CompletedTask;
     }
 
     public Task<string?> WhereIsAsync(string vmId, CancellationToken cancellationToken) => Task.FromResult(fleet.WhereIs(vmId));
 
+    /// <summary>A dead host holds nothing: its VMs went with it.</summary>
+    public Task<VmInspection> InspectAsync(string vmId, string host, CancellationToken cancellationToken)
+    {
+        var runningOn = fleet.WhereIs(vmId);
+        return Task.FromResult(fleet.IsDown(host) ? new VmInspection(VmPresences.Absent, $"sim host {host} is down: nothing runs there")
+            : runningOn == host ? new VmInspection(VmPresences.Running, $"sim reports VM '{vmId}' running on {host}")
+            : new VmInspection(VmPresences.Absent, runningOn is null
+                ? $"sim reports VM '{vmId}' running on no host"
+                : $"sim reports VM '{vmId}' running on {runningOn}, not on {host}"));
+    }
+
     public Task<HostDescription> DescribeHostAsync(string host, CancellationToken cancellationToken)
     {
+        if (fleet.IsDown(host))
+            throw new HypervisorStepException($"Host '{host}' is down.", null);
         var vms = fleet.VmsOn(host).Order(StringComparer.Ordinal).Select(id => new HostedVm(id, options.Value.Vm(id).MemoryBytes)).ToList();
         var capacity = options.Value.HostMemoryBytes;
         return Task.FromResult(new HostDescription(host, capacity, Math.Max(0, capacity - vms.Sum(vm => vm.MemoryBytes)), vms));
@@ -202,7 +264,7 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
 
     Task Elapse(double simulatedSeconds, CancellationToken cancellationToken)
     {
-        var factor = options.Value.RealTimeFactor;
+        var factor = Options.RealTimeFactor;
         return factor <= 0
             ? Task.CompletedTask
             : Task.Delay(TimeSpan.FromSeconds(simulatedSeconds * factor), cancellationToken);
@@ -210,7 +272,21 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
 
     void ThrowIfFaulted(string step, string vmId, string? runningOn)
     {
-        if (options.Value.Faults.Contains(new SimFault(step, vmId)))
+        if (Options.Faults.Contains(new SimFault(step, vmId)))
             throw new HypervisorStepException($"Injected fault: {step} fails for VM '{vmId}'.", runningOn);
+    }
+
+    void ThrowIfDown(string host, string vmId)
+    {
+        if (fleet.IsDown(host))
+            throw new HypervisorStepException($"Host '{host}' is down.", fleet.WhereIs(vmId));
+    }
+
+    /// <summary>An injected unresponsive worker: the command is taken and never answered (until the worker stops).</summary>
+    async Task SilenceIfInjected(string step, string vmId, string host, CancellationToken cancellationToken, int afterRound = 0)
+    {
+        if (Options.Silences.Any(s => (s.Step is null || s.Step == step) && (s.VmId is null || s.VmId == vmId) && (s.Host is null || s.Host == host)
+            && s.AfterRound == afterRound))
+            await Task.Delay(Timeout.Infinite, cancellationToken);
     }
 }

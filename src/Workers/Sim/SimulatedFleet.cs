@@ -4,13 +4,14 @@ using Microsoft.Extensions.Options;
 namespace Orchestrator.Workers.Sim;
 
 /// <summary>
-/// The simulated world one worker process sees: which host runs which VM, which destinations wait for a VM.
-/// A VM the fleet has never seen is taken to run on the source host of the first migration that names it.
+/// The simulated world one worker process sees: which host runs which VM, which destinations wait for a VM, which
+/// hosts are dead. A VM the fleet has never seen is taken to run on the source host of the first migration that names it.
 /// </summary>
 public sealed class SimulatedFleet
 {
     readonly ConcurrentDictionary<string, string> _runningOn = new(StringComparer.Ordinal);
     readonly ConcurrentDictionary<Guid, string> _preparedTargets = new();
+    readonly ConcurrentDictionary<string, DateTimeOffset> _deadHosts = new(StringComparer.Ordinal);
 
     public SimulatedFleet()
     {
@@ -45,4 +46,24 @@ public sealed class SimulatedFleet
         _runningOn[vmId] = host;
         _preparedTargets.TryRemove(migrationId, out _);
     }
+
+    /// <summary>
+    /// The host dies: the VMs it ran and the destinations it prepared are gone (<see cref="WhereIs"/> no longer reports
+    /// them), and it stays dead. Returns the VMs lost with it.
+    /// </summary>
+    public IReadOnlyList<string> KillHost(string host)
+    {
+        _deadHosts.TryAdd(host, DateTimeOffset.UtcNow);
+        var lost = VmsOn(host);
+        foreach (var vm in lost)
+            _runningOn.TryRemove(new KeyValuePair<string, string>(vm, host));
+        foreach (var target in _preparedTargets.Where(p => p.Value == host))
+            _preparedTargets.TryRemove(target);
+        return lost;
+    }
+
+    /// <summary>The VM runs nowhere any more (a post-copy that broke off: each host holds part of it).</summary>
+    public void Lose(string vmId) => _runningOn.TryRemove(vmId, out _);
+
+    public bool IsDown(string host) => _deadHosts.ContainsKey(host);
 }
