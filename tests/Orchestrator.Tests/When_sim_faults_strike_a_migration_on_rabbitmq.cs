@@ -94,13 +94,11 @@ public sealed class When_sim_faults_strike_a_migration_on_rabbitmq : IClassFixtu
     }
 
     /// <summary>
-    /// KNOWN GAP, reported to the lead (the workflow is not this change's to rewrite): a transfer whose hypervisor hangs
-    /// before its first pass while the worker process lives on is never timed out. The worker runtime heart-beats while
-    /// the driver runs, whatever the driver does, so the progress timeout is re-armed for ever; the completion timeout
-    /// is armed only by the first pass. Observed: still PreCopying after 15 s with a 2 s progress timeout and a 300 ms
-    /// heartbeat.
+    /// A transfer whose hypervisor hangs before its first pass while the worker process lives on: the worker heart-beats
+    /// whatever the driver does, so the progress timeout is re-armed for ever; the completion timeout, armed as the
+    /// transfer begins from the memory size the pre-flight check reported, ends it.
     /// </summary>
-    [Fact(Skip = "Known gap: a hung transfer that heart-beats before its first pass is never timed out (see summary).")]
+    [Fact]
     public async Task Should_time_out_a_transfer_that_hangs_before_its_first_pass_while_its_worker_heart_beats()
     {
         var id = await _orchestrator.Migrate(SimFaultsOrchestrator.HungTransferVm, "mute-a", "mute-b",

@@ -29,6 +29,8 @@ public sealed partial class MigrationStateMachine
         Arm(Checking, _ => timeouts.Prepare);
         Arm(Preparing, _ => timeouts.Prepare);
         Arm(PreCopying, ProgressTimeout);
+        WhenEnter(PreCopying, x => x.If(context => context.Saga.MemoryBytes > 0,
+            known => known.Then(context => context.Saga.ArmTimer(TimerKinds.Completion, CompletionTimeoutFor(context.Saga)))));
         Arm(SwitchingOver, _ => timeouts.Switchover);
         Arm(PostCopying, ProgressTimeout);
         Arm(CleaningUp, _ => timeouts.Cleanup);
@@ -128,15 +130,20 @@ public sealed partial class MigrationStateMachine
                 context.Saga.ArmTimer(TimerKinds.Step, delay(context.Saga));
             }));
 
-    /// <summary>A pass or a heartbeat is progress: the progress timeout starts again, and the first pass starts the completion timeout.</summary>
+    /// <summary>
+    /// A pass or a heartbeat is progress: the progress timeout starts again. The completion timeout starts with the
+    /// transfer when the pre-flight check said how big the VM is (a hypervisor that hangs while its worker heart-beats is
+    /// still bounded), else with the first pass, which sends all of the memory.
+    /// </summary>
     EventActivityBinder<MigrationState, PreCopyRoundCompleted> RearmProgress(EventActivityBinder<MigrationState, PreCopyRoundCompleted> binder) =>
         binder.Then(context =>
         {
             var saga = context.Saga;
             saga.ArmTimer(TimerKinds.Step, ProgressTimeout(saga));
-            if (saga.MemoryBytes != 0)
+            if (saga.CompletionTimeoutToken is not null)
                 return;
-            saga.MemoryBytes = context.Message.BytesTransferred;
+            if (saga.MemoryBytes == 0)
+                saga.MemoryBytes = context.Message.BytesTransferred;
             saga.ArmTimer(TimerKinds.Completion, CompletionTimeoutFor(saga));
         });
 

@@ -47,6 +47,7 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
         During(Checking,
             When(PreflightPassed)
                 .RecordReport()
+                .Then(context => context.Saga.MemoryBytes = context.Message.MemoryBytes)
                 .SendToWorker(saga => saga.TargetHost, saga => new PrepareTarget(
                     saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor))
                 .TransitionTo(Preparing),
