@@ -54,8 +54,9 @@ public sealed class RabbitMqOrchestrator : IAsyncLifetime
             {
                 // A thousandth of real time: a default migration takes milliseconds, a throttled one long enough to race.
                 sim.RealTimeFactor = 0.001;
-                foreach (var vm in new[] { ContestedVm, CancelledVm })
-                    sim.Vms[vm] = new SimVm(vm, 4L << 30, WorkingSetBytes: 8L << 20, DirtyRateBytesPerSecond: 1L << 20);
+                sim.Vms[ContestedVm] = new SimVm(ContestedVm, 4L << 30, WorkingSetBytes: 8L << 20, DirtyRateBytesPerSecond: 1L << 20);
+                // Sixteen seconds at 1 MiB/s: time enough for a CLI process to start and cancel it, even on a busy machine.
+                sim.Vms[CancelledVm] = new SimVm(CancelledVm, 16L << 30, WorkingSetBytes: 8L << 20, DirtyRateBytesPerSecond: 1L << 20);
                 foreach (var vm in DrainedVms)
                     sim.Placements[vm] = "e2e-drained";
                 sim.Vms[WatchedVm] = new SimVm(WatchedVm, 10L << 30, WorkingSetBytes: 8L << 20, DirtyRateBytesPerSecond: 1L << 20);
