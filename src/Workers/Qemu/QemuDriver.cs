@@ -113,6 +113,8 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
             {
                 ["downtime-limit"] = Math.Max(1, command.MaxDowntimeMs),
                 ["max-bandwidth"] = Math.Max(1, command.MaxBandwidthMiBps) * MiB,
+                // Post-copy is unlimited by default in QEMU: the policy's bandwidth holds for it too.
+                ["max-postcopy-bandwidth"] = Math.Max(1, command.MaxBandwidthMiBps) * MiB,
             }, CommandTimeout, cancellationToken);
             await qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = incoming.Uri }, CommandTimeout, cancellationToken);
             logger.LogInformation("Migrating {VmId} from {SourceHost} to {TargetHost} ({Uri})", vm, source, target, incoming.Uri);
@@ -256,7 +258,10 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
         if (command.MaxDowntimeMs is { } downtime)
             parameters["downtime-limit"] = Math.Max(1, downtime);
         if (command.MaxBandwidthMiBps is { } bandwidth)
+        {
             parameters["max-bandwidth"] = Math.Max(1, bandwidth) * MiB;
+            parameters["max-postcopy-bandwidth"] = Math.Max(1, bandwidth) * MiB;
+        }
         // QEMU throttles the vCPUs itself once auto-converge is on (set before migrate, by policy); the orchestrator's
         // step sets where its throttling starts.
         if (command.ThrottlePercent is > 0 and var throttle)
