@@ -82,43 +82,51 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
     {
         var (vm, source, target) = (command.VmId, command.SourceHost, command.TargetHost);
         var sourceState = await hosts.RunStateAsync(source, vm, cancellationToken);
-        if (sourceState != "running")
+        var targetState = await hosts.RunStateAsync(target, vm, cancellationToken);
+        if (sourceState is null && targetState == "running")
         {
-            var targetState = await hosts.RunStateAsync(target, vm, cancellationToken);
-            if (targetState == "running" && sourceState is null or "postmigrate")
-            {
-                // A redelivered BeginTransfer after the switchover: report the outcome again, move nothing.
-                await observer.SwitchedOver(target, 0);
-                return;
-            }
+            // A redelivered BeginTransfer after the switchover and the cleanup: report the outcome again, move nothing.
+            await observer.SwitchedOver(target, 0);
+            return;
+        }
+        if (sourceState != "running" && !(sourceState == "postmigrate" && targetState == "running"))
             throw new HypervisorStepException($"VM '{vm}' is not running on the source '{source}' (state: {sourceState ?? "no QEMU"}).",
                 await WhereIsAsync(vm, cancellationToken));
-        }
         var incoming = IncomingMigration.Read(IncomingFile(target, vm));
         if (incoming is null || incoming.MigrationId != command.MigrationId || !hosts.IsAlive(target, vm))
             throw new HypervisorStepException($"No destination is prepared on '{target}' for migration {command.MigrationId}.", source);
 
-        var postCopy = command.AllowPostCopy || command.Strategy == MigrationStrategies.PostCopy;
-        var transfer = new QemuTransfer(command.MigrationId, vm, source, target, postCopy);
         var qmp = await hosts.ConnectAsync(source, vm, cancellationToken);
         var events = Channel.CreateUnbounded<QmpEvent>();
         void OnEvent(QmpEvent e) => events.Writer.TryWrite(e);
         qmp.EventReceived += OnEvent;
+        // A redelivered BeginTransfer (this worker restarted mid-transfer) finds QEMU still migrating, or done: it
+        // follows that migration to its end instead of starting another.
+        var current = await QueryMigrate(qmp, cancellationToken);
+        var attach = current.IsActive || current.IsPostCopy || current.Status == "completed";
+        var postCopy = attach ? await CapabilityOn(qmp, "postcopy-ram", cancellationToken) : command.AllowPostCopy || command.Strategy == MigrationStrategies.PostCopy;
+        var transfer = new QemuTransfer(command.MigrationId, vm, source, target, postCopy) { PostCopyRequested = current.IsPostCopy };
         _transfers[command.MigrationId] = transfer;
         try
         {
-            await SetCapabilities(qmp, cancellationToken, ("events", true), ("postcopy-ram", postCopy),
-                ("auto-converge", command.AllowAutoConverge));
-            await qmp.ExecuteAsync("migrate-set-parameters", new JsonObject
+            if (attach)
+                logger.LogInformation("Following the migration of {VmId} already under way ({Status}, pass {Round})", vm, current.Status, current.DirtySyncCount);
+            else
             {
-                ["downtime-limit"] = Math.Max(1, command.MaxDowntimeMs),
-                ["max-bandwidth"] = Math.Max(1, command.MaxBandwidthMiBps) * MiB,
-                // Post-copy is unlimited by default in QEMU: the policy's bandwidth holds for it too.
-                ["max-postcopy-bandwidth"] = Math.Max(1, command.MaxBandwidthMiBps) * MiB,
-            }, CommandTimeout, cancellationToken);
-            await qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = incoming.Uri }, CommandTimeout, cancellationToken);
-            logger.LogInformation("Migrating {VmId} from {SourceHost} to {TargetHost} ({Uri})", vm, source, target, incoming.Uri);
-            await Follow(command, transfer, qmp, events.Reader, observer, cancellationToken);
+                await SetCapabilities(qmp, cancellationToken, ("events", true), ("postcopy-ram", postCopy),
+                    ("auto-converge", command.AllowAutoConverge));
+                await qmp.ExecuteAsync("migrate-set-parameters", new JsonObject
+                {
+                    ["downtime-limit"] = Math.Max(1, command.MaxDowntimeMs),
+                    ["max-bandwidth"] = Math.Max(1, command.MaxBandwidthMiBps) * MiB,
+                    // Post-copy is unlimited by default in QEMU: the policy's bandwidth holds for it too.
+                    ["max-postcopy-bandwidth"] = Math.Max(1, command.MaxBandwidthMiBps) * MiB,
+                }, CommandTimeout, cancellationToken);
+                await qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = incoming.Uri }, CommandTimeout, cancellationToken);
+                logger.LogInformation("Migrating {VmId} from {SourceHost} to {TargetHost} ({Uri})", vm, source, target, incoming.Uri);
+            }
+            var (roundsDone, transferred) = attach ? ((int)Math.Max(0, current.DirtySyncCount - 1), current.RamTransferred) : (0, 0L);
+            await Follow(command, transfer, qmp, events.Reader, observer, roundsDone, transferred, cancellationToken);
         }
         catch (QmpConnectionLostException exception)
         {
@@ -131,12 +139,16 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
         }
     }
 
+    static async Task<bool> CapabilityOn(QmpClient qmp, string name, CancellationToken cancellationToken)
+    {
+        var capabilities = await qmp.ExecuteAsync("query-migrate-capabilities", null, null, cancellationToken);
+        return capabilities.EnumerateArray().Any(c => c.GetProperty("capability").GetString() == name && c.GetProperty("state").GetBoolean());
+    }
+
     /// <summary>Follows the migration to its end: a pass per <c>MIGRATION_PASS</c>, then the outcome from <c>query-migrate</c>.</summary>
     async Task Follow(BeginTransfer command, QemuTransfer transfer, QmpClient qmp, ChannelReader<QmpEvent> events,
-        ITransferObserver observer, CancellationToken cancellationToken)
+        ITransferObserver observer, int reportedRounds, long transferredAtLastRound, CancellationToken cancellationToken)
     {
-        var reportedRounds = 0;
-        long transferredAtLastRound = 0;
         var postCopyReported = false;
         DateTimeOffset? stoppedAt = null;
         while (true)

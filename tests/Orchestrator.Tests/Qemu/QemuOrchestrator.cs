@@ -52,11 +52,13 @@ public sealed class QemuOrchestrator : IAsyncLifetime
     }
 
     /// <summary>Sends a StartMigration of <paramref name="vmId"/> from <see cref="Source"/> to <see cref="Target"/>.</summary>
-    public async Task<Guid> Migrate(string vmId, MigrationPolicy policy, string? strategy = null)
+    public Task<Guid> Migrate(string vmId, MigrationPolicy policy, string? strategy = null) => Migrate(vmId, Source, Target, policy, strategy);
+
+    public async Task<Guid> Migrate(string vmId, string source, string target, MigrationPolicy policy, string? strategy = null)
     {
         var id = NewId.NextGuid();
         var endpoint = await _serve.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{QueueNames.StartMigration}"));
-        await endpoint.Send(new StartMigration(id, vmId, Source, Target, HypervisorKinds.Qemu, strategy, policy, RequestedBy: "qemu-tests"));
+        await endpoint.Send(new StartMigration(id, vmId, source, target, HypervisorKinds.Qemu, strategy, policy, RequestedBy: "qemu-tests"));
         return id;
     }
 
