@@ -87,6 +87,15 @@ public sealed class QemuOrchestrator : IAsyncLifetime
         return [.. (await session.Events.FetchStreamAsync(migrationId)).Select(e => e.Data)];
     }
 
+    /// <summary>The migration's events with their time after the first, for the test's output.</summary>
+    public async Task<string> Timeline(Guid migrationId)
+    {
+        await using var session = Store.QuerySession();
+        var events = await session.Events.FetchStreamAsync(migrationId);
+        var start = events[0].Timestamp;
+        return string.Join('\n', events.Select(e => $"{(e.Timestamp - start).TotalMilliseconds,8:0} ms  {e.Data.GetType().Name} {System.Text.Json.JsonSerializer.Serialize(e.Data)}"));
+    }
+
     public async ValueTask DisposeAsync()
     {
         try

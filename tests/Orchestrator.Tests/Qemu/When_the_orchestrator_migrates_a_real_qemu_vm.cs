@@ -35,6 +35,7 @@ public sealed class When_the_orchestrator_migrates_a_real_qemu_vm(QemuOrchestrat
 
         var id = await orchestrator.Migrate(vm, new MigrationPolicy(MaxDowntimeMs: 300, MaxBandwidthMiBps: 64));
         var summary = await orchestrator.WaitForEnd(id);
+        TestContext.Current.TestOutputHelper?.WriteLine(await orchestrator.Timeline(id));
 
         summary.State.ShouldBe(MigrationStates.Completed, summary.Reason);
         summary.RunningOn.ShouldBe(B);
