@@ -130,7 +130,7 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
         }
         catch (QmpConnectionLostException exception)
         {
-            throw Lost(transfer, $"The source QEMU of VM '{vm}' on '{source}' went away during the transfer ({exception.Message}).");
+            throw await Lost(transfer, observer, $"The source QEMU of VM '{vm}' on '{source}' went away during the transfer ({exception.Message}).");
         }
         finally
         {
@@ -149,7 +149,6 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
     async Task Follow(BeginTransfer command, QemuTransfer transfer, QmpClient qmp, ChannelReader<QmpEvent> events,
         ITransferObserver observer, int reportedRounds, long transferredAtLastRound, CancellationToken cancellationToken)
     {
-        var postCopyReported = false;
         DateTimeOffset? stoppedAt = null;
         while (true)
         {
@@ -176,9 +175,9 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
                 && !transfer.PostCopyRequested && info.Status == "active")
                 await StartPostCopy(qmp, transfer, cancellationToken);
 
-            if (info.IsPostCopy && !postCopyReported)
+            if (info.IsPostCopy && !transfer.PostCopyReported)
             {
-                postCopyReported = true;
+                transfer.PostCopyReported = true;
                 var handoverMs = stoppedAt is { } stop ? Math.Max(0, (DateTimeOffset.UtcNow - stop).TotalMilliseconds) : 0;
                 await observer.StoppedAndCopied(handoverMs, info.RamTransferred);
                 await observer.PostCopyStarted(transfer.TargetHost, info.RamRemaining);
@@ -190,7 +189,7 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
                     var final = await FinalInfo(qmp, info, cancellationToken);
                     logger.LogInformation("Migration of {VmId} completed: {Rounds} rounds, downtime {DowntimeMs} ms, total {TotalTimeMs} ms",
                         transfer.VmId, reportedRounds, final.DowntimeMs, final.TotalTimeMs);
-                    if (postCopyReported || transfer.PostCopyRequested)
+                    if (transfer.PostCopyReported || transfer.PostCopyRequested)
                     {
                         await observer.PostCopyCompleted(transfer.TargetHost, final.RamTransferred, final.PostCopyRequests);
                         return;
@@ -199,7 +198,7 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
                     await observer.SwitchedOver(transfer.TargetHost, final.RamTransferred);
                     return;
                 case "failed" or "postcopy-paused":
-                    throw Lost(transfer, $"QEMU reports the migration of VM '{transfer.VmId}' {info.Status}: {info.Error ?? "no reason given"}.");
+                    throw await Lost(transfer, observer, $"QEMU reports the migration of VM '{transfer.VmId}' {info.Status}: {info.Error ?? "no reason given"}.");
                 case "cancelled":
                     if (transfer.AbortRequested)
                         throw new OperationCanceledException($"The migration of VM '{transfer.VmId}' was cancelled on request.");
@@ -253,13 +252,24 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
         logger.LogInformation("Switched the migration of {VmId} to post-copy", transfer.VmId);
     }
 
-    /// <summary>A failed transfer: before post-copy the VM still runs on the source; after it, it is lost.</summary>
-    HypervisorStepException Lost(QemuTransfer transfer, string reason)
+    /// <summary>
+    /// A failed transfer. A source that still runs holds the VM (the failure came before the switch, even when post-copy
+    /// had been asked for). Otherwise, after <c>migrate-start-postcopy</c>, neither side holds the whole VM: the saga
+    /// hears that post-copy started (if it had not yet) and that the VM is lost.
+    /// </summary>
+    async Task<HypervisorStepException> Lost(QemuTransfer transfer, ITransferObserver observer, string reason)
     {
-        if (transfer.PostCopyRequested)
-            return new HypervisorStepException($"{reason} Post-copy had started: neither host holds the whole VM; VM '{transfer.VmId}' is lost.", null);
-        var sourceRuns = hosts.IsAlive(transfer.SourceHost, transfer.VmId);
-        return new HypervisorStepException(reason, sourceRuns ? transfer.SourceHost : null);
+        var sourceState = await hosts.RunStateAsync(transfer.SourceHost, transfer.VmId, CancellationToken.None);
+        if (sourceState == "running")
+            return new HypervisorStepException(reason, transfer.SourceHost);
+        if (!transfer.PostCopyRequested)
+            return new HypervisorStepException($"{reason} The source QEMU is {sourceState ?? "gone"}.", null);
+        if (!transfer.PostCopyReported)
+        {
+            transfer.PostCopyReported = true;
+            await observer.PostCopyStarted(transfer.TargetHost, 0);
+        }
+        return new HypervisorStepException($"{reason} Post-copy had started: neither host holds the whole VM; VM '{transfer.VmId}' is lost.", null);
     }
 
     public async Task AdjustAsync(AdjustTransfer command, CancellationToken cancellationToken)

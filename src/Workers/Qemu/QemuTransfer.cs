@@ -17,6 +17,9 @@ public sealed class QemuTransfer(Guid migrationId, string vmId, string sourceHos
     /// <summary>Set once <c>migrate-start-postcopy</c> was sent: from then on nothing may cancel the migration.</summary>
     public volatile bool PostCopyRequested;
 
+    /// <summary>Set once the orchestrator was told post-copy started (<c>PostCopyStarted</c>).</summary>
+    public volatile bool PostCopyReported;
+
     /// <summary>Set when the orchestrator aborts it: the <c>cancelled</c> status is then the expected end.</summary>
     public volatile bool AbortRequested;
 }

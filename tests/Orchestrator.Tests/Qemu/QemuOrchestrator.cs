@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Marten;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,22 +14,26 @@ namespace Orchestrator.Tests.Qemu;
 /// Production's shape with real QEMU: an <c>orchestrator serve</c> host and an <c>orchestrator worker --driver qemu</c>
 /// host serving two hosts (runtime folders) on this machine, over the real RabbitMQ and PostgreSQL. Every QEMU the
 /// tests or the worker start lives under the lab's root and is killed when the fixture goes, even after a failure.
+/// A RabbitMQ virtual host of its own: the other end-to-end fixtures' orchestrators never take its commands.
 /// </summary>
 public sealed class QemuOrchestrator : IAsyncLifetime
 {
     public const string Source = "qemu-a";
     public const string Target = "qemu-b";
+    readonly string _vhost = $"qemu-{Guid.NewGuid():N}"[..17];
     IHost _serve = null!;
     IHost _worker = null!;
 
     public QemuLab Lab { get; } = new();
 
-    public OrchestratorSettings Settings { get; } = new(TestServices.Postgres, TestServices.RabbitMq, TestServices.UniqueSchema("qemu"));
+    public OrchestratorSettings Settings { get; private set; } = null!;
 
     public IDocumentStore Store => _serve.Services.GetRequiredService<IDocumentStore>();
 
     public async ValueTask InitializeAsync()
     {
+        await Vhost("create");
+        Settings = new(TestServices.Postgres, new UriBuilder(TestServices.RabbitMq) { Path = "/" + _vhost }.Uri.ToString(), TestServices.UniqueSchema("qemu"));
         var serve = Host.CreateApplicationBuilder();
         serve.Services.AddEventStore(Settings).AddBus(Settings, new BusOptions
         {
@@ -108,6 +113,20 @@ public sealed class QemuOrchestrator : IAsyncLifetime
         finally
         {
             await Lab.DisposeAsync();
+            await Vhost("delete");
         }
+    }
+
+    /// <summary>infra/vhost.sh of the checkout these tests were built from.</summary>
+    async Task Vhost(string verb)
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "infra", "vhost.sh")))
+            directory = directory.Parent;
+        var script = Path.Combine(directory?.FullName ?? throw new InvalidOperationException("infra/vhost.sh not found above the test binaries"), "infra", "vhost.sh");
+        using var process = Process.Start(new ProcessStartInfo(script, [verb, _vhost]) { RedirectStandardError = true })!;
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"infra/vhost.sh {verb} {_vhost} failed: {await process.StandardError.ReadToEndAsync()}");
     }
 }

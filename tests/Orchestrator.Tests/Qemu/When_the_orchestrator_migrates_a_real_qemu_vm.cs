@@ -154,18 +154,29 @@ public sealed class When_the_orchestrator_migrates_a_real_qemu_vm(QemuOrchestrat
     {
         const string vm = "vm-src-killed";
         await orchestrator.Lab.StartVm(A, vm, mib: 24, rate: 256);
+        // The source is killed the moment QEMU itself says post-copy runs (its MIGRATION event on the observers' monitor),
+        // while megabytes of pages are still on the source.
+        await using var observer = await QmpClient.ConnectAsync(orchestrator.Lab.Hosts.MonitorSocket(A, vm), TimeSpan.FromSeconds(10));
+        var killed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        observer.EventReceived += e =>
+        {
+            if (e.Name == "MIGRATION" && e.Data.GetProperty("status").GetString() == "postcopy-active")
+            {
+                orchestrator.Lab.Kill(A, vm);
+                killed.TrySetResult("postcopy-active");
+            }
+        };
         var id = await orchestrator.Migrate(vm, new MigrationPolicy(MaxDowntimeMs: 300, MaxBandwidthMiBps: 16, AllowPostCopy: true),
             MigrationStrategies.PostCopy);
-        await orchestrator.WaitFor(id, s => s.State == MigrationStates.PostCopying || s.IsTerminal, "post-copy");
-        (await orchestrator.Summary(id))!.State.ShouldBe(MigrationStates.PostCopying);
+        (await killed.Task.WaitAsync(TimeSpan.FromSeconds(60))).ShouldBe("postcopy-active");
 
-        orchestrator.Lab.Kill(A, vm);
         var summary = await orchestrator.WaitForEnd(id);
 
         summary.State.ShouldBe(MigrationStates.Failed, summary.Reason);
         summary.RunningOn.ShouldBeNull();
         summary.Reason.ShouldNotBeNull().ShouldContain("VM lost");
         var events = await orchestrator.Events(id);
+        events.OfType<PostCopyStarted>().ShouldNotBeEmpty();
         events.OfType<MigrationCompleted>().ShouldBeEmpty();
         events.OfType<PostCopyCompleted>().ShouldBeEmpty();
         events.OfType<MigrationFailed>().Single().VmRunningOn.ShouldBeNull();
