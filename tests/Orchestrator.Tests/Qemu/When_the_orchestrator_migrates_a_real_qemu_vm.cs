@@ -41,10 +41,11 @@ public sealed class When_the_orchestrator_migrates_a_real_qemu_vm(QemuOrchestrat
         summary.RunningOn.ShouldBe(B);
         var events = await orchestrator.Events(id);
         var rounds = events.OfType<PreCopyRoundCompleted>().ToList();
-        rounds.Select(r => r.Round).ShouldBe(Enumerable.Range(1, rounds.Count));
+        // Every pass once (the saga may apply two reports in the other order when one of them is retried).
+        rounds.Select(r => r.Round).Order().ShouldBe(Enumerable.Range(1, rounds.Count));
         // QEMU's pass n > 1 ends round n - 1; its last pass is the stop-and-copy's.
         rounds.Count.ShouldBe(qemuPasses - 1);
-        rounds[0].BytesTransferred.ShouldBeGreaterThan(8L << 20);
+        rounds.Single(r => r.Round == 1).BytesTransferred.ShouldBeGreaterThan(8L << 20);
         events.OfType<StopAndCopyCompleted>().Single().DowntimeMs.ShouldBeGreaterThan(0);
         events.OfType<SwitchoverCompleted>().Single().RunningOn.ShouldBe(B);
 
