@@ -23,6 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 eval "$(infra/services.sh up)"
+eval "$(infra/qemu.sh setup)"   # QEMU and the test guest the qemu driver's tests migrate
 
 # A RabbitMQ virtual host of this run's own: runs from other checkouts on the same node never share a queue.
 vhost="test-$(date +%s)-$$"

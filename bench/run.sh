@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks on the project's private services: prints each figure beside a baseline measured in the same run.
-#   bench/run.sh [migrations]
+#   bench/run.sh [migrations]     everything (the QEMU comparison too)
+#   bench/run.sh qemu             only the real QEMU migrations: orchestrated vs a direct QMP sequence
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if infra/services.sh status >/dev/null 2>&1; then started=no; else started=yes; fi
@@ -11,6 +12,7 @@ cleanup() {
 }
 trap cleanup EXIT
 eval "$(infra/services.sh up)"
+eval "$(infra/qemu.sh setup)"
 vhost="bench-$(date +%s)-$$"
 infra/vhost.sh create "$vhost"
 export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq%/}/$vhost"

@@ -1,9 +1,27 @@
 using Orchestrator.Bench;
 
+var onlyQemu = args.Length > 0 && args[0] == "qemu";
 var migrations = args.Length > 0 && int.TryParse(args[0], out var n) ? n : 300;
 var postgres = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
     ?? throw new InvalidOperationException("Run through bench/run.sh, which starts the services and sets the connection strings.");
 var rabbit = Environment.GetEnvironmentVariable("ConnectionStrings__RabbitMq")!;
+
+// Real QEMU: the same migrations by the orchestrator and by a direct QMP sequence, in this run.
+if (Environment.GetEnvironmentVariable("ORCHESTRATOR_QEMU_GUEST") is { Length: > 0 } guest)
+{
+    foreach (var result in await QemuMigrations.Measure(postgres, rabbit, guest, repeats: 3))
+    {
+        var orchestrated = Median(result.Orchestrated.Select(r => r.TotalMs));
+        var direct = Median(result.Direct.Select(r => r.TotalMs));
+        Console.WriteLine($"qemu, {result.Scenario}: total {orchestrated:0} ms orchestrated vs {direct:0} ms direct QMP (median of {result.Direct.Count}), "
+            + $"ratio {orchestrated / direct:0.00} (goal <= 1.10); QEMU-reported downtime {Median(result.Orchestrated.Select(r => r.QemuDowntimeMs)):0} ms vs "
+            + $"{Median(result.Direct.Select(r => r.QemuDowntimeMs)):0} ms (goal: unchanged)");
+        Console.WriteLine($"    runs (total/downtime ms): orchestrated {string.Join(", ", result.Orchestrated.Select(r => $"{r.TotalMs:0}/{r.QemuDowntimeMs:0}"))}; "
+            + $"direct {string.Join(", ", result.Direct.Select(r => $"{r.TotalMs:0}/{r.QemuDowntimeMs:0}"))}");
+    }
+}
+if (onlyQemu)
+    return;
 
 var baseline = await InsertBaseline.Measure(postgres, clients: 4, TimeSpan.FromSeconds(5));
 Console.WriteLine($"baseline: {baseline:0} single-row INSERT transactions/s (4 clients, PostgreSQL of this run)");
@@ -17,6 +35,8 @@ Console.WriteLine($"saga, {throughput.Migrations} migrations at once: {throughpu
 var steady = await SagaThroughput.Measure(postgres, rabbit, migrations: 50, pace: TimeSpan.FromMilliseconds(100));
 Console.WriteLine($"step latency at one new migration per 100 ms (worker report sent -> next command received, {steady.Latencies.Count} steps): "
     + $"p50 {Percentile(steady.Latencies, 0.50):0.0} ms, p99 {Percentile(steady.Latencies, 0.99):0.0} ms (goal p99 <= 20 ms)");
+
+static double Median(IEnumerable<double> values) => Percentile([.. values], 0.50);
 
 static double Percentile(IReadOnlyList<double> values, double p)
 {

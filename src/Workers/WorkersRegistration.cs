@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Contracts;
 using Orchestrator.Workers.Consumers;
 using Orchestrator.Workers.Drivers;
+using Orchestrator.Workers.Qemu;
 using Orchestrator.Workers.Sim;
 
 namespace Orchestrator.Workers;
@@ -39,6 +40,15 @@ public static class WorkersRegistration
         {
             return false;
         }
+    }
+
+    /// <summary>Registers real QEMU over QMP as this process's driver (configuration section <c>Qemu</c>).</summary>
+    public static IServiceCollection AddQemuDriver(this IServiceCollection services, Action<QemuOptions>? configure = null)
+    {
+        services.AddOptions<QemuOptions>().BindConfiguration(QemuOptions.Section).Configure(options => configure?.Invoke(options));
+        services.AddSingleton<QemuHosts>();
+        services.AddSingleton<IHypervisorDriver, QemuDriver>();
+        return services;
     }
 
     public static void AddWorkerConsumers(this IBusRegistrationConfigurator bus, Action<WorkerOptions>? configure = null)

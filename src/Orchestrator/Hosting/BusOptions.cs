@@ -1,5 +1,6 @@
 using Orchestrator.Contracts;
 using Orchestrator.Workers;
+using Orchestrator.Workers.Qemu;
 using Orchestrator.Workers.Sim;
 using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Migration;
@@ -22,6 +23,9 @@ public sealed record BusOptions
     public IReadOnlyList<string> WorkerHosts { get; init; } = [];
 
     public Action<SimOptions>? ConfigureSim { get; init; }
+
+    /// <summary>qemu driver settings beyond the configuration's <c>Qemu</c> section (the CLI, tests).</summary>
+    public Action<QemuOptions>? ConfigureQemu { get; init; }
 
     /// <summary>Worker runtime settings beyond the configuration's <c>Worker</c> section (tests).</summary>
     public Action<WorkerOptions>? ConfigureWorker { get; init; }

@@ -35,7 +35,9 @@ public static class Roles
     /// <summary>Everything a role needs on the bus; <paramref name="workerHosts"/> empty means no worker in this process.</summary>
     public static IServiceCollection AddBus(this IServiceCollection services, OrchestratorSettings settings, BusOptions options)
     {
-        if (options.WorkerHosts.Count > 0)
+        if (options.WorkerHosts.Count > 0 && options.Hypervisor == Contracts.HypervisorKinds.Qemu)
+            services.AddQemuDriver(options.ConfigureQemu);
+        else if (options.WorkerHosts.Count > 0)
             services.AddSimDriver(options.ConfigureSim);
         if (options.Workflows)
         {

@@ -1,0 +1,239 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Marten;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Orchestrator.Contracts;
+using Orchestrator.Hosting;
+using Orchestrator.ReadModels.Migrations;
+using Orchestrator.Workers.Qemu;
+
+namespace Orchestrator.Bench;
+
+/// <summary>
+/// The same real QEMU migrations run twice in one run: by the orchestrator (saga on PostgreSQL, commands over RabbitMQ,
+/// the qemu worker) and by a direct QMP sequence (what a script talking to QEMU would do). Total time from the request
+/// to the VM running on the target with the source gone, and the downtime QEMU itself reports, read by an observer on
+/// the source's second QMP monitor in both cases.
+/// </summary>
+public static class QemuMigrations
+{
+    const string Source = "bench-qa";
+    const string Target = "bench-qb";
+    const long MiB = 1024 * 1024;
+
+    public sealed record Run(double TotalMs, double QemuDowntimeMs);
+
+    public sealed record Result(string Scenario, IReadOnlyList<Run> Orchestrated, IReadOnlyList<Run> Direct);
+
+    /// <summary>A guest and a policy: <paramref name="PostCopy"/> lets a migration that cannot converge switch to post-copy.</summary>
+    public sealed record Scenario(string Name, int Mib, int Rate, int BandwidthMiBps, int MaxDowntimeMs, bool PostCopy);
+
+    public static async Task<IReadOnlyList<Result>> Measure(string postgres, string rabbit, string guest, int repeats)
+    {
+        var root = Path.Combine("/tmp", $"ob-{Guid.NewGuid():N}"[..11]);
+        var options = new QemuOptions { RuntimeRoot = root, PollInterval = TimeSpan.FromMilliseconds(100) };
+        await using var hosts = new QemuHosts(Options.Create(options), NullLogger<QemuHosts>.Instance);
+        var settings = new OrchestratorSettings(postgres, rabbit, $"benchq_{Guid.NewGuid():N}"[..20]);
+        using var serve = Build(builder => builder.Services.AddEventStore(settings).AddBus(settings, new BusOptions { Workflows = true }));
+        using var worker = Build(builder => builder.Services.AddBus(settings, new BusOptions
+        {
+            Hypervisor = HypervisorKinds.Qemu,
+            WorkerHosts = [Source, Target],
+            ConfigureQemu = qemu => (qemu.RuntimeRoot, qemu.PollInterval) = (root, options.PollInterval),
+        }));
+        await serve.StartAsync();
+        await worker.StartAsync();
+        try
+        {
+            Scenario[] scenarios =
+            [
+                new("converging (8 MiB at 16 MiB/s, 64 MiB/s link)", 8, 16, 64, 300, PostCopy: false),
+                new("non-converging -> post-copy (8 MiB at 256 MiB/s, 16 MiB/s link)", 8, 256, 16, 100, PostCopy: true),
+            ];
+            var results = new List<Result>();
+            var n = 0;
+            // One unmeasured pair first: JIT, first connections and first queue declarations are not the steady state.
+            var (_, _) = await Orchestrated(serve, hosts, guest, scenarios[0], $"vm-w{n++}");
+            await Direct(hosts, guest, scenarios[0], $"vm-w{n++}", 0);
+            foreach (var scenario in scenarios)
+            {
+                var orchestrated = new List<Run>();
+                var direct = new List<Run>();
+                for (var i = 0; i < repeats; i++)
+                {
+                    var (run, switchRound) = await Orchestrated(serve, hosts, guest, scenario, $"vm-o{n++}");
+                    orchestrated.Add(run);
+                    direct.Add(await Direct(hosts, guest, scenario, $"vm-d{n++}", switchRound));
+                }
+                results.Add(new Result(scenario.Name, orchestrated, direct));
+            }
+            return results;
+        }
+        finally
+        {
+            await worker.StopAsync();
+            await serve.StopAsync();
+            await hosts.KillAllAsync();
+        }
+    }
+
+    static async Task<(Run Run, int SwitchRound)> Orchestrated(IHost serve, QemuHosts hosts, string guest, Scenario scenario, string vm)
+    {
+        await StartGuest(hosts, guest, scenario, vm);
+        await using var observer = await DowntimeObserver.Attach(hosts.MonitorSocket(Source, vm));
+        var id = NewId.NextGuid();
+        var endpoint = await serve.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{QueueNames.StartMigration}"));
+        var store = serve.Services.GetRequiredService<IDocumentStore>();
+        var stopwatch = Stopwatch.StartNew();
+        await endpoint.Send(new StartMigration(id, vm, Source, Target, HypervisorKinds.Qemu, null,
+            new MigrationPolicy(MaxDowntimeMs: scenario.MaxDowntimeMs, MaxBandwidthMiBps: scenario.BandwidthMiBps,
+                AllowPostCopy: scenario.PostCopy, AllowAutoConverge: false, CompletionTimeoutSecondsPerGiB: 60)));
+        MigrationSummary? summary;
+        while (true)
+        {
+            await using (var session = store.QuerySession())
+                summary = await session.Summary(id);
+            if (summary is { IsTerminal: true })
+                break;
+            await Task.Delay(5);
+        }
+        var elapsed = stopwatch.Elapsed.TotalMilliseconds;
+        if (summary.State != MigrationStates.Completed)
+            throw new InvalidOperationException($"The orchestrated migration of {vm} ended {summary.State}: {summary.Reason}");
+        await hosts.KillAsync(Target, vm);
+
+        await using var read = store.QuerySession();
+        var events = (await read.Events.FetchStreamAsync(id)).Select(e => e.Data).ToList();
+        var switchAt = events.FindIndex(e => e is MigrationPolicyAdjusted { Action: "SwitchToPostCopy" });
+        var switchRound = switchAt < 0 ? 0 : events.Take(switchAt).OfType<PreCopyRoundCompleted>().Count();
+        return (new Run(elapsed, await observer.Downtime()), switchRound);
+    }
+
+    /// <summary>
+    /// The direct sequence: destination with -incoming defer and migrate-incoming, capabilities and parameters on both
+    /// sides, migrate, post-copy after the same round the orchestrator switched at, wait for completion, quit the source.
+    /// </summary>
+    static async Task<Run> Direct(QemuHosts hosts, string guest, Scenario scenario, string vm, int switchRound)
+    {
+        var definition = await StartGuest(hosts, guest, scenario, vm);
+        await using var observer = await DowntimeObserver.Attach(hosts.MonitorSocket(Source, vm));
+        var stopwatch = Stopwatch.StartNew();
+        await hosts.StartAsync(Target, vm, definition, incoming: true, CancellationToken.None);
+        await using var destination = await QmpClient.ConnectAsync(hosts.QmpSocket(Target, vm), TimeSpan.FromSeconds(10));
+        await destination.ExecuteAsync("migrate-set-capabilities", Capabilities(scenario.PostCopy));
+        var uri = $"tcp:127.0.0.1:{FreePort()}";
+        await destination.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = uri });
+
+        var source = await hosts.ConnectAsync(Source, vm, CancellationToken.None);
+        var completed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var switchNow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        source.EventReceived += e =>
+        {
+            if (e.Name == "MIGRATION" && e.Data.GetProperty("status").GetString() is "completed" or "failed" or "cancelled")
+                completed.TrySetResult();
+            if (e.Name == "MIGRATION_PASS" && switchRound > 0 && e.Data.GetProperty("pass").GetInt32() - 1 >= switchRound)
+                switchNow.TrySetResult();
+        };
+        await source.ExecuteAsync("migrate-set-capabilities", Capabilities(scenario.PostCopy));
+        await source.ExecuteAsync("migrate-set-parameters", new JsonObject
+        {
+            ["downtime-limit"] = Math.Max(1, scenario.MaxDowntimeMs / 4),
+            ["max-bandwidth"] = scenario.BandwidthMiBps * MiB,
+            ["max-postcopy-bandwidth"] = scenario.BandwidthMiBps * MiB,
+        });
+        await source.ExecuteAsync("migrate", new JsonObject { ["uri"] = uri });
+        if (switchRound > 0 && await Task.WhenAny(switchNow.Task, completed.Task) == switchNow.Task)
+            await source.ExecuteAsync("migrate-start-postcopy");
+        await completed.Task.WaitAsync(TimeSpan.FromSeconds(120));
+        var status = MigrationInfo.Parse(await source.ExecuteAsync("query-migrate")).Status;
+        if (status != "completed")
+            throw new InvalidOperationException($"The direct migration of {vm} ended {status}.");
+        await hosts.QuitAsync(Source, vm, TimeSpan.FromSeconds(2), CancellationToken.None);
+        var elapsed = stopwatch.Elapsed.TotalMilliseconds;
+        await hosts.KillAsync(Target, vm);
+        return new Run(elapsed, await observer.Downtime());
+    }
+
+    static JsonObject Capabilities(bool postCopy) => new()
+    {
+        ["capabilities"] = new JsonArray(
+            new JsonObject { ["capability"] = "events", ["state"] = true },
+            new JsonObject { ["capability"] = "postcopy-ram", ["state"] = postCopy }),
+    };
+
+    static async Task<QemuVmDefinition> StartGuest(QemuHosts hosts, string guest, Scenario scenario, string vm)
+    {
+        var definition = new QemuVmDefinition(65528, guest, $"mib={scenario.Mib} rate={scenario.Rate}");
+        await hosts.StartAsync(Source, vm, definition, incoming: false, CancellationToken.None);
+        await using var monitor = await QmpClient.ConnectAsync(hosts.MonitorSocket(Source, vm), TimeSpan.FromSeconds(10));
+        while ((await GuestStatus.ReadAsync(monitor)).Pass < 2)
+            await Task.Delay(20);
+        return definition;
+    }
+
+    static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    static IHost Build(Action<HostApplicationBuilder> configure)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        configure(builder);
+        return builder.Build();
+    }
+
+    /// <summary>Reads QEMU's own downtime figure on the source the moment the migration completes, whoever drives it.</summary>
+    sealed class DowntimeObserver : IAsyncDisposable
+    {
+        readonly QmpClient _qmp;
+        readonly TaskCompletionSource<double> _downtime = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        DowntimeObserver(QmpClient qmp)
+        {
+            _qmp = qmp;
+            qmp.EventReceived += e =>
+            {
+                if (e.Name == "MIGRATION" && e.Data.GetProperty("status").GetString() == "completed")
+                    _ = Read();
+            };
+        }
+
+        public static async Task<DowntimeObserver> Attach(string monitorSocket) =>
+            new(await QmpClient.ConnectAsync(monitorSocket, TimeSpan.FromSeconds(10)));
+
+        async Task Read()
+        {
+            try
+            {
+                for (var attempt = 0; attempt < 50; attempt++)
+                {
+                    var info = MigrationInfo.Parse(await _qmp.ExecuteAsync("query-migrate"));
+                    if (info.TotalTimeMs > 0)
+                    {
+                        _downtime.TrySetResult(info.DowntimeMs);
+                        return;
+                    }
+                    await Task.Delay(2);
+                }
+                _downtime.TrySetResult(double.NaN);
+            }
+            catch (IOException)
+            {
+                _downtime.TrySetResult(double.NaN); // The source quit before the figure could be read.
+            }
+        }
+
+        public async Task<double> Downtime() => await _downtime.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        public ValueTask DisposeAsync() => _qmp.DisposeAsync();
+    }
+}

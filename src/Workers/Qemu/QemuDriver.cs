@@ -1,0 +1,432 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
+using Orchestrator.Workers.Drivers;
+
+namespace Orchestrator.Workers.Qemu;
+
+/// <summary>
+/// Real QEMU live migration over QMP, the way libvirt drives it underneath: the destination waits with
+/// <c>-incoming defer</c> + <c>migrate-incoming</c>; the source gets its capabilities and parameters, then
+/// <c>migrate</c>; every <c>MIGRATION_PASS</c> becomes a reported pass with QEMU's own numbers; the downtime, total time
+/// and bytes at the end are QEMU's. After <c>migrate-start-postcopy</c> the migration is never cancelled: neither side
+/// alone holds the VM, so a failure there reports the VM lost.
+/// </summary>
+public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, ILogger<QemuDriver> logger) : IHypervisorDriver
+{
+    const long MiB = 1024 * 1024;
+    readonly ConcurrentDictionary<Guid, QemuTransfer> _transfers = new();
+
+    public string Kind => HypervisorKinds.Qemu;
+
+    TimeSpan CommandTimeout => options.Value.CommandTimeout;
+
+    public async Task<PreflightResult> PreflightAsync(CheckMigration command, CancellationToken cancellationToken)
+    {
+        var definition = hosts.Definition(command.SourceHost, command.VmId);
+        var memory = definition?.MemoryBytes ?? 0;
+        if (command.Hypervisor != Kind)
+            return new($"This worker serves '{Kind}' hosts; the migration asks for '{command.Hypervisor}'.", memory, null);
+        if (command.SourceHost == command.TargetHost)
+            return new($"Source and target are the same host '{command.SourceHost}'.", memory, null);
+        var sourceState = await hosts.RunStateAsync(command.SourceHost, command.VmId, cancellationToken);
+        if (definition is null || sourceState != "running")
+        {
+            var where = await WhereIsAsync(command.VmId, cancellationToken);
+            return new($"VM '{command.VmId}' does not run on the source '{command.SourceHost}' "
+                + $"({(where is null ? "no host runs it" : $"it runs on '{where}'")}).", memory, null);
+        }
+        if (await hosts.RunStateAsync(command.TargetHost, command.VmId, cancellationToken) == "running")
+            return new($"Target '{command.TargetHost}' already runs VM '{command.VmId}'.", memory, null);
+
+        // Before the first pass only the memory size is known: the downtime if the whole RAM had to move while stopped
+        // is an upper bound; QEMU measures the real dirty rate during the transfer and the policy acts on it.
+        var bandwidth = Math.Max(1, command.MaxBandwidthMiBps) * (double)MiB;
+        return new(null, memory, Math.Round(memory / bandwidth * 1000, 1));
+    }
+
+    public async Task PrepareTargetAsync(PrepareTarget command, CancellationToken cancellationToken)
+    {
+        var (vm, target) = (command.VmId, command.TargetHost);
+        var incomingFile = IncomingFile(target, vm);
+        if (hosts.IsAlive(target, vm))
+        {
+            if (IncomingMigration.Read(incomingFile) is { } waiting && waiting.MigrationId == command.MigrationId)
+                return; // A redelivered PrepareTarget: the destination is already waiting.
+            if (await hosts.RunStateAsync(target, vm, cancellationToken) is "running")
+                throw new HypervisorStepException($"VM '{vm}' already runs on '{target}'.", target);
+            logger.LogWarning("Replacing a leftover destination of VM {VmId} on {Host}", vm, target);
+            await hosts.KillAsync(target, vm);
+        }
+        var definition = hosts.Definition(command.SourceHost, vm)
+            ?? throw new HypervisorStepException($"Source '{command.SourceHost}' has no VM '{vm}' whose definition the destination could copy.", null);
+
+        await hosts.StartAsync(target, vm, definition, incoming: true, cancellationToken);
+        var qmp = await hosts.ConnectAsync(target, vm, cancellationToken);
+        // postcopy-ram must be on on both sides before migrate; on the destination alone it changes nothing, so it is
+        // always on: the source decides by policy.
+        await SetCapabilities(qmp, cancellationToken, ("events", true), ("postcopy-ram", true));
+        var uri = $"tcp:{options.Value.MigrationAddress}:{FreePort(options.Value.MigrationAddress)}";
+        await qmp.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = uri }, CommandTimeout, cancellationToken);
+        await File.WriteAllTextAsync(incomingFile, new IncomingMigration(command.MigrationId, uri).ToJson(), cancellationToken);
+        logger.LogInformation("Destination of {VmId} waits on {Host} at {Uri}", vm, target, uri);
+    }
+
+    public async Task MigrateAsync(BeginTransfer command, ITransferObserver observer, CancellationToken cancellationToken)
+    {
+        var (vm, source, target) = (command.VmId, command.SourceHost, command.TargetHost);
+        var sourceState = await hosts.RunStateAsync(source, vm, cancellationToken);
+        var targetState = await hosts.RunStateAsync(target, vm, cancellationToken);
+        if (sourceState is null && targetState == "running")
+        {
+            // A redelivered BeginTransfer after the switchover and the cleanup: report the outcome again, move nothing.
+            await observer.SwitchedOver(target, 0);
+            return;
+        }
+        if (sourceState != "running" && !(sourceState == "postmigrate" && targetState == "running"))
+            throw new HypervisorStepException($"VM '{vm}' is not running on the source '{source}' (state: {sourceState ?? "no QEMU"}).",
+                await WhereIsAsync(vm, cancellationToken));
+        var incoming = IncomingMigration.Read(IncomingFile(target, vm));
+        if (incoming is null || incoming.MigrationId != command.MigrationId || !hosts.IsAlive(target, vm))
+            throw new HypervisorStepException($"No destination is prepared on '{target}' for migration {command.MigrationId}.", source);
+
+        var qmp = await hosts.ConnectAsync(source, vm, cancellationToken);
+        var events = Channel.CreateUnbounded<QmpEvent>();
+        void OnEvent(QmpEvent e) => events.Writer.TryWrite(e);
+        qmp.EventReceived += OnEvent;
+        // A redelivered BeginTransfer (this worker restarted mid-transfer) finds QEMU still migrating, or done: it
+        // follows that migration to its end instead of starting another.
+        var current = await QueryMigrate(qmp, cancellationToken);
+        var attach = current.IsActive || current.IsPostCopy || current.Status == "completed";
+        var postCopy = attach ? await CapabilityOn(qmp, "postcopy-ram", cancellationToken) : command.AllowPostCopy || command.Strategy == MigrationStrategies.PostCopy;
+        var transfer = new QemuTransfer(command.MigrationId, vm, source, target, postCopy) { PostCopyRequested = current.IsPostCopy };
+        _transfers[command.MigrationId] = transfer;
+        try
+        {
+            if (attach)
+                logger.LogInformation("Following the migration of {VmId} already under way ({Status}, pass {Round})", vm, current.Status, current.DirtySyncCount);
+            else
+            {
+                await SetCapabilities(qmp, cancellationToken, ("events", true), ("postcopy-ram", postCopy),
+                    ("auto-converge", command.AllowAutoConverge));
+                await qmp.ExecuteAsync("migrate-set-parameters", new JsonObject
+                {
+                    ["downtime-limit"] = Math.Max(1, command.MaxDowntimeMs),
+                    ["max-bandwidth"] = Math.Max(1, command.MaxBandwidthMiBps) * MiB,
+                    // Post-copy is unlimited by default in QEMU: the policy's bandwidth holds for it too.
+                    ["max-postcopy-bandwidth"] = Math.Max(1, command.MaxBandwidthMiBps) * MiB,
+                }, CommandTimeout, cancellationToken);
+                await qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = incoming.Uri }, CommandTimeout, cancellationToken);
+                logger.LogInformation("Migrating {VmId} from {SourceHost} to {TargetHost} ({Uri})", vm, source, target, incoming.Uri);
+            }
+            var (roundsDone, transferred) = attach ? ((int)Math.Max(0, current.DirtySyncCount - 1), current.RamTransferred) : (0, 0L);
+            await Follow(command, transfer, qmp, events.Reader, observer, roundsDone, transferred, cancellationToken);
+        }
+        catch (QmpConnectionLostException exception)
+        {
+            throw await Lost(transfer, observer, $"The source QEMU of VM '{vm}' on '{source}' went away during the transfer ({exception.Message}).");
+        }
+        finally
+        {
+            qmp.EventReceived -= OnEvent;
+            _transfers.TryRemove(command.MigrationId, out _);
+        }
+    }
+
+    static async Task<bool> CapabilityOn(QmpClient qmp, string name, CancellationToken cancellationToken)
+    {
+        var capabilities = await qmp.ExecuteAsync("query-migrate-capabilities", null, null, cancellationToken);
+        return capabilities.EnumerateArray().Any(c => c.GetProperty("capability").GetString() == name && c.GetProperty("state").GetBoolean());
+    }
+
+    /// <summary>Follows the migration to its end: a pass per <c>MIGRATION_PASS</c>, then the outcome from <c>query-migrate</c>.</summary>
+    async Task Follow(BeginTransfer command, QemuTransfer transfer, QmpClient qmp, ChannelReader<QmpEvent> events,
+        ITransferObserver observer, int reportedRounds, long transferredAtLastRound, CancellationToken cancellationToken)
+    {
+        DateTimeOffset? stoppedAt = null;
+        while (true)
+        {
+            var woke = await WaitForEvent(qmp, events, cancellationToken);
+            var info = await QueryMigrate(qmp, cancellationToken);
+            foreach (var e in woke)
+            {
+                if (e.Name == "STOP")
+                    stoppedAt = e.Timestamp;
+                // MIGRATION_PASS n is QEMU's n-th dirty-bitmap sync: pass 1 is the setup, pass n > 1 ends round n - 1.
+                if (e.Name != "MIGRATION_PASS" || !e.Data.TryGetProperty("pass", out var p) || p.GetInt32() - 1 is var round && round <= reportedRounds)
+                    continue;
+                for (var r = reportedRounds + 1; r <= round; r++)
+                {
+                    var sent = Math.Max(0, info.RamTransferred - transferredAtLastRound);
+                    await observer.RoundCompleted(new PreCopyPass(r, r == round ? sent : 0, info.RamRemaining, info.DirtyRateBytesPerSecond,
+                        info.BandwidthBytesPerSecond, info.ExpectedDowntimeMs, info.ThrottlePercent));
+                    transferredAtLastRound = info.RamTransferred;
+                }
+                reportedRounds = round;
+            }
+
+            if (command.Strategy == MigrationStrategies.PostCopy && transfer.PostCopyEnabled && reportedRounds >= 1
+                && !transfer.PostCopyRequested && info.Status == "active")
+                await StartPostCopy(qmp, transfer, cancellationToken);
+
+            if (info.IsPostCopy && !transfer.PostCopyReported)
+            {
+                transfer.PostCopyReported = true;
+                var handoverMs = stoppedAt is { } stop ? Math.Max(0, (DateTimeOffset.UtcNow - stop).TotalMilliseconds) : 0;
+                await observer.StoppedAndCopied(handoverMs, info.RamTransferred);
+                await observer.PostCopyStarted(transfer.TargetHost, info.RamRemaining);
+            }
+
+            switch (info.Status)
+            {
+                case "completed":
+                    var final = await FinalInfo(qmp, info, cancellationToken);
+                    logger.LogInformation("Migration of {VmId} completed: {Rounds} rounds, downtime {DowntimeMs} ms, total {TotalTimeMs} ms",
+                        transfer.VmId, reportedRounds, final.DowntimeMs, final.TotalTimeMs);
+                    if (transfer.PostCopyReported || transfer.PostCopyRequested)
+                    {
+                        await observer.PostCopyCompleted(transfer.TargetHost, final.RamTransferred, final.PostCopyRequests);
+                        return;
+                    }
+                    await observer.StoppedAndCopied(final.DowntimeMs, Math.Max(0, final.RamTransferred - transferredAtLastRound));
+                    await observer.SwitchedOver(transfer.TargetHost, final.RamTransferred);
+                    return;
+                case "failed" or "postcopy-paused":
+                    throw await Lost(transfer, observer, $"QEMU reports the migration of VM '{transfer.VmId}' {info.Status}: {info.Error ?? "no reason given"}.");
+                case "cancelled":
+                    if (transfer.AbortRequested)
+                        throw new OperationCanceledException($"The migration of VM '{transfer.VmId}' was cancelled on request.");
+                    throw new HypervisorStepException($"The migration of VM '{transfer.VmId}' was cancelled outside the orchestrator.", transfer.SourceHost);
+            }
+        }
+    }
+
+    /// <summary>The next batch of events, or an empty one after the poll interval; throws when the connection is gone.</summary>
+    async Task<List<QmpEvent>> WaitForEvent(QmpClient qmp, ChannelReader<QmpEvent> events, CancellationToken cancellationToken)
+    {
+        var batch = new List<QmpEvent>();
+        using var poll = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        poll.CancelAfter(options.Value.PollInterval);
+        try
+        {
+            var available = events.WaitToReadAsync(poll.Token).AsTask();
+            await Task.WhenAny(available, qmp.Closed);
+            if (!available.IsCompleted && qmp.Closed.IsCompleted)
+                throw new QmpConnectionLostException(qmp.SocketPath);
+            await available;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Poll interval: query anyway.
+        }
+        while (events.TryRead(out var e))
+            batch.Add(e);
+        return batch;
+    }
+
+    async Task<MigrationInfo> QueryMigrate(QmpClient qmp, CancellationToken cancellationToken) =>
+        MigrationInfo.Parse(await qmp.ExecuteAsync("query-migrate", null, CommandTimeout, cancellationToken));
+
+    /// <summary>QEMU 7.2 may first answer <c>completed</c> with a total time of 0: ask again until the numbers are in.</summary>
+    async Task<MigrationInfo> FinalInfo(QmpClient qmp, MigrationInfo info, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; info.TotalTimeMs == 0 && attempt < 50; attempt++)
+        {
+            await Task.Delay(10, cancellationToken);
+            info = await QueryMigrate(qmp, cancellationToken);
+        }
+        return info;
+    }
+
+    async Task StartPostCopy(QmpClient qmp, QemuTransfer transfer, CancellationToken cancellationToken)
+    {
+        // Marked first: from the moment QEMU may act on it, a cancel would lose the VM.
+        transfer.PostCopyRequested = true;
+        await qmp.ExecuteAsync("migrate-start-postcopy", null, CommandTimeout, cancellationToken);
+        logger.LogInformation("Switched the migration of {VmId} to post-copy", transfer.VmId);
+    }
+
+    /// <summary>
+    /// A failed transfer. A source that still runs holds the VM (the failure came before the switch, even when post-copy
+    /// had been asked for). Otherwise, after <c>migrate-start-postcopy</c>, neither side holds the whole VM: the saga
+    /// hears that post-copy started (if it had not yet) and that the VM is lost.
+    /// </summary>
+    async Task<HypervisorStepException> Lost(QemuTransfer transfer, ITransferObserver observer, string reason)
+    {
+        var sourceState = await hosts.RunStateAsync(transfer.SourceHost, transfer.VmId, CancellationToken.None);
+        if (sourceState == "running")
+            return new HypervisorStepException(reason, transfer.SourceHost);
+        if (!transfer.PostCopyRequested)
+            return new HypervisorStepException($"{reason} The source QEMU is {sourceState ?? "gone"}.", null);
+        if (!transfer.PostCopyReported)
+        {
+            transfer.PostCopyReported = true;
+            await observer.PostCopyStarted(transfer.TargetHost, 0);
+        }
+        return new HypervisorStepException($"{reason} Post-copy had started: neither host holds the whole VM; VM '{transfer.VmId}' is lost.", null);
+    }
+
+    public async Task AdjustAsync(AdjustTransfer command, CancellationToken cancellationToken)
+    {
+        if (!hosts.IsAlive(command.Host, command.VmId))
+            return;
+        var parameters = new JsonObject();
+        if (command.MaxDowntimeMs is { } downtime)
+            parameters["downtime-limit"] = Math.Max(1, downtime);
+        if (command.MaxBandwidthMiBps is { } bandwidth)
+        {
+            parameters["max-bandwidth"] = Math.Max(1, bandwidth) * MiB;
+            parameters["max-postcopy-bandwidth"] = Math.Max(1, bandwidth) * MiB;
+        }
+        // QEMU throttles the vCPUs itself once auto-converge is on (set before migrate, by policy); the orchestrator's
+        // step sets where its throttling starts.
+        if (command.ThrottlePercent is > 0 and var throttle)
+            parameters["cpu-throttle-initial"] = Math.Clamp(throttle, 1, 99);
+        if (parameters.Count == 0)
+            return;
+        var qmp = await hosts.ConnectAsync(command.Host, command.VmId, cancellationToken);
+        await qmp.ExecuteAsync("migrate-set-parameters", parameters, CommandTimeout, cancellationToken);
+    }
+
+    public async Task SwitchToPostCopyAsync(SwitchToPostCopy command, CancellationToken cancellationToken)
+    {
+        if (!_transfers.TryGetValue(command.MigrationId, out var transfer))
+            throw new HypervisorStepException($"No transfer of VM '{command.VmId}' runs on '{command.Host}' to switch to post-copy.",
+                await WhereIsAsync(command.VmId, cancellationToken));
+        if (!transfer.PostCopyEnabled)
+            throw new HypervisorStepException($"The transfer of VM '{command.VmId}' was started without post-copy (the policy does not allow it).", command.Host);
+        if (transfer.PostCopyRequested)
+            return;
+        await StartPostCopy(await hosts.ConnectAsync(command.Host, command.VmId, cancellationToken), transfer, cancellationToken);
+    }
+
+    public async Task AbortAsync(AbortTransfer command, CancellationToken cancellationToken)
+    {
+        var (vm, source) = (command.VmId, command.Host);
+        _transfers.TryGetValue(command.MigrationId, out var transfer);
+        if (transfer?.PostCopyRequested == true)
+            throw new HypervisorStepException($"The migration of VM '{vm}' is in post-copy: cancelling it now would lose the VM on both hosts.", transfer.TargetHost);
+        if (!hosts.IsAlive(source, vm))
+            throw new HypervisorStepException($"The source '{source}' runs no QEMU for VM '{vm}': nothing to keep running.",
+                await WhereIsAsync(vm, cancellationToken));
+
+        var qmp = await hosts.ConnectAsync(source, vm, cancellationToken);
+        var info = await QueryMigrate(qmp, cancellationToken);
+        if (info.IsPostCopy)
+            throw new HypervisorStepException($"The migration of VM '{vm}' is in post-copy ({info.Status}): it cannot be cancelled.", transfer?.TargetHost);
+        if (info.Status == "completed")
+            throw new HypervisorStepException($"VM '{vm}' already moved: the migration completed and cannot be undone.",
+                await WhereIsAsync(vm, cancellationToken));
+        if (transfer is not null)
+            transfer.AbortRequested = true;
+        if (info.IsActive)
+            await qmp.ExecuteAsync("migrate_cancel", null, CommandTimeout, cancellationToken);
+
+        var deadline = DateTime.UtcNow + CommandTimeout;
+        while (info.IsActive && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10, cancellationToken);
+            info = await QueryMigrate(qmp, cancellationToken);
+        }
+        if (info.Status == "completed")
+            throw new HypervisorStepException($"VM '{vm}' moved before the cancel reached it.", await WhereIsAsync(vm, cancellationToken));
+        var state = await hosts.RunStateAsync(source, vm, cancellationToken);
+        if (state is "paused" or "postmigrate")
+        {
+            // A migration that failed in its last phase can leave the source stopped: it holds the whole VM, so resume it.
+            await qmp.ExecuteAsync("cont", null, CommandTimeout, cancellationToken);
+            state = await hosts.RunStateAsync(source, vm, cancellationToken);
+        }
+        if (state != "running")
+            throw new HypervisorStepException($"After the abort VM '{vm}' is '{state ?? "gone"}' on '{source}', not running.", null);
+        logger.LogInformation("Migration of {VmId} aborted ({Status}); it runs on {SourceHost}", vm, info.Status, source);
+    }
+
+    public async Task DestroyTargetAsync(DestroyTarget command, CancellationToken cancellationToken)
+    {
+        var (vm, target) = (command.VmId, command.Host);
+        if (await hosts.RunStateAsync(target, vm, cancellationToken) == "running"
+            && IncomingMigration.Read(IncomingFile(target, vm)) is { } incoming && incoming.MigrationId == command.MigrationId)
+        {
+            var where = await WhereIsAsync(vm, cancellationToken);
+            if (where == target)
+                throw new HypervisorStepException($"VM '{vm}' runs on '{target}': destroying it there would lose it.", target);
+        }
+        await hosts.KillAsync(target, vm);
+    }
+
+    public async Task CleanupSourceAsync(CleanupSource command, CancellationToken cancellationToken)
+    {
+        var (vm, source) = (command.VmId, command.Host);
+        if (await hosts.RunStateAsync(source, vm, cancellationToken) == "running")
+            throw new HypervisorStepException($"VM '{vm}' still runs on '{source}': the source is not cleaned up while it holds the VM.", source);
+        await hosts.QuitAsync(source, vm, TimeSpan.FromSeconds(2), cancellationToken);
+    }
+
+    /// <summary>
+    /// The host whose QEMU runs the VM: <c>query-status</c> says <c>running</c> and, on a destination, the incoming
+    /// migration is not stuck in <c>postcopy-paused</c> (whose guest only looks running: it waits for pages forever).
+    /// </summary>
+    public async Task<string?> WhereIsAsync(string vmId, CancellationToken cancellationToken)
+    {
+        foreach (var host in hosts.HostsWith(vmId))
+        {
+            if (await hosts.RunStateAsync(host, vmId, cancellationToken) != "running")
+                continue;
+            var qmp = await hosts.ConnectAsync(host, vmId, cancellationToken);
+            var migration = await QueryMigrate(qmp, cancellationToken);
+            if (migration.Status is "postcopy-paused" or "postcopy-recover")
+                continue;
+            return host;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The truth query of a recovery, from QEMU's own words on <paramref name="host"/>: <c>query-status</c> and, where the
+    /// VM takes part in a migration, <c>query-migrate</c>. A destination in <c>postcopy-paused</c> looks running but waits
+    /// for pages for ever: it is paused. No QEMU process for the VM: absent.
+    /// </summary>
+    public async Task<VmInspection> InspectAsync(string vmId, string host, CancellationToken cancellationToken)
+    {
+        if (!hosts.IsAlive(host, vmId))
+            return new VmInspection(VmPresences.Absent, $"no QEMU process for VM '{vmId}' on {host}");
+        var state = await hosts.RunStateAsync(host, vmId, cancellationToken);
+        if (state is null)
+            return new VmInspection(VmPresences.Unknown, $"the QEMU of VM '{vmId}' on {host} runs but does not answer query-status");
+        var qmp = await hosts.ConnectAsync(host, vmId, cancellationToken);
+        var migration = (await QueryMigrate(qmp, cancellationToken)).Status ?? "none";
+        var words = $"QEMU on {host}: query-status {state}, query-migrate {migration}";
+        return state switch
+        {
+            "running" when migration is "postcopy-paused" or "postcopy-recover" => new VmInspection(VmPresences.Paused, words),
+            "running" => new VmInspection(VmPresences.Running, words),
+            "inmigrate" => new VmInspection(VmPresences.Incoming, words),
+            "postmigrate" or "shutdown" => new VmInspection(VmPresences.Stopped, words),
+            _ => new VmInspection(VmPresences.Paused, words),   // paused, finish-migrate, restore-vm, suspended, …
+        };
+    }
+
+    string IncomingFile(string host, string vmId) => Path.Combine(hosts.VmDirectory(host, vmId), "incoming.json");
+
+    async Task SetCapabilities(QmpClient qmp, CancellationToken cancellationToken, params (string Name, bool State)[] capabilities)
+    {
+        var list = new JsonArray();
+        foreach (var (name, state) in capabilities)
+            list.Add(new JsonObject { ["capability"] = name, ["state"] = state });
+        await qmp.ExecuteAsync("migrate-set-capabilities", new JsonObject { ["capabilities"] = list }, CommandTimeout, cancellationToken);
+    }
+
+    static int FreePort(string address)
+    {
+        using var listener = new TcpListener(IPAddress.Parse(address), 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,26 @@
+namespace Orchestrator.Workers.Qemu;
+
+/// <summary>How the qemu driver runs QEMU on this machine (configuration section <c>Qemu</c>).</summary>
+public sealed class QemuOptions
+{
+    public const string Section = "Qemu";
+
+    /// <summary>
+    /// Where each host served by this worker keeps its VMs: <c>&lt;RuntimeRoot&gt;/&lt;host&gt;/&lt;vmId&gt;/</c> holds the VM's
+    /// definition (<c>vm.json</c>), its QMP sockets, its pid file and serial log. Keep it short: unix socket paths are
+    /// limited to 107 bytes.
+    /// </summary>
+    public string RuntimeRoot { get; set; } = Path.Combine(Path.GetTempPath(), "orchestrator-qemu");
+
+    /// <summary>The QEMU executable.</summary>
+    public string Binary { get; set; } = "qemu-system-x86_64";
+
+    /// <summary>How long one QMP command may take before it counts as unanswered.</summary>
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often a running migration is queried between QEMU's own events.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The loopback address destinations listen on for the migration stream.</summary>
+    public string MigrationAddress { get; set; } = "127.0.0.1";
+}

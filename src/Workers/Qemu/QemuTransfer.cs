@@ -1,0 +1,25 @@
+namespace Orchestrator.Workers.Qemu;
+
+/// <summary>A migration this worker runs on a source QEMU: what the orchestrator asked of it while it runs.</summary>
+public sealed class QemuTransfer(Guid migrationId, string vmId, string sourceHost, string targetHost, bool postCopyEnabled)
+{
+    public Guid MigrationId { get; } = migrationId;
+
+    public string VmId { get; } = vmId;
+
+    public string SourceHost { get; } = sourceHost;
+
+    public string TargetHost { get; } = targetHost;
+
+    /// <summary>postcopy-ram was set on both sides: <c>migrate-start-postcopy</c> can be used.</summary>
+    public bool PostCopyEnabled { get; } = postCopyEnabled;
+
+    /// <summary>Set once <c>migrate-start-postcopy</c> was sent: from then on nothing may cancel the migration.</summary>
+    public volatile bool PostCopyRequested;
+
+    /// <summary>Set once the orchestrator was told post-copy started (<c>PostCopyStarted</c>).</summary>
+    public volatile bool PostCopyReported;
+
+    /// <summary>Set when the orchestrator aborts it: the <c>cancelled</c> status is then the expected end.</summary>
+    public volatile bool AbortRequested;
+}

@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using Marten;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orchestrator.Contracts;
+using Orchestrator.Hosting;
+using Orchestrator.ReadModels.Migrations;
+using Orchestrator.TestSupport.Qemu;
+
+namespace Orchestrator.Tests.Qemu;
+
+/// <summary>
+/// Production's shape with real QEMU: an <c>orchestrator serve</c> host and an <c>orchestrator worker --driver qemu</c>
+/// host serving two hosts (runtime folders) on this machine, over the real RabbitMQ and PostgreSQL. Every QEMU the
+/// tests or the worker start lives under the lab's root and is killed when the fixture goes, even after a failure.
+/// A RabbitMQ virtual host of its own: the other end-to-end fixtures' orchestrators never take its commands.
+/// </summary>
+public sealed class QemuOrchestrator : IAsyncLifetime
+{
+    public const string Source = "qemu-a";
+    public const string Target = "qemu-b";
+    readonly string _vhost = $"qemu-{Guid.NewGuid():N}"[..17];
+    IHost _serve = null!;
+    IHost _worker = null!;
+
+    public QemuLab Lab { get; } = new();
+
+    public OrchestratorSettings Settings { get; private set; } = null!;
+
+    public IDocumentStore Store => _serve.Services.GetRequiredService<IDocumentStore>();
+
+    public async ValueTask InitializeAsync()
+    {
+        await Vhost("create");
+        Settings = new(TestServices.Postgres, new UriBuilder(TestServices.RabbitMq) { Path = "/" + _vhost }.Uri.ToString(), TestServices.UniqueSchema("qemu"));
+        var serve = Host.CreateApplicationBuilder();
+        serve.Services.AddEventStore(Settings).AddBus(Settings, new BusOptions
+        {
+            Workflows = true,
+            ConfigureTimeouts = timeouts => (timeouts.Prepare, timeouts.Rollback, timeouts.MaxAttempts) = (TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15), 2),
+        });
+        _serve = serve.Build();
+
+        var worker = Host.CreateApplicationBuilder();
+        worker.Services.AddBus(Settings, new BusOptions
+        {
+            Hypervisor = HypervisorKinds.Qemu,
+            WorkerHosts = [Source, Target],
+            ConfigureQemu = qemu => (qemu.RuntimeRoot, qemu.PollInterval) = (Lab.Root, TimeSpan.FromMilliseconds(100)),
+            ConfigureWorker = w => w.HeartbeatInterval = TimeSpan.FromSeconds(1),
+        });
+        _worker = worker.Build();
+
+        await _serve.StartAsync();
+        await _worker.StartAsync();
+    }
+
+    /// <summary>Sends a StartMigration of <paramref name="vmId"/> from <see cref="Source"/> to <see cref="Target"/>.</summary>
+    public Task<Guid> Migrate(string vmId, MigrationPolicy policy, string? strategy = null) => Migrate(vmId, Source, Target, policy, strategy);
+
+    public async Task<Guid> Migrate(string vmId, string source, string target, MigrationPolicy policy, string? strategy = null)
+    {
+        var id = NewId.NextGuid();
+        var endpoint = await _serve.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{QueueNames.StartMigration}"));
+        await endpoint.Send(new StartMigration(id, vmId, source, target, HypervisorKinds.Qemu, strategy, policy, RequestedBy: "qemu-tests"));
+        return id;
+    }
+
+    public async Task Cancel(Guid migrationId)
+    {
+        var endpoint = await _serve.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{QueueNames.CancelMigration}"));
+        await endpoint.Send(new CancelMigration(migrationId, "test cancels during pre-copy", "qemu-tests"));
+    }
+
+    public async Task<MigrationSummary?> Summary(Guid migrationId)
+    {
+        await using var session = Store.QuerySession();
+        return await session.Summary(migrationId);
+    }
+
+    public Task<MigrationSummary?> WaitFor(Guid migrationId, Func<MigrationSummary, bool> condition, string what) =>
+        Eventually.Get(() => Summary(migrationId), s => s is not null && condition(s), what, TimeSpan.FromSeconds(60));
+
+    public async Task<MigrationSummary> WaitForEnd(Guid migrationId) =>
+        (await WaitFor(migrationId, s => s.IsTerminal, $"migration {migrationId} to end"))!;
+
+    /// <summary>The migration's event stream, in order.</summary>
+    public async Task<IReadOnlyList<object>> Events(Guid migrationId)
+    {
+        await using var session = Store.QuerySession();
+        return [.. (await session.Events.FetchStreamAsync(migrationId)).Select(e => e.Data)];
+    }
+
+    /// <summary>The migration's events with their time after the first, for the test's output.</summary>
+    public async Task<string> Timeline(Guid migrationId)
+    {
+        await using var session = Store.QuerySession();
+        var events = await session.Events.FetchStreamAsync(migrationId);
+        var start = events[0].Timestamp;
+        return string.Join('\n', events.Select(e => $"{(e.Timestamp - start).TotalMilliseconds,8:0} ms  {e.Data.GetType().Name} {System.Text.Json.JsonSerializer.Serialize(e.Data)}"));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _worker.StopAsync();
+            await _serve.StopAsync();
+            _worker.Dispose();
+            _serve.Dispose();
+        }
+        finally
+        {
+            await Lab.DisposeAsync();
+            await Vhost("delete");
+        }
+    }
+
+    /// <summary>infra/vhost.sh of the checkout these tests were built from.</summary>
+    async Task Vhost(string verb)
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "infra", "vhost.sh")))
+            directory = directory.Parent;
+        var script = Path.Combine(directory?.FullName ?? throw new InvalidOperationException("infra/vhost.sh not found above the test binaries"), "infra", "vhost.sh");
+        using var process = Process.Start(new ProcessStartInfo(script, [verb, _vhost]) { RedirectStandardError = true })!;
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"infra/vhost.sh {verb} {_vhost} failed: {await process.StandardError.ReadToEndAsync()}");
+    }
+}

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Orchestrator.Workers.Qemu;
+
+namespace Orchestrator.TestSupport.Qemu;
+
+/// <summary>
+/// Real QEMU for a test: a runtime root of its own (one folder per host), the project's test guest (built by
+/// infra/qemu.sh), VMs started on a host, the guest's status block read over the observers' QMP monitor. Disposing it
+/// kills every QEMU it (or a driver on the same root) started, even when the test failed.
+/// </summary>
+public sealed class QemuLab : IAsyncDisposable
+{
+    /// <summary>64 MiB − 8 KiB: QEMU 7.2 with TCG loses dirty pages when the RAM block is a multiple of 256 KiB.</summary>
+    public const long MemoryKiB = 65528;
+
+    public QemuLab()
+    {
+        Root = Path.Combine("/tmp", $"oq-{Guid.NewGuid():N}"[..11]);
+        Options = new QemuOptions { RuntimeRoot = Root, PollInterval = TimeSpan.FromMilliseconds(100) };
+        Hosts = new QemuHosts(Microsoft.Extensions.Options.Options.Create(Options), NullLogger<QemuHosts>.Instance);
+        Guest = FindOrBuildGuest();
+    }
+
+    public string Root { get; }
+
+    public QemuOptions Options { get; }
+
+    public QemuHosts Hosts { get; }
+
+    /// <summary>The test guest's ELF.</summary>
+    public string Guest { get; }
+
+    /// <summary>The test guest rewriting <paramref name="mib"/> MiB at <paramref name="rate"/> MiB/s.</summary>
+    public QemuVmDefinition Definition(int mib, int rate) => new(MemoryKiB, Guest, $"mib={mib} rate={rate}");
+
+    /// <summary>Starts the guest on <paramref name="host"/> and waits until it has written its working set once.</summary>
+    public async Task StartVm(string host, string vmId, int mib = 8, int rate = 64)
+    {
+        await Hosts.StartAsync(host, vmId, Definition(mib, rate), incoming: false, CancellationToken.None);
+        await Eventually.Get(() => Status(host, vmId), s => s is { IsRunning: true, Pass: >= 2 }, $"the guest {vmId} to run on {host}");
+    }
+
+    /// <summary>The guest's status block on <paramref name="host"/>, read over a QMP connection of the test's own.</summary>
+    public async Task<GuestStatus?> Status(string host, string vmId)
+    {
+        if (!Hosts.IsAlive(host, vmId))
+            return null;
+        await using var qmp = await QmpClient.ConnectAsync(Hosts.MonitorSocket(host, vmId), TimeSpan.FromSeconds(10));
+        return await GuestStatus.ReadAsync(qmp);
+    }
+
+    /// <summary>The QEMU run state on <paramref name="host"/> over the observers' monitor (null: no QEMU).</summary>
+    public async Task<string?> RunState(string host, string vmId)
+    {
+        if (!Hosts.IsAlive(host, vmId))
+            return null;
+        await using var qmp = await QmpClient.ConnectAsync(Hosts.MonitorSocket(host, vmId), TimeSpan.FromSeconds(10));
+        return (await qmp.ExecuteAsync("query-status")).GetProperty("status").GetString();
+    }
+
+    /// <summary>Waits until the guest on <paramref name="host"/> has run <paramref name="passes"/> more passes; returns its status.</summary>
+    public async Task<GuestStatus> RunsOn(string host, string vmId, uint passes = 2)
+    {
+        var before = await Status(host, vmId) ?? throw new InvalidOperationException($"{host} runs no QEMU for {vmId}.");
+        return (await Eventually.Get(() => Status(host, vmId), s => s is not null && s.Pass >= before.Pass + passes,
+            $"the guest {vmId} to keep running on {host}"))!;
+    }
+
+    /// <summary>SIGKILL the VM's QEMU on <paramref name="host"/>, as a crash would.</summary>
+    public void Kill(string host, string vmId)
+    {
+        if (Hosts.Pid(host, vmId) is { } pid)
+        {
+            using var process = Process.GetProcessById(pid);
+            process.Kill();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Hosts.KillAllAsync();
+        await Hosts.DisposeAsync();
+    }
+
+    static string FindOrBuildGuest()
+    {
+        if (Environment.GetEnvironmentVariable("ORCHESTRATOR_QEMU_GUEST") is { Length: > 0 } configured && File.Exists(configured))
+            return configured;
+        var repo = new DirectoryInfo(AppContext.BaseDirectory);
+        while (repo is not null && !File.Exists(Path.Combine(repo.FullName, "infra", "qemu.sh")))
+            repo = repo.Parent;
+        if (repo is null)
+            throw new InvalidOperationException("The test guest is not built and infra/qemu.sh was not found: set ORCHESTRATOR_QEMU_GUEST.");
+        var guest = Path.Combine(repo.FullName, ".data", "qemu", "guest.elf");
+        if (!File.Exists(guest))
+        {
+            using var build = Process.Start(new ProcessStartInfo(Path.Combine(repo.FullName, "infra", "qemu.sh"), "setup") { RedirectStandardOutput = true })!;
+            build.WaitForExit();
+            if (build.ExitCode != 0 || !File.Exists(guest))
+                throw new InvalidOperationException($"infra/qemu.sh setup failed (exit {build.ExitCode}): QEMU and the test guest are needed.");
+        }
+        return guest;
+    }
+}

@@ -1,0 +1,110 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
+using Orchestrator.TestSupport.Qemu;
+using Orchestrator.Workers.Drivers;
+using Orchestrator.Workers.Qemu;
+
+namespace Orchestrator.Workers.Tests;
+
+/// <summary>The driver alone, on real QEMU: what each step does to the two QEMU processes and to the guest.</summary>
+[Trait("Category", "Qemu")]
+public sealed class When_the_qemu_driver_migrates_a_real_vm : IAsyncLifetime
+{
+    const string Vm = "vm-1";
+    readonly QemuLab _lab = new();
+    QemuDriver Driver => new(_lab.Hosts, Options.Create(_lab.Options), NullLogger<QemuDriver>.Instance);
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync() => await _lab.DisposeAsync();
+
+    static BeginTransfer Transfer(Guid id, int downtimeMs = 300, int bandwidthMiBps = 64) =>
+        new(id, 1, Vm, "host-a", "host-b", MigrationStrategies.PreCopy, downtimeMs, bandwidthMiBps);
+
+    [Fact]
+    public async Task Should_report_every_pass_and_leave_the_guest_intact_on_the_target()
+    {
+        await _lab.StartVm("host-a", Vm, mib: 8, rate: 16);
+        var driver = Driver;
+        var id = Guid.NewGuid();
+        var observer = new RecordingObserver();
+
+        (await driver.PreflightAsync(new CheckMigration(id, 1, Vm, "host-a", "host-b", HypervisorKinds.Qemu, 300, 64, false, false), default))
+            .Passed.ShouldBeTrue();
+        await driver.PrepareTargetAsync(new PrepareTarget(id, 1, Vm, "host-a", "host-b", HypervisorKinds.Qemu), default);
+        await driver.PrepareTargetAsync(new PrepareTarget(id, 1, Vm, "host-a", "host-b", HypervisorKinds.Qemu), default);
+        (await _lab.RunState("host-b", Vm)).ShouldBe("inmigrate");
+        await driver.MigrateAsync(Transfer(id), observer, default);
+
+        observer.RunningOn.ShouldBe("host-b");
+        observer.Passes.Select(p => p.Round).ShouldBe(Enumerable.Range(1, observer.Passes.Count));
+        observer.Passes[0].BytesTransferred.ShouldBeGreaterThan(1L << 20);
+        observer.DowntimeMs.ShouldNotBeNull().ShouldBeGreaterThan(0);
+        (await _lab.RunState("host-a", Vm)).ShouldBe("postmigrate");
+        var arrived = await _lab.RunsOn("host-b", Vm);
+        arrived.IntegrityErrors.ShouldBe(0u);
+        (await driver.WhereIsAsync(Vm, default)).ShouldBe("host-b");
+
+        await driver.CleanupSourceAsync(new CleanupSource(id, 1, Vm, "host-a"), default);
+        _lab.Hosts.IsAlive("host-a", Vm).ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task Should_keep_the_vm_on_the_source_when_aborted_and_refuse_to_clean_it_up()
+    {
+        await _lab.StartVm("host-a", Vm, mib: 32, rate: 256);
+        var driver = Driver;
+        var id = Guid.NewGuid();
+        var observer = new RecordingObserver();
+        await driver.PrepareTargetAsync(new PrepareTarget(id, 1, Vm, "host-a", "host-b", HypervisorKinds.Qemu), default);
+        var transfer = driver.MigrateAsync(Transfer(id, downtimeMs: 10, bandwidthMiBps: 16), observer, default);
+        await Eventually.Get(() => Task.FromResult(observer.Passes.Count), n => n >= 1, "a first pass");
+
+        await driver.AbortAsync(new AbortTransfer(id, 1, Vm, "host-a"), default);
+
+        await Should.ThrowAsync<OperationCanceledException>(() => transfer);
+        (await _lab.RunState("host-a", Vm)).ShouldBe("running");
+        (await _lab.RunsOn("host-a", Vm)).IntegrityErrors.ShouldBe(0u);
+        await Should.ThrowAsync<HypervisorStepException>(() => driver.CleanupSourceAsync(new CleanupSource(id, 1, Vm, "host-a"), default));
+        await driver.DestroyTargetAsync(new DestroyTarget(id, 1, Vm, "host-b"), default);
+        _lab.Hosts.IsAlive("host-b", Vm).ShouldBeFalse();
+        (await driver.WhereIsAsync(Vm, default)).ShouldBe("host-a");
+    }
+
+    sealed class RecordingObserver : ITransferObserver
+    {
+        readonly List<PreCopyPass> _passes = [];
+
+        public IReadOnlyList<PreCopyPass> Passes { get { lock (_passes) return [.. _passes]; } }
+        public double? DowntimeMs { get; private set; }
+        public string? RunningOn { get; private set; }
+
+        public Task RoundCompleted(PreCopyPass pass)
+        {
+            lock (_passes) _passes.Add(pass);
+            return Task.CompletedTask;
+        }
+
+        public Task StoppedAndCopied(double downtimeMs, long bytesTransferred)
+        {
+            DowntimeMs = downtimeMs;
+            return Task.CompletedTask;
+        }
+
+        public Task SwitchedOver(string runningOn, long totalBytesTransferred)
+        {
+            RunningOn = runningOn;
+            return Task.CompletedTask;
+        }
+
+        public Task PostCopyStarted(string runningOn, long bytesRemaining) => Task.CompletedTask;
+
+        public Task PostCopyCompleted(string runningOn, long totalBytesTransferred, long pageFaults)
+        {
+            RunningOn = runningOn;
+            return Task.CompletedTask;
+        }
+    }
+}
