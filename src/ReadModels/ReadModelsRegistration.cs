@@ -1,6 +1,8 @@
 using JasperFx.Events.Projections;
 using Marten;
+using Orchestrator.ReadModels.Attention;
 using Orchestrator.ReadModels.Audit;
+using Orchestrator.ReadModels.Hosts;
 using Orchestrator.ReadModels.Migrations;
 
 namespace Orchestrator.ReadModels;
@@ -18,5 +20,9 @@ public static class ReadModelsRegistration
         options.Events.MetadataConfig.CausationIdEnabled = true;
         options.Listeners.Add(new HashChainListener());
         options.Schema.For<MigrationSummary>().Index(x => x.VmId).Index(x => x.State);
+        // Dashboards: asynchronous, run by the daemon of the serve role (AddAsyncDaemon); each can be rebuilt from the events.
+        options.Projections.Add<HostLoadProjection>(ProjectionLifecycle.Async);
+        options.Projections.Add<AttentionProjection>(ProjectionLifecycle.Async);
+        options.Schema.For<MigrationAttention>().Index(x => x.LastEventAt);
     }
 }

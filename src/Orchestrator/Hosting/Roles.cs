@@ -1,4 +1,5 @@
 using JasperFx;
+using JasperFx.Events.Daemon;
 using Marten;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,7 +18,8 @@ public static class Roles
 {
     public static IServiceCollection AddEventStore(this IServiceCollection services, OrchestratorSettings settings)
     {
-        services.AddMarten(options => Configure(options, settings)).ApplyAllDatabaseChangesOnStartup();
+        // The daemon runs the asynchronous read models (host load, attention queue); HotCold: one node of many runs them.
+        services.AddMarten(options => Configure(options, settings)).ApplyAllDatabaseChangesOnStartup().AddAsyncDaemon(DaemonMode.HotCold);
         return services;
     }
 
