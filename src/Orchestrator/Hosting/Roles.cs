@@ -1,5 +1,4 @@
 using JasperFx;
-using JasperFx.Events.Daemon;
 using Marten;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,8 +17,9 @@ public static class Roles
 {
     public static IServiceCollection AddEventStore(this IServiceCollection services, OrchestratorSettings settings)
     {
-        // The daemon runs the asynchronous read models (host load, attention queue); HotCold: one node of many runs them.
-        services.AddMarten(options => Configure(options, settings)).ApplyAllDatabaseChangesOnStartup().AddAsyncDaemon(DaemonMode.HotCold);
+        services.AddMarten(options => Configure(options, settings)).ApplyAllDatabaseChangesOnStartup();
+        // The asynchronous read models (host load, attention queue), run by one node of many.
+        services.AddHostedService<ProjectionDaemonHost>();
         return services;
     }
 
