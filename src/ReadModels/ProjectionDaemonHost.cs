@@ -28,8 +28,10 @@ public sealed partial class ProjectionDaemonHost(IDocumentStore store, ILogger<P
             {
                 return;
             }
-            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
+                // Whatever went wrong (the database gone, a projection that throws), the serve role keeps running and
+                // tries again: the dashboards are not worth stopping the workflows for.
                 LogDaemonFailed(e);
             }
             try
@@ -54,22 +56,35 @@ public sealed partial class ProjectionDaemonHost(IDocumentStore store, ILogger<P
                 return;
         }
 
-        LogLeading(LockName);
-        using var daemon = await store.BuildProjectionDaemonAsync(logger: logger);
-        await daemon.StartAllAsync();
         try
         {
-            // Hold the lock as long as the connection lives; if it breaks, the lock is gone and so is the lead.
-            await using var ping = new NpgsqlCommand("select 1", connection);
-            while (!stoppingToken.IsCancellationRequested)
+            LogLeading(LockName);
+            using var daemon = await store.BuildProjectionDaemonAsync(logger: logger);
+            await daemon.StartAllAsync();
+            try
             {
-                await Task.Delay(Retry, stoppingToken);
-                await ping.ExecuteScalarAsync(stoppingToken);
+                // Hold the lock as long as the connection lives; if it breaks, the lock is gone and so is the lead.
+                await using var ping = new NpgsqlCommand("select 1", connection);
+                while (!stoppingToken.IsCancellationRequested)
+                {
+                    await Task.Delay(Retry, stoppingToken);
+                    await ping.ExecuteScalarAsync(stoppingToken);
+                }
+            }
+            finally
+            {
+                await daemon.StopAllAsync();
             }
         }
         finally
         {
-            await daemon.StopAllAsync();
+            // A pooled connection keeps its session's locks until it is reset: let go explicitly.
+            if (connection.State == System.Data.ConnectionState.Open)
+            {
+                await using var release = new NpgsqlCommand("select pg_advisory_unlock(hashtext($1))", connection);
+                release.Parameters.Add(new NpgsqlParameter { Value = LockName });
+                await release.ExecuteScalarAsync(CancellationToken.None);
+            }
         }
     }
 
