@@ -59,7 +59,9 @@ public sealed partial class ProjectionDaemonHost(IDocumentStore store, ILogger<P
         try
         {
             LogLeading(LockName);
-            using var daemon = await store.BuildProjectionDaemonAsync(logger: logger);
+            // Stopped, not disposed: its agents may still be loading a page when StopAllAsync returns, and disposing
+            // it then fails them with ObjectDisposedException (seen at the end of bench/run.sh's saga runs).
+            var daemon = await store.BuildProjectionDaemonAsync(logger: logger);
             await daemon.StartAllAsync();
             try
             {
