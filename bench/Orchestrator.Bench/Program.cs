@@ -1,7 +1,12 @@
 using Orchestrator.Bench;
 
+// bench/run.sh [qemu | migrations] [--events N] [--history-only]
 var onlyQemu = args.Length > 0 && args[0] == "qemu";
-var migrations = args.Length > 0 && int.TryParse(args[0], out var n) ? n : 300;
+var eventsAt = Array.IndexOf(args, "--events");
+var positional = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (eventsAt < 0 || i != eventsAt + 1)).ToList();
+var migrations = positional.Count > 0 && int.TryParse(positional[0], out var n) ? n : 300;
+var events = eventsAt >= 0 && eventsAt + 1 < args.Length && long.TryParse(args[eventsAt + 1], out var e) ? e : 1_000_000;
+var historyOnly = args.Contains("--history-only");
 var postgres = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
     ?? throw new InvalidOperationException("Run through bench/run.sh, which starts the services and sets the connection strings.");
 var rabbit = Environment.GetEnvironmentVariable("ConnectionStrings__RabbitMq")!;
@@ -23,18 +28,30 @@ if (Environment.GetEnvironmentVariable("ORCHESTRATOR_QEMU_GUEST") is { Length: >
 if (onlyQemu)
     return;
 
-var baseline = await InsertBaseline.Measure(postgres, clients: 4, TimeSpan.FromSeconds(5));
-Console.WriteLine($"baseline: {baseline:0} single-row INSERT transactions/s (4 clients, PostgreSQL of this run)");
+if (!historyOnly)
+{
+    var baseline = await InsertBaseline.Measure(postgres, clients: 4, TimeSpan.FromSeconds(5));
+    Console.WriteLine($"baseline: {baseline:0} single-row INSERT transactions/s (4 clients, PostgreSQL of this run)");
 
-var throughput = await SagaThroughput.Measure(postgres, rabbit, migrations, pace: TimeSpan.Zero);
-Console.WriteLine($"saga, {throughput.Migrations} migrations at once: {throughput.Transitions} transitions in {throughput.Elapsed.TotalSeconds:0.00} s "
-    + $"= {throughput.TransitionsPerSecond:0} transitions/s; ratio to baseline {throughput.TransitionsPerSecond / baseline:0.00} (goal >= 0.40)");
+    var throughput = await SagaThroughput.Measure(postgres, rabbit, migrations, pace: TimeSpan.Zero);
+    Console.WriteLine($"saga, {throughput.Migrations} migrations at once: {throughput.Transitions} transitions in {throughput.Elapsed.TotalSeconds:0.00} s "
+        + $"= {throughput.TransitionsPerSecond:0} transitions/s; ratio to baseline {throughput.TransitionsPerSecond / baseline:0.00} (goal >= 0.40)");
 
-// Latency under a steady load below the throughput above, not behind a backlog: one new migration every 100 ms
-// (about 150 transitions/s).
-var steady = await SagaThroughput.Measure(postgres, rabbit, migrations: 50, pace: TimeSpan.FromMilliseconds(100));
-Console.WriteLine($"step latency at one new migration per 100 ms (worker report sent -> next command received, {steady.Latencies.Count} steps): "
-    + $"p50 {Percentile(steady.Latencies, 0.50):0.0} ms, p99 {Percentile(steady.Latencies, 0.99):0.0} ms (goal p99 <= 20 ms)");
+    // Latency under a steady load below the throughput above, not behind a backlog: one new migration every 100 ms
+    // (about 150 transitions/s).
+    var steady = await SagaThroughput.Measure(postgres, rabbit, migrations: 50, pace: TimeSpan.FromMilliseconds(100));
+    Console.WriteLine($"step latency at one new migration per 100 ms (worker report sent -> next command received, {steady.Latencies.Count} steps): "
+        + $"p50 {Percentile(steady.Latencies, 0.50):0.0} ms, p99 {Percentile(steady.Latencies, 0.99):0.0} ms (goal p99 <= 20 ms)");
+}
+
+var history = await HistoryThroughput.Measure(postgres, events);
+Console.WriteLine($"history: {history.Events:N0} events in {history.Streams:N0} hash-chained migration streams, seeded in {history.Seed.TotalSeconds:0.0} s "
+    + $"(generating and hashing {history.Generating.TotalSeconds:0.0} s, COPY {history.Copying.TotalSeconds:0.0} s)");
+Console.WriteLine($"raw read (SELECT * FROM mt_events, every row): {history.RawRead.TotalSeconds:0.00} s = {history.RawReadPerSecond:N0} events/s (baseline)");
+Console.WriteLine($"replay (daemon rebuild of every migration summary): {history.Replay.TotalSeconds:0.00} s = {history.ReplayPerSecond:N0} events/s; "
+    + $"ratio to raw read {history.ReplayPerSecond / history.RawReadPerSecond:0.000}");
+Console.WriteLine($"verify (every hash chain re-computed, {history.Broken} broken): {history.Verify.TotalSeconds:0.00} s = {history.VerifyPerSecond:N0} events/s; "
+    + $"ratio to raw read {history.VerifyPerSecond / history.RawReadPerSecond:0.000}");
 
 static double Median(IEnumerable<double> values) => Percentile([.. values], 0.50);
 

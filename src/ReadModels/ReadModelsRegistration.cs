@@ -1,6 +1,9 @@
+using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
 using Marten;
+using Orchestrator.ReadModels.Attention;
 using Orchestrator.ReadModels.Audit;
+using Orchestrator.ReadModels.Hosts;
 using Orchestrator.ReadModels.Migrations;
 
 namespace Orchestrator.ReadModels;
@@ -18,5 +21,12 @@ public static class ReadModelsRegistration
         options.Events.MetadataConfig.CausationIdEnabled = true;
         options.Listeners.Add(new HashChainListener());
         options.Schema.For<MigrationSummary>().Index(x => x.VmId).Index(x => x.State);
+        // Dashboards: asynchronous, run on one serve node by ProjectionDaemonHost; each can be rebuilt from the events.
+        options.Projections.Add<HostLoadProjection>(ProjectionLifecycle.Async);
+        options.Projections.Add<AttentionProjection>(ProjectionLifecycle.Async);
+        options.Schema.For<MigrationAttention>().Index(x => x.LastEventAt);
+        // ProjectionDaemonHost runs them, not Marten's hosted daemon; saying so also keeps Marten from printing a
+        // "daemon disabled" warning on standard output, where the CLI writes its NDJSON export.
+        options.Projections.AsyncMode = DaemonMode.ExternallyManaged;
     }
 }

@@ -1,4 +1,5 @@
 using Orchestrator.Contracts;
+using Orchestrator.ReadModels.Attention;
 using Orchestrator.ReadModels.Migrations;
 using Orchestrator.Workers.Sim;
 using Orchestrator.Workflows.Migration;
@@ -24,6 +25,7 @@ public sealed class When_a_migration_is_recovered
         var command = InMemoryOrchestrator.NewMigration("vm-stuck-cleanup");
         await orchestrator.Start(command);
         (await orchestrator.WaitForEnd(command.MigrationId))!.State.ShouldBe(MigrationStates.Failed);
+        (await AttentionFor(orchestrator, command.MigrationId, e => e is not null)).Kind.ShouldBe(AttentionKinds.Failed);
 
         // The operator fixes the source host, then asks for recovery.
         sim!.Faults.Clear();
@@ -43,7 +45,16 @@ public sealed class When_a_migration_is_recovered
         var verdict = events.OfType<MigrationReconciled>().ShouldHaveSingleItem();
         verdict.Evidence.ShouldContain("host-b (target): running");
         events.OfType<SourceCleanedUp>().ShouldHaveSingleItem();
+        // Recovered, it leaves the operators' attention queue.
+        await AttentionFor(orchestrator, command.MigrationId, e => e is null);
     }
+
+    static async Task<AttentionEntry> AttentionFor(InMemoryOrchestrator orchestrator, Guid migrationId, Func<AttentionEntry?, bool> done) =>
+        (await Eventually.Get(async () =>
+        {
+            await using var session = orchestrator.Store.QuerySession();
+            return (await session.Attention(DateTimeOffset.UtcNow, TimeSpan.FromHours(1))).SingleOrDefault(e => e.MigrationId == migrationId);
+        }, done, "the attention queue"))!;
 
     [Fact]
     public async Task Should_roll_back_when_the_vm_runs_on_its_source_even_if_the_target_never_answers()

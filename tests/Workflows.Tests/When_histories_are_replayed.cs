@@ -1,6 +1,12 @@
 using System.Text.Json;
+using JasperFx.Events.Daemon;
+using Marten;
+using Npgsql;
 using Orchestrator.Contracts;
+using Orchestrator.Hosting;
+using Orchestrator.ReadModels.Attention;
 using Orchestrator.ReadModels.Audit;
+using Orchestrator.ReadModels.Hosts;
 using Orchestrator.ReadModels.Migrations;
 using Orchestrator.Workers.Drivers;
 using Orchestrator.Workers.Sim;
@@ -52,5 +58,47 @@ public sealed class When_histories_are_replayed
                 atVersion.IsTerminal.ShouldBe(version >= ended, $"{stored.Id} at version {version}");
             }
         }
+
+        // Every projection, the asynchronous ones included, rebuilt by Marten's daemon from the events alone, equals
+        // what was stored while the migrations ran.
+        await WaitForTheAsyncProjections(orchestrator.Store);
+        var schema = orchestrator.Store.Options.DatabaseSchemaName;
+        var hostLoads = await Stored<HostLoad>(orchestrator.Store, h => h.Id);
+        var attention = await Stored<MigrationAttention>(orchestrator.Store, a => a.Id.ToString());
+        var storedSummaries = await Stored<MigrationSummary>(orchestrator.Store, s => s.Id.ToString());
+        hostLoads.ShouldContain("\"TotalOutbound\":");
+        await orchestrator.DisposeAsync();
+
+        await using var store = DocumentStore.For(options =>
+            Roles.Configure(options, new OrchestratorSettings(TestServices.Postgres, TestServices.RabbitMq, schema)));
+        using var daemon = await store.BuildProjectionDaemonAsync();
+        foreach (var projection in new[] { typeof(HostLoadProjection), typeof(AttentionProjection), typeof(MigrationSummaryProjection) })
+            await daemon.RebuildProjectionAsync(projection, TimeSpan.FromSeconds(60), CancellationToken.None);
+        (await Stored<HostLoad>(store, h => h.Id)).ShouldBe(hostLoads);
+        (await Stored<MigrationAttention>(store, a => a.Id.ToString())).ShouldBe(attention);
+        (await Stored<MigrationSummary>(store, s => s.Id.ToString())).ShouldBe(storedSummaries);
+        var totals = JsonSerializer.Deserialize<HostLoad[]>(hostLoads)!;
+        totals.Sum(h => h.TotalOutbound).ShouldBe(summaries.Count(s => s.SourceHost is not null));
+        totals.ShouldAllBe(h => h.Migrations.Count == 0);
+    }
+
+    static async Task<string> Stored<T>(IDocumentStore store, Func<T, string> key)
+        where T : notnull
+    {
+        await using var session = store.QuerySession();
+        return JsonSerializer.Serialize((await session.Query<T>().ToListAsync()).OrderBy(key, StringComparer.Ordinal));
+    }
+
+    /// <summary>Waits until every asynchronous projection has processed the last stored event.</summary>
+    static async Task WaitForTheAsyncProjections(IDocumentStore store)
+    {
+        await using var connection = new NpgsqlConnection(TestServices.Postgres);
+        await connection.OpenAsync();
+        await using var max = new NpgsqlCommand($"select coalesce(max(seq_id), 0) from {store.Options.Events.DatabaseSchemaName}.mt_events", connection);
+        var last = (long)(await max.ExecuteScalarAsync())!;
+        await Eventually.Get(async () => await store.Advanced.AllProjectionProgress(),
+            shards => shards.Count(s => s.ShardName != "HighWaterMark") == 2
+                      && shards.Where(s => s.ShardName != "HighWaterMark").All(s => s.Sequence >= last),
+            "the asynchronous projections to catch up", TimeSpan.FromSeconds(60));
     }
 }

@@ -12,6 +12,7 @@ public static class ApiHosting
     public static IServiceCollection AddOrchestratorApi(this IServiceCollection services)
     {
         services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section);
+        services.AddOptions<AttentionOptions>().BindConfiguration(AttentionOptions.Section);
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorizationBuilder()
@@ -42,6 +43,7 @@ public static class ApiHosting
         app.MapOpenApi().RequireAuthorization(ApiRoles.ReadPolicy);
         app.MapMigrationApi();
         app.MapDrainApi();
+        app.MapFleetApi();
         return app;
     }
 }

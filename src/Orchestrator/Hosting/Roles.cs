@@ -18,6 +18,8 @@ public static class Roles
     public static IServiceCollection AddEventStore(this IServiceCollection services, OrchestratorSettings settings)
     {
         services.AddMarten(options => Configure(options, settings)).ApplyAllDatabaseChangesOnStartup();
+        // The asynchronous read models (host load, attention queue), run by one node of many.
+        services.AddHostedService<ProjectionDaemonHost>();
         return services;
     }
 

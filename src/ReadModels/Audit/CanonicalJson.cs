@@ -1,57 +1,54 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
-using System.Text.Json.Nodes;
+using System.Text.Json;
 
 namespace Orchestrator.ReadModels.Audit;
 
 /// <summary>
-/// One text for one JSON value, however it was written: object keys sorted, no whitespace, numbers by their value.
+/// One text for one JSON value, however it was written: object keys sorted (ordinal), no whitespace, numbers by their
+/// value (the shortest text that round-trips the double), strings escaped as System.Text.Json's default encoder does.
 /// PostgreSQL's jsonb reorders keys and rewrites numbers, so the hash is taken over this form, on both sides.
 /// </summary>
 public static class CanonicalJson
 {
     public static string Of(string json)
     {
-        var builder = new StringBuilder(json.Length);
-        Write(JsonNode.Parse(json), builder);
-        return builder.ToString();
+        using var document = JsonDocument.Parse(json);
+        var buffer = new ArrayBufferWriter<byte>(json.Length + 16);
+        using (var writer = new Utf8JsonWriter(buffer))
+            Write(document.RootElement, writer);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    static void Write(JsonNode? node, StringBuilder builder)
+    static void Write(JsonElement element, Utf8JsonWriter writer)
     {
-        switch (node)
+        switch (element.ValueKind)
         {
-            case null:
-                builder.Append("null");
-                break;
-            case JsonObject obj:
-                builder.Append('{');
-                var first = true;
-                foreach (var (key, value) in obj.OrderBy(p => p.Key, StringComparer.Ordinal))
+            case JsonValueKind.Object:
+                writer.WriteStartObject();
+                var properties = new List<JsonProperty>();
+                foreach (var property in element.EnumerateObject())
+                    properties.Add(property);
+                properties.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+                foreach (var property in properties)
                 {
-                    if (!first)
-                        builder.Append(',');
-                    first = false;
-                    builder.Append(JsonValue.Create(key).ToJsonString()).Append(':');
-                    Write(value, builder);
+                    writer.WritePropertyName(property.Name);
+                    Write(property.Value, writer);
                 }
-                builder.Append('}');
+                writer.WriteEndObject();
                 break;
-            case JsonArray array:
-                builder.Append('[');
-                for (var i = 0; i < array.Count; i++)
-                {
-                    if (i > 0)
-                        builder.Append(',');
-                    Write(array[i], builder);
-                }
-                builder.Append(']');
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in element.EnumerateArray())
+                    Write(item, writer);
+                writer.WriteEndArray();
                 break;
-            case JsonValue value when value.GetValueKind() == System.Text.Json.JsonValueKind.Number:
-                builder.Append(value.GetValue<double>().ToString("R", CultureInfo.InvariantCulture));
+            case JsonValueKind.Number:
+                writer.WriteRawValue(element.GetDouble().ToString("R", CultureInfo.InvariantCulture), skipInputValidation: true);
                 break;
             default:
-                builder.Append(node.ToJsonString());
+                element.WriteTo(writer);
                 break;
         }
     }

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
+using System.Threading.Channels;
 using Marten;
 using Npgsql;
 
@@ -14,6 +16,54 @@ public static class ChainVerifier
 
     public static async Task<ChainVerdict> Verify(IDocumentStore store, Guid streamId, CancellationToken cancellationToken = default) =>
         Verify(streamId, await Read(store, streamId, cancellationToken));
+
+    /// <summary>
+    /// Every stream, in one pass over the events table (ordered by stream and version): the rows are read on one thread
+    /// while the hashes are re-computed on the others. One verdict per stream, in stream id order.
+    /// </summary>
+    public static async Task<IReadOnlyList<ChainVerdict>> VerifyAll(IDocumentStore store, CancellationToken cancellationToken = default)
+    {
+        var streams = Channel.CreateBounded<(Guid Id, List<StoredEvent> Events)>(new BoundedChannelOptions(1024) { SingleWriter = true });
+        var verdicts = new ConcurrentBag<ChainVerdict>();
+        var verifiers = Enumerable.Range(0, Math.Max(1, Environment.ProcessorCount)).Select(_ => Task.Run(async () =>
+        {
+            await foreach (var (id, events) in streams.Reader.ReadAllAsync(cancellationToken))
+                verdicts.Add(Verify(id, events));
+        }, cancellationToken)).ToArray();
+
+        try
+        {
+            await using var connection = store.Storage.Database.CreateConnection();
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand(
+                $"select stream_id, version, type, data::text, headers->>'{HashChain.HashHeader}', headers->>'{HashChain.PreviousHashHeader}' "
+                + $"from {store.Options.Events.DatabaseSchemaName}.mt_events order by stream_id, version", connection);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            Guid? current = null;
+            var events = new List<StoredEvent>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var streamId = reader.GetGuid(0);
+                if (streamId != current)
+                {
+                    if (current is { } done)
+                        await streams.Writer.WriteAsync((done, events), cancellationToken);
+                    current = streamId;
+                    events = [];
+                }
+                events.Add(new StoredEvent(reader.GetInt64(1), reader.GetString(2), reader.GetString(3),
+                    reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5)));
+            }
+            if (current is { } last)
+                await streams.Writer.WriteAsync((last, events), cancellationToken);
+        }
+        finally
+        {
+            streams.Writer.TryComplete();
+        }
+        await Task.WhenAll(verifiers);
+        return [.. verdicts.OrderBy(v => v.StreamId)];
+    }
 
     static ChainVerdict Verify(Guid streamId, IReadOnlyList<StoredEvent> events)
     {

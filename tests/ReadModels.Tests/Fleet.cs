@@ -1,0 +1,113 @@
+using JasperFx;
+using JasperFx.Events.Daemon;
+using Marten;
+using Orchestrator.Contracts;
+
+namespace Orchestrator.ReadModels.Tests;
+
+/// <summary>
+/// A small fleet written as the saga writes it, in a schema of its own: running, queued, completed, failed (VM lost,
+/// rollback failed), quiet for two hours, and rejected migrations on three hosts.
+/// </summary>
+public sealed class Fleet : IAsyncDisposable
+{
+    public const long GiB = 1L << 30;
+    public static readonly MigrationPolicy Policy = new(MaxDowntimeMs: 300);
+    public readonly DateTimeOffset Now = DateTimeOffset.UtcNow;
+
+    public DocumentStore Store { get; } = DocumentStore.For(options =>
+    {
+        options.Connection(TestServices.Postgres);
+        options.DatabaseSchemaName = TestServices.UniqueSchema("fleet");
+        options.AutoCreateSchemaObjects = AutoCreate.All;
+        options.ConfigureReadModels();
+    });
+
+    public Guid Running { get; } = Guid.NewGuid();
+    public Guid Queued { get; } = Guid.NewGuid();
+    public Guid Completed1 { get; } = Guid.NewGuid();
+    public Guid Completed2 { get; } = Guid.NewGuid();
+    public Guid CompletedQemu { get; } = Guid.NewGuid();
+    public Guid VmLost { get; } = Guid.NewGuid();
+    public Guid RollbackFailed { get; } = Guid.NewGuid();
+    public Guid Stuck { get; } = Guid.NewGuid();
+    public Guid Rejected { get; } = Guid.NewGuid();
+
+    static MigrationRequested Requested(Guid id, string source, string target, DateTimeOffset at, string hypervisor = HypervisorKinds.Sim,
+        string strategy = MigrationStrategies.PreCopy) =>
+        new(id, $"vm-{id:N}"[..11], source, target, hypervisor, strategy, Policy, "fleet-test", at);
+
+    object[] Completed(Guid id, string source, string target, DateTimeOffset at, double downtimeMs, double durationMs, long memory,
+        string hypervisor = HypervisorKinds.Sim, string strategy = MigrationStrategies.PreCopy) =>
+    [
+        Requested(id, source, target, at, hypervisor, strategy),
+        new MigrationAdmitted(id, 1, at),
+        new PreflightPassed(id, memory, downtimeMs, at.AddMilliseconds(1)),
+        new TargetPrepared(id, target, 1, at.AddMilliseconds(2)),
+        new PreCopyRoundCompleted(id, 1, memory, 1024, 100, 1000, downtimeMs, at.AddMilliseconds(durationMs / 2)),
+        new StopAndCopyCompleted(id, downtimeMs, 1024, at.AddMilliseconds(durationMs - 2)),
+        new SwitchoverCompleted(id, target, memory + 1024, at.AddMilliseconds(durationMs - 1)),
+        new SourceCleanedUp(id, source, at.AddMilliseconds(durationMs)),
+        new MigrationCompleted(id, $"vm-{id:N}"[..11], target, downtimeMs, durationMs, at.AddMilliseconds(durationMs)),
+    ];
+
+    public async Task Write()
+    {
+        var recent = Now.AddMinutes(-1);
+        var hourAgo = Now.AddHours(-1);
+        var streams = new Dictionary<Guid, object[]>
+        {
+            [Running] =
+            [
+                Requested(Running, "host-a", "host-b", recent), new MigrationAdmitted(Running, 1, recent),
+                new PreflightPassed(Running, 4 * GiB, 50, recent), new TargetPrepared(Running, "host-b", 1, recent),
+                new PreCopyRoundCompleted(Running, 1, GiB, 3 * GiB, 100, 1000, 900, recent.AddSeconds(5)),
+            ],
+            [Queued] = [Requested(Queued, "host-a", "host-c", recent), new MigrationQueued(Queued, 1, "host-a has 2 outbound migrations", recent)],
+            [Completed1] = Completed(Completed1, "host-b", "host-a", hourAgo, downtimeMs: 100, durationMs: 4000, memory: 2 * GiB),
+            [Completed2] = Completed(Completed2, "host-b", "host-c", hourAgo, downtimeMs: 300, durationMs: 8000, memory: 2 * GiB),
+            [CompletedQemu] = Completed(CompletedQemu, "host-c", "host-a", hourAgo, downtimeMs: 20, durationMs: 1000, memory: GiB,
+                HypervisorKinds.Qemu, MigrationStrategies.PostCopy),
+            [VmLost] =
+            [
+                Requested(VmLost, "host-c", "host-b", hourAgo), new MigrationAdmitted(VmLost, 1, hourAgo),
+                new PreflightPassed(VmLost, GiB, 50, hourAgo), new TargetPrepared(VmLost, "host-b", 1, hourAgo),
+                new PostCopyStarted(VmLost, "host-b", GiB / 2, hourAgo.AddSeconds(1)),
+                new MigrationStepFailed(VmLost, MigrationSteps.PostCopy, "connection to host-c lost", null, hourAgo.AddSeconds(2)),
+                new MigrationFailed(VmLost, "Post-copy failed: the VM's memory is split between host-c and host-b.", null, hourAgo.AddSeconds(2)),
+            ],
+            [RollbackFailed] =
+            [
+                Requested(RollbackFailed, "host-a", "host-c", hourAgo), new MigrationAdmitted(RollbackFailed, 1, hourAgo),
+                new PreflightPassed(RollbackFailed, GiB, 50, hourAgo), new TargetPrepared(RollbackFailed, "host-c", 1, hourAgo),
+                new MigrationRollingBack(RollbackFailed, "transfer failed", false, hourAgo.AddSeconds(1)),
+                new MigrationFailed(RollbackFailed, "Rollback failed: the transfer could not be stopped on host-a.", "host-a", hourAgo.AddSeconds(3)),
+            ],
+            [Stuck] = [Requested(Stuck, "host-b", "host-c", Now.AddHours(-2)), new MigrationAdmitted(Stuck, 1, Now.AddHours(-2))],
+            [Rejected] = [new MigrationRejected(Rejected, "vm-bad", RejectionCodes.InvalidCommand, "targetHost equals sourceHost.", recent)],
+        };
+        foreach (var (id, events) in streams)
+        {
+            await using var session = Store.LightweightSession();
+            session.Events.StartStream(id, events);
+            await session.SaveChangesAsync();
+        }
+    }
+
+    /// <summary>Runs the asynchronous projections until they have seen every event.</summary>
+    public async Task CatchUp()
+    {
+        using var daemon = await Store.BuildProjectionDaemonAsync();
+        await daemon.CatchUpAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
+    }
+
+    public static async Task<Fleet> Projected()
+    {
+        var fleet = new Fleet();
+        await fleet.Write();
+        await fleet.CatchUp();
+        return fleet;
+    }
+
+    public ValueTask DisposeAsync() => Store.DisposeAsync();
+}

@@ -1,0 +1,74 @@
+using JasperFx;
+using Marten;
+using Npgsql;
+using Orchestrator.Contracts;
+using Orchestrator.ReadModels.Audit;
+
+namespace Orchestrator.ReadModels.Tests;
+
+/// <summary>The one-pass verification of every stream finds what the per-stream one finds.</summary>
+[Trait("Category", "Integration")]
+public sealed class When_every_history_is_verified_at_once : IAsyncLifetime
+{
+    static readonly DateTimeOffset T0 = new(2026, 11, 24, 9, 0, 0, TimeSpan.Zero);
+    readonly string _schema = TestServices.UniqueSchema("verifyall");
+    DocumentStore _store = null!;
+
+    public ValueTask InitializeAsync()
+    {
+        _store = DocumentStore.For(options =>
+        {
+            options.Connection(TestServices.Postgres);
+            options.DatabaseSchemaName = _schema;
+            options.AutoCreateSchemaObjects = AutoCreate.All;
+            options.ConfigureReadModels();
+        });
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync() => _store.DisposeAsync();
+
+    async Task<Guid> WriteHistory(int rounds)
+    {
+        var id = Guid.NewGuid();
+        await using (var session = _store.LightweightSession())
+        {
+            session.Events.StartStream(id, new MigrationRequested(id, "vm-all", "a", "b", HypervisorKinds.Sim, MigrationStrategies.PreCopy,
+                new MigrationPolicy(), "auditor-test", T0), new MigrationAdmitted(id, 1, T0));
+            await session.SaveChangesAsync();
+        }
+        for (var round = 1; round <= rounds; round++)
+        {
+            await using var session = _store.LightweightSession();
+            session.Events.Append(id, new PreCopyRoundCompleted(id, round, 4096, 512, 10, 100, 5.12, T0.AddSeconds(round)));
+            await session.SaveChangesAsync();
+        }
+        return id;
+    }
+
+    [Fact]
+    public async Task Should_give_every_stream_its_verdict_and_pinpoint_the_altered_one()
+    {
+        var ids = new List<Guid>();
+        for (var i = 0; i < 6; i++)
+            ids.Add(await WriteHistory(rounds: i));
+        var altered = ids[4];
+        await using (var connection = new NpgsqlConnection(TestServices.Postgres))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand(
+                $"update {_schema}.mt_events set data = jsonb_set(data, '{{BytesRemaining}}', '0') where stream_id = @id and version = 4", connection);
+            command.Parameters.AddWithValue("id", altered);
+            (await command.ExecuteNonQueryAsync()).ShouldBe(1);
+        }
+
+        var verdicts = await ChainVerifier.VerifyAll(_store);
+
+        verdicts.Select(v => v.StreamId).ShouldBe(ids.Order());
+        verdicts.Sum(v => v.Events).ShouldBe(ids.Count * 2 + Enumerable.Range(0, 6).Sum());
+        var broken = verdicts.Single(v => !v.Intact);
+        broken.StreamId.ShouldBe(altered);
+        broken.FirstBrokenVersion.ShouldBe(4);
+        broken.ShouldBe(await ChainVerifier.Verify(_store, altered));
+    }
+}
