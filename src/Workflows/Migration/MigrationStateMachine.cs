@@ -207,7 +207,19 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
             // command on a restarted worker, say) is history.
             When(StepFailed, context => !context.Saga.IsRollbackStep(context.Message))
                 .RecordReport(),
-            When(StepFailed, context => context.Saga.IsRollbackStep(context.Message) && context.Message.VmRunningOn != context.Saga.TargetHost)
+            // The destination could not be removed (its host died, say) but the VM runs on its source: the migration is
+            // undone; only the target's leftover is unknown.
+            When(StepFailed, context => context.Message.Step == MigrationSteps.DestroyTarget && context.Message.VmRunningOn == context.Saga.SourceHost)
+                .RecordReport()
+                .Then(context => context.Saga.Reason += $" The target host {context.Saga.TargetHost} could not remove the destination "
+                    + $"({context.Message.Reason}): check it for a leftover.")
+                .Activity(x => x.OfInstanceType<ReleaseActivity>())
+                .RecordAndPublish(saga => saga.RollbackOutcome())
+                .IfElse(context => context.Saga.CancelRequested,
+                    cancelled => cancelled.TransitionTo(Cancelled),
+                    rolledBack => rolledBack.TransitionTo(RolledBack)),
+            When(StepFailed, context => context.Saga.IsRollbackStep(context.Message) && context.Message.VmRunningOn != context.Saga.TargetHost
+                    && !(context.Message.Step == MigrationSteps.DestroyTarget && context.Message.VmRunningOn == context.Saga.SourceHost))
                 .RecordReport()
                 .Then(context =>
                 {
