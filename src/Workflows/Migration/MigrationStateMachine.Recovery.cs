@@ -94,8 +94,6 @@ public sealed partial class MigrationStateMachine
                         .Then(context => context.Saga.Record(context.Saga.BeginRollback(context.Saga.Reason!, context.Saga.CancelRequested)))
                         .SendToWorker(saga => saga.SourceHost, saga => new AbortTransfer(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
                         .TransitionTo(RollingBack),
-                    failed => failed
-                        .Activity(x => x.OfInstanceType<ReleaseActivity>())
-                        .RecordAndPublish(saga => saga.Failure())
-                        .TransitionTo(Failed))));
+                    // Lost or undecided: the reason, with the evidence, was set by the verdict.
+                    failed => FailWith(failed, saga => saga.Reason!))));
 }

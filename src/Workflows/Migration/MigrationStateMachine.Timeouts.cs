@@ -80,14 +80,9 @@ public sealed partial class MigrationStateMachine
         During(DestroyingTarget,
             Retry(When(StepTimeout, context => IsCurrent(context) && context.Saga.StepAttempts < timeouts.MaxAttempts), timeouts.Rollback, saga => saga.TargetHost, saga => new DestroyTarget(saga.CorrelationId, saga.Epoch, saga.VmId, saga.TargetHost)),
             // The source confirmed the abort, so the VM runs there: the migration is undone, only the target's cleanup is unknown.
-            When(StepTimeout, context => IsCurrent(context) && context.Saga.StepAttempts >= timeouts.MaxAttempts)
+            EndRollback(When(StepTimeout, context => IsCurrent(context) && context.Saga.StepAttempts >= timeouts.MaxAttempts)
                 .Then(context => context.Saga.Reason += $" The target host {context.Saga.TargetHost} did not confirm the removal of "
-                    + "the destination: check it for a leftover.")
-                .Activity(x => x.OfInstanceType<ReleaseActivity>())
-                .RecordAndPublish(saga => saga.RollbackOutcome())
-                .IfElse(context => context.Saga.CancelRequested,
-                    cancelled => cancelled.TransitionTo(Cancelled),
-                    rolledBack => rolledBack.TransitionTo(RolledBack)));
+                    + "the destination: check it for a leftover.")));
     }
 
     /// <summary>
@@ -110,6 +105,16 @@ public sealed partial class MigrationStateMachine
             .Activity(x => x.OfInstanceType<ReleaseActivity>())
             .RecordAndPublish(saga => saga.Failure())
             .TransitionTo(Failed);
+
+    /// <summary>Ends an undone migration, the VM on its source: RolledBack, or Cancelled when an operator asked for it.</summary>
+    EventActivityBinder<MigrationState, T> EndRollback<T>(EventActivityBinder<MigrationState, T> binder)
+        where T : class =>
+        binder
+            .Activity(x => x.OfInstanceType<ReleaseActivity>())
+            .RecordAndPublish(saga => saga.RollbackOutcome())
+            .IfElse(context => context.Saga.CancelRequested,
+                cancelled => cancelled.TransitionTo(Cancelled),
+                rolledBack => rolledBack.TransitionTo(RolledBack));
 
     /// <summary>Sends an idempotent command again and waits once more.</summary>
     EventActivityBinder<MigrationState, T> Retry<T, TCommand>(EventActivityBinder<MigrationState, T> binder, TimeSpan delay,

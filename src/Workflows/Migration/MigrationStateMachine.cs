@@ -191,13 +191,8 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                 .TransitionTo(CleaningUp));
 
         During(DestroyingTarget,
-            When(TargetDestroyed)
-                .RecordReport()
-                .Activity(x => x.OfInstanceType<ReleaseActivity>())
-                .RecordAndPublish(saga => saga.RollbackOutcome())
-                .IfElse(context => context.Saga.CancelRequested,
-                    cancelled => cancelled.TransitionTo(Cancelled),
-                    rolledBack => rolledBack.TransitionTo(RolledBack)));
+            EndRollback(When(TargetDestroyed)
+                .RecordReport()));
 
         During(RollingBack, DestroyingTarget,
             // The abort came too late: the VM already runs on the target. Its SwitchoverCompleted report is on its way.
@@ -209,15 +204,10 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                 .RecordReport(),
             // The destination could not be removed (its host died, say) but the VM runs on its source: the migration is
             // undone; only the target's leftover is unknown.
-            When(StepFailed, context => context.Message.Step == MigrationSteps.DestroyTarget && context.Message.VmRunningOn == context.Saga.SourceHost)
+            EndRollback(When(StepFailed, context => context.Message.Step == MigrationSteps.DestroyTarget && context.Message.VmRunningOn == context.Saga.SourceHost)
                 .RecordReport()
                 .Then(context => context.Saga.Reason += $" The target host {context.Saga.TargetHost} could not remove the destination "
-                    + $"({context.Message.Reason}): check it for a leftover.")
-                .Activity(x => x.OfInstanceType<ReleaseActivity>())
-                .RecordAndPublish(saga => saga.RollbackOutcome())
-                .IfElse(context => context.Saga.CancelRequested,
-                    cancelled => cancelled.TransitionTo(Cancelled),
-                    rolledBack => rolledBack.TransitionTo(RolledBack)),
+                    + $"({context.Message.Reason}): check it for a leftover.")),
             When(StepFailed, context => context.Saga.IsRollbackStep(context.Message) && context.Message.VmRunningOn != context.Saga.TargetHost
                     && !(context.Message.Step == MigrationSteps.DestroyTarget && context.Message.VmRunningOn == context.Saga.SourceHost))
                 .RecordReport()
