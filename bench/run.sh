@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks on the project's private services: prints each figure beside a baseline measured in the same run.
-#   bench/run.sh [migrations]     everything (the QEMU comparison too)
-#   bench/run.sh qemu             only the real QEMU migrations: orchestrated vs a direct QMP sequence
+#   bench/run.sh [migrations] [--events N]   everything: the QEMU comparison, saga throughput and step latency, then
+#                                             replay and verify over N (default 1,000,000) hash-chained events
+#   bench/run.sh --history-only [--events N]  only the replay and verify part
+#   bench/run.sh qemu                         only the real QEMU migrations: orchestrated vs a direct QMP sequence
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if infra/services.sh status >/dev/null 2>&1; then started=no; else started=yes; fi
