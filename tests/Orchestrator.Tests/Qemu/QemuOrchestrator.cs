@@ -73,6 +73,13 @@ public sealed class QemuOrchestrator : IAsyncLifetime
         await endpoint.Send(new CancelMigration(migrationId, "test cancels during pre-copy", "qemu-tests"));
     }
 
+    /// <summary>Sends a RecoverMigration of <paramref name="migrationId"/>, as <c>POST /api/migrations/{id}/recover</c> does.</summary>
+    public async Task Recover(Guid migrationId)
+    {
+        var endpoint = await _serve.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{QueueNames.RecoverMigration}"));
+        await endpoint.Send(new RecoverMigration(migrationId, "qemu-tests"));
+    }
+
     public async Task<MigrationSummary?> Summary(Guid migrationId)
     {
         await using var session = Store.QuerySession();
