@@ -38,7 +38,8 @@ public sealed class QemuOrchestrator : IAsyncLifetime
         serve.Services.AddEventStore(Settings).AddBus(Settings, new BusOptions
         {
             Workflows = true,
-            ConfigureTimeouts = timeouts => (timeouts.Prepare, timeouts.Rollback, timeouts.MaxAttempts) = (TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15), 2),
+            ConfigureTimeouts = timeouts => (timeouts.Prepare, timeouts.Rollback, timeouts.MaxAttempts, timeouts.Locate) =
+                (TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15), 2, TimeSpan.FromSeconds(10)),
         });
         _serve = serve.Build();
 
