@@ -38,7 +38,8 @@ public sealed class QemuOrchestrator : IAsyncLifetime
         serve.Services.AddEventStore(Settings).AddBus(Settings, new BusOptions
         {
             Workflows = true,
-            ConfigureTimeouts = timeouts => (timeouts.Prepare, timeouts.Rollback, timeouts.MaxAttempts) = (TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15), 2),
+            ConfigureTimeouts = timeouts => (timeouts.Prepare, timeouts.Rollback, timeouts.MaxAttempts, timeouts.Locate) =
+                (TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15), 2, TimeSpan.FromSeconds(10)),
         });
         _serve = serve.Build();
 
@@ -71,6 +72,13 @@ public sealed class QemuOrchestrator : IAsyncLifetime
     {
         var endpoint = await _serve.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{QueueNames.CancelMigration}"));
         await endpoint.Send(new CancelMigration(migrationId, "test cancels during pre-copy", "qemu-tests"));
+    }
+
+    /// <summary>Sends a RecoverMigration of <paramref name="migrationId"/>, as <c>POST /api/migrations/{id}/recover</c> does.</summary>
+    public async Task Recover(Guid migrationId)
+    {
+        var endpoint = await _serve.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{QueueNames.RecoverMigration}"));
+        await endpoint.Send(new RecoverMigration(migrationId, "qemu-tests"));
     }
 
     public async Task<MigrationSummary?> Summary(Guid migrationId)
