@@ -72,11 +72,15 @@ public sealed class When_a_migration_is_recovered
         await orchestrator.WaitFor(command.MigrationId, s => s.State == MigrationStates.Preparing, "the migration to wait for its target");
 
         await orchestrator.Send(QueueNames.RecoverMigration, new RecoverMigration(command.MigrationId, "olga"));
+        // A late answer to an earlier question (epoch 1; the recovery asks with epoch 2) is not evidence.
+        await orchestrator.Send(QueueNames.MigrationSaga, new VmLocated(command.MigrationId, "host-gone", command.VmId, VmPresences.Running,
+            "an answer from before the recovery", DateTimeOffset.UtcNow, Epoch: 1), command.MigrationId);
         var summary = await orchestrator.WaitForEnd(command.MigrationId);
 
         summary!.State.ShouldBe(MigrationStates.RolledBack);
         summary.RunningOn.ShouldBe("host-a");
         summary.Reason.ShouldNotBeNull().ShouldContain("host-gone (target): unknown, the worker of host-gone did not answer");
+        (await orchestrator.Events(command.MigrationId)).OfType<VmLocated>().ShouldAllBe(l => l.Epoch == 2);
         orchestrator.Fleet.WhereIs("vm-half-prepared").ShouldBe("host-a");
         var verdict = (await orchestrator.Events(command.MigrationId)).OfType<MigrationReconciled>().ShouldHaveSingleItem();
         verdict.Verdict.ShouldBe(RecoveryVerdicts.RollBack);

@@ -28,6 +28,6 @@ public sealed class LocateVmConsumer(IHypervisorDriver driver, EpochFence fence,
             inspection = new VmInspection(VmPresences.Unknown, $"{driver.Kind} on {command.Host} could not be asked: {exception.Message}");
         }
 
-        return new VmLocated(command.MigrationId, command.Host, command.VmId, inspection.Presence, inspection.Detail, DateTimeOffset.UtcNow);
+        return new VmLocated(command.MigrationId, command.Host, command.VmId, inspection.Presence, inspection.Detail, DateTimeOffset.UtcNow, command.Epoch);
     }
 }

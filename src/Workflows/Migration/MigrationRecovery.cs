@@ -62,6 +62,9 @@ public static class MigrationRecovery
             saga.RecoveryRequestedBy, DateTimeOffset.UtcNow);
     }
 
+    /// <summary>An answer to this epoch's question (an answer that carries no epoch is taken as current).</summary>
+    public static bool IsCurrent(this MigrationState saga, VmLocated answer) => answer.Epoch is null || answer.Epoch == saga.Epoch;
+
     /// <summary>Notes one host's answer.</summary>
     public static void Note(this MigrationState saga, VmLocated answer)
     {

@@ -49,7 +49,7 @@ public sealed partial class MigrationStateMachine
                 .Then(context => context.Saga.BeginProbe(context.Message.Reason))
                 .SendToWorker(saga => saga.SourceHost, saga => new LocateVm(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
                 .SendToWorker(saga => saga.TargetHost, saga => new LocateVm(saga.CorrelationId, saga.Epoch, saga.VmId, saga.TargetHost)),
-            When(Located, context => context.Saga.Probing)
+            When(Located, context => context.Saga.Probing && context.Saga.IsCurrent(context.Message))
                 .RecordReport()
                 .Then(context => context.Saga.Note(context.Message))
                 .If(context => context.Saga.HasBothAnswers(), judged => judged
@@ -60,7 +60,7 @@ public sealed partial class MigrationStateMachine
 
         Arm(Reconciling, _ => timeouts.Locate);
         During(Reconciling,
-            Decide(When(Located)
+            Decide(When(Located, context => context.Saga.IsCurrent(context.Message))
                     .RecordReport()
                     .Then(context => context.Saga.Note(context.Message)),
                 context => context.Saga.HasBothAnswers()),
