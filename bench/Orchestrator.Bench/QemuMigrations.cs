@@ -147,10 +147,26 @@ public static class QemuMigrations
             ["max-postcopy-bandwidth"] = scenario.BandwidthMiBps * MiB,
         });
         await source.ExecuteAsync("migrate", new JsonObject { ["uri"] = uri });
-        if (switchRound > 0 && await Task.WhenAny(switchNow.Task, completed.Task) == switchNow.Task)
-            await source.ExecuteAsync("migrate-start-postcopy");
-        await completed.Task.WaitAsync(TimeSpan.FromSeconds(120));
-        var status = MigrationInfo.Parse(await source.ExecuteAsync("query-migrate")).Status;
+        // Events first, as the driver does; query-migrate every few milliseconds as well, so an event that does not
+        // come (seen: a run waited its whole two minutes for MIGRATION completed) cannot stall the sequence.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+        var switched = switchRound == 0;
+        string status;
+        while (true)
+        {
+            var info = MigrationInfo.Parse(await source.ExecuteAsync("query-migrate"));
+            status = info.Status;
+            if (status is "completed" or "failed" or "cancelled")
+                break;
+            if (!switched && (switchNow.Task.IsCompleted || info.DirtySyncCount - 1 >= switchRound))
+            {
+                await source.ExecuteAsync("migrate-start-postcopy");
+                switched = true;
+            }
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"The direct migration of {vm} did not end within 120 s (status {status}).");
+            await Task.WhenAny(completed.Task, switchNow.Task.IsCompleted ? Task.Delay(5) : Task.WhenAny(switchNow.Task, Task.Delay(5)));
+        }
         if (status != "completed")
             throw new InvalidOperationException($"The direct migration of {vm} ended {status}.");
         await hosts.QuitAsync(Source, vm, TimeSpan.FromSeconds(2), CancellationToken.None);
