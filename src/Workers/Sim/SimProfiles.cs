@@ -13,10 +13,11 @@ public static class SimProfiles
     const long Mbit = 1_000_000 / 8;
 
     /// <summary>
-    /// QEMU-like: every pass at the cap until the rest fits the downtime limit or fewer than 50 pages are dirty, 30 passes
-    /// at most; a guest that outruns the link is left to the orchestrator's policy (throttle, post-copy, abort).
+    /// QEMU-like: every pass at the cap until the rest fits the downtime limit or fewer than 50 pages are dirty. QEMU has
+    /// no pass cap and does not give up on a guest that outruns the link: whoever drives it decides (the orchestrator's
+    /// policy throttles, switches to post-copy or aborts). The cap of 1000 passes only bounds the model.
     /// </summary>
-    public static SimProfile Generic { get; } = new() { Name = GenericName, StopsWhenGuestOutrunsLink = false };
+    public static SimProfile Generic { get; } = new() { Name = GenericName, StopsWhenGuestOutrunsLink = false, MaxRounds = 1000 };
 
     /// <summary>
     /// Xen as Clark et al. (NSDI 2005) describe it: the first pass at 50 Mbit/s, each later one at the measured dirty
