@@ -187,6 +187,14 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
             {
                 case "completed":
                     var final = await FinalInfo(qmp, info, cancellationToken);
+                    // The last MIGRATION_PASS (the stop-and-copy's sync, which ends the last round) can still be on its
+                    // way when query-migrate already says completed: QEMU's own sync count says how many rounds there were.
+                    for (var r = reportedRounds + 1; r <= final.DirtySyncCount - 1 && !transfer.PostCopyReported; r++)
+                    {
+                        await observer.RoundCompleted(new PreCopyPass(r, 0, final.RamRemaining, final.DirtyRateBytesPerSecond,
+                            final.BandwidthBytesPerSecond, final.ExpectedDowntimeMs, final.ThrottlePercent));
+                        reportedRounds = r;
+                    }
                     logger.LogInformation("Migration of {VmId} completed: {Rounds} rounds, downtime {DowntimeMs} ms, total {TotalTimeMs} ms",
                         transfer.VmId, reportedRounds, final.DowntimeMs, final.TotalTimeMs);
                     if (transfer.PostCopyReported || transfer.PostCopyRequested)
