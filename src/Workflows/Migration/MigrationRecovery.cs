@@ -57,13 +57,17 @@ public static class MigrationRecovery
     {
         saga.Probing = false;
         return new MigrationReconciled(saga.CorrelationId, saga.CurrentState, saga.SourcePresence!, saga.TargetPresence!, RecoveryVerdicts.Continue,
-            $"{saga.SourceHost} (source): {saga.SourcePresence}, {saga.SourceEvidence}; {saga.TargetHost} (target): {saga.TargetPresence}, "
-            + $"{saga.TargetEvidence}. The hosts agree with {saga.CurrentState}: the migration goes on.",
+            $"{saga.Answers()}. The hosts agree with {saga.CurrentState}: the migration goes on.",
             saga.RecoveryRequestedBy, DateTimeOffset.UtcNow);
     }
 
     /// <summary>An answer to this epoch's question (an answer that carries no epoch is taken as current).</summary>
     public static bool IsCurrent(this MigrationState saga, VmLocated answer) => answer.Epoch is null || answer.Epoch == saga.Epoch;
+
+    /// <summary>What each host answered, in its own words: the evidence every verdict quotes.</summary>
+    static string Answers(this MigrationState saga) =>
+        $"{saga.SourceHost} (source): {saga.SourcePresence ?? VmPresences.Unknown}, {saga.SourceEvidence}; "
+        + $"{saga.TargetHost} (target): {saga.TargetPresence ?? VmPresences.Unknown}, {saga.TargetEvidence}";
 
     /// <summary>Notes one host's answer.</summary>
     public static void Note(this MigrationState saga, VmLocated answer)
@@ -96,7 +100,7 @@ public static class MigrationRecovery
         var source = saga.SourcePresence ?? VmPresences.Unknown;
         var target = saga.TargetPresence ?? VmPresences.Unknown;
         var (verdict, why) = Judge(source, target, ownershipMoved: saga.RunningOn == saga.TargetHost, saga.SourceHost, saga.TargetHost);
-        var evidence = $"{saga.SourceHost} (source): {source}, {saga.SourceEvidence}; {saga.TargetHost} (target): {target}, {saga.TargetEvidence}. {why}";
+        var evidence = $"{saga.Answers()}. {why}";
         saga.Verdict = verdict;
         switch (verdict)
         {
