@@ -4,6 +4,7 @@
 #                                             replay and verify over N (default 1,000,000) hash-chained events
 #   bench/run.sh --history-only [--events N]  only the replay and verify part
 #   bench/run.sh qemu                         only the real QEMU migrations: orchestrated vs a direct QMP sequence
+#   bench/run.sh saga [migrations]            only saga throughput and step latency, beside the INSERT baseline
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if infra/services.sh status >/dev/null 2>&1; then started=no; else started=yes; fi

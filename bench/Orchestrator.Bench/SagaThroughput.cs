@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Marten;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,6 +10,7 @@ using Orchestrator.Contracts;
 using Orchestrator.Contracts.Workers;
 using Orchestrator.Hosting;
 using Orchestrator.ReadModels.Migrations;
+using Orchestrator.Workflows.Persistence;
 
 namespace Orchestrator.Bench;
 
@@ -19,7 +21,8 @@ namespace Orchestrator.Bench;
 /// </summary>
 public static class SagaThroughput
 {
-    public sealed record Result(int Migrations, long Transitions, TimeSpan Elapsed, IReadOnlyList<double> Latencies)
+    public sealed record Result(int Migrations, long Transitions, TimeSpan Elapsed, IReadOnlyList<double> Latencies,
+        IReadOnlyDictionary<string, List<double>> Stages)
     {
         public double TransitionsPerSecond => Transitions / Elapsed.TotalSeconds;
     }
@@ -29,6 +32,20 @@ public static class SagaThroughput
         var settings = new OrchestratorSettings(postgres, rabbit, $"bench_{Guid.NewGuid():N}"[..20]);
         string[] hosts = [.. Enumerable.Range(0, 20).Select(i => $"bench-{i}")];
         var timing = new StepTiming();
+        var stages = new ConcurrentDictionary<string, List<double>>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == TransitionMetrics.InstrumentName)
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            var list = stages.GetOrAdd(tags[0].Value as string ?? "?", _ => []);
+            lock (list)
+                list.Add(value);
+        });
+        listener.Start();
 
         using var serve = Build(builder => builder.Services.AddEventStore(settings).AddBus(settings, new BusOptions
         {
@@ -72,7 +89,7 @@ public static class SagaThroughput
             await using var query = store.QuerySession();
             var events = await query.Events.QueryAllRawEvents().CountAsync();
             // Every saga transition appends at least one event; the intake and admission add none of their own.
-            return new Result(migrations, timing.SagaTransitions(events), stopwatch.Elapsed, timing.Latencies());
+            return new Result(migrations, timing.SagaTransitions(events), stopwatch.Elapsed, timing.Latencies(), stages);
         }
         finally
         {

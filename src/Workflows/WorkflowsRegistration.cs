@@ -34,7 +34,7 @@ public static class WorkflowsRegistration
     {
         options.Schema.For<MigrationState>().Identity(x => x.CorrelationId).UseOptimisticConcurrency(true);
         options.Schema.For<VmLease>().Identity(x => x.Id);
-        options.Schema.For<AdmissionLedger>().Identity(x => x.Id).UseOptimisticConcurrency(true);
+        options.Schema.For<AdmissionSlot>().Identity(x => x.Id).Duplicate(x => x.Active);
         // due_at is a real column, indexed, so the dispatcher finds due timers without reading every one.
         options.Schema.For<MigrationTimer>().Identity(x => x.Id).Duplicate(x => x.DueAt);
         options.Schema.For<OutboxMessage>().Identity(x => x.Id).Duplicate(x => x.CreatedAt);

@@ -90,8 +90,7 @@ public sealed class When_workers_and_operators_act_in_any_order
             (await ChainVerifier.Verify(orchestrator.Store, command.MigrationId)).Intact.ShouldBeTrue(script);
             await using var session = orchestrator.Store.QuerySession();
             (await session.LoadAsync<VmLease>(command.VmId)).ShouldBeNull(script);
-            var ledger = await session.LoadAsync<AdmissionLedger>(AdmissionLedger.ClusterId);
-            (ledger?.Active.Concat(ledger.Queue).Any(e => e.MigrationId == command.MigrationId) ?? false).ShouldBeFalse(script);
+            (await session.LoadAsync<AdmissionSlot>(command.MigrationId)).ShouldBeNull(script);
         }
     }
 

@@ -1,6 +1,7 @@
 using JasperFx;
 using Marten;
 using MassTransit;
+using Npgsql;
 using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.ReadModels;
 using Orchestrator.Workers;
@@ -26,7 +27,10 @@ public static class Roles
     /// <summary>The one Marten configuration: the workflows' documents, the event store, the read models.</summary>
     public static void Configure(StoreOptions options, OrchestratorSettings settings)
     {
-        options.Connection(settings.Postgres);
+        // Pooled connections are not reset (DISCARD ALL) when a session gives them back: a reset would throw away the
+        // plans PostgreSQL cached for the event-append function and the document upserts, which every transition runs.
+        // Nothing here leaves session state behind (the projection daemon's lock is released explicitly).
+        options.Connection(new NpgsqlConnectionStringBuilder(settings.Postgres) { NoResetOnClose = true }.ConnectionString);
         options.DatabaseSchemaName = settings.Schema;
         options.Events.DatabaseSchemaName = settings.Schema;
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;

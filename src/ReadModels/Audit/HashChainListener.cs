@@ -27,12 +27,22 @@ public sealed class HashChainListener : DocumentSessionListenerBase
         }
     }
 
-    /// <summary>The stream's last stored version and hash, in one query.</summary>
+    /// <summary>
+    /// The stream's last stored version and hash, in one query: on the session's own connection when it has one open
+    /// (its transaction, no second connection), else on a connection of its own.
+    /// </summary>
     static async Task<(string Hash, long Version)> Head(IDocumentSession session, Guid streamId, CancellationToken token)
     {
         var store = session.DocumentStore;
+        if (session.Connection is { State: System.Data.ConnectionState.Open } open)
+            return await Head(open, store, streamId, token);
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(token);
+        return await Head(connection, store, streamId, token);
+    }
+
+    static async Task<(string Hash, long Version)> Head(NpgsqlConnection connection, IDocumentStore store, Guid streamId, CancellationToken token)
+    {
         await using var command = new NpgsqlCommand(
             $"select version, headers->>'{HashChain.HashHeader}' from {store.Options.Events.DatabaseSchemaName}.mt_events "
             + "where stream_id = $1 order by version desc limit 1", connection);

@@ -13,25 +13,19 @@ public sealed class AdmitOrQueueActivity(IDocumentSession session, IOptions<Admi
     public async Task Execute(BehaviorContext<MigrationState, StartMigration> context, IBehavior<MigrationState, StartMigration> next)
     {
         var saga = context.Saga;
-        var ledger = await session.LoadAsync<AdmissionLedger>(AdmissionLedger.ClusterId, context.CancellationToken);
-        if (ledger is null)
+        var slot = new AdmissionSlot
         {
-            // The first migration ever creates the ledger; a racing second one fails on Insert and retries into Load.
-            ledger = new AdmissionLedger();
-            session.Insert(ledger);
-        }
-        else
-            session.Update(ledger);
-
-        var entry = new AdmissionEntry(saga.CorrelationId, saga.SourceHost, saga.TargetHost, saga.Policy.Priority ?? 0, saga.RequestedAt);
-        var blocker = ledger.Blocker(entry, limits.Value);
-        if (blocker is null)
-            ledger.Active.Add(entry);
-        else
-        {
-            ledger.Queue.Add(entry);
-            saga.Record(new MigrationQueued(saga.CorrelationId, ledger.PositionOf(saga.CorrelationId), blocker, DateTimeOffset.UtcNow));
-        }
+            Id = saga.CorrelationId, SourceHost = saga.SourceHost, TargetHost = saga.TargetHost,
+            Priority = saga.Policy.Priority ?? 0, RequestedAt = saga.RequestedAt,
+        };
+        await AdmissionBook.Lock(session, context.CancellationToken);
+        var blocker = await AdmissionBook.Blocker(session, slot, limits.Value, context.CancellationToken);
+        slot.Active = blocker is null;
+        // Insert: a redelivered start that got here twice fails on the second insert and retries into the saga's load.
+        session.Insert(slot);
+        if (blocker is not null)
+            saga.Record(new MigrationQueued(saga.CorrelationId, await AdmissionBook.PositionOf(session, slot, context.CancellationToken),
+                blocker, DateTimeOffset.UtcNow));
         saga.Queued = blocker is not null;
 
         await next.Execute(context);

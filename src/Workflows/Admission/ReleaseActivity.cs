@@ -26,13 +26,9 @@ public sealed class ReleaseActivity(IDocumentSession session, IOptions<Admission
         if (lease?.MigrationId == saga.CorrelationId)
             session.Delete(lease);
 
-        var ledger = await session.LoadAsync<AdmissionLedger>(AdmissionLedger.ClusterId, context.CancellationToken);
-        if (ledger is not null)
-        {
-            foreach (var admitted in ledger.Release(saga.CorrelationId, limits.Value))
-                saga.SendTo(QueueNames.MigrationSaga, new AdmitMigration(admitted.MigrationId), correlateWith: admitted.MigrationId);
-            session.Update(ledger);
-        }
+        await AdmissionBook.Lock(session, context.CancellationToken);
+        foreach (var admitted in await AdmissionBook.Release(session, saga.CorrelationId, limits.Value, context.CancellationToken))
+            saga.SendTo(QueueNames.MigrationSaga, new AdmitMigration(admitted), correlateWith: admitted);
 
         await next();
     }

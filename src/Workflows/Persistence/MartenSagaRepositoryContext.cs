@@ -17,7 +17,8 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
     IDocumentSession session,
     ConsumeContext<TMessage> consumeContext,
     ISagaConsumeContextFactory<IDocumentSession, TSaga> factory,
-    DeliveredOutboxMessages delivered)
+    DeliveredOutboxMessages delivered,
+    TSaga? prefetched = null)
     : ConsumeContextScope<TMessage>(consumeContext, session), SagaRepositoryContext<TSaga, TMessage>
     where TSaga : class, ISaga
     where TMessage : class
@@ -46,7 +47,8 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
 
     public async Task<SagaConsumeContext<TSaga, TMessage>> Load(Guid correlationId)
     {
-        var instance = await session.LoadAsync<TSaga>(correlationId, CancellationToken);
+        // The instance read with the inbox check, when it is the one asked for.
+        var instance = prefetched?.CorrelationId == correlationId ? prefetched : await session.LoadAsync<TSaga>(correlationId, CancellationToken);
         return instance is null
             ? default!
             : await factory.CreateSagaConsumeContext(session, this, instance, SagaConsumeContextMode.Load);
@@ -122,12 +124,17 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
         if (MessageId is { } messageId)
             session.Insert(new InboxRecord { Id = messageId.ToString(), ProcessedAt = DateTimeOffset.UtcNow });
 
+        var startedAt = TransitionMetrics.Start();
         await session.SaveChangesAsync(CancellationToken);
+        TransitionMetrics.Record("commit", startedAt);
 
+        startedAt = TransitionMetrics.Start();
         foreach (var message in outgoing)
         {
             await OutboxMessages.Deliver(message, this, this, CancellationToken);
             delivered.Add(message.Id);
+            if (message == outgoing[0])
+                TransitionMetrics.Record("deliver", startedAt);
         }
     }
 }

@@ -20,11 +20,26 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
     public async Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<TSaga, T>> next)
         where T : class
     {
-        // The inbox: a message this saga already applied (a redelivery after a crash, a duplicate) changes nothing.
-        if (context.MessageId is { } messageId && await session.LoadAsync<InboxRecord>(messageId.ToString(), context.CancellationToken) is not null)
-            return;
+        // One connection and one transaction for the whole transition: every read, the chain head and the commit.
+        var startedAt = TransitionMetrics.Start();
+        await session.BeginTransactionAsync(context.CancellationToken);
+        // The inbox check and the saga's load in one round trip. A message this saga already applied (a redelivery
+        // after a crash, a duplicate) changes nothing.
+        TSaga? prefetched = null;
+        if (context.MessageId is { } messageId)
+        {
+            var batch = session.CreateBatchQuery();
+            var inbox = batch.Load<InboxRecord>(messageId.ToString());
+            var saga = context.CorrelationId is { } correlationId ? batch.Load<TSaga>(correlationId) : null;
+            await batch.Execute(context.CancellationToken);
+            if (await inbox is not null)
+                return;
+            prefetched = saga is null ? null : await saga;
+        }
+        TransitionMetrics.Record("read", startedAt);
         StampMetadata(context);
-        await next.Send(new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered));
+        await next.Send(new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered, prefetched));
+        TransitionMetrics.Record("total", startedAt);
     }
 
     public async Task SendQuery<T>(ConsumeContext<T> context, ISagaQuery<TSaga> query, IPipe<SagaRepositoryQueryContext<TSaga, T>> next)
