@@ -26,7 +26,8 @@ public static class QemuMigrations
     const string Target = "bench-qb";
     const long MiB = 1024 * 1024;
 
-    public sealed record Run(double TotalMs, double QemuDowntimeMs);
+    /// <summary>One migration: wall time, QEMU's downtime, and the pre-copy rounds QEMU ran (its dirty-sync count − 1).</summary>
+    public sealed record Run(double TotalMs, double QemuDowntimeMs, long Rounds);
 
     public sealed record Result(string Scenario, IReadOnlyList<Run> Orchestrated, IReadOnlyList<Run> Direct);
 
@@ -111,7 +112,7 @@ public static class QemuMigrations
         var events = (await read.Events.FetchStreamAsync(id)).Select(e => e.Data).ToList();
         var switchAt = events.FindIndex(e => e is MigrationPolicyAdjusted { Action: "SwitchToPostCopy" });
         var switchRound = switchAt < 0 ? 0 : events.Take(switchAt).OfType<PreCopyRoundCompleted>().Count();
-        return (new Run(elapsed, await observer.Downtime()), switchRound);
+        return (new Run(elapsed, await observer.Downtime(), events.OfType<PreCopyRoundCompleted>().Count()), switchRound);
     }
 
     /// <summary>
@@ -169,10 +170,11 @@ public static class QemuMigrations
         }
         if (status != "completed")
             throw new InvalidOperationException($"The direct migration of {vm} ended {status}.");
+        var rounds = MigrationInfo.Parse(await source.ExecuteAsync("query-migrate")).DirtySyncCount - 1;
         await hosts.QuitAsync(Source, vm, TimeSpan.FromSeconds(2), CancellationToken.None);
         var elapsed = stopwatch.Elapsed.TotalMilliseconds;
         await hosts.KillAsync(Target, vm);
-        return new Run(elapsed, await observer.Downtime());
+        return new Run(elapsed, await observer.Downtime(), rounds);
     }
 
     static JsonObject Capabilities(bool postCopy) => new()

@@ -10,4 +10,10 @@ public sealed class WorkerOptions
     /// Keep it well below the migrations' progress timeout.
     /// </summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Where the worker keeps the highest fencing epoch it has seen per migration (a small file each), so that a
+    /// restarted worker still refuses superseded commands. Null or empty keeps them in memory only.
+    /// </summary>
+    public string? StateDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "orchestrator-worker", "epochs");
 }

@@ -70,7 +70,7 @@ public sealed class When_a_worker_checks_a_migration_before_it_starts
     [Fact]
     public void Should_fence_off_commands_of_a_superseded_epoch()
     {
-        var fence = new EpochFence();
+        var fence = new EpochFence(Options.Create(new WorkerOptions { StateDirectory = null }));
         var migration = Guid.NewGuid();
 
         fence.Admit(migration, 1).ShouldBeTrue();
@@ -78,5 +78,31 @@ public sealed class When_a_worker_checks_a_migration_before_it_starts
         fence.Admit(migration, 1).ShouldBeFalse();
         fence.Admit(migration, 2).ShouldBeTrue();
         fence.Admit(Guid.NewGuid(), 1).ShouldBeTrue();
+    }
+
+    [Fact]
+    public void Should_still_fence_off_a_superseded_epoch_after_the_worker_restarts()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"fence-{Guid.NewGuid():N}");
+        try
+        {
+            var options = Options.Create(new WorkerOptions { StateDirectory = directory });
+            var migration = Guid.NewGuid();
+            var before = new EpochFence(options);
+            before.Admit(migration, 1).ShouldBeTrue();
+            before.Admit(migration, 2).ShouldBeTrue();
+
+            // A new process: nothing in memory, the epochs on disk.
+            var after = new EpochFence(options);
+            after.Admit(migration, 1).ShouldBeFalse();
+            after.Admit(migration, 2).ShouldBeTrue();
+            after.Admit(migration, 3).ShouldBeTrue();
+            new EpochFence(options).Admit(migration, 2).ShouldBeFalse();
+            new EpochFence(options).Admit(Guid.NewGuid(), 1).ShouldBeTrue();
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 }
