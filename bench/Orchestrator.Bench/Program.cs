@@ -23,7 +23,7 @@ if (!onlySaga && Environment.GetEnvironmentVariable("ORCHESTRATOR_QEMU_GUEST") i
             + $"ratio {orchestrated / direct:0.00} (goal <= 1.10); QEMU-reported downtime {Median(result.Orchestrated.Select(r => r.QemuDowntimeMs)):0} ms vs "
             + $"{Median(result.Direct.Select(r => r.QemuDowntimeMs)):0} ms (goal: unchanged)");
         Console.WriteLine($"    runs (total ms/downtime ms/rounds): orchestrated {string.Join(", ", result.Orchestrated.Select(r => $"{r.TotalMs:0}/{r.QemuDowntimeMs:0}/{r.Rounds}"))}; "
-            + $"direct {string.Join(", ", result.Direct.Select(r => $"{r.TotalMs:0}/{r.QemuDowntimeMs:0}/{r.Rounds}"))}");
+            + $"direct {string.Join(", ", result.Direct.Select(r => r.Rounds < 0 ? "not converged in 120 s" : $"{r.TotalMs:0}/{r.QemuDowntimeMs:0}/{r.Rounds}"))}");
     }
 }
 if (onlyQemu)
@@ -62,7 +62,7 @@ Console.WriteLine($"replay (daemon rebuild of every migration summary): {history
 Console.WriteLine($"verify (every hash chain re-computed, {history.Broken} broken): {history.Verify.TotalSeconds:0.00} s = {history.VerifyPerSecond:N0} events/s; "
     + $"ratio to raw read {history.VerifyPerSecond / history.RawReadPerSecond:0.000}");
 
-static double Median(IEnumerable<double> values) => Percentile([.. values], 0.50);
+static double Median(IEnumerable<double> values) => Percentile([.. values.Where(v => !double.IsNaN(v))], 0.50);
 
 static double Percentile(IReadOnlyList<double> values, double p)
 {

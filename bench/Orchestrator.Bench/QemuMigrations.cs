@@ -53,6 +53,10 @@ public static class QemuMigrations
         {
             Scenario[] scenarios =
             [
+                // QEMU 7.2 estimates the bandwidth from what a 100 ms rate-limit window actually sent, so a guest that
+                // dirties little makes the link look slow: this one converges within the orchestrator's first
+                // downtime limit (a quarter of the cap) in both paths, the next one often only once the limit ramps up.
+                new("converging at the first limit (8 MiB at 4 MiB/s, 64 MiB/s link)", 8, 4, 64, 300, PostCopy: false),
                 new("converging (8 MiB at 16 MiB/s, 64 MiB/s link)", 8, 16, 64, 300, PostCopy: false),
                 new("non-converging -> post-copy (8 MiB at 256 MiB/s, 16 MiB/s link)", 8, 256, 16, 100, PostCopy: true),
             ];
@@ -69,7 +73,19 @@ public static class QemuMigrations
                 {
                     var (run, switchRound) = await Orchestrated(serve, hosts, guest, scenario, $"vm-o{n++}");
                     orchestrated.Add(run);
-                    direct.Add(await Direct(hosts, guest, scenario, $"vm-d{n++}", switchRound));
+                    var directVm = $"vm-d{n++}";
+                    try
+                    {
+                        direct.Add(await Direct(hosts, guest, scenario, directVm, switchRound));
+                    }
+                    catch (TimeoutException)
+                    {
+                        await hosts.KillAsync(Source, directVm);
+                        await hosts.KillAsync(Target, directVm);
+                        // No policy ramps the direct sequence's limit: a guest that does not converge at it runs until
+                        // the deadline. Recorded as such, the other runs still measured.
+                        direct.Add(new Run(double.NaN, double.NaN, -1));
+                    }
                 }
                 results.Add(new Result(scenario.Name, orchestrated, direct));
             }
