@@ -101,6 +101,8 @@ public sealed class When_the_qemu_driver_migrates_a_real_vm : IAsyncLifetime
 
         public Task PostCopyStarted(string runningOn, long bytesRemaining) => Task.CompletedTask;
 
+        public Task PostCopyRecovered(string runningOn, int attempts, double pausedMs, string detail) => Task.CompletedTask;
+
         public Task PostCopyCompleted(string runningOn, long totalBytesTransferred, long pageFaults)
         {
             RunningOn = runningOn;
