@@ -71,7 +71,10 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
         var qmp = await hosts.ConnectAsync(target, vm, cancellationToken);
         // postcopy-ram must be on on both sides before migrate; on the destination alone it changes nothing, so it is
         // always on: the source decides by policy.
-        await SetCapabilities(qmp, cancellationToken, ("events", true), ("postcopy-ram", true));
+        await SetCapabilities(qmp, cancellationToken, ("events", true), ("postcopy-ram", true), ("multifd", command.MultifdChannels > 0));
+        // multifd: the destination must expect the source's channels before it listens.
+        if (command.MultifdChannels > 0)
+            await qmp.ExecuteAsync("migrate-set-parameters", new JsonObject { ["multifd-channels"] = command.MultifdChannels }, CommandTimeout, cancellationToken);
         var uri = $"tcp:{options.Value.MigrationAddress}:{FreePort(options.Value.MigrationAddress)}";
         await qmp.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = uri }, CommandTimeout, cancellationToken);
         await File.WriteAllTextAsync(incomingFile, new IncomingMigration(command.MigrationId, uri).ToJson(), cancellationToken);
@@ -114,14 +117,20 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
             else
             {
                 await SetCapabilities(qmp, cancellationToken, ("events", true), ("postcopy-ram", postCopy),
-                    ("auto-converge", command.AllowAutoConverge));
-                await qmp.ExecuteAsync("migrate-set-parameters", new JsonObject
+                    ("auto-converge", command.AllowAutoConverge), ("multifd", command.MultifdChannels > 0), ("xbzrle", command.XbzrleCacheMiB > 0));
+                var parameters = new JsonObject
                 {
                     ["downtime-limit"] = Math.Max(1, command.MaxDowntimeMs),
                     ["max-bandwidth"] = Math.Max(1, command.MaxBandwidthMiBps) * MiB,
                     // Post-copy is unlimited by default in QEMU: the policy's bandwidth holds for it too.
                     ["max-postcopy-bandwidth"] = Math.Max(1, command.MaxBandwidthMiBps) * MiB,
-                }, CommandTimeout, cancellationToken);
+                };
+                // Both by policy; the destination was prepared with the same multifd channels.
+                if (command.MultifdChannels > 0)
+                    parameters["multifd-channels"] = command.MultifdChannels;
+                if (command.XbzrleCacheMiB > 0)
+                    parameters["xbzrle-cache-size"] = command.XbzrleCacheMiB * MiB;
+                await qmp.ExecuteAsync("migrate-set-parameters", parameters, CommandTimeout, cancellationToken);
                 await qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = incoming.Uri }, CommandTimeout, cancellationToken);
                 logger.LogInformation("Migrating {VmId} from {SourceHost} to {TargetHost} ({Uri})", vm, source, target, incoming.Uri);
             }

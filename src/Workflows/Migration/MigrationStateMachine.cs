@@ -49,7 +49,8 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                 .RecordReport()
                 .Then(context => context.Saga.MemoryBytes = context.Message.MemoryBytes)
                 .SendToWorker(saga => saga.TargetHost, saga => new PrepareTarget(
-                    saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor))
+                    saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor,
+                    saga.Policy.MultifdChannels ?? 0))
                 .TransitionTo(Preparing),
             When(PreflightFailed)
                 .RecordReport()
@@ -85,7 +86,9 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                     saga.InitialDowntimeLimit(),
                     saga.Policy.MaxBandwidthMiBps ?? MigrationPolicyDefaults.MaxBandwidthMiBps,
                     saga.Policy.AllowAutoConverge == true,
-                    saga.Policy.AllowPostCopy == true))
+                    saga.Policy.AllowPostCopy == true,
+                    saga.Policy.MultifdChannels ?? 0,
+                    saga.Policy.XbzrleCacheMiB ?? 0))
                 .TransitionTo(PreCopying));
 
         During(PreCopying,
