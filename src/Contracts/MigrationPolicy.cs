@@ -4,6 +4,10 @@ namespace Orchestrator.Contracts;
 /// Per-migration limits. Every member is optional: what is left out takes the orchestrator's defaults, and the values
 /// in force are recorded in the <see cref="MigrationRequested"/> event.
 /// </summary>
+/// <param name="MultifdChannels">Parallel connections for the memory stream (QEMU's <c>multifd</c>, 1 to 255); 0: one
+/// connection, multifd off (the default).</param>
+/// <param name="XbzrleCacheMiB">XBZRLE delta compression of re-sent pages with a cache of this many MiB on the source (a
+/// power of two); 0: off (the default).</param>
 public sealed record MigrationPolicy(
     int? MaxDowntimeMs = null,
     int? MaxBandwidthMiBps = null,
@@ -11,4 +15,6 @@ public sealed record MigrationPolicy(
     int? ProgressTimeoutSeconds = null,
     bool? AllowPostCopy = null,
     bool? AllowAutoConverge = null,
-    int? Priority = null);
+    int? Priority = null,
+    int? MultifdChannels = null,
+    int? XbzrleCacheMiB = null);

@@ -20,6 +20,7 @@ static class EventTimes
         StopAndCopyCompleted e => e.Timestamp,
         SwitchoverCompleted e => e.Timestamp,
         PostCopyStarted e => e.Timestamp,
+        PostCopyRecovered e => e.Timestamp,
         PostCopyCompleted e => e.Timestamp,
         SourceCleanedUp e => e.Timestamp,
         MigrationCompleted e => e.Timestamp,

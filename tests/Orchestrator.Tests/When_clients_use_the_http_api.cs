@@ -90,6 +90,8 @@ public sealed class When_clients_use_the_http_api(RabbitMqOrchestrator orchestra
     [InlineData("{\"vmId\": \"vm-x\", \"sourceHost\": ", "The request body cannot be read.")]
     [InlineData("{\"vmId\":\"vm-x\",\"sourceHost\":\"e2e-a\",\"targetHost\":\"e2e-b\",\"hypervisor\":\"sim\",\"colour\":\"blue\"}", "colour")]
     [InlineData("{\"vmId\":\"vm-x\",\"sourceHost\":\"e2e-a\",\"targetHost\":\"e2e-b\",\"hypervisor\":\"sim\",\"policy\":{\"maxDowntimeMs\":-5}}", "policy.maxDowntimeMs")]
+    [InlineData("{\"vmId\":\"vm-x\",\"sourceHost\":\"e2e-a\",\"targetHost\":\"e2e-b\",\"hypervisor\":\"qemu\",\"policy\":{\"xbzrleCacheMiB\":3}}", "a power of two")]
+    [InlineData("{\"vmId\":\"vm-x\",\"sourceHost\":\"e2e-a\",\"targetHost\":\"e2e-b\",\"hypervisor\":\"qemu\",\"policy\":{\"multifdChannels\":300}}", "policy.multifdChannels")]
     [InlineData("{\"vmId\":\"\",\"sourceHost\":\"e2e-a\",\"targetHost\":\"e2e-a\",\"hypervisor\":\"vmware\"}", "targetHost")]
     public async Task Should_refuse_a_bad_request_with_problem_details_and_change_nothing(string body, string expected)
     {

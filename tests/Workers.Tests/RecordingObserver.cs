@@ -37,6 +37,14 @@ public sealed class RecordingObserver : ITransferObserver
         return Task.CompletedTask;
     }
 
+    public List<string> Recoveries { get; } = [];
+
+    public Task PostCopyRecovered(string runningOn, int attempts, double pausedMs, string detail)
+    {
+        Recoveries.Add(detail);
+        return Task.CompletedTask;
+    }
+
     public Task PostCopyCompleted(string runningOn, long totalBytesTransferred, long pageFaults)
     {
         RunningOn = runningOn;

@@ -73,6 +73,37 @@ public sealed class When_the_qemu_driver_migrates_a_real_vm : IAsyncLifetime
         (await driver.WhereIsAsync(Vm, default)).ShouldBe("host-a");
     }
 
+    [Fact]
+    [Trait("Category", "Chaos")]
+    public async Task Should_try_to_resume_a_post_copy_whose_destination_died_and_report_the_vm_lost_with_what_was_tried()
+    {
+        await _lab.StartVm("host-a", Vm, mib: 32, rate: 256);
+        var driver = Driver;
+        var id = Guid.NewGuid();
+        var observer = new RecordingObserver();
+        await using var monitor = await QmpClient.ConnectAsync(_lab.Hosts.MonitorSocket("host-a", Vm), TimeSpan.FromSeconds(10));
+        var postCopy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        monitor.EventReceived += e =>
+        {
+            if (e.Name == "MIGRATION" && e.Data.GetProperty("status").GetString() == "postcopy-active")
+                postCopy.TrySetResult();
+        };
+        await driver.PrepareTargetAsync(new PrepareTarget(id, 1, Vm, "host-a", "host-b", HypervisorKinds.Qemu), default);
+        var transfer = driver.MigrateAsync(Transfer(id, bandwidthMiBps: 16) with { Strategy = MigrationStrategies.PostCopy, AllowPostCopy = true },
+            observer, default);
+        await postCopy.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await Eventually.Get(() => _lab.RunState("host-b", Vm), s => s == "running", "the guest to run on the destination in post-copy");
+
+        _lab.Kill("host-b", Vm);
+
+        var lost = await Should.ThrowAsync<HypervisorStepException>(() => transfer);
+        lost.Message.ShouldContain("postcopy-paused");
+        lost.Message.ShouldContain("Recovery (migrate-recover on host-b, migrate resume on host-a) failed after 1 attempt(s)");
+        lost.Message.ShouldContain("the destination QEMU on host-b is gone");
+        lost.Message.ShouldContain("is lost");
+        lost.VmRunningOn.ShouldBeNull();
+    }
+
     sealed class RecordingObserver : ITransferObserver
     {
         readonly List<PreCopyPass> _passes = [];
@@ -100,6 +131,8 @@ public sealed class When_the_qemu_driver_migrates_a_real_vm : IAsyncLifetime
         }
 
         public Task PostCopyStarted(string runningOn, long bytesRemaining) => Task.CompletedTask;
+
+        public Task PostCopyRecovered(string runningOn, int attempts, double pausedMs, string detail) => Task.CompletedTask;
 
         public Task PostCopyCompleted(string runningOn, long totalBytesTransferred, long pageFaults)
         {

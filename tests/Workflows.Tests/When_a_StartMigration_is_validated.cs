@@ -36,6 +36,23 @@ public sealed class When_a_StartMigration_is_validated
         problems.ShouldContain(p => p.Contains("Priority"));
     }
 
+    [Theory]
+    [InlineData(-1, 0, "MultifdChannels is -1")]
+    [InlineData(256, 0, "MultifdChannels is 256")]
+    [InlineData(0, 3, "XbzrleCacheMiB is 3; it must be 0 (XBZRLE off) or a power of two")]
+    [InlineData(0, -8, "XbzrleCacheMiB is -8")]
+    public void Should_refuse_multifd_and_xbzrle_values_qemu_would_refuse(int channels, int cacheMiB, string reason) =>
+        StartMigrationValidator.Validate(Valid() with { Policy = new MigrationPolicy(MultifdChannels: channels, XbzrleCacheMiB: cacheMiB) })
+            .ShouldHaveSingleItem().ShouldContain(reason);
+
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(1, 1)]
+    [InlineData(255, 1024)]
+    public void Should_accept_multifd_and_xbzrle_in_range(int channels, int cacheMiB) =>
+        StartMigrationValidator.Validate(Valid() with { Policy = new MigrationPolicy(MultifdChannels: channels, XbzrleCacheMiB: cacheMiB) })
+            .ShouldBeEmpty();
+
     [Fact]
     public void Should_report_every_problem_at_once() =>
         StartMigrationValidator.Validate(new StartMigration(Guid.Empty, "", "", "", "")).Count.ShouldBeGreaterThanOrEqualTo(4);

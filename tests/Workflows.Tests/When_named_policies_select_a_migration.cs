@@ -53,6 +53,20 @@ public sealed class When_named_policies_select_a_migration
     }
 
     [Fact]
+    public void Should_merge_multifd_and_xbzrle_like_every_other_member()
+    {
+        var named = new MigrationPolicy(MultifdChannels: 4, XbzrleCacheMiB: 64);
+
+        MigrationPolicyDefaults.Effective(null).ShouldSatisfyAllConditions(
+            p => p.MultifdChannels.ShouldBe(0), p => p.XbzrleCacheMiB.ShouldBe(0));
+        MigrationPolicyDefaults.Effective(null, named).ShouldSatisfyAllConditions(
+            p => p.MultifdChannels.ShouldBe(4), p => p.XbzrleCacheMiB.ShouldBe(64));
+        // A request may turn off what its named policy turns on.
+        MigrationPolicyDefaults.Effective(new MigrationPolicy(MultifdChannels: 0, XbzrleCacheMiB: 16), named).ShouldSatisfyAllConditions(
+            p => p.MultifdChannels.ShouldBe(0), p => p.XbzrleCacheMiB.ShouldBe(16));
+    }
+
+    [Fact]
     [Trait("Category", "Integration")]
     public async Task Should_record_the_policy_and_its_values_in_force_at_admission()
     {

@@ -4,6 +4,7 @@ namespace Orchestrator.Contracts.Workers;
 /// To the source host's worker: start moving <see cref="VmId"/> to the prepared target and report every pass,
 /// the stop-and-copy and the switchover. <see cref="Strategy"/> <c>postcopy</c> switches to post-copy right after the
 /// first pass; the others iterate until the rest fits the downtime limit, and the orchestrator adjusts them on the way.
+/// <see cref="MultifdChannels"/> and <see cref="XbzrleCacheMiB"/> (0: off) come from the policy.
 /// </summary>
 public sealed record BeginTransfer(
     Guid MigrationId,
@@ -15,4 +16,6 @@ public sealed record BeginTransfer(
     int MaxDowntimeMs,
     int MaxBandwidthMiBps,
     bool AllowAutoConverge = false,
-    bool AllowPostCopy = false) : IWorkerCommand;
+    bool AllowPostCopy = false,
+    int MultifdChannels = 0,
+    int XbzrleCacheMiB = 0) : IWorkerCommand;

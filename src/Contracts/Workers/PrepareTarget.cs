@@ -1,10 +1,14 @@
 namespace Orchestrator.Contracts.Workers;
 
-/// <summary>To the target host's worker: get ready to receive <see cref="VmId"/>.</summary>
+/// <summary>
+/// To the target host's worker: get ready to receive <see cref="VmId"/>. <see cref="MultifdChannels"/> &gt; 0: the
+/// transfer will use that many parallel connections, which the destination must expect before it listens.
+/// </summary>
 public sealed record PrepareTarget(
     Guid MigrationId,
     int Epoch,
     string VmId,
     string SourceHost,
     string TargetHost,
-    string Hypervisor) : IWorkerCommand;
+    string Hypervisor,
+    int MultifdChannels = 0) : IWorkerCommand;

@@ -33,13 +33,16 @@ public static class OperatorCommands
         var maxBandwidth = new Option<int?>("--max-bandwidth-mibps") { Description = "The most the migration may use of the link." };
         var postCopy = new Option<bool?>("--allow-post-copy") { Description = "Whether the policy may switch to post-copy." };
         var priority = new Option<int?>("--priority") { Description = "Admission priority: higher goes first when hosts are busy." };
+        var multifd = new Option<int?>("--multifd-channels") { Description = "Parallel connections for the memory stream (qemu multifd, 1-255; 0: off)." };
+        var xbzrle = new Option<int?>("--xbzrle-cache-mib") { Description = "XBZRLE delta compression with a source cache of this many MiB (a power of two; 0: off)." };
         var wait = new Option<bool>("--wait") { Description = "Wait until the migration ends; exit 3 unless it completed." };
         var output = OutputOption();
-        var command = new Command("migrate", "Start a live migration.") { vm, from, to, hypervisor, strategy, maxDowntime, maxBandwidth, postCopy, priority, wait, output };
+        var command = new Command("migrate", "Start a live migration.") { vm, from, to, hypervisor, strategy, maxDowntime, maxBandwidth, postCopy, priority, multifd, xbzrle, wait, output };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
             var policy = new MigrationPolicy(MaxDowntimeMs: parse.GetValue(maxDowntime), MaxBandwidthMiBps: parse.GetValue(maxBandwidth),
-                AllowPostCopy: parse.GetValue(postCopy), Priority: parse.GetValue(priority));
+                AllowPostCopy: parse.GetValue(postCopy), Priority: parse.GetValue(priority),
+                MultifdChannels: parse.GetValue(multifd), XbzrleCacheMiB: parse.GetValue(xbzrle));
             var accepted = await api.Post("/api/migrations", new
             {
                 vmId = parse.GetValue(vm), sourceHost = parse.GetValue(from), targetHost = parse.GetValue(to),

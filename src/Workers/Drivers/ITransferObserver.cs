@@ -13,6 +13,9 @@ public interface ITransferObserver
     /// <summary>Post-copy path: the VM resumed on the target and pulls its remaining pages on demand.</summary>
     Task PostCopyStarted(string runningOn, long bytesRemaining);
 
+    /// <summary>Post-copy path: the link broke and was resumed on a new connection; the migration goes on.</summary>
+    Task PostCopyRecovered(string runningOn, int attempts, double pausedMs, string detail);
+
     /// <summary>Post-copy path: every page reached the target.</summary>
     Task PostCopyCompleted(string runningOn, long totalBytesTransferred, long pageFaults);
 }

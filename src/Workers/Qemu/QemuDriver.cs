@@ -71,7 +71,10 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
         var qmp = await hosts.ConnectAsync(target, vm, cancellationToken);
         // postcopy-ram must be on on both sides before migrate; on the destination alone it changes nothing, so it is
         // always on: the source decides by policy.
-        await SetCapabilities(qmp, cancellationToken, ("events", true), ("postcopy-ram", true));
+        await SetCapabilities(qmp, cancellationToken, ("events", true), ("postcopy-ram", true), ("multifd", command.MultifdChannels > 0));
+        // multifd: the destination must expect the source's channels before it listens.
+        if (command.MultifdChannels > 0)
+            await qmp.ExecuteAsync("migrate-set-parameters", new JsonObject { ["multifd-channels"] = command.MultifdChannels }, CommandTimeout, cancellationToken);
         var uri = $"tcp:{options.Value.MigrationAddress}:{FreePort(options.Value.MigrationAddress)}";
         await qmp.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = uri }, CommandTimeout, cancellationToken);
         await File.WriteAllTextAsync(incomingFile, new IncomingMigration(command.MigrationId, uri).ToJson(), cancellationToken);
@@ -114,14 +117,20 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
             else
             {
                 await SetCapabilities(qmp, cancellationToken, ("events", true), ("postcopy-ram", postCopy),
-                    ("auto-converge", command.AllowAutoConverge));
-                await qmp.ExecuteAsync("migrate-set-parameters", new JsonObject
+                    ("auto-converge", command.AllowAutoConverge), ("multifd", command.MultifdChannels > 0), ("xbzrle", command.XbzrleCacheMiB > 0));
+                var parameters = new JsonObject
                 {
                     ["downtime-limit"] = Math.Max(1, command.MaxDowntimeMs),
                     ["max-bandwidth"] = Math.Max(1, command.MaxBandwidthMiBps) * MiB,
                     // Post-copy is unlimited by default in QEMU: the policy's bandwidth holds for it too.
                     ["max-postcopy-bandwidth"] = Math.Max(1, command.MaxBandwidthMiBps) * MiB,
-                }, CommandTimeout, cancellationToken);
+                };
+                // Both by policy; the destination was prepared with the same multifd channels.
+                if (command.MultifdChannels > 0)
+                    parameters["multifd-channels"] = command.MultifdChannels;
+                if (command.XbzrleCacheMiB > 0)
+                    parameters["xbzrle-cache-size"] = command.XbzrleCacheMiB * MiB;
+                await qmp.ExecuteAsync("migrate-set-parameters", parameters, CommandTimeout, cancellationToken);
                 await qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = incoming.Uri }, CommandTimeout, cancellationToken);
                 logger.LogInformation("Migrating {VmId} from {SourceHost} to {TargetHost} ({Uri})", vm, source, target, incoming.Uri);
             }
@@ -205,7 +214,11 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
                     await observer.StoppedAndCopied(final.DowntimeMs, Math.Max(0, final.RamTransferred - transferredAtLastRound));
                     await observer.SwitchedOver(transfer.TargetHost, final.RamTransferred);
                     return;
-                case "failed" or "postcopy-paused":
+                case "postcopy-paused":
+                    // The link broke after the switch: while both QEMUs live, resume it on a new connection.
+                    await RecoverPostCopy(transfer, qmp, info, observer, cancellationToken);
+                    break;
+                case "failed":
                     throw await Lost(transfer, observer, $"QEMU reports the migration of VM '{transfer.VmId}' {info.Status}: {info.Error ?? "no reason given"}.");
                 case "cancelled":
                     if (transfer.AbortRequested)
@@ -259,6 +272,96 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
         await qmp.ExecuteAsync("migrate-start-postcopy", null, CommandTimeout, cancellationToken);
         logger.LogInformation("Switched the migration of {VmId} to post-copy", transfer.VmId);
     }
+
+    /// <summary>
+    /// Post-copy recovery after a broken link, as QEMU documents it: on the destination <c>migrate-recover</c> on a fresh
+    /// port, then on the source <c>migrate</c> with <c>resume</c>; returns once the source says <c>postcopy-active</c> (or
+    /// <c>completed</c>) again. Bounded by <see cref="QemuOptions.PostCopyRecoveryAttempts"/> and
+    /// <see cref="QemuOptions.PostCopyRecoveryTimeout"/>; a side whose QEMU is gone, or attempts that run out, report the
+    /// VM lost with what was tried. Never <c>migrate_cancel</c>: in post-copy that would lose the VM on both sides.
+    /// </summary>
+    async Task RecoverPostCopy(QemuTransfer transfer, QmpClient source, MigrationInfo paused, ITransferObserver observer,
+        CancellationToken cancellationToken)
+    {
+        var (vm, target) = (transfer.VmId, transfer.TargetHost);
+        var pausedAt = DateTime.UtcNow;
+        var deadline = pausedAt + options.Value.PostCopyRecoveryTimeout;
+        var cause = $"QEMU on {transfer.SourceHost} reports the post-copy of VM '{vm}' postcopy-paused ({paused.Error ?? "no reason given"})";
+        logger.LogWarning("Post-copy of {VmId} paused on {SourceHost}: resuming it", vm, transfer.SourceHost);
+        var tried = new List<string>();
+        string? uri = null;
+        var attempt = 0;
+        while (attempt < options.Value.PostCopyRecoveryAttempts && DateTime.UtcNow < deadline)
+        {
+            attempt++;
+            if (!hosts.IsAlive(transfer.SourceHost, vm) || !hosts.IsAlive(target, vm))
+            {
+                var gone = hosts.IsAlive(target, vm) ? $"the source QEMU on {transfer.SourceHost}" : $"the destination QEMU on {target}";
+                tried.Add($"attempt {attempt}: {gone} is gone");
+                break;
+            }
+            var attemptEnds = Min(deadline, DateTime.UtcNow + CommandTimeout);
+            try
+            {
+                var destination = await hosts.ConnectAsync(target, vm, cancellationToken);
+                // The destination sees the break on its own, a moment after the source.
+                var incoming = await WaitForStatus(destination, s => s is "postcopy-paused" or "postcopy-recover" or "postcopy-active" or "completed",
+                    attemptEnds, cancellationToken);
+                if (incoming.Status == "postcopy-paused")
+                {
+                    try
+                    {
+                        var fresh = $"tcp:{options.Value.MigrationAddress}:{FreePort(options.Value.MigrationAddress)}";
+                        await destination.ExecuteAsync("migrate-recover", new JsonObject { ["uri"] = fresh }, CommandTimeout, cancellationToken);
+                        uri = fresh;
+                        await File.WriteAllTextAsync(IncomingFile(target, vm), new IncomingMigration(transfer.MigrationId, uri).ToJson(), cancellationToken);
+                    }
+                    catch (QmpException exception) when (uri is not null)
+                    {
+                        // An earlier attempt's migrate-recover still listens ("triggered already"): resume to it.
+                        tried.Add($"attempt {attempt}: migrate-recover answered '{exception.Description}', resuming to {uri}");
+                    }
+                }
+                if (uri is null)
+                    throw new HypervisorStepException($"the destination is {incoming.Status}, not postcopy-paused, and no recovery listens", null);
+                await source.ExecuteAsync("migrate", new JsonObject { ["uri"] = uri, ["resume"] = true }, CommandTimeout, cancellationToken);
+                var resumed = await WaitForStatus(source, s => s is "postcopy-active" or "completed" or "failed", attemptEnds, cancellationToken);
+                if (resumed.Status is "postcopy-active" or "completed")
+                {
+                    var pausedMs = (DateTime.UtcNow - pausedAt).TotalMilliseconds;
+                    var detail = $"{cause}; migrate-recover on {target} at {uri}, migrate resume on {transfer.SourceHost}: "
+                        + $"{resumed.Status} after {attempt} attempt(s), {pausedMs:0} ms paused"
+                        + (tried.Count > 0 ? $" ({string.Join("; ", tried)})" : "");
+                    logger.LogInformation("Post-copy of {VmId} resumed to {TargetHost} after {Attempts} attempts, {PausedMs} ms paused", vm, target, attempt, Math.Round(pausedMs));
+                    await observer.PostCopyRecovered(target, attempt, Math.Round(pausedMs, 1), detail);
+                    return;
+                }
+                tried.Add($"attempt {attempt}: the source went {resumed.Status} ({resumed.Error ?? "no reason given"})");
+                if (resumed.Status == "failed")
+                    break;
+            }
+            catch (Exception exception) when (exception is QmpException or TimeoutException or IOException or HypervisorStepException)
+            {
+                tried.Add($"attempt {attempt}: {exception.Message}");
+            }
+        }
+        throw await Lost(transfer, observer, $"{cause}. Recovery (migrate-recover on {target}, migrate resume on {transfer.SourceHost}) "
+            + $"failed after {attempt} attempt(s) in {(DateTime.UtcNow - pausedAt).TotalSeconds:0.#} s: {string.Join("; ", tried)}.");
+    }
+
+    /// <summary>Polls <c>query-migrate</c> until <paramref name="done"/> says yes or <paramref name="until"/> passes; returns the last answer.</summary>
+    async Task<MigrationInfo> WaitForStatus(QmpClient qmp, Func<string, bool> done, DateTime until, CancellationToken cancellationToken)
+    {
+        var info = await QueryMigrate(qmp, cancellationToken);
+        while (!done(info.Status) && DateTime.UtcNow < until)
+        {
+            await Task.Delay(20, cancellationToken);
+            info = await QueryMigrate(qmp, cancellationToken);
+        }
+        return info;
+    }
+
+    static DateTime Min(DateTime a, DateTime b) => a < b ? a : b;
 
     /// <summary>
     /// A failed transfer. A source that still runs holds the VM (the failure came before the switch, even when post-copy

@@ -21,6 +21,15 @@ public sealed class QemuOptions
     /// <summary>How often a running migration is queried between QEMU's own events.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// How many times a post-copy whose link broke (both sides <c>postcopy-paused</c>) is resumed on a new connection
+    /// (<c>migrate-recover</c> on the destination, <c>migrate resume</c> on the source) before the VM is reported lost.
+    /// </summary>
+    public int PostCopyRecoveryAttempts { get; set; } = 3;
+
+    /// <summary>How long, from the moment the break is seen, those attempts may take in all.</summary>
+    public TimeSpan PostCopyRecoveryTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>The loopback address destinations listen on for the migration stream.</summary>
     public string MigrationAddress { get; set; } = "127.0.0.1";
 }

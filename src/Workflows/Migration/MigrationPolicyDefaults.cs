@@ -18,7 +18,9 @@ public static class MigrationPolicyDefaults
         ProgressTimeoutSeconds: requested?.ProgressTimeoutSeconds ?? named?.ProgressTimeoutSeconds ?? ProgressTimeoutSeconds,
         AllowPostCopy: requested?.AllowPostCopy ?? named?.AllowPostCopy ?? false,
         AllowAutoConverge: requested?.AllowAutoConverge ?? named?.AllowAutoConverge ?? true,
-        Priority: requested?.Priority ?? named?.Priority ?? 0);
+        Priority: requested?.Priority ?? named?.Priority ?? 0,
+        MultifdChannels: requested?.MultifdChannels ?? named?.MultifdChannels ?? 0,
+        XbzrleCacheMiB: requested?.XbzrleCacheMiB ?? named?.XbzrleCacheMiB ?? 0);
 
     /// <summary><c>auto</c> picks hybrid where post-copy is allowed, plain pre-copy otherwise.</summary>
     public static string EffectiveStrategy(string? requested, MigrationPolicy policy) =>

@@ -73,6 +73,7 @@ public sealed partial class MigrationStateMachine
             When(StopAndCopyCompleted).RecordReport(),
             When(SwitchoverCompleted).RecordReport(),
             When(PostCopyStarted).RecordReport(),
+            When(PostCopyRecovered).RecordReport(),
             When(PostCopyCompleted).RecordReport(),
             When(StepFailed).RecordReport(),
             When(TransferAborted).RecordReport(),

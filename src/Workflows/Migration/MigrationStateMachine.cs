@@ -49,7 +49,8 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                 .RecordReport()
                 .Then(context => context.Saga.MemoryBytes = context.Message.MemoryBytes)
                 .SendToWorker(saga => saga.TargetHost, saga => new PrepareTarget(
-                    saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor))
+                    saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor,
+                    saga.Policy.MultifdChannels ?? 0))
                 .TransitionTo(Preparing),
             When(PreflightFailed)
                 .RecordReport()
@@ -85,7 +86,9 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                     saga.InitialDowntimeLimit(),
                     saga.Policy.MaxBandwidthMiBps ?? MigrationPolicyDefaults.MaxBandwidthMiBps,
                     saga.Policy.AllowAutoConverge == true,
-                    saga.Policy.AllowPostCopy == true))
+                    saga.Policy.AllowPostCopy == true,
+                    saga.Policy.MultifdChannels ?? 0,
+                    saga.Policy.XbzrleCacheMiB ?? 0))
                 .TransitionTo(PreCopying));
 
         During(PreCopying,
@@ -123,6 +126,9 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                 .TransitionTo(PostCopying));
 
         During(PostCopying,
+            // A broken link the worker resumed: recorded for operators and auditors; the migration goes on as it was.
+            When(PostCopyRecovered)
+                .RecordReport(),
             When(PostCopyCompleted)
                 .RecordReport()
                 .SendToWorker(saga => saga.SourceHost, saga => new CleanupSource(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
@@ -261,6 +267,7 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
     public Event<StopAndCopyCompleted> StopAndCopyCompleted { get; private set; } = null!;
     public Event<SwitchoverCompleted> SwitchoverCompleted { get; private set; } = null!;
     public Event<PostCopyStarted> PostCopyStarted { get; private set; } = null!;
+    public Event<PostCopyRecovered> PostCopyRecovered { get; private set; } = null!;
     public Event<PostCopyCompleted> PostCopyCompleted { get; private set; } = null!;
     public Event<SourceCleanedUp> SourceCleanedUp { get; private set; } = null!;
     public Event<MigrationStepFailed> StepFailed { get; private set; } = null!;
@@ -281,6 +288,7 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
         Correlate(() => StopAndCopyCompleted, m => m.MigrationId);
         Correlate(() => SwitchoverCompleted, m => m.MigrationId);
         Correlate(() => PostCopyStarted, m => m.MigrationId);
+        Correlate(() => PostCopyRecovered, m => m.MigrationId);
         Correlate(() => PostCopyCompleted, m => m.MigrationId);
         Correlate(() => SourceCleanedUp, m => m.MigrationId);
         Correlate(() => StepFailed, m => m.MigrationId);

@@ -40,6 +40,10 @@ public static class StartMigrationValidator
             Positive(policy.ProgressTimeoutSeconds, "policy.progressTimeoutSeconds", "Policy.ProgressTimeoutSeconds", Add);
             if (policy.Priority is < 0 or > 1000)
                 Add("policy.priority", $"Policy.Priority is {policy.Priority}; it must be between 0 and 1000.");
+            if (policy.MultifdChannels is < 0 or > 255)
+                Add("policy.multifdChannels", $"Policy.MultifdChannels is {policy.MultifdChannels}; it must be between 0 (multifd off) and 255.");
+            if (policy.XbzrleCacheMiB is { } cache && (cache < 0 || (cache & (cache - 1)) != 0))
+                Add("policy.xbzrleCacheMiB", $"Policy.XbzrleCacheMiB is {cache}; it must be 0 (XBZRLE off) or a power of two (1, 2, 4, … MiB), as QEMU requires.");
         }
         return problems.ToDictionary(p => p.Key, p => p.Value.ToArray());
     }
