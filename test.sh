@@ -8,10 +8,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 command -v dotnet >/dev/null || { echo "The .NET SDK (dotnet) is required: see global.json for the version." >&2; exit 1; }
 
-# tmux: the terminal the `watch` test drives, as an operator's terminal would show it.
-if ! command -v tmux >/dev/null; then
+# tmux: the terminal the `watch` test drives, as an operator's terminal would show it; iproute2's `ss -K`: how a
+# post-copy test cuts the migration's TCP connection.
+missing=()
+command -v tmux >/dev/null || missing+=(tmux)
+command -v ss >/dev/null || missing+=(iproute2)
+if (( ${#missing[@]} )); then
   apt-get -o DPkg::Lock::Timeout=900 -q update >&2
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 -q install -y tmux >&2
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 -q install -y "${missing[@]}" >&2
 fi
 
 # Stop at the end only what this run started: a developer's running services stay up.
