@@ -30,7 +30,7 @@ public static class Roles
         // Pooled connections are not reset (DISCARD ALL) when a session gives them back: a reset would throw away the
         // plans PostgreSQL cached for the event-append function and the document upserts, which every transition runs.
         // Nothing here leaves session state behind (the projection daemon's lock is released explicitly).
-        options.Connection(new NpgsqlConnectionStringBuilder(settings.Postgres) { NoResetOnClose = true }.ConnectionString);
+        options.Connection(new NpgsqlConnectionStringBuilder(settings.Postgres) { NoResetOnClose = true, MaxAutoPrepare = 64, AutoPrepareMinUsages = 2 }.ConnectionString);
         options.DatabaseSchemaName = settings.Schema;
         options.Events.DatabaseSchemaName = settings.Schema;
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
