@@ -53,10 +53,9 @@ public static class QemuMigrations
         {
             Scenario[] scenarios =
             [
-                // QEMU 7.2 estimates the bandwidth from what a 100 ms rate-limit window actually sent, so a guest that
-                // dirties little makes the link look slow: this one converges within the orchestrator's first
-                // downtime limit (a quarter of the cap) in both paths, the next one often only once the limit ramps up.
-                new("converging at the first limit (8 MiB at 4 MiB/s, 64 MiB/s link)", 8, 4, 64, 300, PostCopy: false),
+                // At the first downtime limit (a quarter of the cap) this guest converges in a few rounds in some runs
+                // and not at all in others (QEMU's bandwidth estimate varies run to run); the orchestrator's policy
+                // ramps the limit, the direct sequence keeps it: compare runs with the same number of rounds.
                 new("converging (8 MiB at 16 MiB/s, 64 MiB/s link)", 8, 16, 64, 300, PostCopy: false),
                 new("non-converging -> post-copy (8 MiB at 256 MiB/s, 16 MiB/s link)", 8, 256, 16, 100, PostCopy: true),
             ];
