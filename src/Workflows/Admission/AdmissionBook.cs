@@ -48,7 +48,7 @@ public static class AdmissionBook
         if (queue.Count == 0)
             return [];
 
-        var active = (await session.Query<AdmissionSlot>().Where(s => s.Active && s.Id != migrationId).ToListAsync(cancellationToken)).ToList();
+        var active = new List<AdmissionSlot>(await session.Query<AdmissionSlot>().Where(s => s.Active && s.Id != migrationId).ToListAsync(cancellationToken));
         var admitted = new List<Guid>();
         foreach (var next in queue)
         {
