@@ -27,9 +27,15 @@ public static class QemuMigrations
     const long MiB = 1024 * 1024;
 
     /// <summary>One migration: wall time, QEMU's downtime, and the pre-copy rounds QEMU ran (its dirty-sync count − 1).</summary>
-    public sealed record Run(double TotalMs, double QemuDowntimeMs, long Rounds);
+    public sealed record Run(double TotalMs, double QemuDowntimeMs, long Rounds, string Phases = "");
 
     public sealed record Result(string Scenario, IReadOnlyList<Run> Orchestrated, IReadOnlyList<Run> Direct);
+
+    /// <summary>
+    /// What the orchestrator's policy did during a run, for the direct sequence to do at the same rounds: each raise of
+    /// the downtime limit (after round, new limit in ms) and the round after which it switched to post-copy (0: never).
+    /// </summary>
+    public sealed record Decisions(IReadOnlyList<(int AfterRound, int DowntimeLimitMs)> Raises, int SwitchRound);
 
     /// <summary>A guest and a policy: <paramref name="PostCopy"/> lets a migration that cannot converge switch to post-copy.</summary>
     public sealed record Scenario(string Name, int Mib, int Rate, int BandwidthMiBps, int MaxDowntimeMs, bool PostCopy);
@@ -54,35 +60,35 @@ public static class QemuMigrations
             Scenario[] scenarios =
             [
                 // At the first downtime limit (a quarter of the cap) this guest converges in a few rounds in some runs
-                // and not at all in others (QEMU's bandwidth estimate varies run to run); the orchestrator's policy
-                // ramps the limit, the direct sequence keeps it: compare runs with the same number of rounds.
-                new("converging (8 MiB at 16 MiB/s, 64 MiB/s link)", 8, 16, 64, 300, PostCopy: false),
+                // and not in others (QEMU's bandwidth estimate varies run to run); the orchestrator's policy then ramps
+                // the limit, and the direct sequence raises it at the same rounds.
+                new("converging (8 MiB at 16 MiB/s, 64 MiB/s link)", 8, 16, 64, 600, PostCopy: false),
                 new("non-converging -> post-copy (8 MiB at 256 MiB/s, 16 MiB/s link)", 8, 256, 16, 100, PostCopy: true),
             ];
             var results = new List<Result>();
             var n = 0;
             // One unmeasured pair first: JIT, first connections and first queue declarations are not the steady state.
-            var (_, _) = await Orchestrated(serve, hosts, guest, scenarios[0], $"vm-w{n++}");
-            await Direct(hosts, guest, scenarios[0], $"vm-w{n++}", 0);
+            var (_, warmUp) = await Orchestrated(serve, hosts, guest, scenarios[0], $"vm-w{n++}");
+            await Direct(hosts, guest, scenarios[0], $"vm-w{n++}", warmUp);
             foreach (var scenario in scenarios)
             {
                 var orchestrated = new List<Run>();
                 var direct = new List<Run>();
                 for (var i = 0; i < repeats; i++)
                 {
-                    var (run, switchRound) = await Orchestrated(serve, hosts, guest, scenario, $"vm-o{n++}");
+                    var (run, decisions) = await Orchestrated(serve, hosts, guest, scenario, $"vm-o{n++}");
                     orchestrated.Add(run);
                     var directVm = $"vm-d{n++}";
                     try
                     {
-                        direct.Add(await Direct(hosts, guest, scenario, directVm, switchRound));
+                        direct.Add(await Direct(hosts, guest, scenario, directVm, decisions));
                     }
                     catch (TimeoutException)
                     {
                         await hosts.KillAsync(Source, directVm);
                         await hosts.KillAsync(Target, directVm);
-                        // No policy ramps the direct sequence's limit: a guest that does not converge at it runs until
-                        // the deadline. Recorded as such, the other runs still measured.
+                        // The direct sequence did what the policy did and still did not converge: recorded as such, the
+                        // other runs still measured.
                         direct.Add(new Run(double.NaN, double.NaN, -1));
                     }
                 }
@@ -98,7 +104,7 @@ public static class QemuMigrations
         }
     }
 
-    static async Task<(Run Run, int SwitchRound)> Orchestrated(IHost serve, QemuHosts hosts, string guest, Scenario scenario, string vm)
+    static async Task<(Run Run, Decisions Decisions)> Orchestrated(IHost serve, QemuHosts hosts, string guest, Scenario scenario, string vm)
     {
         await StartGuest(hosts, guest, scenario, vm);
         await using var observer = await DowntimeObserver.Attach(hosts.MonitorSocket(Source, vm));
@@ -124,18 +130,33 @@ public static class QemuMigrations
         await hosts.KillAsync(Target, vm);
 
         await using var read = store.QuerySession();
-        var events = (await read.Events.FetchStreamAsync(id)).Select(e => e.Data).ToList();
+        var stream = await read.Events.FetchStreamAsync(id);
+        var events = stream.Select(e => e.Data).ToList();
+        // Where the time went, from the stream's own timestamps: the request until the target is ready, the transfer
+        // (QEMU's part), and from the switchover report to Completed.
+        var prepared = stream.FirstOrDefault(e => e.Data is TargetPrepared)?.Timestamp;
+        var switched = stream.FirstOrDefault(e => e.Data is SwitchoverCompleted or PostCopyCompleted)?.Timestamp;
+        var phases = prepared is { } p && switched is { } s
+            ? $"{(p - stream[0].Timestamp).TotalMilliseconds:0}+{(s - p).TotalMilliseconds:0}+{(stream[^1].Timestamp - s).TotalMilliseconds:0}"
+            : "";
         var switchAt = events.FindIndex(e => e is MigrationPolicyAdjusted { Action: "SwitchToPostCopy" });
         var switchRound = switchAt < 0 ? 0 : events.Take(switchAt).OfType<PreCopyRoundCompleted>().Count();
-        return (new Run(elapsed, await observer.Downtime(), events.OfType<PreCopyRoundCompleted>().Count()), switchRound);
+        var raises = events.Select((e, i) => (Event: e, Index: i))
+            .Where(x => x.Event is MigrationPolicyAdjusted { Action: "RaiseDowntime" })
+            .Select(x => (events.Take(x.Index).OfType<PreCopyRoundCompleted>().Count(), ((MigrationPolicyAdjusted)x.Event).DowntimeLimitMs))
+            .ToList();
+        return (new Run(elapsed, await observer.Downtime(), events.OfType<PreCopyRoundCompleted>().Count(), phases), new Decisions(raises, switchRound));
     }
 
     /// <summary>
     /// The direct sequence: destination with -incoming defer and migrate-incoming, capabilities and parameters on both
-    /// sides, migrate, post-copy after the same round the orchestrator switched at, wait for completion, quit the source.
+    /// sides, migrate, the downtime limit raised and post-copy started after the same rounds the orchestrator's policy did
+    /// (the same migration, minus the orchestration), wait for completion, quit the source.
     /// </summary>
-    static async Task<Run> Direct(QemuHosts hosts, string guest, Scenario scenario, string vm, int switchRound)
+    static async Task<Run> Direct(QemuHosts hosts, string guest, Scenario scenario, string vm, Decisions decisions)
     {
+        var switchRound = decisions.SwitchRound;
+        var raises = new Queue<(int AfterRound, int DowntimeLimitMs)>(decisions.Raises);
         var definition = await StartGuest(hosts, guest, scenario, vm);
         await using var observer = await DowntimeObserver.Attach(hosts.MonitorSocket(Source, vm));
         var stopwatch = Stopwatch.StartNew();
@@ -174,6 +195,11 @@ public static class QemuMigrations
             status = info.Status;
             if (status is "completed" or "failed" or "cancelled")
                 break;
+            while (raises.TryPeek(out var raise) && info.DirtySyncCount - 1 >= raise.AfterRound)
+            {
+                raises.Dequeue();
+                await source.ExecuteAsync("migrate-set-parameters", new JsonObject { ["downtime-limit"] = raise.DowntimeLimitMs });
+            }
             if (!switched && (switchNow.Task.IsCompleted || info.DirtySyncCount - 1 >= switchRound))
             {
                 await source.ExecuteAsync("migrate-start-postcopy");

@@ -33,9 +33,14 @@ public sealed class SagaThroughput : IAsyncDisposable
     int _batch;
 
     public sealed record Result(int Migrations, long Transitions, TimeSpan Elapsed, IReadOnlyList<double> Latencies,
-        IReadOnlyDictionary<string, List<double>> Stages)
+        IReadOnlyDictionary<string, List<double>> Stages, long JitMethods, CpuTime.Sample Cpu)
     {
         public double TransitionsPerSecond => Transitions / Elapsed.TotalSeconds;
+
+        /// <summary>CPU milliseconds per transition: this process (serve + worker), PostgreSQL, RabbitMQ.</summary>
+        public string CpuPerTransition => Transitions == 0 ? "n/a"
+            : $"{Cpu.Process.TotalMilliseconds / Transitions:0.00} ms orchestrator + worker, {Cpu.Postgres.TotalMilliseconds / Transitions:0.00} ms PostgreSQL, "
+              + $"{Cpu.RabbitMq.TotalMilliseconds / Transitions:0.00} ms RabbitMQ";
     }
 
     SagaThroughput(IHost serve, IHost worker)
@@ -63,7 +68,12 @@ public sealed class SagaThroughput : IAsyncDisposable
             Workflows = true,
             ConfigureAdmission = limits => (limits.MaxInboundPerHost, limits.MaxOutboundPerHost, limits.MaxPerCluster) = (1000, 1000, 10000),
         }));
-        var worker = Build(builder => builder.Services.AddBus(settings, new BusOptions { WorkerHosts = Hosts }));
+        var worker = Build(builder => builder.Services.AddBus(settings, new BusOptions
+        {
+            WorkerHosts = Hosts,
+            // Every batch moves more VMs onto the same hosts: room enough for all of them.
+            ConfigureSim = sim => sim.HostMemoryBytes = 1L << 50,
+        }));
         await serve.StartAsync();
         await worker.StartAsync();
         var bench = new SagaThroughput(serve, worker);
@@ -81,6 +91,8 @@ public sealed class SagaThroughput : IAsyncDisposable
         _stages = new();
         var endpoint = await _serve.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{QueueNames.StartMigration}"));
         var ids = new List<Guid>();
+        var jitBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var cpuBefore = CpuTime.Now();
         var stopwatch = Stopwatch.StartNew();
         for (var i = 0; i < migrations; i++)
         {
@@ -105,8 +117,10 @@ public sealed class SagaThroughput : IAsyncDisposable
             await Task.Delay(20);
         }
         stopwatch.Stop();
+        var cpu = CpuTime.Now() - cpuBefore;
         var stages = _stages;
-        return new Result(migrations, stages.TryGetValue("total", out var totals) ? totals.Count : 0, stopwatch.Elapsed, _timing.Latencies(), stages);
+        return new Result(migrations, stages.TryGetValue("total", out var totals) ? totals.Count : 0, stopwatch.Elapsed, _timing.Latencies(), stages,
+            System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore, cpu);
     }
 
     public async ValueTask DisposeAsync()
