@@ -48,17 +48,18 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
         // Before the first pass only the memory size is known: the downtime if the whole RAM had to move while stopped
         // is an upper bound; QEMU measures the real dirty rate during the transfer and the policy acts on it.
         var bandwidth = Math.Max(1, command.MaxBandwidthMiBps) * (double)MiB;
-        return new(null, memory, Math.Round(memory / bandwidth * 1000, 1));
+        // The target's worker starts the destination from this definition: it may not see this host's files.
+        return new(null, memory, Math.Round(memory / bandwidth * 1000, 1), definition.ToJson());
     }
 
-    public async Task PrepareTargetAsync(PrepareTarget command, CancellationToken cancellationToken)
+    public async Task<TargetPreparation> PrepareTargetAsync(PrepareTarget command, CancellationToken cancellationToken)
     {
         var (vm, target) = (command.VmId, command.TargetHost);
         var incomingFile = IncomingFile(target, vm);
         if (hosts.IsAlive(target, vm))
         {
             if (IncomingMigration.Read(incomingFile) is { } waiting && waiting.MigrationId == command.MigrationId)
-                return; // A redelivered PrepareTarget: the destination is already waiting.
+                return new(waiting.Uri); // A redelivered PrepareTarget: the destination is already waiting there.
             if (await hosts.RunStateAsync(target, vm, cancellationToken) is "running")
                 throw new HypervisorStepException($"VM '{vm}' already runs on '{target}'.", target);
             logger.LogWarning("Replacing a leftover destination of VM {VmId} on {Host}", vm, target);
@@ -79,6 +80,7 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
         await qmp.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = uri }, CommandTimeout, cancellationToken);
         await File.WriteAllTextAsync(incomingFile, new IncomingMigration(command.MigrationId, uri).ToJson(), cancellationToken);
         logger.LogInformation("Destination of {VmId} waits on {Host} at {Uri}", vm, target, uri);
+        return new(uri);
     }
 
     public async Task MigrateAsync(BeginTransfer command, ITransferObserver observer, CancellationToken cancellationToken)
