@@ -36,4 +36,10 @@ public sealed class QemuOptions
     /// reach: the loopback default serves only source and target on one machine. Not a wildcard (0.0.0.0, ::) or a name.
     /// </summary>
     public string ListenAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>
+    /// The memory each served host offers its VMs, in MiB, for a drain's placement: free is this minus the memory of every
+    /// live QEMU on the host. Null: the machine's own figures (<c>/proc/meminfo</c> MemTotal, and MemAvailable as free).
+    /// </summary>
+    public long? HostMemoryMiB { get; set; }
 }
