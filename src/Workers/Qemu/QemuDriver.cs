@@ -49,7 +49,7 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
         // is an upper bound; QEMU measures the real dirty rate during the transfer and the policy acts on it.
         var bandwidth = Math.Max(1, command.MaxBandwidthMiBps) * (double)MiB;
         // The target's worker starts the destination from this definition: it may not see this host's files.
-        return new(null, memory, Math.Round(memory / bandwidth * 1000, 1), definition.ToJson());
+        return new(null, memory, Math.Round(memory / bandwidth * 1000, 1), definition.ToJson(indented: false));
     }
 
     public async Task<TargetPreparation> PrepareTargetAsync(PrepareTarget command, CancellationToken cancellationToken)
