@@ -18,7 +18,7 @@ namespace Orchestrator.Workers.Qemu;
 /// and bytes at the end are QEMU's. After <c>migrate-start-postcopy</c> the migration is never cancelled: neither side
 /// alone holds the VM, so a failure there reports the VM lost.
 /// </summary>
-public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, ILogger<QemuDriver> logger) : IHypervisorDriver
+public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, ILogger<QemuDriver> logger) : IHypervisorDriver
 {
     const long MiB = 1024 * 1024;
     readonly ConcurrentDictionary<Guid, QemuTransfer> _transfers = new();
@@ -525,47 +525,6 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
     }
 
     /// <summary>
-    /// What runs on <paramref name="host"/>, for a drain: every VM whose QEMU there runs it (as <see cref="WhereIsAsync"/>
-    /// judges it; not a destination still waiting, nor a source left <c>postmigrate</c>), with its memory size as QEMU
-    /// reports it. Free memory: <see cref="QemuOptions.HostMemoryMiB"/> minus the memory of every live QEMU on the host
-    /// (those waiting or not yet cleaned up hold theirs too), or, when that is not configured, the machine's MemAvailable.
-    /// </summary>
-    public async Task<HostDescription> DescribeHostAsync(string host, CancellationToken cancellationToken)
-    {
-        var vms = new List<HostedVm>();
-        long held = 0;
-        foreach (var vmId in hosts.VmsOn(host))
-        {
-            if (!hosts.IsAlive(host, vmId))
-                continue;
-            var memory = await MemorySize(host, vmId, cancellationToken);
-            held += memory;
-            if (await RunsOn(host, vmId, cancellationToken))
-                vms.Add(new HostedVm(vmId, memory));
-        }
-        if (options.Value.HostMemoryMiB is { } capacityMiB)
-            return new HostDescription(host, capacityMiB * MiB, Math.Max(0, capacityMiB * MiB - held), vms);
-        var machine = HostMemory.Read();
-        return new HostDescription(host, machine.TotalBytes, machine.AvailableBytes, vms);
-    }
-
-    /// <summary>The VM's RAM as its QEMU reports it (<c>query-memory-size-summary</c>), else as its definition says.</summary>
-    async Task<long> MemorySize(string host, string vmId, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var qmp = await hosts.ConnectAsync(host, vmId, cancellationToken);
-            var summary = await qmp.ExecuteAsync("query-memory-size-summary", null, CommandTimeout, cancellationToken);
-            var plugged = summary.TryGetProperty("plugged-memory", out var p) ? p.GetInt64() : 0;
-            return summary.GetProperty("base-memory").GetInt64() + plugged;
-        }
-        catch (Exception exception) when (exception is QmpException or TimeoutException or IOException or HypervisorStepException)
-        {
-            return hosts.Definition(host, vmId)?.MemoryBytes ?? 0;
-        }
-    }
-
-    /// <summary>
     /// The truth query of a recovery, from QEMU's own words on <paramref name="host"/>: <c>query-status</c> and, where the
     /// VM takes part in a migration, <c>query-migrate</c>. A destination in <c>postcopy-paused</c> looks running but waits
     /// for pages for ever: it is paused. No QEMU process for the VM: absent.
@@ -609,8 +568,8 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
         if (string.IsNullOrWhiteSpace(command.VmDefinition))
             return hosts.HoldsHost(command.SourceHost) && hosts.Definition(command.SourceHost, command.VmId) is { } local
                 ? local
-                : throw new HypervisorStepException($"PrepareTarget of VM '{command.VmId}' carries no VM definition, and this worker does not "
-                    + $"hold the source '{command.SourceHost}' to copy it from: nothing to start the destination with.", null);
+                : throw new HypervisorStepException($"PrepareTarget of VM '{command.VmId}' carries no VM definition, and this worker sees none "
+                    + $"on the source '{command.SourceHost}' to copy: nothing to start the destination with.", null);
         try
         {
             return QemuVmDefinition.FromJson(command.VmDefinition);
