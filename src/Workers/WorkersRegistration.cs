@@ -1,3 +1,4 @@
+using System.Net;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Contracts;
@@ -45,7 +46,12 @@ public static class WorkersRegistration
     /// <summary>Registers real QEMU over QMP as this process's driver (configuration section <c>Qemu</c>).</summary>
     public static IServiceCollection AddQemuDriver(this IServiceCollection services, Action<QemuOptions>? configure = null)
     {
-        services.AddOptions<QemuOptions>().BindConfiguration(QemuOptions.Section).Configure(options => configure?.Invoke(options));
+        services.AddOptions<QemuOptions>().BindConfiguration(QemuOptions.Section).Configure(options => configure?.Invoke(options))
+            .Validate(options => IPAddress.TryParse(options.ListenAddress, out var address) && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any),
+                "Qemu:ListenAddress must be an IP address of this host that the source hosts can reach (e.g. 10.0.0.5): it goes into the "
+                + "migration URI the source connects to, so not a wildcard (0.0.0.0, ::) and not a name.")
+            .Validate(options => options.HostMemoryMiB is null or > 0, "Qemu:HostMemoryMiB must be greater than zero (or left out: /proc/meminfo is read).")
+            .ValidateOnStart();
         services.AddSingleton<QemuHosts>();
         services.AddSingleton<IHypervisorDriver, QemuDriver>();
         return services;

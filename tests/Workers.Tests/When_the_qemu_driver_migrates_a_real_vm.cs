@@ -20,8 +20,8 @@ public sealed class When_the_qemu_driver_migrates_a_real_vm : IAsyncLifetime
 
     public async ValueTask DisposeAsync() => await _lab.DisposeAsync();
 
-    static BeginTransfer Transfer(Guid id, int downtimeMs = 300, int bandwidthMiBps = 64) =>
-        new(id, 1, Vm, "host-a", "host-b", MigrationStrategies.PreCopy, downtimeMs, bandwidthMiBps);
+    static BeginTransfer Transfer(Guid id, TargetPreparation prepared, int downtimeMs = 300, int bandwidthMiBps = 64) =>
+        new(id, 1, Vm, "host-a", "host-b", MigrationStrategies.PreCopy, downtimeMs, bandwidthMiBps, IncomingUri: prepared.IncomingUri);
 
     [Fact]
     public async Task Should_report_every_pass_and_leave_the_guest_intact_on_the_target()
@@ -33,10 +33,12 @@ public sealed class When_the_qemu_driver_migrates_a_real_vm : IAsyncLifetime
 
         (await driver.PreflightAsync(new CheckMigration(id, 1, Vm, "host-a", "host-b", HypervisorKinds.Qemu, 300, 64, false, false), default))
             .Passed.ShouldBeTrue();
-        await driver.PrepareTargetAsync(new PrepareTarget(id, 1, Vm, "host-a", "host-b", HypervisorKinds.Qemu), default);
-        await driver.PrepareTargetAsync(new PrepareTarget(id, 1, Vm, "host-a", "host-b", HypervisorKinds.Qemu), default);
+        var prepared = await driver.PrepareTargetAsync(new PrepareTarget(id, 1, Vm, "host-a", "host-b", HypervisorKinds.Qemu), default);
+        // A redelivered prepare finds the destination waiting and says the same.
+        (await driver.PrepareTargetAsync(new PrepareTarget(id, 1, Vm, "host-a", "host-b", HypervisorKinds.Qemu), default)).ShouldBe(prepared);
+        prepared.IncomingUri.ShouldNotBeNull().ShouldStartWith("tcp:127.0.0.1:");
         (await _lab.RunState("host-b", Vm)).ShouldBe("inmigrate");
-        await driver.MigrateAsync(Transfer(id), observer, default);
+        await driver.MigrateAsync(Transfer(id, prepared), observer, default);
 
         observer.RunningOn.ShouldBe("host-b");
         observer.Passes.Select(p => p.Round).ShouldBe(Enumerable.Range(1, observer.Passes.Count));
@@ -58,8 +60,8 @@ public sealed class When_the_qemu_driver_migrates_a_real_vm : IAsyncLifetime
         var driver = Driver;
         var id = Guid.NewGuid();
         var observer = new RecordingObserver();
-        await driver.PrepareTargetAsync(new PrepareTarget(id, 1, Vm, "host-a", "host-b", HypervisorKinds.Qemu), default);
-        var transfer = driver.MigrateAsync(Transfer(id, downtimeMs: 10, bandwidthMiBps: 16), observer, default);
+        var prepared = await driver.PrepareTargetAsync(new PrepareTarget(id, 1, Vm, "host-a", "host-b", HypervisorKinds.Qemu), default);
+        var transfer = driver.MigrateAsync(Transfer(id, prepared, downtimeMs: 10, bandwidthMiBps: 16), observer, default);
         await Eventually.Get(() => Task.FromResult(observer.Passes.Count), n => n >= 1, "a first pass");
 
         await driver.AbortAsync(new AbortTransfer(id, 1, Vm, "host-a"), default);
@@ -88,8 +90,8 @@ public sealed class When_the_qemu_driver_migrates_a_real_vm : IAsyncLifetime
             if (e.Name == "MIGRATION" && e.Data.GetProperty("status").GetString() == "postcopy-active")
                 postCopy.TrySetResult();
         };
-        await driver.PrepareTargetAsync(new PrepareTarget(id, 1, Vm, "host-a", "host-b", HypervisorKinds.Qemu), default);
-        var transfer = driver.MigrateAsync(Transfer(id, bandwidthMiBps: 16) with { Strategy = MigrationStrategies.PostCopy, AllowPostCopy = true },
+        var prepared = await driver.PrepareTargetAsync(new PrepareTarget(id, 1, Vm, "host-a", "host-b", HypervisorKinds.Qemu), default);
+        var transfer = driver.MigrateAsync(Transfer(id, prepared, bandwidthMiBps: 16) with { Strategy = MigrationStrategies.PostCopy, AllowPostCopy = true },
             observer, default);
         await postCopy.Task.WaitAsync(TimeSpan.FromSeconds(60));
         await Eventually.Get(() => _lab.RunState("host-b", Vm), s => s == "running", "the guest to run on the destination in post-copy");

@@ -4,7 +4,8 @@ namespace Orchestrator.Contracts.Workers;
 /// To the source host's worker: start moving <see cref="VmId"/> to the prepared target and report every pass,
 /// the stop-and-copy and the switchover. <see cref="Strategy"/> <c>postcopy</c> switches to post-copy right after the
 /// first pass; the others iterate until the rest fits the downtime limit, and the orchestrator adjusts them on the way.
-/// <see cref="MultifdChannels"/> and <see cref="XbzrleCacheMiB"/> (0: off) come from the policy.
+/// <see cref="MultifdChannels"/> and <see cref="XbzrleCacheMiB"/> (0: off) come from the policy. <see cref="IncomingUri"/>
+/// is where the target's destination listens, as its worker reported it in <see cref="TargetPrepared"/>.
 /// </summary>
 public sealed record BeginTransfer(
     Guid MigrationId,
@@ -18,4 +19,5 @@ public sealed record BeginTransfer(
     bool AllowAutoConverge = false,
     bool AllowPostCopy = false,
     int MultifdChannels = 0,
-    int XbzrleCacheMiB = 0) : IWorkerCommand;
+    int XbzrleCacheMiB = 0,
+    string? IncomingUri = null) : IWorkerCommand;

@@ -3,6 +3,7 @@ using Marten;
 using MassTransit;
 using Npgsql;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Orchestrator.ReadModels;
 using Orchestrator.Workers;
 using Orchestrator.Workers.Sim;
@@ -49,8 +50,11 @@ public static class Roles
         {
             services.AddOptions<AdmissionOptions>().BindConfiguration(AdmissionOptions.Section)
                 .Configure(admission => options.ConfigureAdmission?.Invoke(admission));
+            // A named policy with a value a StartMigration could not carry stops the process here, naming it.
+            services.AddSingleton<IValidateOptions<MigrationPolicyOptions>, MigrationPolicyOptionsValidator>();
             services.AddOptions<MigrationPolicyOptions>().BindConfiguration(MigrationPolicyOptions.Section)
-                .Configure(policies => options.ConfigurePolicies?.Invoke(policies));
+                .Configure(policies => options.ConfigurePolicies?.Invoke(policies))
+                .ValidateOnStart();
             services.AddOptions<TimeoutOptions>().BindConfiguration(TimeoutOptions.Section)
                 .Configure(timeouts => options.ConfigureTimeouts?.Invoke(timeouts));
         }

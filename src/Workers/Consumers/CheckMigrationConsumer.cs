@@ -16,7 +16,8 @@ public sealed class CheckMigrationConsumer(IHypervisorDriver driver, EpochFence 
     {
         var verdict = await driver.PreflightAsync(context.Message, context.CancellationToken);
         return verdict.Passed
-            ? new PreflightPassed(context.Message.MigrationId, verdict.MemoryBytes, verdict.PredictedDowntimeMs ?? 0, DateTimeOffset.UtcNow)
+            ? new PreflightPassed(context.Message.MigrationId, verdict.MemoryBytes, verdict.PredictedDowntimeMs ?? 0, DateTimeOffset.UtcNow,
+                verdict.VmDefinition)
             : new PreflightFailed(context.Message.MigrationId, verdict.Problem!, verdict.PredictedDowntimeMs, DateTimeOffset.UtcNow);
     }
 }

@@ -13,7 +13,8 @@ public sealed class PrepareTargetConsumer(IHypervisorDriver driver, EpochFence f
 
     protected override async Task<object?> Run(ConsumeContext<PrepareTarget> context)
     {
-        await driver.PrepareTargetAsync(context.Message, context.CancellationToken);
-        return new TargetPrepared(context.Message.MigrationId, context.Message.TargetHost, context.Message.Epoch, DateTimeOffset.UtcNow);
+        var prepared = await driver.PrepareTargetAsync(context.Message, context.CancellationToken);
+        return new TargetPrepared(context.Message.MigrationId, context.Message.TargetHost, context.Message.Epoch, DateTimeOffset.UtcNow,
+            prepared.IncomingUri);
     }
 }

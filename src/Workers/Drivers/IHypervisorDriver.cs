@@ -14,8 +14,11 @@ public interface IHypervisorDriver
     /// <summary>Checks, before anything is done, that the migration can go ahead as asked; predicts its downtime.</summary>
     Task<PreflightResult> PreflightAsync(CheckMigration command, CancellationToken cancellationToken);
 
-    /// <summary>Gets the target host ready to receive the VM. Idempotent: a second call for the same migration does nothing.</summary>
-    Task PrepareTargetAsync(PrepareTarget command, CancellationToken cancellationToken);
+    /// <summary>
+    /// Gets the target host ready to receive the VM and says where its destination listens. Idempotent: a second call for
+    /// the same migration changes nothing and returns the same answer.
+    /// </summary>
+    Task<TargetPreparation> PrepareTargetAsync(PrepareTarget command, CancellationToken cancellationToken);
 
     /// <summary>Moves the VM to the prepared target, reporting every pass, the stop-and-copy and the switchover.</summary>
     Task MigrateAsync(BeginTransfer command, ITransferObserver observer, CancellationToken cancellationToken);

@@ -1,7 +1,10 @@
 namespace Orchestrator.Workers.Drivers;
 
-/// <summary>A pre-flight verdict: <see cref="Problem"/> is null when the migration can go ahead.</summary>
-public sealed record PreflightResult(string? Problem, long MemoryBytes, double? PredictedDowntimeMs)
+/// <summary>
+/// A pre-flight verdict: <see cref="Problem"/> is null when the migration can go ahead. <see cref="VmDefinition"/>: the
+/// VM as this hypervisor describes it, for the target's worker to start the destination with (null: none needed).
+/// </summary>
+public sealed record PreflightResult(string? Problem, long MemoryBytes, double? PredictedDowntimeMs, string? VmDefinition = null)
 {
     public bool Passed => Problem is null;
 }

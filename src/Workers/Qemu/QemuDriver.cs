@@ -18,7 +18,7 @@ namespace Orchestrator.Workers.Qemu;
 /// and bytes at the end are QEMU's. After <c>migrate-start-postcopy</c> the migration is never cancelled: neither side
 /// alone holds the VM, so a failure there reports the VM lost.
 /// </summary>
-public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, ILogger<QemuDriver> logger) : IHypervisorDriver
+public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, ILogger<QemuDriver> logger) : IHypervisorDriver
 {
     const long MiB = 1024 * 1024;
     readonly ConcurrentDictionary<Guid, QemuTransfer> _transfers = new();
@@ -48,24 +48,24 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
         // Before the first pass only the memory size is known: the downtime if the whole RAM had to move while stopped
         // is an upper bound; QEMU measures the real dirty rate during the transfer and the policy acts on it.
         var bandwidth = Math.Max(1, command.MaxBandwidthMiBps) * (double)MiB;
-        return new(null, memory, Math.Round(memory / bandwidth * 1000, 1));
+        // The target's worker starts the destination from this definition: it may not see this host's files.
+        return new(null, memory, Math.Round(memory / bandwidth * 1000, 1), definition.ToJson(indented: false));
     }
 
-    public async Task PrepareTargetAsync(PrepareTarget command, CancellationToken cancellationToken)
+    public async Task<TargetPreparation> PrepareTargetAsync(PrepareTarget command, CancellationToken cancellationToken)
     {
         var (vm, target) = (command.VmId, command.TargetHost);
         var incomingFile = IncomingFile(target, vm);
         if (hosts.IsAlive(target, vm))
         {
             if (IncomingMigration.Read(incomingFile) is { } waiting && waiting.MigrationId == command.MigrationId)
-                return; // A redelivered PrepareTarget: the destination is already waiting.
+                return new(waiting.Uri); // A redelivered PrepareTarget: the destination is already waiting there.
             if (await hosts.RunStateAsync(target, vm, cancellationToken) is "running")
                 throw new HypervisorStepException($"VM '{vm}' already runs on '{target}'.", target);
             logger.LogWarning("Replacing a leftover destination of VM {VmId} on {Host}", vm, target);
             await hosts.KillAsync(target, vm);
         }
-        var definition = hosts.Definition(command.SourceHost, vm)
-            ?? throw new HypervisorStepException($"Source '{command.SourceHost}' has no VM '{vm}' whose definition the destination could copy.", null);
+        var definition = DefinitionFor(command);
 
         await hosts.StartAsync(target, vm, definition, incoming: true, cancellationToken);
         var qmp = await hosts.ConnectAsync(target, vm, cancellationToken);
@@ -75,38 +75,57 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
         // multifd: the destination must expect the source's channels before it listens.
         if (command.MultifdChannels > 0)
             await qmp.ExecuteAsync("migrate-set-parameters", new JsonObject { ["multifd-channels"] = command.MultifdChannels }, CommandTimeout, cancellationToken);
-        var uri = $"tcp:{options.Value.MigrationAddress}:{FreePort(options.Value.MigrationAddress)}";
+        var uri = ListenUri();
         await qmp.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = uri }, CommandTimeout, cancellationToken);
         await File.WriteAllTextAsync(incomingFile, new IncomingMigration(command.MigrationId, uri).ToJson(), cancellationToken);
         logger.LogInformation("Destination of {VmId} waits on {Host} at {Uri}", vm, target, uri);
+        return new(uri);
     }
 
     public async Task MigrateAsync(BeginTransfer command, ITransferObserver observer, CancellationToken cancellationToken)
     {
         var (vm, source, target) = (command.VmId, command.SourceHost, command.TargetHost);
         var sourceState = await hosts.RunStateAsync(source, vm, cancellationToken);
-        var targetState = await hosts.RunStateAsync(target, vm, cancellationToken);
-        if (sourceState is null && targetState == "running")
+        // The target is usually another worker's (another machine's): only a worker that holds both hosts looks at it.
+        if (sourceState is null && hosts.HoldsHost(target) && await hosts.RunStateAsync(target, vm, cancellationToken) == "running")
         {
             // A redelivered BeginTransfer after the switchover and the cleanup: report the outcome again, move nothing.
             await observer.SwitchedOver(target, 0);
             return;
         }
-        if (sourceState != "running" && !(sourceState == "postmigrate" && targetState == "running"))
+        if (sourceState is not ("running" or "postmigrate"))
             throw new HypervisorStepException($"VM '{vm}' is not running on the source '{source}' (state: {sourceState ?? "no QEMU"}).",
                 await WhereIsAsync(vm, cancellationToken));
-        var incoming = IncomingMigration.Read(IncomingFile(target, vm));
-        if (incoming is null || incoming.MigrationId != command.MigrationId || !hosts.IsAlive(target, vm))
-            throw new HypervisorStepException($"No destination is prepared on '{target}' for migration {command.MigrationId}.", source);
 
         var qmp = await hosts.ConnectAsync(source, vm, cancellationToken);
         var events = Channel.CreateUnbounded<QmpEvent>();
         void OnEvent(QmpEvent e) => events.Writer.TryWrite(e);
         qmp.EventReceived += OnEvent;
+        try
+        {
+            await Transfer(command, qmp, sourceState, events.Reader, observer, cancellationToken);
+        }
+        finally
+        {
+            qmp.EventReceived -= OnEvent;
+        }
+    }
+
+    async Task Transfer(BeginTransfer command, QmpClient qmp, string sourceState, ChannelReader<QmpEvent> events, ITransferObserver observer,
+        CancellationToken cancellationToken)
+    {
+        var (vm, source, target) = (command.VmId, command.SourceHost, command.TargetHost);
         // A redelivered BeginTransfer (this worker restarted mid-transfer) finds QEMU still migrating, or done: it
         // follows that migration to its end instead of starting another.
         var current = await QueryMigrate(qmp, cancellationToken);
         var attach = current.IsActive || current.IsPostCopy || current.Status == "completed";
+        if (sourceState == "postmigrate" && current.Status != "completed")
+            throw new HypervisorStepException($"VM '{vm}' is stopped on the source '{source}' (postmigrate) but QEMU's migration is "
+                + $"'{current.Status ?? "none"}', not completed.", await WhereIsAsync(vm, cancellationToken));
+        if (!attach && string.IsNullOrWhiteSpace(command.IncomingUri))
+            throw new HypervisorStepException($"BeginTransfer of migration {command.MigrationId} carries no IncomingUri: the worker of '{target}' "
+                + "did not say where its destination listens (TargetPrepared.IncomingUri), so there is nowhere to send VM "
+                + $"'{vm}'. Nothing was moved; it runs on '{source}'.", source);
         var postCopy = attach ? await CapabilityOn(qmp, "postcopy-ram", cancellationToken) : command.AllowPostCopy || command.Strategy == MigrationStrategies.PostCopy;
         var transfer = new QemuTransfer(command.MigrationId, vm, source, target, postCopy) { PostCopyRequested = current.IsPostCopy };
         _transfers[command.MigrationId] = transfer;
@@ -131,11 +150,11 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
                 if (command.XbzrleCacheMiB > 0)
                     parameters["xbzrle-cache-size"] = command.XbzrleCacheMiB * MiB;
                 await qmp.ExecuteAsync("migrate-set-parameters", parameters, CommandTimeout, cancellationToken);
-                await qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = incoming.Uri }, CommandTimeout, cancellationToken);
-                logger.LogInformation("Migrating {VmId} from {SourceHost} to {TargetHost} ({Uri})", vm, source, target, incoming.Uri);
+                await qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = command.IncomingUri }, CommandTimeout, cancellationToken);
+                logger.LogInformation("Migrating {VmId} from {SourceHost} to {TargetHost} ({Uri})", vm, source, target, command.IncomingUri);
             }
             var (roundsDone, transferred) = attach ? ((int)Math.Max(0, current.DirtySyncCount - 1), current.RamTransferred) : (0, 0L);
-            await Follow(command, transfer, qmp, events.Reader, observer, roundsDone, transferred, cancellationToken);
+            await Follow(command, transfer, qmp, events, observer, roundsDone, transferred, cancellationToken);
         }
         catch (QmpConnectionLostException exception)
         {
@@ -143,7 +162,6 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
         }
         finally
         {
-            qmp.EventReceived -= OnEvent;
             _transfers.TryRemove(command.MigrationId, out _);
         }
     }
@@ -288,6 +306,9 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
         var deadline = pausedAt + options.Value.PostCopyRecoveryTimeout;
         var cause = $"QEMU on {transfer.SourceHost} reports the post-copy of VM '{vm}' postcopy-paused ({paused.Error ?? "no reason given"})";
         logger.LogWarning("Post-copy of {VmId} paused on {SourceHost}: resuming it", vm, transfer.SourceHost);
+        if (!hosts.HoldsHost(target))
+            throw await Lost(transfer, observer, $"{cause}. Resuming it needs migrate-recover on the destination's QEMU on {target}, which "
+                + "another worker serves: this one cannot reach its QMP, so no recovery was tried.");
         var tried = new List<string>();
         string? uri = null;
         var attempt = 0;
@@ -311,7 +332,7 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
                 {
                     try
                     {
-                        var fresh = $"tcp:{options.Value.MigrationAddress}:{FreePort(options.Value.MigrationAddress)}";
+                        var fresh = ListenUri();
                         await destination.ExecuteAsync("migrate-recover", new JsonObject { ["uri"] = fresh }, CommandTimeout, cancellationToken);
                         uri = fresh;
                         await File.WriteAllTextAsync(IncomingFile(target, vm), new IncomingMigration(transfer.MigrationId, uri).ToJson(), cancellationToken);
@@ -488,15 +509,19 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
     {
         foreach (var host in hosts.HostsWith(vmId))
         {
-            if (await hosts.RunStateAsync(host, vmId, cancellationToken) != "running")
-                continue;
-            var qmp = await hosts.ConnectAsync(host, vmId, cancellationToken);
-            var migration = await QueryMigrate(qmp, cancellationToken);
-            if (migration.Status is "postcopy-paused" or "postcopy-recover")
-                continue;
-            return host;
+            if (await RunsOn(host, vmId, cancellationToken))
+                return host;
         }
         return null;
+    }
+
+    async Task<bool> RunsOn(string host, string vmId, CancellationToken cancellationToken)
+    {
+        if (await hosts.RunStateAsync(host, vmId, cancellationToken) != "running")
+            return false;
+        var qmp = await hosts.ConnectAsync(host, vmId, cancellationToken);
+        var migration = await QueryMigrate(qmp, cancellationToken);
+        return migration.Status is not ("postcopy-paused" or "postcopy-recover");
     }
 
     /// <summary>
@@ -534,10 +559,34 @@ public sealed class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, I
         await qmp.ExecuteAsync("migrate-set-capabilities", new JsonObject { ["capabilities"] = list }, CommandTimeout, cancellationToken);
     }
 
-    static int FreePort(string address)
+    /// <summary>
+    /// The VM to start the destination with: as the source's worker described it (it may run on another machine), else
+    /// from the source's folder when this worker holds that host too (a command from before definitions travelled).
+    /// </summary>
+    QemuVmDefinition DefinitionFor(PrepareTarget command)
     {
-        using var listener = new TcpListener(IPAddress.Parse(address), 0);
+        if (string.IsNullOrWhiteSpace(command.VmDefinition))
+            return hosts.HoldsHost(command.SourceHost) && hosts.Definition(command.SourceHost, command.VmId) is { } local
+                ? local
+                : throw new HypervisorStepException($"PrepareTarget of VM '{command.VmId}' carries no VM definition, and this worker sees none "
+                    + $"on the source '{command.SourceHost}' to copy: nothing to start the destination with.", null);
+        try
+        {
+            return QemuVmDefinition.FromJson(command.VmDefinition);
+        }
+        catch (System.Text.Json.JsonException exception)
+        {
+            throw new HypervisorStepException($"PrepareTarget of VM '{command.VmId}' carries a VM definition QEMU's driver cannot read: {exception.Message}", null);
+        }
+    }
+
+    /// <summary>A fresh <c>tcp:</c> URI on <see cref="QemuOptions.ListenAddress"/>: where a destination listens, and what the source is told.</summary>
+    string ListenUri()
+    {
+        var address = IPAddress.Parse(options.Value.ListenAddress);
+        using var listener = new TcpListener(address, 0);
         listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        return address.AddressFamily == AddressFamily.InterNetworkV6 ? $"tcp:[{address}]:{port}" : $"tcp:{address}:{port}";
     }
 }

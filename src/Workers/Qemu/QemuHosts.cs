@@ -46,6 +46,18 @@ public sealed partial class QemuHosts(IOptions<QemuOptions> options, ILogger<Qem
             : [];
     }
 
+    /// <summary>True when this worker's runtime root holds <paramref name="host"/>: the host's QEMUs are within its reach.</summary>
+    public bool HoldsHost(string host) => Directory.Exists(Path.Combine(Options.RuntimeRoot, CheckName(host, "host")));
+
+    /// <summary>The VMs (folders) on <paramref name="host"/>, whatever their QEMU does, if it lives at all.</summary>
+    public IReadOnlyList<string> VmsOn(string host)
+    {
+        var directory = Path.Combine(Options.RuntimeRoot, CheckName(host, "host"));
+        return Directory.Exists(directory)
+            ? [.. Directory.EnumerateDirectories(directory).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)]
+            : [];
+    }
+
     /// <summary>
     /// Starts QEMU for <paramref name="vmId"/> on <paramref name="host"/>: running, or, with <paramref name="incoming"/>,
     /// waiting for a migration (<c>-incoming defer</c>). Returns once its QMP sockets accept connections.

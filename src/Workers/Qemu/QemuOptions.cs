@@ -30,6 +30,16 @@ public sealed class QemuOptions
     /// <summary>How long, from the moment the break is seen, those attempts may take in all.</summary>
     public TimeSpan PostCopyRecoveryTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>The loopback address destinations listen on for the migration stream.</summary>
-    public string MigrationAddress { get; set; } = "127.0.0.1";
+    /// <summary>
+    /// The IP address this host's destinations listen on for the migration stream. It is also the address in the URI the
+    /// source host's worker is told to connect to (<c>tcp:ADDRESS:PORT</c>), so it must be one the source hosts can
+    /// reach: the loopback default serves only source and target on one machine. Not a wildcard (0.0.0.0, ::) or a name.
+    /// </summary>
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>
+    /// The memory each served host offers its VMs, in MiB, for a drain's placement: free is this minus the memory of every
+    /// live QEMU on the host. Null: the machine's own figures (<c>/proc/meminfo</c> MemTotal, and MemAvailable as free).
+    /// </summary>
+    public long? HostMemoryMiB { get; set; }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Orchestrator.Workers.Qemu;
 
@@ -14,7 +15,9 @@ namespace Orchestrator.Workers.Qemu;
 public sealed record QemuVmDefinition(long MemoryKiB, string? Kernel = null, string? Append = null, IReadOnlyList<string>? ExtraArgs = null)
 {
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    static readonly JsonSerializerOptions Compact = new(JsonSerializerDefaults.Web);
 
+    [JsonIgnore]
     public long MemoryBytes => MemoryKiB * 1024;
 
     /// <summary>The arguments that describe the machine: the same on every host.</summary>
@@ -41,7 +44,8 @@ public sealed record QemuVmDefinition(long MemoryKiB, string? Kernel = null, str
             yield return argument;
     }
 
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    /// <summary>The definition as JSON: indented for <c>vm.json</c>, on one line for a message.</summary>
+    public string ToJson(bool indented = true) => JsonSerializer.Serialize(this, indented ? Json : Compact);
 
     public static QemuVmDefinition FromJson(string json) =>
         JsonSerializer.Deserialize<QemuVmDefinition>(json, Json) ?? throw new InvalidDataException("Empty VM definition.");

@@ -62,12 +62,14 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
         static PreflightResult Verdict(string? problem, SimVm vm, double? predicted) => new(problem, vm.MemoryBytes, predicted);
     }
 
-    public async Task PrepareTargetAsync(PrepareTarget command, CancellationToken cancellationToken)
+    public async Task<TargetPreparation> PrepareTargetAsync(PrepareTarget command, CancellationToken cancellationToken)
     {
         await SilenceIfInjected(MigrationSteps.PrepareTarget, command.VmId, command.TargetHost, cancellationToken);
         ThrowIfDown(command.TargetHost, command.VmId);
         ThrowIfFaulted(MigrationSteps.PrepareTarget, command.VmId, fleet.RunningOnOrPlace(command.VmId, command.SourceHost));
         fleet.PrepareTarget(command.MigrationId, command.TargetHost);
+        // The model moves no bytes over any network: there is nothing to listen on.
+        return TargetPreparation.NoUri;
     }
 
     public async Task MigrateAsync(BeginTransfer command, ITransferObserver observer, CancellationToken cancellationToken)

@@ -62,6 +62,12 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IH
     /// <summary>The VM's memory size, learnt from the first pass (which sends all of it).</summary>
     public long MemoryBytes { get; set; }
 
+    /// <summary>The VM as the source's worker described it at the pre-flight check (QEMU: its definition), for the target's worker.</summary>
+    public string? VmDefinition { get; set; }
+
+    /// <summary>Where the target's destination listens for the migration stream, as its worker reported; sent to the source.</summary>
+    public string? IncomingUri { get; set; }
+
     /// <summary>What the convergence policy engine remembers between rounds; null until the transfer begins.</summary>
     public ConvergenceState? Convergence { get; set; }
 

@@ -47,10 +47,8 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
         During(Checking,
             When(PreflightPassed)
                 .RecordReport()
-                .Then(context => context.Saga.MemoryBytes = context.Message.MemoryBytes)
-                .SendToWorker(saga => saga.TargetHost, saga => new PrepareTarget(
-                    saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor,
-                    saga.Policy.MultifdChannels ?? 0))
+                .Then(context => context.Saga.Checked(context.Message))
+                .SendToWorker(saga => saga.TargetHost, saga => saga.PrepareTargetCommand())
                 .TransitionTo(Preparing),
             When(PreflightFailed)
                 .RecordReport()
@@ -81,14 +79,8 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
         During(Preparing,
             When(TargetPrepared)
                 .RecordReport()
-                .SendToWorker(saga => saga.SourceHost, saga => new BeginTransfer(
-                    saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Strategy,
-                    saga.InitialDowntimeLimit(),
-                    saga.Policy.MaxBandwidthMiBps ?? MigrationPolicyDefaults.MaxBandwidthMiBps,
-                    saga.Policy.AllowAutoConverge == true,
-                    saga.Policy.AllowPostCopy == true,
-                    saga.Policy.MultifdChannels ?? 0,
-                    saga.Policy.XbzrleCacheMiB ?? 0))
+                .Then(context => context.Saga.IncomingUri = context.Message.IncomingUri)
+                .SendToWorker(saga => saga.SourceHost, saga => saga.BeginTransferCommand())
                 .TransitionTo(PreCopying));
 
         During(PreCopying,

@@ -1,4 +1,5 @@
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.Workflows.Policy;
 
 namespace Orchestrator.Workflows.Migration;
@@ -38,6 +39,29 @@ public static class MigrationStateTransitions
         saga.Queued = false;
         saga.Record(new MigrationAdmitted(saga.CorrelationId, saga.Epoch, DateTimeOffset.UtcNow));
     }
+
+    /// <summary>The pre-flight check passed: what the source's worker said of the VM, for the target and the policy.</summary>
+    public static void Checked(this MigrationState saga, PreflightPassed passed)
+    {
+        saga.MemoryBytes = passed.MemoryBytes;
+        saga.VmDefinition = passed.VmDefinition;
+    }
+
+    /// <summary>To the target's worker: get a destination ready, started from the VM as the source described it.</summary>
+    public static PrepareTarget PrepareTargetCommand(this MigrationState saga) => new(
+        saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor,
+        saga.Policy.MultifdChannels ?? 0, saga.VmDefinition);
+
+    /// <summary>To the source's worker: move the VM to where the target said its destination listens.</summary>
+    public static BeginTransfer BeginTransferCommand(this MigrationState saga) => new(
+        saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Strategy,
+        saga.InitialDowntimeLimit(),
+        saga.Policy.MaxBandwidthMiBps ?? MigrationPolicyDefaults.MaxBandwidthMiBps,
+        saga.Policy.AllowAutoConverge == true,
+        saga.Policy.AllowPostCopy == true,
+        saga.Policy.MultifdChannels ?? 0,
+        saga.Policy.XbzrleCacheMiB ?? 0,
+        saga.IncomingUri);
 
     /// <summary>The pre-flight check said no: the migration ends Rejected, nothing having been done to any host.</summary>
     public static void RejectAfterAdmission(this MigrationState saga, string reason)

@@ -5,7 +5,7 @@ namespace Orchestrator.Workflows.Migration;
 /// <summary>
 /// Checks a <see cref="StartMigration"/> before anything is done and returns every problem, by field, for the sender.
 /// The saga and the HTTP API use the same checks, so the API accepts nothing the workflow would reject for a reason
-/// it could have seen.
+/// it could have seen; the named policies are held to the same rules at start-up (<see cref="Policy.MigrationPolicyOptionsValidator"/>).
 /// </summary>
 public static class StartMigrationValidator
 {
@@ -33,24 +33,34 @@ public static class StartMigrationValidator
         if (command.Strategy is not null && !MigrationStrategies.IsKnown(command.Strategy))
             Add("strategy", $"Strategy '{command.Strategy}' is unknown; known: {string.Join(", ", MigrationStrategies.All)}.");
         if (command.Policy is { } policy)
-        {
-            Positive(policy.MaxDowntimeMs, "policy.maxDowntimeMs", "Policy.MaxDowntimeMs", Add);
-            Positive(policy.MaxBandwidthMiBps, "policy.maxBandwidthMiBps", "Policy.MaxBandwidthMiBps", Add);
-            Positive(policy.CompletionTimeoutSecondsPerGiB, "policy.completionTimeoutSecondsPerGiB", "Policy.CompletionTimeoutSecondsPerGiB", Add);
-            Positive(policy.ProgressTimeoutSeconds, "policy.progressTimeoutSeconds", "Policy.ProgressTimeoutSeconds", Add);
-            if (policy.Priority is < 0 or > 1000)
-                Add("policy.priority", $"Policy.Priority is {policy.Priority}; it must be between 0 and 1000.");
-            if (policy.MultifdChannels is < 0 or > 255)
-                Add("policy.multifdChannels", $"Policy.MultifdChannels is {policy.MultifdChannels}; it must be between 0 (multifd off) and 255.");
-            if (policy.XbzrleCacheMiB is { } cache && (cache < 0 || (cache & (cache - 1)) != 0))
-                Add("policy.xbzrleCacheMiB", $"Policy.XbzrleCacheMiB is {cache}; it must be 0 (XBZRLE off) or a power of two (1, 2, 4, … MiB), as QEMU requires.");
-        }
+            foreach (var (member, problem) in PolicyProblems(policy))
+                Add($"policy.{char.ToLowerInvariant(member[0])}{member[1..]}", problem);
         return problems.ToDictionary(p => p.Key, p => p.Value.ToArray());
     }
 
-    static void Positive(int? value, string field, string name, Action<string, string> add)
+    /// <summary>
+    /// What is wrong with the members a policy sets (members left out are fine), each with the member's name
+    /// (<c>MultifdChannels</c>): the rules for a command's policy and for a named one.
+    /// </summary>
+    public static IEnumerable<(string Member, string Problem)> PolicyProblems(MigrationPolicy policy)
     {
-        if (value is <= 0)
-            add(field, $"{name} is {value}; it must be greater than zero.");
+        foreach (var (member, value) in new[]
+        {
+            (nameof(MigrationPolicy.MaxDowntimeMs), policy.MaxDowntimeMs),
+            (nameof(MigrationPolicy.MaxBandwidthMiBps), policy.MaxBandwidthMiBps),
+            (nameof(MigrationPolicy.CompletionTimeoutSecondsPerGiB), policy.CompletionTimeoutSecondsPerGiB),
+            (nameof(MigrationPolicy.ProgressTimeoutSeconds), policy.ProgressTimeoutSeconds),
+        })
+        {
+            if (value is <= 0)
+                yield return (member, $"Policy.{member} is {value}; it must be greater than zero.");
+        }
+        if (policy.Priority is < 0 or > 1000)
+            yield return (nameof(MigrationPolicy.Priority), $"Policy.Priority is {policy.Priority}; it must be between 0 and 1000.");
+        if (policy.MultifdChannels is < 0 or > 255)
+            yield return (nameof(MigrationPolicy.MultifdChannels), $"Policy.MultifdChannels is {policy.MultifdChannels}; it must be between 0 (multifd off) and 255.");
+        if (policy.XbzrleCacheMiB is { } cache && (cache < 0 || (cache & (cache - 1)) != 0))
+            yield return (nameof(MigrationPolicy.XbzrleCacheMiB),
+                $"Policy.XbzrleCacheMiB is {cache}; it must be 0 (XBZRLE off) or a power of two (1, 2, 4, … MiB), as QEMU requires.");
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orchestrator.Contracts;
 using Orchestrator.Hosting;
+using Orchestrator.ReadModels.Drains;
 using Orchestrator.ReadModels.Migrations;
 using Orchestrator.TestSupport.Qemu;
 
@@ -80,6 +81,23 @@ public sealed class QemuOrchestrator : IAsyncLifetime
         var endpoint = await _serve.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{QueueNames.RecoverMigration}"));
         await endpoint.Send(new RecoverMigration(migrationId, "qemu-tests"));
     }
+
+    /// <summary>Sends a DrainHost of <paramref name="host"/> to <paramref name="targets"/>, as <c>POST /api/drains</c> does; returns its id.</summary>
+    public async Task<Guid> Drain(string host, params string[] targets)
+    {
+        var id = NewId.NextGuid();
+        var endpoint = await _serve.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{QueueNames.DrainHost}"));
+        await endpoint.Send(new DrainHost(id, host, HypervisorKinds.Qemu, targets, "qemu-tests"));
+        return id;
+    }
+
+    /// <summary>Waits until the drain has finished (Drained, DrainedWithProblems or Failed).</summary>
+    public async Task<DrainProgress> WaitForDrain(Guid drainId) =>
+        (await Eventually.Get(async () =>
+        {
+            await using var session = Store.QuerySession();
+            return await DrainProgress.Load(session, drainId);
+        }, d => d is { IsFinished: true }, $"drain {drainId} to finish", TimeSpan.FromSeconds(90)))!;
 
     public async Task<MigrationSummary?> Summary(Guid migrationId)
     {

@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Options;
+using Orchestrator.Workflows.Migration;
+
+namespace Orchestrator.Workflows.Policy;
+
+/// <summary>
+/// Holds the named policies to the rules a <see cref="Contracts.StartMigration"/>'s policy meets
+/// (<see cref="StartMigrationValidator.PolicyProblems"/>), so a bad value in the configuration stops the orchestrator
+/// at start-up, naming the policy and the member, instead of reaching QEMU with every migration the policy selects.
+/// </summary>
+public sealed class MigrationPolicyOptionsValidator : IValidateOptions<MigrationPolicyOptions>
+{
+    public ValidateOptionsResult Validate(string? name, MigrationPolicyOptions options)
+    {
+        var problems = Problems(options).ToList();
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    public static IEnumerable<string> Problems(MigrationPolicyOptions options)
+    {
+        for (var index = 0; index < options.Policies.Count; index++)
+        {
+            var policy = options.Policies[index];
+            var where = $"{MigrationPolicyOptions.Section}:Policies:{index}";
+            if (string.IsNullOrWhiteSpace(policy.Name))
+                yield return $"{where} has no Name: every named policy needs one (it is recorded with the migrations it selects).";
+            var named = string.IsNullOrWhiteSpace(policy.Name) ? where : $"policy '{policy.Name}' ({where})";
+            foreach (var (member, problem) in StartMigrationValidator.PolicyProblems(policy.Policy))
+                yield return $"Named {named}, member {member}: {problem}";
+        }
+    }
+}
