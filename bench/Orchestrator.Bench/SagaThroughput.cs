@@ -23,7 +23,7 @@ namespace Orchestrator.Bench;
 /// </summary>
 public sealed class SagaThroughput : IAsyncDisposable
 {
-    static readonly string[] Hosts = [.. Enumerable.Range(0, 20).Select(i => $"bench-{i}")];
+    public static readonly string[] Hosts = [.. Enumerable.Range(0, 20).Select(i => $"bench-{i}")];
 
     readonly IHost _serve;
     readonly IHost _worker;
@@ -89,33 +89,10 @@ public sealed class SagaThroughput : IAsyncDisposable
         var batch = ++_batch;
         _timing.Reset();
         _stages = new();
-        var endpoint = await _serve.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{QueueNames.StartMigration}"));
-        var ids = new List<Guid>();
         var jitBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
         var cpuBefore = CpuTime.Now();
         var stopwatch = Stopwatch.StartNew();
-        for (var i = 0; i < migrations; i++)
-        {
-            var command = new StartMigration(NewId.NextGuid(), $"bench-vm-{batch}-{i}", Hosts[i % Hosts.Length], Hosts[(i + 1) % Hosts.Length],
-                HypervisorKinds.Sim, MigrationStrategies.PreCopy);
-            ids.Add(command.MigrationId);
-            await endpoint.Send(command);
-            if (pace > TimeSpan.Zero)
-                await Task.Delay(pace);
-        }
-
-        var store = _serve.Services.GetRequiredService<IDocumentStore>();
-        var pending = ids.ToArray();
-        while (true)
-        {
-            await using var session = store.QuerySession();
-            var ended = await session.Query<MigrationSummary>()
-                .CountAsync(s => s.Id.IsOneOf(pending) && s.State.IsOneOf(MigrationStates.Completed, MigrationStates.RolledBack,
-                    MigrationStates.Cancelled, MigrationStates.Rejected, MigrationStates.Failed));
-            if (ended == migrations)
-                break;
-            await Task.Delay(20);
-        }
+        await SimBatch.Run(_serve, Hosts, $"bench-vm-{batch}", migrations, pace);
         stopwatch.Stop();
         var cpu = CpuTime.Now() - cpuBefore;
         var stages = _stages;
@@ -145,6 +122,7 @@ public sealed class SagaThroughput : IAsyncDisposable
     {
         static readonly Dictionary<Type, Type> AnswerTo = new()
         {
+            [typeof(PrepareTarget)] = typeof(PreflightPassed),
             [typeof(BeginTransfer)] = typeof(TargetPrepared),
             [typeof(CleanupSource)] = typeof(SwitchoverCompleted),
         };
@@ -175,6 +153,7 @@ public sealed class SagaThroughput : IAsyncDisposable
 
         static Guid? GetMigrationId(object message) => message switch
         {
+            PrepareTarget p => p.MigrationId,
             BeginTransfer b => b.MigrationId,
             CleanupSource c => c.MigrationId,
             _ => null,

@@ -275,9 +275,10 @@ public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> op
     /// <summary>QEMU 7.2 may first answer <c>completed</c> with a total time of 0: ask again until the numbers are in.</summary>
     async Task<MigrationInfo> FinalInfo(QmpClient qmp, MigrationInfo info, CancellationToken cancellationToken)
     {
-        for (var attempt = 0; info.TotalTimeMs == 0 && attempt < 50; attempt++)
+        // Asked every 2 ms: the migration is over, and the orchestrator waits for these figures to report the switchover.
+        for (var attempt = 0; info.TotalTimeMs == 0 && attempt < 250; attempt++)
         {
-            await Task.Delay(10, cancellationToken);
+            await Task.Delay(2, cancellationToken);
             info = await QueryMigrate(qmp, cancellationToken);
         }
         return info;

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Orchestrator.Workflows.Outbox;
 
 /// <summary>
@@ -15,5 +17,12 @@ public sealed class OutboxMessage
 
     public string MessageType { get; set; } = string.Empty;
     public string Body { get; set; } = string.Empty;
+
+    /// <summary>
+    /// The message itself while the transition that created it runs, so its delivery right after the commit does not
+    /// read it back from <see cref="Body"/>; not stored (a row read from the table has only the body).
+    /// </summary>
+    [JsonIgnore]
+    public object? Message { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
 }

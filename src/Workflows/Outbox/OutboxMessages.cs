@@ -16,13 +16,14 @@ public static class OutboxMessages
         MessageType = message.GetType().AssemblyQualifiedName!,
         Body = JsonSerializer.Serialize(message, message.GetType(), Json),
         CreatedAt = DateTimeOffset.UtcNow,
+        Message = message,
     };
 
     /// <summary>Sends or publishes the stored message with its own id, correlated with its migration.</summary>
     public static async Task Deliver(OutboxMessage row, ISendEndpointProvider sender, IPublishEndpoint publisher, CancellationToken cancellationToken)
     {
-        var type = Type.GetType(row.MessageType, throwOnError: true)!;
-        var message = JsonSerializer.Deserialize(row.Body, type, Json)!;
+        var type = row.Message?.GetType() ?? Type.GetType(row.MessageType, throwOnError: true)!;
+        var message = row.Message ?? JsonSerializer.Deserialize(row.Body, type, Json)!;
         var pipe = Pipe.Execute<SendContext>(send =>
         {
             send.MessageId = row.Id;
