@@ -16,6 +16,7 @@ public static class WorkersRegistration
     [
         typeof(CheckMigrationConsumer), typeof(PrepareTargetConsumer), typeof(BeginTransferConsumer), typeof(CleanupSourceConsumer),
         typeof(AbortTransferConsumer), typeof(DestroyTargetConsumer), typeof(AdjustTransferConsumer), typeof(SwitchToPostCopyConsumer), typeof(LocateVmConsumer), typeof(DescribeHostConsumer),
+        typeof(ListenForPostCopyRecoveryConsumer),
     ];
 
     /// <summary>Registers the simulated hypervisor as this process's driver.</summary>
@@ -53,6 +54,8 @@ public static class WorkersRegistration
             .Validate(options => options.HostMemoryMiB is null or > 0, "Qemu:HostMemoryMiB must be greater than zero (or left out: /proc/meminfo is read).")
             .ValidateOnStart();
         services.AddSingleton<QemuHosts>();
+        // With one worker per host, the destination's part of a post-copy recovery is asked of the target host's worker.
+        services.AddSingleton<IDestinationWorkers>(provider => new BusDestinationWorkers(provider.GetRequiredService<IClientFactory>(), HypervisorKinds.Qemu));
         services.AddSingleton<IHypervisorDriver, QemuDriver>();
         return services;
     }

@@ -90,12 +90,47 @@ public sealed class When_qemu_hosts_share_no_files : IAsyncLifetime
 
     [Fact]
     [Trait("Category", "Chaos")]
-    public async Task Should_report_a_paused_post_copy_lost_saying_the_destination_is_out_of_its_reach()
+    public async Task Should_resume_a_paused_post_copy_by_asking_the_destination_hosts_driver_and_arrive_intact()
+    {
+        var target = DriverOn(_b);
+        var peer = new ForwardingPeer(target);
+        var sourceWithPeer = new QemuDriver(_a.Hosts, Options.Create(_a.Options), NullLogger<QemuDriver>.Instance, peer);
+        var observer = new RecordingObserver();
+
+        var transfer = await StartPostCopyAndPause(sourceWithPeer, target, observer);
+        await transfer;
+
+        peer.Asked.ShouldBeGreaterThanOrEqualTo(1, "the destination's part was asked of the target's driver");
+        observer.Recoveries.ShouldHaveSingleItem().ShouldContain("migrate-recover on host-b");
+        observer.RunningOn.ShouldBe("host-b");
+        var arrived = await _b.RunsOn("host-b", Vm);
+        arrived.IntegrityErrors.ShouldBe(0u);
+        (await target.WhereIsAsync(Vm, default)).ShouldBe("host-b");
+        Directory.EnumerateDirectories(_a.Root).Select(Path.GetFileName).ShouldBe(["host-a"]);
+        Directory.EnumerateDirectories(_b.Root).Select(Path.GetFileName).ShouldBe(["host-b"]);
+    }
+
+    [Fact]
+    [Trait("Category", "Chaos")]
+    public async Task Should_report_a_paused_post_copy_lost_when_no_bus_reaches_the_destinations_worker()
+    {
+        var (source, target) = (DriverOn(_a), DriverOn(_b));
+
+        var transfer = await StartPostCopyAndPause(source, target, new RecordingObserver());
+
+        var lost = await Should.ThrowAsync<HypervisorStepException>(() => transfer);
+        lost.Message.ShouldContain("postcopy-paused");
+        lost.Message.ShouldContain("another worker serves");
+        lost.Message.ShouldContain("is lost");
+        lost.VmRunningOn.ShouldBeNull();
+    }
+
+    /// <summary>A hot guest migrated in post-copy from host-a to host-b; its link broken (migrate-pause) once it runs on host-b.</summary>
+    async Task<Task> StartPostCopyAndPause(QemuDriver source, QemuDriver target, RecordingObserver observer)
     {
         await _a.StartVm("host-a", Vm, mib: 32, rate: 256);
-        var (source, target) = (DriverOn(_a), DriverOn(_b));
         var id = Guid.NewGuid();
-        await using var monitor = await QmpClient.ConnectAsync(_a.Hosts.MonitorSocket("host-a", Vm), TimeSpan.FromSeconds(10));
+        var monitor = await QmpClient.ConnectAsync(_a.Hosts.MonitorSocket("host-a", Vm), TimeSpan.FromSeconds(10));
         var postCopy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         monitor.EventReceived += e =>
         {
@@ -105,16 +140,23 @@ public sealed class When_qemu_hosts_share_no_files : IAsyncLifetime
         var preflight = await source.PreflightAsync(Check(id), default);
         var prepared = await target.PrepareTargetAsync(new PrepareTarget(id, 1, Vm, "host-a", "host-b", HypervisorKinds.Qemu,
             VmDefinition: preflight.VmDefinition), default);
-        var transfer = source.MigrateAsync(Transfer(id, prepared.IncomingUri, MigrationStrategies.PostCopy, bandwidthMiBps: 16), new RecordingObserver(), default);
+        var transfer = source.MigrateAsync(Transfer(id, prepared.IncomingUri, MigrationStrategies.PostCopy, bandwidthMiBps: 16), observer, default);
         await postCopy.Task.WaitAsync(TimeSpan.FromSeconds(60));
         await Eventually.Get(() => _b.RunState("host-b", Vm), s => s == "running", "the guest to run on the destination in post-copy");
-
         await monitor.ExecuteAsync("migrate-pause");
+        await monitor.DisposeAsync();
+        return transfer;
+    }
 
-        var lost = await Should.ThrowAsync<HypervisorStepException>(() => transfer);
-        lost.Message.ShouldContain("postcopy-paused");
-        lost.Message.ShouldContain("another worker serves");
-        lost.Message.ShouldContain("is lost");
-        lost.VmRunningOn.ShouldBeNull();
+    /// <summary>Another host's worker, reached directly: what the bus carries in production, without the bus.</summary>
+    sealed class ForwardingPeer(QemuDriver destination) : IDestinationWorkers
+    {
+        public int Asked;
+
+        public Task<PostCopyRecoveryListening> ListenForPostCopyRecoveryAsync(ListenForPostCopyRecovery command, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref Asked);
+            return destination.ListenForPostCopyRecoveryAsync(command, cancellationToken);
+        }
     }
 }

@@ -41,6 +41,13 @@ public interface IHypervisorDriver
     /// <summary>Where the VM runs now, as the hypervisors see it; null when no host runs it.</summary>
     Task<string?> WhereIsAsync(string vmId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The destination's part of a post-copy recovery, asked by the source's worker: make the destination listen for the
+    /// resumed stream and say where. Drivers without post-copy recovery answer with the problem.
+    /// </summary>
+    Task<PostCopyRecoveryListening> ListenForPostCopyRecoveryAsync(ListenForPostCopyRecovery command, CancellationToken cancellationToken) =>
+        Task.FromResult(new PostCopyRecoveryListening(command.MigrationId, null, $"The {Kind} driver has no post-copy recovery."));
+
     /// <summary>What runs on <paramref name="host"/> and how much room it has, for a drain. Drivers that can tell override it.</summary>
     Task<HostDescription> DescribeHostAsync(string host, CancellationToken cancellationToken) =>
         throw new HostDescriptionNotSupportedException(Kind);

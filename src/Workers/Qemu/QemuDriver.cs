@@ -18,7 +18,8 @@ namespace Orchestrator.Workers.Qemu;
 /// and bytes at the end are QEMU's. After <c>migrate-start-postcopy</c> the migration is never cancelled: neither side
 /// alone holds the VM, so a failure there reports the VM lost.
 /// </summary>
-public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, ILogger<QemuDriver> logger) : IHypervisorDriver
+public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> options, ILogger<QemuDriver> logger,
+    IDestinationWorkers? destinations = null) : IHypervisorDriver
 {
     const long MiB = 1024 * 1024;
     readonly ConcurrentDictionary<Guid, QemuTransfer> _transfers = new();
@@ -127,7 +128,7 @@ public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> op
                 + "did not say where its destination listens (TargetPrepared.IncomingUri), so there is nowhere to send VM "
                 + $"'{vm}'. Nothing was moved; it runs on '{source}'.", source);
         var postCopy = attach ? await CapabilityOn(qmp, "postcopy-ram", cancellationToken) : command.AllowPostCopy || command.Strategy == MigrationStrategies.PostCopy;
-        var transfer = new QemuTransfer(command.MigrationId, vm, source, target, postCopy) { PostCopyRequested = current.IsPostCopy };
+        var transfer = new QemuTransfer(command.MigrationId, vm, source, target, postCopy) { PostCopyRequested = current.IsPostCopy, Epoch = command.Epoch };
         _transfers[command.MigrationId] = transfer;
         try
         {
@@ -307,45 +308,39 @@ public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> op
         var deadline = pausedAt + options.Value.PostCopyRecoveryTimeout;
         var cause = $"QEMU on {transfer.SourceHost} reports the post-copy of VM '{vm}' postcopy-paused ({paused.Error ?? "no reason given"})";
         logger.LogWarning("Post-copy of {VmId} paused on {SourceHost}: resuming it", vm, transfer.SourceHost);
-        if (!hosts.HoldsHost(target))
+        // The destination's QEMU is this worker's when it serves both hosts; else the target host's worker is asked.
+        var local = hosts.HoldsHost(target);
+        if (!local && destinations is null)
             throw await Lost(transfer, observer, $"{cause}. Resuming it needs migrate-recover on the destination's QEMU on {target}, which "
-                + "another worker serves: this one cannot reach its QMP, so no recovery was tried.");
+                + "another worker serves, and this worker has no bus to ask it: no recovery was tried.");
         var tried = new List<string>();
         string? uri = null;
         var attempt = 0;
         while (attempt < options.Value.PostCopyRecoveryAttempts && DateTime.UtcNow < deadline)
         {
             attempt++;
-            if (!hosts.IsAlive(transfer.SourceHost, vm) || !hosts.IsAlive(target, vm))
+            if (!hosts.IsAlive(transfer.SourceHost, vm) || (local && !hosts.IsAlive(target, vm)))
             {
-                var gone = hosts.IsAlive(target, vm) ? $"the source QEMU on {transfer.SourceHost}" : $"the destination QEMU on {target}";
+                var gone = hosts.IsAlive(transfer.SourceHost, vm) ? $"the destination QEMU on {target}" : $"the source QEMU on {transfer.SourceHost}";
                 tried.Add($"attempt {attempt}: {gone} is gone");
                 break;
             }
             var attemptEnds = Min(deadline, DateTime.UtcNow + CommandTimeout);
             try
             {
-                var destination = await hosts.ConnectAsync(target, vm, cancellationToken);
-                // The destination sees the break on its own, a moment after the source.
-                var incoming = await WaitForStatus(destination, s => s is "postcopy-paused" or "postcopy-recover" or "postcopy-active" or "completed",
-                    attemptEnds, cancellationToken);
-                if (incoming.Status == "postcopy-paused")
+                var request = new ListenForPostCopyRecovery(transfer.MigrationId, transfer.Epoch, vm, target,
+                    (int)Math.Max(1, (attemptEnds - DateTime.UtcNow).TotalMilliseconds), uri);
+                var listening = local
+                    ? await ListenForPostCopyRecoveryAsync(request, cancellationToken)
+                    : await destinations!.ListenForPostCopyRecoveryAsync(request, cancellationToken);
+                if (listening.Note is not null)
+                    tried.Add($"attempt {attempt}: {listening.Note}");
+                if (listening.DestinationGone)
                 {
-                    try
-                    {
-                        var fresh = ListenUri();
-                        await destination.ExecuteAsync("migrate-recover", new JsonObject { ["uri"] = fresh }, CommandTimeout, cancellationToken);
-                        uri = fresh;
-                        await File.WriteAllTextAsync(IncomingFile(target, vm), new IncomingMigration(transfer.MigrationId, uri).ToJson(), cancellationToken);
-                    }
-                    catch (QmpException exception) when (uri is not null)
-                    {
-                        // An earlier attempt's migrate-recover still listens ("triggered already"): resume to it.
-                        tried.Add($"attempt {attempt}: migrate-recover answered '{exception.Description}', resuming to {uri}");
-                    }
+                    tried.Add($"attempt {attempt}: {listening.Problem}");
+                    break;
                 }
-                if (uri is null)
-                    throw new HypervisorStepException($"the destination is {incoming.Status}, not postcopy-paused, and no recovery listens", null);
+                uri = listening.Uri ?? throw new HypervisorStepException(listening.Problem ?? $"the worker of {target} named no URI", null);
                 await source.ExecuteAsync("migrate", new JsonObject { ["uri"] = uri, ["resume"] = true }, CommandTimeout, cancellationToken);
                 var resumed = await WaitForStatus(source, s => s is "postcopy-active" or "completed" or "failed", attemptEnds, cancellationToken);
                 if (resumed.Status is "postcopy-active" or "completed")
@@ -372,6 +367,40 @@ public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> op
     }
 
     /// <summary>Polls <c>query-migrate</c> until <paramref name="done"/> says yes or <paramref name="until"/> passes; returns the last answer.</summary>
+    /// <summary>
+    /// The destination's part of one recovery attempt: wait for the destination to see the break itself, then
+    /// <c>migrate-recover</c> on a fresh port (or, when QEMU says a recovery listens already, the earlier attempt's URI).
+    /// </summary>
+    public async Task<PostCopyRecoveryListening> ListenForPostCopyRecoveryAsync(ListenForPostCopyRecovery command, CancellationToken cancellationToken)
+    {
+        var (vm, target, id) = (command.VmId, command.TargetHost, command.MigrationId);
+        if (!hosts.IsAlive(target, vm))
+            return new(id, null, $"the destination QEMU on {target} is gone", DestinationGone: true);
+        var destination = await hosts.ConnectAsync(target, vm, cancellationToken);
+        var incoming = await WaitForStatus(destination, s => s is "postcopy-paused" or "postcopy-recover" or "postcopy-active" or "completed",
+            DateTime.UtcNow + TimeSpan.FromMilliseconds(command.WaitMs), cancellationToken);
+        string? note = null;
+        if (incoming.Status == "postcopy-paused")
+        {
+            try
+            {
+                var fresh = ListenUri();
+                await destination.ExecuteAsync("migrate-recover", new JsonObject { ["uri"] = fresh }, CommandTimeout, cancellationToken);
+                await File.WriteAllTextAsync(IncomingFile(target, vm), new IncomingMigration(id, fresh).ToJson(), cancellationToken);
+                logger.LogInformation("Destination of {VmId} on {Host} listens for the resumed post-copy at {Uri}", vm, target, fresh);
+                return new(id, fresh);
+            }
+            catch (QmpException exception) when (command.PreviousUri is not null)
+            {
+                // An earlier attempt's migrate-recover still listens ("triggered already"): resume to it.
+                note = $"migrate-recover answered '{exception.Description}', resuming to {command.PreviousUri}";
+            }
+        }
+        return command.PreviousUri is null
+            ? new(id, null, $"the destination is {incoming.Status}, not postcopy-paused, and no recovery listens")
+            : new(id, command.PreviousUri, null, note);
+    }
+
     async Task<MigrationInfo> WaitForStatus(QmpClient qmp, Func<string, bool> done, DateTime until, CancellationToken cancellationToken)
     {
         var info = await QueryMigrate(qmp, cancellationToken);

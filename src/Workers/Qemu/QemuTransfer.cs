@@ -11,6 +11,9 @@ public sealed class QemuTransfer(Guid migrationId, string vmId, string sourceHos
 
     public string TargetHost { get; } = targetHost;
 
+    /// <summary>The fencing epoch the transfer was started under, carried by what it asks of other workers.</summary>
+    public int Epoch { get; init; }
+
     /// <summary>postcopy-ram was set on both sides: <c>migrate-start-postcopy</c> can be used.</summary>
     public bool PostCopyEnabled { get; } = postCopyEnabled;
 

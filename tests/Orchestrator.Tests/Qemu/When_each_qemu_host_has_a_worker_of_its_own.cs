@@ -48,6 +48,47 @@ public sealed class When_each_qemu_host_has_a_worker_of_its_own(QemuOrchestrator
     }
 
     [Fact]
+    [Trait("Category", "Chaos")]
+    public async Task Should_resume_a_post_copy_whose_link_broke_by_asking_the_target_hosts_worker_and_complete_intact()
+    {
+        const string vm = "vm-apart-pc";
+        await workers.SourceLab.StartVm(X, vm, mib: 32, rate: 256);
+        await using var monitor = await Workers.Qemu.QmpClient.ConnectAsync(workers.SourceLab.Hosts.MonitorSocket(X, vm), TimeSpan.FromSeconds(10));
+        var postCopy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var paused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        monitor.EventReceived += e =>
+        {
+            var status = e.Name == "MIGRATION" ? e.Data.GetProperty("status").GetString() : null;
+            if (status == "postcopy-active")
+                postCopy.TrySetResult();
+            if (status == "postcopy-paused")
+                paused.TrySetResult();
+        };
+
+        var id = await orchestrator.Migrate(vm, X, Y, new MigrationPolicy(MaxDowntimeMs: 300, MaxBandwidthMiBps: 16, AllowPostCopy: true),
+            MigrationStrategies.PostCopy);
+        await postCopy.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await Eventually.Get(() => workers.TargetLab.RunState(Y, vm), s => s == "running", $"the guest {vm} to run on {Y} in post-copy");
+        // The source's worker cannot reach the destination's QEMU: only the target's worker, over RabbitMQ, can.
+        await monitor.ExecuteAsync("migrate-pause");
+        await paused.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var summary = await orchestrator.WaitForEnd(id);
+        TestContext.Current.TestOutputHelper?.WriteLine(await orchestrator.Timeline(id));
+
+        summary.State.ShouldBe(MigrationStates.Completed, $"{summary.Reason}\n{workers.Output}");
+        summary.RunningOn.ShouldBe(Y);
+        var events = await orchestrator.Events(id);
+        var recovered = events.OfType<PostCopyRecovered>().ShouldHaveSingleItem();
+        recovered.Detail.ShouldContain($"migrate-recover on {Y} at tcp:{QemuWorkersApart.TargetListenAddress}:");
+        workers.TargetWorker.Output.ShouldContain("listens for the resumed post-copy");
+        events.OfType<MigrationStepFailed>().ShouldBeEmpty();
+        var arrived = await workers.TargetLab.RunsOn(Y, vm);
+        arrived.IntegrityErrors.ShouldBe(0u);
+        arrived.PagesChecked.ShouldBeGreaterThan(0u);
+        workers.SourceLab.Hosts.HostsWith(vm).ShouldBeEmpty("the postmigrate source is cleaned up");
+    }
+
+    [Fact]
     public async Task Should_drain_a_qemu_host_of_both_its_guests_onto_the_other_host_intact()
     {
         string[] vms = ["vm-drain-1", "vm-drain-2"];
