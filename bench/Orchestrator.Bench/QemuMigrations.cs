@@ -186,6 +186,7 @@ public static class QemuMigrations
         await destination.ExecuteAsync("migrate-set-capabilities", Capabilities(scenario.PostCopy));
         var uri = $"tcp:127.0.0.1:{FreePort()}";
         await destination.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = uri });
+        var ready = stopwatch.Elapsed.TotalMilliseconds;
 
         var source = await hosts.ConnectAsync(Source, vm, CancellationToken.None);
         var completed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -233,10 +234,11 @@ public static class QemuMigrations
         if (status != "completed")
             throw new InvalidOperationException($"The direct migration of {vm} ended {status}.");
         var rounds = MigrationInfo.Parse(await source.ExecuteAsync("query-migrate")).DirtySyncCount - 1;
+        var moved = stopwatch.Elapsed.TotalMilliseconds;
         await hosts.QuitAsync(Source, vm, TimeSpan.FromSeconds(2), CancellationToken.None);
         var elapsed = stopwatch.Elapsed.TotalMilliseconds;
         await hosts.KillAsync(Target, vm);
-        return new Run(elapsed, await observer.Downtime(), rounds);
+        return new Run(elapsed, await observer.Downtime(), rounds, $"{ready:0}+{moved - ready:0}+{elapsed - moved:0}");
     }
 
     static JsonObject Capabilities(bool postCopy) => new()
