@@ -89,6 +89,32 @@ public sealed class When_qemu_hosts_share_no_files : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Should_refuse_to_prepare_a_destination_on_a_host_without_room_for_the_vm()
+    {
+        // Room for one guest on host-b, which already runs one.
+        _b.Options.HostMemoryMiB = QemuLab.MemoryKiB / 1024 + 32;
+        await _b.StartVm("host-b", "vm-resident", mib: 8, rate: 16);
+        await _a.StartVm("host-a", Vm, mib: 8, rate: 16);
+        var id = Guid.NewGuid();
+        var preflight = await DriverOn(_a).PreflightAsync(Check(id), default);
+
+        var refused = await Should.ThrowAsync<HypervisorStepException>(() => DriverOn(_b).PrepareTargetAsync(
+            new PrepareTarget(id, 1, Vm, "host-a", "host-b", HypervisorKinds.Qemu, VmDefinition: preflight.VmDefinition), default));
+
+        refused.Message.ShouldContain("Target 'host-b' has ");
+        refused.Message.ShouldContain($"needs {QemuLab.MemoryKiB / 1024.0:0.#} MiB");
+        refused.VmRunningOn.ShouldBe("host-a");
+        _b.Hosts.IsAlive("host-b", Vm).ShouldBeFalse("nothing was started on the full host");
+        (await _a.RunState("host-a", Vm)).ShouldBe("running");
+
+        // Once the resident guest is gone, the same VM fits.
+        await _b.Hosts.KillAsync("host-b", "vm-resident");
+        var prepared = await DriverOn(_b).PrepareTargetAsync(
+            new PrepareTarget(id, 1, Vm, "host-a", "host-b", HypervisorKinds.Qemu, VmDefinition: preflight.VmDefinition), default);
+        prepared.IncomingUri.ShouldNotBeNull();
+    }
+
+    [Fact]
     [Trait("Category", "Chaos")]
     public async Task Should_resume_a_paused_post_copy_by_asking_the_destination_hosts_driver_and_arrive_intact()
     {

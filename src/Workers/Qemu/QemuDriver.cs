@@ -67,6 +67,13 @@ public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> op
             await hosts.KillAsync(target, vm);
         }
         var definition = DefinitionFor(command);
+        // The target's own worker knows its room: Qemu:HostMemoryMiB minus every live QEMU there, else MemAvailable.
+        var free = options.Value.HostMemoryMiB is null
+            ? HostMemory.Read().AvailableBytes
+            : (await DescribeHostAsync(target, cancellationToken)).FreeBytes;
+        if (definition.MemoryBytes > free)
+            throw new HypervisorStepException($"Target '{target}' has {free / (double)MiB:0.#} MiB free; VM '{vm}' needs "
+                + $"{definition.MemoryBytes / (double)MiB:0.#} MiB. Nothing was started there; the VM runs on '{command.SourceHost}'.", command.SourceHost);
 
         await hosts.StartAsync(target, vm, definition, incoming: true, cancellationToken);
         var qmp = await hosts.ConnectAsync(target, vm, cancellationToken);
