@@ -91,12 +91,11 @@ public sealed class SagaThroughput : IAsyncDisposable
         _stages = new();
         var jitBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
         var cpuBefore = CpuTime.Now();
-        var stopwatch = Stopwatch.StartNew();
-        await SimBatch.Run(_serve, Hosts, $"bench-vm-{batch}", migrations, pace);
-        stopwatch.Stop();
+        var startedAt = DateTimeOffset.UtcNow;
+        var endedAt = await SimBatch.Run(_serve, Hosts, $"bench-vm-{batch}", migrations, pace);
         var cpu = CpuTime.Now() - cpuBefore;
         var stages = _stages;
-        return new Result(migrations, stages.TryGetValue("total", out var totals) ? totals.Count : 0, stopwatch.Elapsed, _timing.Latencies(), stages,
+        return new Result(migrations, stages.TryGetValue("total", out var totals) ? totals.Count : 0, endedAt - startedAt, _timing.Latencies(), stages,
             System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore, cpu);
     }
 
