@@ -157,17 +157,12 @@ public sealed class When_qemu_hosts_share_no_files : IAsyncLifetime
         await _a.StartVm("host-a", Vm, mib: 32, rate: 256);
         var id = Guid.NewGuid();
         var monitor = await QmpClient.ConnectAsync(_a.Hosts.MonitorSocket("host-a", Vm), TimeSpan.FromSeconds(10));
-        var postCopy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        monitor.EventReceived += e =>
-        {
-            if (e.Name == "MIGRATION" && e.Data.GetProperty("status").GetString() == "postcopy-active")
-                postCopy.TrySetResult();
-        };
+        var watch = new MigrationWatch(monitor);
         var preflight = await source.PreflightAsync(Check(id), default);
         var prepared = await target.PrepareTargetAsync(new PrepareTarget(id, 1, Vm, "host-a", "host-b", HypervisorKinds.Qemu,
             VmDefinition: preflight.VmDefinition), default);
         var transfer = source.MigrateAsync(Transfer(id, prepared.IncomingUri, MigrationStrategies.PostCopy, bandwidthMiBps: 16), observer, default);
-        await postCopy.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await watch.PostCopyActive.WaitAsync(TimeSpan.FromSeconds(60));
         await Eventually.Get(() => _b.RunState("host-b", Vm), s => s == "running", "the guest to run on the destination in post-copy");
         await monitor.ExecuteAsync("migrate-pause");
         await monitor.DisposeAsync();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Orchestrator.Contracts;
 using Orchestrator.ReadModels.Migrations;
+using Orchestrator.TestSupport.Qemu;
 using Orchestrator.Workers.Qemu;
 
 namespace Orchestrator.Tests.Qemu;
@@ -52,25 +53,16 @@ public sealed class When_a_qemu_post_copy_loses_its_link(QemuOrchestrator orches
     {
         await orchestrator.Lab.StartVm(A, vm, mib: 32, rate: 256);
         await using var observer = await QmpClient.ConnectAsync(orchestrator.Lab.Hosts.MonitorSocket(A, vm), TimeSpan.FromSeconds(10));
-        var postCopy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var paused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        observer.EventReceived += e =>
-        {
-            var status = e.Name == "MIGRATION" ? e.Data.GetProperty("status").GetString() : null;
-            if (status == "postcopy-active")
-                postCopy.TrySetResult();
-            if (status == "postcopy-paused")
-                paused.TrySetResult();
-        };
+        var watch = new MigrationWatch(observer);
         var id = await orchestrator.Migrate(vm, new MigrationPolicy(MaxDowntimeMs: 300, MaxBandwidthMiBps: 16, AllowPostCopy: true),
             MigrationStrategies.PostCopy);
-        await postCopy.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await watch.PostCopyActive.WaitAsync(TimeSpan.FromSeconds(60));
         // Broken once the guest runs on the destination (QEMU 7.2 fails, not pauses, a break while the device state is
         // still on its way), with megabytes of its pages still on the source.
         await Eventually.Get(() => orchestrator.Lab.RunState(B, vm), s => s == "running", $"the guest {vm} to run on {B} in post-copy");
         await breakLink(observer);
         // QEMU itself says the link broke: the source went postcopy-paused.
-        await paused.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await watch.PostCopyPaused.WaitAsync(TimeSpan.FromSeconds(10));
         return id;
     }
 

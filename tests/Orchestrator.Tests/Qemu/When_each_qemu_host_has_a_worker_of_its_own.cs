@@ -54,24 +54,15 @@ public sealed class When_each_qemu_host_has_a_worker_of_its_own(QemuOrchestrator
         const string vm = "vm-apart-pc";
         await workers.SourceLab.StartVm(X, vm, mib: 32, rate: 256);
         await using var monitor = await Workers.Qemu.QmpClient.ConnectAsync(workers.SourceLab.Hosts.MonitorSocket(X, vm), TimeSpan.FromSeconds(10));
-        var postCopy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var paused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        monitor.EventReceived += e =>
-        {
-            var status = e.Name == "MIGRATION" ? e.Data.GetProperty("status").GetString() : null;
-            if (status == "postcopy-active")
-                postCopy.TrySetResult();
-            if (status == "postcopy-paused")
-                paused.TrySetResult();
-        };
+        var watch = new MigrationWatch(monitor);
 
         var id = await orchestrator.Migrate(vm, X, Y, new MigrationPolicy(MaxDowntimeMs: 300, MaxBandwidthMiBps: 16, AllowPostCopy: true),
             MigrationStrategies.PostCopy);
-        await postCopy.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await watch.PostCopyActive.WaitAsync(TimeSpan.FromSeconds(60));
         await Eventually.Get(() => workers.TargetLab.RunState(Y, vm), s => s == "running", $"the guest {vm} to run on {Y} in post-copy");
         // The source's worker cannot reach the destination's QEMU: only the target's worker, over RabbitMQ, can.
         await monitor.ExecuteAsync("migrate-pause");
-        await paused.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await watch.PostCopyPaused.WaitAsync(TimeSpan.FromSeconds(10));
         var summary = await orchestrator.WaitForEnd(id);
         TestContext.Current.TestOutputHelper?.WriteLine(await orchestrator.Timeline(id));
 
