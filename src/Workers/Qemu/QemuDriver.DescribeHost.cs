@@ -14,21 +14,40 @@ public sealed partial class QemuDriver
     /// </summary>
     public async Task<HostDescription> DescribeHostAsync(string host, CancellationToken cancellationToken)
     {
+        var live = await LiveQemus(host, cancellationToken);
         var vms = new List<HostedVm>();
-        long held = 0;
-        foreach (var vmId in hosts.VmsOn(host))
+        foreach (var (vmId, memory) in live)
         {
-            if (!hosts.IsAlive(host, vmId))
-                continue;
-            var memory = await MemorySize(host, vmId, cancellationToken);
-            held += memory;
             if (await RunsOn(host, vmId, cancellationToken))
                 vms.Add(new HostedVm(vmId, memory));
         }
+        var (capacity, free) = Room(live.Sum(q => q.MemoryBytes));
+        return new HostDescription(host, capacity, free, vms);
+    }
+
+    /// <summary>The host's free memory for one more VM (a destination about to start), as <see cref="DescribeHostAsync"/> counts it.</summary>
+    async Task<long> FreeMemory(string host, CancellationToken cancellationToken) =>
+        Room(options.Value.HostMemoryMiB is null ? 0 : (await LiveQemus(host, cancellationToken)).Sum(q => q.MemoryBytes)).Free;
+
+    /// <summary>Every live QEMU on the host with its memory: waiting destinations and uncleaned sources hold theirs too.</summary>
+    async Task<List<(string VmId, long MemoryBytes)>> LiveQemus(string host, CancellationToken cancellationToken)
+    {
+        var live = new List<(string, long)>();
+        foreach (var vmId in hosts.VmsOn(host))
+        {
+            if (hosts.IsAlive(host, vmId))
+                live.Add((vmId, await MemorySize(host, vmId, cancellationToken)));
+        }
+        return live;
+    }
+
+    /// <summary>Capacity and free memory: <see cref="QemuOptions.HostMemoryMiB"/> minus <paramref name="held"/>, else the machine's MemAvailable.</summary>
+    (long Capacity, long Free) Room(long held)
+    {
         if (options.Value.HostMemoryMiB is { } capacityMiB)
-            return new HostDescription(host, capacityMiB * MiB, Math.Max(0, capacityMiB * MiB - held), vms);
+            return (capacityMiB * MiB, Math.Max(0, capacityMiB * MiB - held));
         var machine = HostMemory.Read();
-        return new HostDescription(host, machine.TotalBytes, machine.AvailableBytes, vms);
+        return (machine.TotalBytes, machine.AvailableBytes);
     }
 
     /// <summary>The VM's RAM as its QEMU reports it (<c>query-memory-size-summary</c>), else as its definition says.</summary>

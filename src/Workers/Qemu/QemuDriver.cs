@@ -68,9 +68,7 @@ public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> op
         }
         var definition = DefinitionFor(command);
         // The target's own worker knows its room: Qemu:HostMemoryMiB minus every live QEMU there, else MemAvailable.
-        var free = options.Value.HostMemoryMiB is null
-            ? HostMemory.Read().AvailableBytes
-            : (await DescribeHostAsync(target, cancellationToken)).FreeBytes;
+        var free = await FreeMemory(target, cancellationToken);
         if (definition.MemoryBytes > free)
             throw new HypervisorStepException($"Target '{target}' has {free / (double)MiB:0.#} MiB free; VM '{vm}' needs "
                 + $"{definition.MemoryBytes / (double)MiB:0.#} MiB. Nothing was started there; the VM runs on '{command.SourceHost}'.", command.SourceHost);
