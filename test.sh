@@ -49,5 +49,14 @@ passed=$(awk '/^[[:space:]]*succeeded:/ {n=$2} END {print n+0}' "$log")
 failed=$(awk '/^[[:space:]]*failed:/ {n=$2} END {print n+0}' "$log")
 if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; fi   # the build or the runner itself failed
 cleanup; trap - EXIT   # stop the services first, so the counts are the last line
+# The failed tests' names and messages last, next to the counts: a CI log that keeps only its tail still says which.
+if (( failed > 0 )); then
+  echo "Failed tests:"
+  awk '/^failed / {print; keep=1; shown=0; next}
+       keep && /^  from / {next}
+       keep && /^  / && !/^    at / {if (++shown <= 6) print; next}
+       /^    at / {next}
+       {keep=0}' "$log"
+fi
 echo "$passed passed, $failed failed"
 [[ $status -eq 0 && $failed -eq 0 && $passed -gt 0 ]]
