@@ -39,7 +39,12 @@ public sealed class QemuLab : IAsyncDisposable
     public async Task StartVm(string host, string vmId, int mib = 8, int rate = 64)
     {
         await Hosts.StartAsync(host, vmId, Definition(mib, rate), incoming: false, CancellationToken.None);
-        await Eventually.Get(() => Status(host, vmId), s => s is { IsRunning: true, Pass: >= 2 }, $"the guest {vmId} to run on {host}");
+        var status = await Eventually.Get(() => Status(host, vmId), s => s is { IsRunning: true, Pass: >= 2 }, $"the guest {vmId} to run on {host}");
+        // A guest that did not read its command line runs its defaults (8 MiB at 64 MiB/s): every test would still
+        // pass, on another workload than the one it names.
+        if (status!.WorkingSetMiB != mib || status.RateMiBps != rate)
+            throw new InvalidOperationException($"The guest {vmId} on {host} runs {status.WorkingSetMiB} MiB at {status.RateMiBps} MiB/s, "
+                + $"not the {mib} MiB at {rate} MiB/s it was started with.");
     }
 
     /// <summary>The guest's status block on <paramref name="host"/>, read over a QMP connection of the test's own.</summary>

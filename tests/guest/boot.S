@@ -12,12 +12,12 @@ _start:
     mov $stack_top, %esp
     lgdt gdt_descriptor
     ljmp $0x08, $1f
-1:  mov $0x10, %ax
-    mov %ax, %ds
-    mov %ax, %es
-    mov %ax, %ss
-    mov %ax, %fs
-    mov %ax, %gs
+1:  mov $0x10, %cx                         /* not %ax: %eax holds the loader's magic until it is pushed */
+    mov %cx, %ds
+    mov %cx, %es
+    mov %cx, %ss
+    mov %cx, %fs
+    mov %cx, %gs
     push %ebx                              /* multiboot information */
     push %eax                              /* multiboot magic */
     call guest_main
