@@ -20,7 +20,7 @@ if (!onlySaga && Environment.GetEnvironmentVariable("ORCHESTRATOR_QEMU_GUEST") i
         var orchestrated = Median(result.Orchestrated.Select(r => r.TotalMs));
         var direct = Median(result.Direct.Select(r => r.TotalMs));
         Console.WriteLine($"qemu, {result.Scenario}: total {orchestrated:0} ms orchestrated vs {direct:0} ms direct QMP (median of {result.Direct.Count}), "
-            + $"ratio {orchestrated / direct:0.00} (goal <= 1.10); QEMU-reported downtime {Median(result.Orchestrated.Select(r => r.QemuDowntimeMs)):0} ms vs "
+            + $"ratio {orchestrated / direct:0.00} (goal <= 1.10), {orchestrated - direct:0} ms more; QEMU-reported downtime {Median(result.Orchestrated.Select(r => r.QemuDowntimeMs)):0} ms vs "
             + $"{Median(result.Direct.Select(r => r.QemuDowntimeMs)):0} ms (goal: unchanged)");
         Console.WriteLine($"    runs (total ms/downtime ms/rounds (ms to target ready + transfer + after the switchover)): orchestrated {string.Join(", ", result.Orchestrated.Select(r => $"{r.TotalMs:0}/{r.QemuDowntimeMs:0}/{r.Rounds} ({r.Phases})"))}; "
             + $"direct {string.Join(", ", result.Direct.Select(r => r.Rounds < 0 ? "not converged in 120 s" : $"{r.TotalMs:0}/{r.QemuDowntimeMs:0}/{r.Rounds} ({r.Phases})"))}");
