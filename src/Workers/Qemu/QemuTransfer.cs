@@ -23,6 +23,9 @@ public sealed class QemuTransfer(Guid migrationId, string vmId, string sourceHos
     /// <summary>Set once the orchestrator was told post-copy started (<c>PostCopyStarted</c>).</summary>
     public volatile bool PostCopyReported;
 
+    /// <summary>The downtime limit QEMU was last given (0: not known, as for a transfer this worker re-attached to).</summary>
+    public volatile int DowntimeLimitMs;
+
     /// <summary>Set when the orchestrator aborts it: the <c>cancelled</c> status is then the expected end.</summary>
     public volatile bool AbortRequested;
 }
