@@ -15,7 +15,7 @@ var rabbit = Environment.GetEnvironmentVariable("ConnectionStrings__RabbitMq")!;
 // Real QEMU: the same migrations by the orchestrator and by a direct QMP sequence, in this run.
 if (!onlySaga && Environment.GetEnvironmentVariable("ORCHESTRATOR_QEMU_GUEST") is { Length: > 0 } guest)
 {
-    foreach (var result in await QemuMigrations.Measure(postgres, rabbit, guest, repeats: 3))
+    foreach (var result in await QemuMigrations.Measure(postgres, rabbit, guest, repeats: 5))
     {
         var orchestrated = Median(result.Orchestrated.Select(r => r.TotalMs));
         var direct = Median(result.Direct.Select(r => r.TotalMs));
