@@ -170,6 +170,19 @@ public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> op
         finally
         {
             _transfers.TryRemove(command.MigrationId, out _);
+            // However the transfer ended, the passes QEMU ran are on record, before the step's own outcome.
+            if (transfer.HeldPasses.Count > 0 && !cancellationToken.IsCancellationRequested)
+            {
+                try
+                {
+                    await ReportHeld(transfer, observer);
+                }
+                catch (Exception exception)
+                {
+                    // The step's own outcome, not this, is what the orchestrator must hear.
+                    logger.LogWarning(exception, "Could not report {Passes} passes of {VmId}", transfer.HeldPasses.Count, vm);
+                }
+            }
         }
     }
 
@@ -184,110 +197,90 @@ public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> op
         ITransferObserver observer, int reportedRounds, long transferredAtLastRound, CancellationToken cancellationToken)
     {
         DateTimeOffset? stoppedAt = null;
-        // Passes read but not yet reported: see below.
-        var held = new List<PreCopyPass>();
-        async Task Report()
+        while (true)
         {
-            foreach (var pass in held)
-                await observer.RoundCompleted(pass);
-            held.Clear();
-        }
-        try
-        {
-            while (true)
+            var woke = await WaitForEvent(qmp, events, cancellationToken);
+            var info = await QueryMigrate(qmp, cancellationToken);
+            var heldBefore = transfer.HeldPasses.Count;
+            foreach (var e in woke)
             {
-                var woke = await WaitForEvent(qmp, events, cancellationToken);
-                var info = await QueryMigrate(qmp, cancellationToken);
-                var heldBefore = held.Count;
-                foreach (var e in woke)
+                if (e.Name == "STOP")
+                    stoppedAt = e.Timestamp;
+                // MIGRATION_PASS n is QEMU's n-th dirty-bitmap sync: pass 1 is the setup, pass n > 1 ends round n - 1.
+                if (e.Name != "MIGRATION_PASS" || !e.Data.TryGetProperty("pass", out var p) || p.GetInt32() - 1 is var round && round <= reportedRounds)
+                    continue;
+                for (var r = reportedRounds + 1; r <= round; r++)
                 {
-                    if (e.Name == "STOP")
-                        stoppedAt = e.Timestamp;
-                    // MIGRATION_PASS n is QEMU's n-th dirty-bitmap sync: pass 1 is the setup, pass n > 1 ends round n - 1.
-                    if (e.Name != "MIGRATION_PASS" || !e.Data.TryGetProperty("pass", out var p) || p.GetInt32() - 1 is var round && round <= reportedRounds)
-                        continue;
-                    for (var r = reportedRounds + 1; r <= round; r++)
+                    var sent = Math.Max(0, info.RamTransferred - transferredAtLastRound);
+                    transfer.HeldPasses.Add(new PreCopyPass(r, r == round ? sent : 0, info.RamRemaining, info.DirtyRateBytesPerSecond,
+                        info.BandwidthBytesPerSecond, info.ExpectedDowntimeMs, info.ThrottlePercent));
+                    transferredAtLastRound = info.RamTransferred;
+                }
+                reportedRounds = round;
+            }
+            // A pass whose expected downtime is within the limit is QEMU's last: it stops the VM and copies the rest now.
+            // Its report waits for the outcome, so the orchestrator's work on it (a publish, a saga transition, a
+            // PostgreSQL commit) does not take CPU from the stop-and-copy. Held one wake-up at most (the next event, or
+            // the poll interval): a guess that was wrong costs the policy that much, no more.
+            var finishing = info.Status == "active" && !transfer.PostCopyRequested && transfer.DowntimeLimitMs > 0
+                && info.ExpectedDowntimeMs <= transfer.DowntimeLimitMs;
+            if (!finishing || heldBefore > 0)
+                await ReportHeld(transfer, observer);
+
+            if (command.Strategy == MigrationStrategies.PostCopy && transfer.PostCopyEnabled && reportedRounds >= 1
+                && !transfer.PostCopyRequested && info.Status == "active")
+                await StartPostCopy(qmp, transfer, cancellationToken);
+
+            if (info.IsPostCopy && !transfer.PostCopyReported)
+            {
+                transfer.PostCopyReported = true;
+                var handoverMs = stoppedAt is { } stop ? Math.Max(0, (DateTimeOffset.UtcNow - stop).TotalMilliseconds) : 0;
+                await observer.StoppedAndCopied(handoverMs, info.RamTransferred);
+                await observer.PostCopyStarted(transfer.TargetHost, info.RamRemaining);
+            }
+
+            switch (info.Status)
+            {
+                case "completed":
+                    await ReportHeld(transfer, observer);
+                    var final = await FinalInfo(qmp, info, cancellationToken);
+                    // The last MIGRATION_PASS (the stop-and-copy's sync, which ends the last round) can still be on its
+                    // way when query-migrate already says completed: QEMU's own sync count says how many rounds there were.
+                    for (var r = reportedRounds + 1; r <= final.DirtySyncCount - 1 && !transfer.PostCopyReported; r++)
                     {
-                        var sent = Math.Max(0, info.RamTransferred - transferredAtLastRound);
-                        held.Add(new PreCopyPass(r, r == round ? sent : 0, info.RamRemaining, info.DirtyRateBytesPerSecond,
-                            info.BandwidthBytesPerSecond, info.ExpectedDowntimeMs, info.ThrottlePercent));
-                        transferredAtLastRound = info.RamTransferred;
+                        await observer.RoundCompleted(new PreCopyPass(r, 0, final.RamRemaining, final.DirtyRateBytesPerSecond,
+                            final.BandwidthBytesPerSecond, final.ExpectedDowntimeMs, final.ThrottlePercent));
+                        reportedRounds = r;
                     }
-                    reportedRounds = round;
-                }
-                // A pass whose expected downtime is within the limit is QEMU's last: it stops the VM and copies the rest now.
-                // Its report waits for the outcome, so the orchestrator's work on it (a publish, a saga transition, a
-                // PostgreSQL commit) does not take CPU from the stop-and-copy. Held one wake-up at most (the next event, or
-                // the poll interval): a guess that was wrong costs the policy that much, no more.
-                var finishing = info.Status == "active" && !transfer.PostCopyRequested && transfer.DowntimeLimitMs > 0
-                    && info.ExpectedDowntimeMs <= transfer.DowntimeLimitMs;
-                if (!finishing || heldBefore > 0)
-                    await Report();
-
-                if (command.Strategy == MigrationStrategies.PostCopy && transfer.PostCopyEnabled && reportedRounds >= 1
-                    && !transfer.PostCopyRequested && info.Status == "active")
-                    await StartPostCopy(qmp, transfer, cancellationToken);
-
-                if (info.IsPostCopy && !transfer.PostCopyReported)
-                {
-                    transfer.PostCopyReported = true;
-                    var handoverMs = stoppedAt is { } stop ? Math.Max(0, (DateTimeOffset.UtcNow - stop).TotalMilliseconds) : 0;
-                    await observer.StoppedAndCopied(handoverMs, info.RamTransferred);
-                    await observer.PostCopyStarted(transfer.TargetHost, info.RamRemaining);
-                }
-
-                switch (info.Status)
-                {
-                    case "completed":
-                        await Report();
-                        var final = await FinalInfo(qmp, info, cancellationToken);
-                        // The last MIGRATION_PASS (the stop-and-copy's sync, which ends the last round) can still be on its
-                        // way when query-migrate already says completed: QEMU's own sync count says how many rounds there were.
-                        for (var r = reportedRounds + 1; r <= final.DirtySyncCount - 1 && !transfer.PostCopyReported; r++)
-                        {
-                            await observer.RoundCompleted(new PreCopyPass(r, 0, final.RamRemaining, final.DirtyRateBytesPerSecond,
-                                final.BandwidthBytesPerSecond, final.ExpectedDowntimeMs, final.ThrottlePercent));
-                            reportedRounds = r;
-                        }
-                        logger.LogInformation("Migration of {VmId} completed: {Rounds} rounds, downtime {DowntimeMs} ms, total {TotalTimeMs} ms",
-                            transfer.VmId, reportedRounds, final.DowntimeMs, final.TotalTimeMs);
-                        if (transfer.PostCopyReported || transfer.PostCopyRequested)
-                        {
-                            await observer.PostCopyCompleted(transfer.TargetHost, final.RamTransferred, final.PostCopyRequests);
-                            return;
-                        }
-                        await observer.StoppedAndCopied(final.DowntimeMs, Math.Max(0, final.RamTransferred - transferredAtLastRound));
-                        await observer.SwitchedOver(transfer.TargetHost, final.RamTransferred);
+                    logger.LogInformation("Migration of {VmId} completed: {Rounds} rounds, downtime {DowntimeMs} ms, total {TotalTimeMs} ms",
+                        transfer.VmId, reportedRounds, final.DowntimeMs, final.TotalTimeMs);
+                    if (transfer.PostCopyReported || transfer.PostCopyRequested)
+                    {
+                        await observer.PostCopyCompleted(transfer.TargetHost, final.RamTransferred, final.PostCopyRequests);
                         return;
-                    case "postcopy-paused":
-                        // The link broke after the switch: while both QEMUs live, resume it on a new connection.
-                        await RecoverPostCopy(transfer, qmp, info, observer, cancellationToken);
-                        break;
-                    case "failed":
-                        throw await Lost(transfer, observer, $"QEMU reports the migration of VM '{transfer.VmId}' {info.Status}: {info.Error ?? "no reason given"}.");
-                    case "cancelled":
-                        if (transfer.AbortRequested)
-                            throw new OperationCanceledException($"The migration of VM '{transfer.VmId}' was cancelled on request.");
-                        throw new HypervisorStepException($"The migration of VM '{transfer.VmId}' was cancelled outside the orchestrator.", transfer.SourceHost);
-                }
+                    }
+                    await observer.StoppedAndCopied(final.DowntimeMs, Math.Max(0, final.RamTransferred - transferredAtLastRound));
+                    await observer.SwitchedOver(transfer.TargetHost, final.RamTransferred);
+                    return;
+                case "postcopy-paused":
+                    // The link broke after the switch: while both QEMUs live, resume it on a new connection.
+                    await RecoverPostCopy(transfer, qmp, info, observer, cancellationToken);
+                    break;
+                case "failed":
+                    throw await Lost(transfer, observer, $"QEMU reports the migration of VM '{transfer.VmId}' {info.Status}: {info.Error ?? "no reason given"}.");
+                case "cancelled":
+                    if (transfer.AbortRequested)
+                        throw new OperationCanceledException($"The migration of VM '{transfer.VmId}' was cancelled on request.");
+                    throw new HypervisorStepException($"The migration of VM '{transfer.VmId}' was cancelled outside the orchestrator.", transfer.SourceHost);
             }
         }
-        finally
-        {
-            // However the transfer ends, the passes QEMU ran are on record.
-            if (held.Count > 0 && !cancellationToken.IsCancellationRequested)
-            {
-                try
-                {
-                    await Report();
-                }
-                catch (Exception exception)
-                {
-                    // The transfer's own outcome, not this, is what the orchestrator must hear.
-                    logger.LogWarning(exception, "Could not report {Passes} passes of {VmId}", held.Count, transfer.VmId);
-                }
-            }
-        }
+    }
+
+    static async Task ReportHeld(QemuTransfer transfer, ITransferObserver observer)
+    {
+        foreach (var pass in transfer.HeldPasses)
+            await observer.RoundCompleted(pass);
+        transfer.HeldPasses.Clear();
     }
 
     /// <summary>The next batch of events, or an empty one after the poll interval; throws when the connection is gone.</summary>

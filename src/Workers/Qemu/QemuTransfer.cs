@@ -26,6 +26,9 @@ public sealed class QemuTransfer(Guid migrationId, string vmId, string sourceHos
     /// <summary>The downtime limit QEMU was last given (0: not known, as for a transfer this worker re-attached to).</summary>
     public volatile int DowntimeLimitMs;
 
+    /// <summary>Passes read from QEMU and not yet reported (the last one waits for the outcome); only the transfer's own loop uses it.</summary>
+    public List<Drivers.PreCopyPass> HeldPasses { get; } = [];
+
     /// <summary>Set when the orchestrator aborts it: the <c>cancelled</c> status is then the expected end.</summary>
     public volatile bool AbortRequested;
 }
