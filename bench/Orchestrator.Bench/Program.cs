@@ -46,8 +46,8 @@ if (!historyOnly)
             break;
     }
     var throughput = await saga.Run(migrations, pace: TimeSpan.Zero);
-    // Measured again beside the saga's run, on code as warm as the saga's: the first figure ran on the JIT's first
-    // tier (seen: 3,400 first, 9,800 with tiered compilation off). The higher of the two is the baseline.
+    // Measured again right after the saga's run, on code as warm as the saga's and the machine as it is now; the higher
+    // of the two is the baseline, so neither a cold start nor a busier moment can flatter the ratio.
     var warmBaseline = await InsertBaseline.Measure(postgres, clients: 4, TimeSpan.FromSeconds(5));
     var baseline = Math.Max(coldBaseline, warmBaseline);
     Console.WriteLine($"baseline, again after the warm-up: {warmBaseline:0} single-row INSERT transactions/s; the ratio below is to {baseline:0}");

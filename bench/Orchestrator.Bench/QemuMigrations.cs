@@ -237,14 +237,10 @@ public static class QemuMigrations
         }
         if (status != "completed")
             throw new InvalidOperationException($"The direct migration of {vm} ended {status}.");
-        var final = MigrationInfo.Parse(await source.ExecuteAsync("query-migrate"));
+        var done = MigrationInfo.Parse(await source.ExecuteAsync("query-migrate"));
         var moved = stopwatch.Elapsed.TotalMilliseconds;
-        // QEMU's figures, as the driver reads them: its first "completed" answer may still say 0 ms in all.
-        for (var attempt = 0; final.TotalTimeMs == 0 && attempt < 250; attempt++)
-        {
-            await Task.Delay(2);
-            final = MigrationInfo.Parse(await source.ExecuteAsync("query-migrate"));
-        }
+        // QEMU's figures, read as the driver reads them.
+        var final = await MigrationInfo.FinalAsync(source, done);
         await hosts.QuitAsync(Source, vm, TimeSpan.FromSeconds(2), CancellationToken.None);
         var elapsed = stopwatch.Elapsed.TotalMilliseconds;
         await hosts.KillAsync(Target, vm);

@@ -30,6 +30,22 @@ public sealed record MigrationInfo(
 
     public long BandwidthBytesPerSecond => (long)(Mbps * 1_000_000 / 8);
 
+    /// <summary>
+    /// QEMU 7.2 may first answer <c>completed</c> with a total time of 0: asks again, every 2 ms for at most 0.5 s (the
+    /// migration is over and its figures are a moment away), until the numbers are in.
+    /// </summary>
+    public static async Task<MigrationInfo> FinalAsync(QmpClient qmp, MigrationInfo completed, TimeSpan? timeout = null,
+        CancellationToken cancellationToken = default)
+    {
+        var info = completed;
+        for (var attempt = 0; info.TotalTimeMs == 0 && attempt < 250; attempt++)
+        {
+            await Task.Delay(2, cancellationToken);
+            info = Parse(await qmp.ExecuteAsync("query-migrate", null, timeout, cancellationToken));
+        }
+        return info;
+    }
+
     public static MigrationInfo Parse(JsonElement reply)
     {
         var ram = reply.TryGetProperty("ram", out var r) ? r : default;

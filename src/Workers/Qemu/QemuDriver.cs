@@ -243,7 +243,7 @@ public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> op
             {
                 case "completed":
                     await ReportHeld(transfer, observer);
-                    var final = await FinalInfo(qmp, info, cancellationToken);
+                    var final = await MigrationInfo.FinalAsync(qmp, info, CommandTimeout, cancellationToken);
                     // The last MIGRATION_PASS (the stop-and-copy's sync, which ends the last round) can still be on its
                     // way when query-migrate already says completed: QEMU's own sync count says how many rounds there were.
                     for (var r = reportedRounds + 1; r <= final.DirtySyncCount - 1 && !transfer.PostCopyReported; r++)
@@ -308,18 +308,6 @@ public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> op
 
     async Task<MigrationInfo> QueryMigrate(QmpClient qmp, CancellationToken cancellationToken) =>
         MigrationInfo.Parse(await qmp.ExecuteAsync("query-migrate", null, CommandTimeout, cancellationToken));
-
-    /// <summary>QEMU 7.2 may first answer <c>completed</c> with a total time of 0: ask again until the numbers are in.</summary>
-    async Task<MigrationInfo> FinalInfo(QmpClient qmp, MigrationInfo info, CancellationToken cancellationToken)
-    {
-        // Asked every 2 ms: the migration is over, and the orchestrator waits for these figures to report the switchover.
-        for (var attempt = 0; info.TotalTimeMs == 0 && attempt < 250; attempt++)
-        {
-            await Task.Delay(2, cancellationToken);
-            info = await QueryMigrate(qmp, cancellationToken);
-        }
-        return info;
-    }
 
     async Task StartPostCopy(QmpClient qmp, QemuTransfer transfer, CancellationToken cancellationToken)
     {
