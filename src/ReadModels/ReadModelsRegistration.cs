@@ -21,12 +21,26 @@ public static class ReadModelsRegistration
         options.Events.MetadataConfig.CausationIdEnabled = true;
         options.Listeners.Add(new HashChainListener());
         options.Schema.For<MigrationSummary>().Index(x => x.VmId).Index(x => x.State);
-        // Dashboards: asynchronous, run on one serve node by ProjectionDaemonHost; each can be rebuilt from the events.
+        // Dashboards: asynchronous, run on one serve node at a time (Marten's HotCold daemon, see the executable's
+        // AddEventStore); each can be rebuilt from the events.
         options.Projections.Add<HostLoadProjection>(ProjectionLifecycle.Async);
         options.Projections.Add<AttentionProjection>(ProjectionLifecycle.Async);
         options.Schema.For<MigrationAttention>().Index(x => x.LastEventAt);
-        // ProjectionDaemonHost runs them, not Marten's hosted daemon; saying so also keeps Marten from printing a
-        // "daemon disabled" warning on standard output, where the CLI writes its NDJSON export.
+        // A store without the hosted daemon (the CLI, tests, the benchmark) runs the projections itself when it needs
+        // them; saying so also keeps Marten from printing a "daemon disabled" warning on standard output, where the
+        // CLI writes its NDJSON export. The serve role turns the hosted daemon on (HotCold).
         options.Projections.AsyncMode = DaemonMode.ExternallyManaged;
+        // HotCold elects the node that runs the projections by a PostgreSQL advisory lock; one per schema, so that
+        // several orchestrators (or test classes) sharing a database in different schemas each get their own leader.
+        options.Projections.DaemonLockId = DaemonLockId(options.Events.DatabaseSchemaName);
+    }
+
+    /// <summary>A stable advisory-lock id per schema (FNV-1a): the same on every node and every start.</summary>
+    static int DaemonLockId(string schema)
+    {
+        var hash = 2166136261u;
+        foreach (var c in "orchestrator-projections:" + schema)
+            hash = (hash ^ c) * 16777619u;
+        return (int)hash;
     }
 }

@@ -1,4 +1,5 @@
 using JasperFx;
+using JasperFx.Events.Daemon;
 using Marten;
 using MassTransit;
 using Npgsql;
@@ -19,9 +20,10 @@ public static class Roles
 {
     public static IServiceCollection AddEventStore(this IServiceCollection services, OrchestratorSettings settings)
     {
-        services.AddMarten(options => Configure(options, settings)).ApplyAllDatabaseChangesOnStartup();
-        // The asynchronous read models (host load, attention queue), run by one node of many.
-        services.AddHostedService<ProjectionDaemonHost>();
+        services.AddMarten(options => Configure(options, settings)).ApplyAllDatabaseChangesOnStartup()
+            // The asynchronous read models (host load, attention queue), run by one node of many: Marten's HotCold
+            // daemon, elected by an advisory lock per schema (ReadModelsRegistration).
+            .AddAsyncDaemon(DaemonMode.HotCold);
         return services;
     }
 
@@ -30,7 +32,7 @@ public static class Roles
     {
         // Pooled connections are not reset (DISCARD ALL) when a session gives them back: a reset would throw away the
         // plans PostgreSQL cached for the event-append function and the document upserts, which every transition runs.
-        // Nothing here leaves session state behind (the projection daemon's lock is released explicitly).
+        // Nothing here leaves session state behind (the projection daemon releases its advisory lock when it stops).
         options.Connection(new NpgsqlConnectionStringBuilder(settings.Postgres) { NoResetOnClose = true, MaxAutoPrepare = 64, AutoPrepareMinUsages = 2 }.ConnectionString);
         options.DatabaseSchemaName = settings.Schema;
         options.Events.DatabaseSchemaName = settings.Schema;
