@@ -39,6 +39,7 @@ public static class WorkflowsRegistration
         options.Schema.For<MigrationTimer>().Identity(x => x.Id).Duplicate(x => x.DueAt);
         options.Schema.For<OutboxMessage>().Identity(x => x.Id).Duplicate(x => x.CreatedAt);
         options.Schema.For<InboxRecord>().Identity(x => x.Id).Duplicate(x => x.ProcessedAt);
+        options.Schema.For<DeadLetter>().Identity(x => x.Id).Duplicate(x => x.SetAsideAt);
         options.Events.StreamIdentity = StreamIdentity.AsGuid;
         options.Events.MetadataConfig.CorrelationIdEnabled = true;
         options.Events.MetadataConfig.CausationIdEnabled = true;

@@ -83,6 +83,12 @@ public sealed class PlainAmqpClient : IAsyncDisposable
         }
     }
 
+    public async Task DeleteQueue(string queue)
+    {
+        await using var channel = await _connection.CreateChannelAsync();
+        await channel.QueueDeleteAsync(queue);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _channel.DisposeAsync();

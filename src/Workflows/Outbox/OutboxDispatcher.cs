@@ -58,23 +58,61 @@ public sealed class OutboxDispatcher(IDocumentStore store, IBus bus, DeliveredOu
         }
     }
 
+    /// <summary>
+    /// Each orphan on its own: a message the broker refuses (a poison) is retried with backoff and set aside as a
+    /// <see cref="DeadLetter"/> after <see cref="DeliveryFailures.MaxAttempts"/>, logged once, while the others go on;
+    /// when the broker itself is away, the pass stops and every message waits for it alike, without counting.
+    /// </summary>
     async Task DeliverOrphans(CancellationToken cancellationToken)
     {
         await using var session = store.LightweightSession();
-        var before = DateTimeOffset.UtcNow - Grace;
-        var orphans = await session.Query<OutboxMessage>().Where(m => m.CreatedAt < before).OrderBy(m => m.CreatedAt).Take(200)
-            .ToListAsync(cancellationToken);
+        var now = DateTimeOffset.UtcNow;
+        var before = now - Grace;
+        var orphans = await session.Query<OutboxMessage>()
+            .Where(m => m.CreatedAt < before && (m.NextAttemptAt == null || m.NextAttemptAt <= now))
+            .OrderBy(m => m.CreatedAt).Take(200).ToListAsync(cancellationToken);
+        var deliveredCount = 0;
+        var changed = false;
         foreach (var row in orphans)
         {
-            await OutboxMessages.Deliver(row, bus, bus, cancellationToken);
-            session.Delete(row);
+            try
+            {
+                await OutboxMessages.Deliver(row, bus, bus, cancellationToken);
+                session.Delete(row);
+                deliveredCount++;
+                changed = true;
+            }
+            catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                if (DeliveryFailures.IsTransient(exception))
+                {
+                    logger.LogDebug(exception, "The broker is not taking messages; the outbox waits");
+                    break;
+                }
+                changed = true;
+                row.Attempts++;
+                row.FirstFailedAt ??= now;
+                if (row.Attempts < DeliveryFailures.MaxAttempts)
+                {
+                    row.NextAttemptAt = now + DeliveryFailures.Backoff(row.Attempts);
+                    session.Update(row);
+                    continue;
+                }
+                var letter = DeliveryFailures.SetAside(row, exception, now);
+                session.Delete(row);
+                session.Store(letter);
+                DeadLetterMetrics.Count(letter.Source);
+                logger.LogWarning("Set aside message {MessageId} of migration {MigrationId} ({MessageType}) after {Attempts} failed deliveries: {Reason}",
+                    letter.Id, letter.MigrationId, ShortTypeName(letter.MessageType), letter.Attempts, letter.Reason);
+            }
         }
-        if (orphans.Count > 0)
-        {
-            logger.LogWarning("Delivered {Count} outbox messages left behind by an interrupted transition", orphans.Count);
+        if (deliveredCount > 0)
+            logger.LogWarning("Delivered {Count} outbox messages left behind by an interrupted transition", deliveredCount);
+        if (changed)
             await session.SaveChangesAsync(cancellationToken);
-        }
     }
+
+    static string ShortTypeName(string assemblyQualifiedName) => assemblyQualifiedName.Split(',')[0];
 
     async Task ForgetOldInboxRecords(CancellationToken cancellationToken)
     {

@@ -25,4 +25,12 @@ public sealed class OutboxMessage
     [JsonIgnore]
     public object? Message { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>Failed deliveries that were the message's own fault (not the broker's absence).</summary>
+    public int Attempts { get; set; }
+
+    /// <summary>When the dispatcher may try again after a failure; null: at once.</summary>
+    public DateTimeOffset? NextAttemptAt { get; set; }
+
+    public DateTimeOffset? FirstFailedAt { get; set; }
 }

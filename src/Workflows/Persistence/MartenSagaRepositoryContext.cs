@@ -131,7 +131,16 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
         startedAt = TransitionMetrics.Start();
         foreach (var message in outgoing)
         {
-            await OutboxMessages.Deliver(message, this, this, CancellationToken);
+            try
+            {
+                await OutboxMessages.Deliver(message, this, this, CancellationToken);
+            }
+            catch (Exception) when (!CancellationToken.IsCancellationRequested)
+            {
+                // The transition is committed and its message stored: the outbox dispatcher delivers it, or sets it
+                // aside as a poison after bounded attempts. The input is done; the other messages still go now.
+                continue;
+            }
             delivered.Add(message.Id);
             if (message == outgoing[0])
                 TransitionMetrics.Record("deliver", startedAt);

@@ -1,0 +1,8 @@
+namespace Orchestrator.Workflows.Outbox;
+
+/// <summary>Where a <see cref="DeadLetter"/> was set aside.</summary>
+public static class DeadLetterSources
+{
+    /// <summary>An outgoing message of a committed transition that the broker would not take.</summary>
+    public const string Outbox = "outbox";
+}
