@@ -12,6 +12,7 @@ using Orchestrator.Workflows;
 using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Migration;
 using Orchestrator.Workflows.Policy;
+using Orchestrator.Workflows.Resilience;
 
 namespace Orchestrator.Hosting;
 
@@ -57,6 +58,7 @@ public static class Roles
             services.AddOptions<MigrationPolicyOptions>().BindConfiguration(MigrationPolicyOptions.Section)
                 .Configure(policies => options.ConfigurePolicies?.Invoke(policies))
                 .ValidateOnStart();
+            services.AddOptions<ResilienceOptions>().BindConfiguration(ResilienceOptions.Section);
             services.AddOptions<TimeoutOptions>().BindConfiguration(TimeoutOptions.Section)
                 .Configure(timeouts => options.ConfigureTimeouts?.Invoke(timeouts));
         }

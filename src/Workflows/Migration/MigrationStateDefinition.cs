@@ -1,6 +1,7 @@
 using JasperFx.Events;
 using MassTransit;
 using Orchestrator.Contracts;
+using Orchestrator.Workflows.Resilience;
 
 namespace Orchestrator.Workflows.Migration;
 
@@ -16,6 +17,8 @@ public sealed class MigrationStateDefinition : SagaDefinition<MigrationState>
         // so the endpoint binds to no message-type exchange.
         endpointConfigurator.ConfigureConsumeTopology = false;
 
+        // The database or the broker away for a while: waited out, so an outage never decides a migration's outcome.
+        endpointConfigurator.UseTransientFaultRetry(context);
         // Two deliveries racing on one migration: the loser's commit fails and it runs again on the new state.
         endpointConfigurator.UseMessageRetry(r =>
         {

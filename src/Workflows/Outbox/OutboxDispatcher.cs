@@ -2,6 +2,7 @@ using Marten;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Workflows.Resilience;
 
 namespace Orchestrator.Workflows.Outbox;
 
@@ -22,6 +23,7 @@ public sealed class OutboxDispatcher(IDocumentStore store, IBus bus, DeliveredOu
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var nextOrphanPass = DateTime.UtcNow;
+        var faults = new FaultStreak(logger, "Delivering outbox messages");
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -33,6 +35,7 @@ public sealed class OutboxDispatcher(IDocumentStore store, IBus bus, DeliveredOu
                     await ForgetOldInboxRecords(stoppingToken);
                     nextOrphanPass = DateTime.UtcNow + OrphanInterval;
                 }
+                faults.Succeeded();
                 await Task.Delay(Interval, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -41,7 +44,7 @@ public sealed class OutboxDispatcher(IDocumentStore store, IBus bus, DeliveredOu
             }
             catch (Exception exception)
             {
-                logger.LogError(exception, "Delivering outbox messages failed; retrying");
+                faults.Failed(exception);
                 await Task.Delay(Interval, stoppingToken);
             }
         }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 using Orchestrator.Contracts;
 using Orchestrator.Workflows.Migration;
+using Orchestrator.Workflows.Resilience;
 
 namespace Orchestrator.Workflows.Timers;
 
@@ -22,11 +23,14 @@ public sealed class TimerDispatcher(IDocumentStore store, IBus bus, ILogger<Time
     {
         var table = $"{store.Options.DatabaseSchemaName}.mt_doc_migrationtimer";
         var serializer = store.Options.Serializer();
+        var faults = new FaultStreak(logger, "Delivering due migration timers");
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                if (await DispatchDue(table, serializer, stoppingToken) == 0)
+                var dispatched = await DispatchDue(table, serializer, stoppingToken);
+                faults.Succeeded();
+                if (dispatched == 0)
                     await Task.Delay(Interval, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -36,7 +40,7 @@ public sealed class TimerDispatcher(IDocumentStore store, IBus bus, ILogger<Time
             catch (Exception exception)
             {
                 // The timers stay stored: the next pass delivers them.
-                logger.LogError(exception, "Delivering due migration timers failed; retrying");
+                faults.Failed(exception);
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
             }
         }
