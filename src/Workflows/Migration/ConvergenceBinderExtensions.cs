@@ -13,7 +13,7 @@ public static class ConvergenceBinderExtensions
     public static EventActivityBinder<MigrationState, T> StartConvergence<T>(this EventActivityBinder<MigrationState, T> binder)
         where T : class =>
         binder.Then(context => context.Saga.Convergence = ConvergenceState.Start(
-            Settings.RampStart(context.Saga.Policy.MaxDowntimeMs ?? MigrationPolicyDefaults.MaxDowntimeMs)));
+            Settings.RampStart(context.Saga.Policy.MaxDowntimeMs)));
 
     public static EventActivityBinder<MigrationState, PreCopyRoundCompleted> ApplyConvergencePolicy(
         this EventActivityBinder<MigrationState, PreCopyRoundCompleted> binder) =>
@@ -22,7 +22,7 @@ public static class ConvergenceBinderExtensions
             {
                 var saga = context.Saga;
                 var decision = ConvergencePolicyEngine.Evaluate(saga.Policy, saga.Strategy,
-                    saga.Convergence ?? ConvergenceState.Start(saga.Policy.MaxDowntimeMs ?? MigrationPolicyDefaults.MaxDowntimeMs),
+                    saga.Convergence ?? ConvergenceState.Start(saga.Policy.MaxDowntimeMs),
                     context.Message, Settings);
                 saga.Convergence = decision.State;
                 saga.Decision = decision;
@@ -41,9 +41,9 @@ public static class ConvergenceBinderExtensions
             .Then(context =>
             {
                 var saga = context.Saga;
-                var state = saga.Convergence ?? ConvergenceState.Start(saga.Policy.MaxDowntimeMs ?? MigrationPolicyDefaults.MaxDowntimeMs);
-                var postCopy = saga.Policy.AllowPostCopy == true;
-                var cap = saga.Policy.MaxDowntimeMs ?? MigrationPolicyDefaults.MaxDowntimeMs;
+                var state = saga.Convergence ?? ConvergenceState.Start(saga.Policy.MaxDowntimeMs);
+                var postCopy = saga.Policy.AllowPostCopy;
+                var cap = saga.Policy.MaxDowntimeMs;
                 saga.Convergence = postCopy ? state with { PostCopyRequested = true } : state with { DowntimeLimitMs = cap };
                 var action = postCopy ? ConvergenceAction.SwitchToPostCopy : ConvergenceAction.RaiseDowntime;
                 var by = context.Message.RequestedBy is { Length: > 0 } who ? $" by {who}" : string.Empty;

@@ -18,8 +18,8 @@ public static class MigrationAcceptance
         saga.SourceHost = command.SourceHost ?? string.Empty;
         saga.TargetHost = command.TargetHost ?? string.Empty;
         saga.Hypervisor = command.Hypervisor ?? string.Empty;
-        saga.Policy = MigrationPolicyDefaults.Effective(command.Policy, named?.Policy);
-        saga.Strategy = MigrationPolicyDefaults.EffectiveStrategy(command.Strategy, saga.Policy);
+        saga.Policy = EffectivePolicy.From(command.Policy, named?.Policy);
+        saga.Strategy = saga.Policy.StrategyFor(command.Strategy);
         saga.RequestedBy = command.RequestedBy;
         saga.RequestedAt = DateTimeOffset.UtcNow;
         saga.RunningOn = saga.SourceHost;

@@ -51,9 +51,8 @@ public sealed partial class MigrationStateMachine
     static bool IsCurrent(BehaviorContext<MigrationState, StepTimedOut> context) => context.Message.Token == context.Saga.StepTimeoutToken;
 
     static TimeSpan ProgressTimeout(MigrationState saga) =>
-        TimeSpan.FromSeconds(saga.Policy.ProgressTimeoutSeconds ?? MigrationPolicyDefaults.ProgressTimeoutSeconds);
+        TimeSpan.FromSeconds(saga.Policy.ProgressTimeoutSeconds);
 
     static TimeSpan CompletionTimeoutFor(MigrationState saga) => TimeSpan.FromSeconds(
-        (saga.Policy.CompletionTimeoutSecondsPerGiB ?? MigrationPolicyDefaults.CompletionTimeoutSecondsPerGiB)
-        * Math.Max(1.0, saga.MemoryBytes / (double)(1L << 30)));
+        saga.Policy.CompletionTimeoutSecondsPerGiB * Math.Max(1.0, saga.MemoryBytes / (double)(1L << 30)));
 }

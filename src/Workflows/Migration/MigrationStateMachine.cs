@@ -107,10 +107,10 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                 + $"{ProgressTimeout(context.Saga).TotalSeconds:0} s: its worker may be down."),
             When(CompletionTimeout, context => context.Message.Token == context.Saga.CompletionTimeoutToken)
                 .Record(saga => saga.PolicyAdjusted(
-                    saga.Policy.AllowPostCopy == true ? nameof(ConvergenceAction.SwitchToPostCopy) : nameof(ConvergenceAction.Abort),
+                    saga.Policy.AllowPostCopy ? nameof(ConvergenceAction.SwitchToPostCopy) : nameof(ConvergenceAction.Abort),
                     $"completion timeout: pre-copy ran longer than {CompletionTimeoutFor(saga).TotalSeconds:0} s "
                     + $"({saga.Policy.CompletionTimeoutSecondsPerGiB} s per GiB of memory)"))
-                .IfElse(context => context.Saga.Policy.AllowPostCopy == true,
+                .IfElse(context => context.Saga.Policy.AllowPostCopy,
                     postCopy => postCopy.SendToWorker(saga => saga.SourceHost, saga => saga.SwitchToPostCopy()),
                     abort => RollBack(abort, context => $"Pre-copy did not complete within the completion timeout of {CompletionTimeoutFor(context.Saga).TotalSeconds:0} s.")));
         During(PreCopying, PostCopying,

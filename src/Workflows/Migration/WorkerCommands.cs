@@ -11,14 +11,12 @@ public static class WorkerCommands
     /// <summary>To the source's worker, once admitted: can this VM move to the target as asked?</summary>
     public static CheckMigration CheckMigration(this MigrationState saga) => new(
         saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor,
-        saga.Policy.MaxDowntimeMs ?? MigrationPolicyDefaults.MaxDowntimeMs,
-        saga.Policy.MaxBandwidthMiBps ?? MigrationPolicyDefaults.MaxBandwidthMiBps,
-        saga.Policy.AllowPostCopy == true, saga.Policy.AllowAutoConverge == true);
+        saga.Policy.MaxDowntimeMs, saga.Policy.MaxBandwidthMiBps, saga.Policy.AllowPostCopy, saga.Policy.AllowAutoConverge);
 
     /// <summary>To the target's worker: get a destination ready, started from the VM as the source described it.</summary>
     public static PrepareTarget PrepareTarget(this MigrationState saga) => new(
         saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor,
-        saga.Policy.MultifdChannels ?? 0, saga.VmDefinition);
+        saga.Policy.MultifdChannels, saga.VmDefinition);
 
     /// <summary>
     /// To the source's worker: move the VM to where the target said its destination listens, starting at the downtime limit
@@ -27,11 +25,11 @@ public static class WorkerCommands
     public static BeginTransfer BeginTransfer(this MigrationState saga) => new(
         saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Strategy,
         saga.Convergence!.DowntimeLimitMs,
-        saga.Policy.MaxBandwidthMiBps ?? MigrationPolicyDefaults.MaxBandwidthMiBps,
-        saga.Policy.AllowAutoConverge == true,
-        saga.Policy.AllowPostCopy == true,
-        saga.Policy.MultifdChannels ?? 0,
-        saga.Policy.XbzrleCacheMiB ?? 0,
+        saga.Policy.MaxBandwidthMiBps,
+        saga.Policy.AllowAutoConverge,
+        saga.Policy.AllowPostCopy,
+        saga.Policy.MultifdChannels,
+        saga.Policy.XbzrleCacheMiB,
         saga.IncomingUri);
 
     /// <summary>To the source's worker: change the running transfer's limits; a throttle left null stays as it is.</summary>
