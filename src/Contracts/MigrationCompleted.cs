@@ -7,4 +7,4 @@ public sealed record MigrationCompleted(
     string RunningOn,
     double DowntimeMs,
     double DurationMs,
-    DateTimeOffset Timestamp);
+    DateTimeOffset Timestamp) : IMigrationEvent;

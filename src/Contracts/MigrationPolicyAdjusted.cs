@@ -10,4 +10,4 @@ public sealed record MigrationPolicyAdjusted(
     string Reason,
     int DowntimeLimitMs,
     int ThrottlePercent,
-    DateTimeOffset Timestamp);
+    DateTimeOffset Timestamp) : IMigrationEvent;

@@ -12,4 +12,4 @@ public sealed record MigrationReconciled(
     string Verdict,
     string Evidence,
     string? RequestedBy,
-    DateTimeOffset Timestamp);
+    DateTimeOffset Timestamp) : IMigrationEvent;

@@ -8,4 +8,4 @@ public sealed record MigrationRejected(
     string? VmId,
     string ReasonCode,
     string Reason,
-    DateTimeOffset Timestamp);
+    DateTimeOffset Timestamp) : IMigrationEvent;

@@ -14,4 +14,4 @@ public sealed record MigrationRequested(
     MigrationPolicy Policy,
     string? RequestedBy,
     DateTimeOffset Timestamp,
-    string? PolicyName = null);
+    string? PolicyName = null) : IMigrationEvent;

@@ -6,4 +6,4 @@ public sealed record MigrationStateChanged(
     string? VmId,
     string? FromState,
     string ToState,
-    DateTimeOffset Timestamp);
+    DateTimeOffset Timestamp) : IMigrationEvent;

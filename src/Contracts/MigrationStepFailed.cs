@@ -6,4 +6,4 @@ public sealed record MigrationStepFailed(
     string Step,
     string Reason,
     string? VmRunningOn,
-    DateTimeOffset Timestamp);
+    DateTimeOffset Timestamp) : IMigrationEvent;

@@ -6,4 +6,4 @@ public sealed record PostCopyCompleted(
     string RunningOn,
     long BytesTransferred,
     long PageFaults,
-    DateTimeOffset Timestamp);
+    DateTimeOffset Timestamp) : IMigrationEvent;

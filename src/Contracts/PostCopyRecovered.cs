@@ -12,4 +12,4 @@ public sealed record PostCopyRecovered(
     int Attempts,
     double PausedMs,
     string Detail,
-    DateTimeOffset Timestamp);
+    DateTimeOffset Timestamp) : IMigrationEvent;

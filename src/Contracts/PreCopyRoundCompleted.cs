@@ -10,4 +10,4 @@ public sealed record PreCopyRoundCompleted(
     long BandwidthBytesPerSecond,
     double ExpectedDowntimeMs,
     DateTimeOffset Timestamp,
-    int ThrottlePercent = 0);
+    int ThrottlePercent = 0) : IMigrationEvent;

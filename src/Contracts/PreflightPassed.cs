@@ -6,4 +6,4 @@ namespace Orchestrator.Contracts;
 /// destination with; null for hypervisors that need none (sim).
 /// </summary>
 public sealed record PreflightPassed(Guid MigrationId, long MemoryBytes, double PredictedDowntimeMs, DateTimeOffset Timestamp,
-    string? VmDefinition = null);
+    string? VmDefinition = null) : IMigrationEvent;

@@ -5,4 +5,4 @@ public sealed record SwitchoverCompleted(
     Guid MigrationId,
     string RunningOn,
     long TotalBytesTransferred,
-    DateTimeOffset Timestamp);
+    DateTimeOffset Timestamp) : IMigrationEvent;

@@ -5,4 +5,4 @@ namespace Orchestrator.Contracts;
 /// it listens for the migration stream (QEMU: <c>tcp:ADDRESS:PORT</c>), an address the source host can reach; the
 /// workflow passes it to the source in <see cref="Workers.BeginTransfer"/>. Null for hypervisors that need none (sim).
 /// </summary>
-public sealed record TargetPrepared(Guid MigrationId, string Host, int Epoch, DateTimeOffset Timestamp, string? IncomingUri = null);
+public sealed record TargetPrepared(Guid MigrationId, string Host, int Epoch, DateTimeOffset Timestamp, string? IncomingUri = null) : IMigrationEvent;

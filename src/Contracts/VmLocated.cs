@@ -6,4 +6,4 @@ namespace Orchestrator.Contracts;
 /// <see cref="Epoch"/> is the epoch of the question answered: a late answer to an earlier recovery's question is not
 /// evidence for a later one.
 /// </summary>
-public sealed record VmLocated(Guid MigrationId, string Host, string VmId, string Presence, string? Detail, DateTimeOffset Timestamp, int? Epoch = null);
+public sealed record VmLocated(Guid MigrationId, string Host, string VmId, string Presence, string? Detail, DateTimeOffset Timestamp, int? Epoch = null) : IMigrationEvent;

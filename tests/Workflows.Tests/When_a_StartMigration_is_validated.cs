@@ -60,13 +60,13 @@ public sealed class When_a_StartMigration_is_validated
     [Fact]
     public void Should_fill_the_peers_defaults_into_the_effective_policy()
     {
-        var policy = MigrationPolicyDefaults.Effective(new MigrationPolicy(MaxBandwidthMiBps: 100));
+        var policy = Policy.EffectivePolicy.From(new MigrationPolicy(MaxBandwidthMiBps: 100));
 
         policy.MaxBandwidthMiBps.ShouldBe(100);
         policy.MaxDowntimeMs.ShouldBe(300);
         policy.CompletionTimeoutSecondsPerGiB.ShouldBe(150);
         policy.ProgressTimeoutSeconds.ShouldBe(150);
-        MigrationPolicyDefaults.EffectiveStrategy(null, policy).ShouldBe(MigrationStrategies.PreCopy);
-        MigrationPolicyDefaults.EffectiveStrategy(MigrationStrategies.Auto, policy with { AllowPostCopy = true }).ShouldBe(MigrationStrategies.Hybrid);
+        policy.StrategyFor(null).ShouldBe(MigrationStrategies.PreCopy);
+        (policy with { AllowPostCopy = true }).StrategyFor(MigrationStrategies.Auto).ShouldBe(MigrationStrategies.Hybrid);
     }
 }

@@ -45,11 +45,11 @@ public sealed class When_named_policies_select_a_migration
     {
         var named = Options.For(Command(HypervisorKinds.Qemu, new Dictionary<string, string> { ["workload"] = "database" }))!;
 
-        var effective = MigrationPolicyDefaults.Effective(new MigrationPolicy(MaxDowntimeMs: 50), named.Policy);
+        var effective = EffectivePolicy.From(new MigrationPolicy(MaxDowntimeMs: 50), named.Policy);
 
         effective.MaxDowntimeMs.ShouldBe(50);
         effective.AllowAutoConverge.ShouldBe(false);
-        effective.CompletionTimeoutSecondsPerGiB.ShouldBe(MigrationPolicyDefaults.CompletionTimeoutSecondsPerGiB);
+        effective.CompletionTimeoutSecondsPerGiB.ShouldBe(EffectivePolicy.Defaults.CompletionTimeoutSecondsPerGiB);
     }
 
     [Fact]
@@ -57,12 +57,12 @@ public sealed class When_named_policies_select_a_migration
     {
         var named = new MigrationPolicy(MultifdChannels: 4, XbzrleCacheMiB: 64);
 
-        MigrationPolicyDefaults.Effective(null).ShouldSatisfyAllConditions(
+        EffectivePolicy.From(null).ShouldSatisfyAllConditions(
             p => p.MultifdChannels.ShouldBe(0), p => p.XbzrleCacheMiB.ShouldBe(0));
-        MigrationPolicyDefaults.Effective(null, named).ShouldSatisfyAllConditions(
+        EffectivePolicy.From(null, named).ShouldSatisfyAllConditions(
             p => p.MultifdChannels.ShouldBe(4), p => p.XbzrleCacheMiB.ShouldBe(64));
         // A request may turn off what its named policy turns on.
-        MigrationPolicyDefaults.Effective(new MigrationPolicy(MultifdChannels: 0, XbzrleCacheMiB: 16), named).ShouldSatisfyAllConditions(
+        EffectivePolicy.From(new MigrationPolicy(MultifdChannels: 0, XbzrleCacheMiB: 16), named).ShouldSatisfyAllConditions(
             p => p.MultifdChannels.ShouldBe(0), p => p.XbzrleCacheMiB.ShouldBe(16));
     }
 
@@ -87,6 +87,6 @@ public sealed class When_named_policies_select_a_migration
         requested.PolicyName.ShouldBe("batch");
         requested.Policy.MaxDowntimeMs.ShouldBe(1000);
         requested.Policy.MaxBandwidthMiBps.ShouldBe(2048);
-        requested.Policy.ProgressTimeoutSeconds.ShouldBe(MigrationPolicyDefaults.ProgressTimeoutSeconds);
+        requested.Policy.ProgressTimeoutSeconds.ShouldBe(EffectivePolicy.Defaults.ProgressTimeoutSeconds);
     }
 }

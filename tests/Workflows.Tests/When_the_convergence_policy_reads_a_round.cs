@@ -6,14 +6,14 @@ namespace Orchestrator.Workflows.Tests;
 public sealed class When_the_convergence_policy_reads_a_round
 {
     static readonly ConvergenceSettings Settings = new();
-    static readonly MigrationPolicy PreCopyOnly = new(MaxDowntimeMs: 300, AllowPostCopy: false, AllowAutoConverge: false);
+    static readonly EffectivePolicy PreCopyOnly = EffectivePolicy.Defaults with { MaxDowntimeMs = 300, AllowPostCopy = false, AllowAutoConverge = false };
 
     static PreCopyRoundCompleted Round(int round, long remaining, double expectedDowntimeMs) =>
         new(Guid.Empty, round, 1 << 20, remaining, 100 << 20, 50 << 20, expectedDowntimeMs, DateTimeOffset.UnixEpoch);
 
-    static (ConvergenceState State, List<ConvergenceDecision> Decisions) Run(MigrationPolicy policy, string strategy, IEnumerable<PreCopyRoundCompleted> rounds)
+    static (ConvergenceState State, List<ConvergenceDecision> Decisions) Run(EffectivePolicy policy, string strategy, IEnumerable<PreCopyRoundCompleted> rounds)
     {
-        var state = ConvergenceState.Start(Settings.RampStart(policy.MaxDowntimeMs!.Value));
+        var state = ConvergenceState.Start(Settings.RampStart(policy.MaxDowntimeMs));
         var decisions = new List<ConvergenceDecision>();
         foreach (var round in rounds)
         {

@@ -1,12 +1,18 @@
 using MassTransit;
 using Orchestrator.Contracts;
-using Orchestrator.Contracts.Workers;
 
 namespace Orchestrator.Workflows.Migration;
 
-/// <summary>The verbs the migration state machine is written in.</summary>
+/// <summary>The verbs the migration state machine is written in. None moves the migration: <c>TransitionTo</c> is written only in the machine's body.</summary>
 public static class MigrationBinderExtensions
 {
+    /// <summary>Records an event on the migration's stream.</summary>
+    public static EventActivityBinder<MigrationState, T> Record<T, TEvent>(
+        this EventActivityBinder<MigrationState, T> binder, Func<MigrationState, TEvent> factory)
+        where T : class
+        where TEvent : class =>
+        binder.Then(context => context.Saga.Record(factory(context.Saga)));
+
     /// <summary>Records an event on the migration's stream and publishes the same instance to other services.</summary>
     public static EventActivityBinder<MigrationState, T> RecordAndPublish<T, TEvent>(
         this EventActivityBinder<MigrationState, T> binder, Func<MigrationState, TEvent> factory)
@@ -19,18 +25,6 @@ public static class MigrationBinderExtensions
             context.Saga.Publish(@event);
         });
 
-    /// <summary>The migration has a slot: it gets its fencing epoch and the source host's worker checks it can go ahead.</summary>
-    public static EventActivityBinder<MigrationState, T> Admit<T>(this EventActivityBinder<MigrationState, T> binder, State checking)
-        where T : class =>
-        binder
-            .Then(context => context.Saga.Admit())
-            .SendToWorker(saga => saga.SourceHost, saga => new CheckMigration(
-                saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor,
-                saga.Policy.MaxDowntimeMs ?? MigrationPolicyDefaults.MaxDowntimeMs,
-                saga.Policy.MaxBandwidthMiBps ?? MigrationPolicyDefaults.MaxBandwidthMiBps,
-                saga.Policy.AllowPostCopy == true, saga.Policy.AllowAutoConverge == true))
-            .TransitionTo(checking);
-
     /// <summary>Refuses an operator command in this state: the refusal is recorded and published, with its reason.</summary>
     public static EventActivityBinder<MigrationState, T> RefuseWith<T>(this EventActivityBinder<MigrationState, T> binder,
         Func<MigrationState, CommandRefused> refusal)
@@ -42,7 +36,10 @@ public static class MigrationBinderExtensions
         where T : class =>
         binder.Then(context => context.Saga.Record(context.Message));
 
-    /// <summary>Sends a command to the queue of the worker that serves the migration's hypervisor on <paramref name="host"/>.</summary>
+    /// <summary>
+    /// Sends a command (made by <see cref="WorkerCommands"/>) to the queue of the worker that serves the migration's
+    /// hypervisor on <paramref name="host"/>.
+    /// </summary>
     public static EventActivityBinder<MigrationState, T> SendToWorker<T, TCommand>(
         this EventActivityBinder<MigrationState, T> binder, Func<MigrationState, string> host, Func<MigrationState, TCommand> command)
         where T : class

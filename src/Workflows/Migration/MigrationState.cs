@@ -23,7 +23,10 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IH
     public string TargetHost { get; set; } = string.Empty;
     public string Hypervisor { get; set; } = string.Empty;
     public string Strategy { get; set; } = MigrationStrategies.Auto;
-    public MigrationPolicy Policy { get; set; } = MigrationPolicyDefaults.Effective(null);
+
+    /// <summary>The limits in force, built once when the migration was accepted (<see cref="EffectivePolicy.From"/>).</summary>
+    public EffectivePolicy Policy { get; set; } = EffectivePolicy.Defaults;
+
     public string? RequestedBy { get; set; }
 
     /// <summary>The named policy that supplied the values the sender left out; null when none selected the migration.</summary>

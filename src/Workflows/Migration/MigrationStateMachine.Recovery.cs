@@ -1,8 +1,5 @@
 using MassTransit;
 using Orchestrator.Contracts;
-using Orchestrator.Contracts.Workers;
-using Orchestrator.Workflows.Admission;
-using Orchestrator.Workflows.Timers;
 
 namespace Orchestrator.Workflows.Migration;
 
@@ -14,41 +11,24 @@ namespace Orchestrator.Workflows.Migration;
 /// </summary>
 public sealed partial class MigrationStateMachine
 {
-    public State Reconciling { get; private set; } = null!;
-
-    public Event<RecoverMigration> Recover { get; private set; } = null!;
-    public Event<VmLocated> Located { get; private set; } = null!;
-    public Event<ReconcileMigration> Reconcile { get; private set; } = null!;
-
     /// <summary>The states a recovery can start from: some host may have been touched, and the migration did not end cleanly.</summary>
     IReadOnlyList<State> InFlight => [Preparing, PreCopying, SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget];
 
     IReadOnlyList<State> Recoverable => [Preparing, PreCopying, SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget, Failed];
 
-    void DeclareRecovery()
-    {
-        Correlate(() => Recover, m => m.MigrationId);
-        Correlate(() => Located, m => m.MigrationId);
-        Correlate(() => Reconcile, m => m.MigrationId);
-    }
-
     void ConfigureRecovery(TimeoutOptions timeouts)
     {
         During(Recoverable,
-            When(Recover)
-                .Then(context => context.Saga.Record(context.Saga.BeginRecovery(context.Message.RequestedBy)))
-                .SendToWorker(saga => saga.SourceHost, saga => new LocateVm(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
-                .SendToWorker(saga => saga.TargetHost, saga => new LocateVm(saga.CorrelationId, saga.Epoch, saga.VmId, saga.TargetHost))
+            AskBothHosts(When(Recover)
+                .Then(context => context.Saga.Record(context.Saga.BeginRecovery(context.Message.RequestedBy))))
                 .TransitionTo(Reconciling));
         During([Queued, Checking, Reconciling, Completed, RolledBack, Cancelled, Rejected],
             When(Recover).RefuseWith(saga => saga.RecoverRefusal()));
 
         // The start-up check: ask the hosts without leaving the state; act only when they contradict it.
         During(InFlight,
-            When(Reconcile)
-                .Then(context => context.Saga.BeginProbe(context.Message.Reason))
-                .SendToWorker(saga => saga.SourceHost, saga => new LocateVm(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
-                .SendToWorker(saga => saga.TargetHost, saga => new LocateVm(saga.CorrelationId, saga.Epoch, saga.VmId, saga.TargetHost)),
+            AskBothHosts(When(Reconcile)
+                .Then(context => context.Saga.BeginProbe(context.Message.Reason))),
             When(Located, context => context.Saga.Probing && context.Saga.IsCurrent(context.Message))
                 .RecordReport()
                 .Then(context => context.Saga.Note(context.Message))
@@ -58,6 +38,7 @@ public sealed partial class MigrationStateMachine
                         contradicted => Decide(contradicted
                             .Then(context => context.Saga.Record(context.Saga.BeginRecovery(context.Saga.RecoveryRequestedBy))), _ => true))));
 
+        // Reconciling (entered on Recover): the hosts have a while to answer.
         Arm(Reconciling, _ => timeouts.Locate);
         During(Reconciling,
             Decide(When(Located, context => context.Saga.IsCurrent(context.Message))
@@ -81,20 +62,23 @@ public sealed partial class MigrationStateMachine
             When(SourceCleanedUp).RecordReport());
     }
 
+    /// <summary>The truth query: the workers of both hosts say what their hypervisors know of the VM.</summary>
+    static EventActivityBinder<MigrationState, T> AskBothHosts<T>(EventActivityBinder<MigrationState, T> binder)
+        where T : class =>
+        binder
+            .SendToWorker(saga => saga.SourceHost, saga => saga.LocateVm(saga.SourceHost))
+            .SendToWorker(saga => saga.TargetHost, saga => saga.LocateVm(saga.TargetHost));
+
     /// <summary>Once <paramref name="ready"/>, judges the answers and drives the migration where they lead.</summary>
     EventActivityBinder<MigrationState, T> Decide<T>(EventActivityBinder<MigrationState, T> binder, Func<BehaviorContext<MigrationState, T>, bool> ready)
         where T : class =>
         binder.If(context => ready(context), decide => decide
             .Then(context => context.Saga.Record(context.Saga.Reconcile()))
             .IfElse(context => context.Saga.Verdict == RecoveryVerdicts.Finish,
-                finish => finish
-                    .SendToWorker(saga => saga.SourceHost, saga => new CleanupSource(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
-                    .TransitionTo(CleaningUp),
+                CleanUpSource,
                 other => other.IfElse(context => context.Saga.Verdict == RecoveryVerdicts.RollBack,
-                    rollBack => rollBack
-                        .Then(context => context.Saga.Record(context.Saga.BeginRollback(context.Saga.Reason!, context.Saga.CancelRequested)))
-                        .SendToWorker(saga => saga.SourceHost, saga => new AbortTransfer(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
-                        .TransitionTo(RollingBack),
+                    // The verdict set the reason; the cancellation asked for before, if any, still decides how it ends.
+                    RollBack,
                     // Lost or undecided: the reason, with the evidence, was set by the verdict.
-                    failed => FailWith(failed, saga => saga.Reason!))));
+                    failed => FailWith(failed, context => context.Saga.Reason!))));
 }

@@ -1,26 +1,27 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
 using Orchestrator.Contracts;
-using Orchestrator.Contracts.Workers;
 using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Policy;
+using Orchestrator.Workflows.Timers;
 
 namespace Orchestrator.Workflows.Migration;
 
 /// <summary>
 /// One live migration, from the command to a terminal state. Every transition records its events on the saga
 /// (<see cref="MigrationState.Record"/>); the Marten saga repository appends them to the migration's stream in the
-/// transaction that stores the new state.
+/// transaction that stores the new state. The happy path reads here state by state, each with the timer its wait is
+/// bounded by (armed as the state is entered) and what its timeout does; what undoes a migration is in
+/// <c>MigrationStateMachine.Compensation.cs</c>, what recovers one in <c>MigrationStateMachine.Recovery.cs</c>.
 /// </summary>
 public sealed partial class MigrationStateMachine : MassTransitStateMachine<MigrationState>
 {
-    public MigrationStateMachine(IOptions<MigrationPolicyOptions> policies, IOptions<TimeoutOptions> timeouts)
+    public MigrationStateMachine(IOptions<MigrationPolicyOptions> policies, IOptions<TimeoutOptions> timeoutOptions)
     {
+        var timeouts = timeoutOptions.Value;
         InstanceState(x => x.CurrentState);
         CorrelateEvents();
         ConnectStateObserver(new StateChangePublisher());
-        DeclareTimeouts();
-        DeclareRecovery();
 
         // A report that no longer fits the state (the migration moved on, or a delivery came twice) changes nothing.
         OnUnhandledEvent(context => context.Ignore());
@@ -31,37 +32,34 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                 .If(context => context.Saga.RejectionCode is null, claim => claim.Activity(x => x.OfType<ClaimVmActivity>()))
                 .IfElse(context => context.Saga.RejectionCode is null,
                     accepted => accepted
-                        .Then(context => context.Saga.Request())
+                        .Record(saga => saga.Requested())
                         .Activity(x => x.OfType<AdmitOrQueueActivity>())
                         .IfElse(context => context.Saga.Queued,
                             queued => queued.TransitionTo(Queued),
-                            admitted => admitted.Admit(Checking)),
+                            admitted => Admit(admitted)),
                     rejected => rejected
                         .RecordAndPublish(saga => saga.Rejection())
                         .TransitionTo(Rejected)));
 
         During(Queued,
-            When(Admitted)
-                .Admit(Checking));
+            Admit(When(Admitted)));
 
+        // Checking (entered by Admit): the source's worker says whether the VM can go; no host has been touched yet.
+        Arm(Checking, _ => timeouts.Prepare);
         During(Checking,
             When(PreflightPassed)
                 .RecordReport()
-                .Then(context => context.Saga.Checked(context.Message))
-                .SendToWorker(saga => saga.TargetHost, saga => saga.PrepareTargetCommand())
+                .Then(context =>
+                {
+                    context.Saga.MemoryBytes = context.Message.MemoryBytes;
+                    context.Saga.VmDefinition = context.Message.VmDefinition;
+                })
+                .SendToWorker(saga => saga.TargetHost, saga => saga.PrepareTarget())
                 .TransitionTo(Preparing),
-            When(PreflightFailed)
-                .RecordReport()
-                .Then(context => context.Saga.RejectAfterAdmission(context.Message.Reason))
-                .Activity(x => x.OfInstanceType<ReleaseActivity>())
-                .RecordAndPublish(saga => saga.Rejection())
-                .TransitionTo(Rejected),
-            When(StepFailed)
-                .RecordReport()
-                .Then(context => context.Saga.RejectAfterAdmission($"The pre-flight check failed: {context.Message.Reason}"))
-                .Activity(x => x.OfInstanceType<ReleaseActivity>())
-                .RecordAndPublish(saga => saga.Rejection())
-                .TransitionTo(Rejected));
+            RejectAfterAdmission(When(PreflightFailed).RecordReport(), context => context.Message.Reason),
+            RejectAfterAdmission(When(StepFailed).RecordReport(), context => $"The pre-flight check failed: {context.Message.Reason}"),
+            RejectAfterAdmission(When(StepTimeout, IsCurrent), context =>
+                $"The source host {context.Saga.SourceHost} did not answer the pre-flight check within {timeouts.Prepare.TotalSeconds:0} s; nothing was done."));
 
         // Nothing has been done to any host before the pre-flight check passed: cancelling just lets go.
         During(Queued, Checking,
@@ -76,13 +74,23 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                 .RecordAndPublish(saga => saga.RollbackOutcome())
                 .TransitionTo(Cancelled));
 
+        // Preparing: the target's worker gets a destination ready. Entering pre-copy starts the downtime ramp and the transfer.
+        Arm(Preparing, _ => timeouts.Prepare);
         During(Preparing,
             When(TargetPrepared)
                 .RecordReport()
                 .Then(context => context.Saga.IncomingUri = context.Message.IncomingUri)
-                .SendToWorker(saga => saga.SourceHost, saga => saga.BeginTransferCommand())
-                .TransitionTo(PreCopying));
+                .StartConvergence()
+                .SendToWorker(saga => saga.SourceHost, saga => saga.BeginTransfer())
+                .TransitionTo(PreCopying),
+            RollBack(When(StepTimeout, IsCurrent),
+                context => $"The target host {context.Saga.TargetHost} did not confirm it was prepared within {timeouts.Prepare.TotalSeconds:0} s."));
 
+        // PreCopying: each pass or heartbeat is progress; the completion timeout bounds the whole transfer (from here when
+        // the pre-flight check said how big the VM is, else from the first pass). The policy reads every pass.
+        Arm(PreCopying, ProgressTimeout);
+        WhenEnter(PreCopying, x => x.If(context => context.Saga.MemoryBytes > 0,
+            known => known.Then(context => context.Saga.ArmTimer(TimerKinds.Completion, CompletionTimeoutFor(context.Saga)))));
         During(PreCopying,
             RearmProgress(When(RoundCompleted)
                 .RecordReport())
@@ -94,19 +102,36 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
             When(StopAndCopyCompleted)
                 .RecordReport()
                 .Then(context => context.Saga.DowntimeMs = context.Message.DowntimeMs)
-                .TransitionTo(SwitchingOver));
+                .TransitionTo(SwitchingOver),
+            RollBack(When(StepTimeout, IsCurrent), context => $"No progress from the source host {context.Saga.SourceHost} for "
+                + $"{ProgressTimeout(context.Saga).TotalSeconds:0} s: its worker may be down."),
+            When(CompletionTimeout, context => context.Message.Token == context.Saga.CompletionTimeoutToken)
+                .Record(saga => saga.PolicyAdjusted(
+                    saga.Policy.AllowPostCopy ? nameof(ConvergenceAction.SwitchToPostCopy) : nameof(ConvergenceAction.Abort),
+                    $"completion timeout: pre-copy ran longer than {CompletionTimeoutFor(saga).TotalSeconds:0} s "
+                    + $"({saga.Policy.CompletionTimeoutSecondsPerGiB} s per GiB of memory)"))
+                .IfElse(context => context.Saga.Policy.AllowPostCopy,
+                    postCopy => postCopy.SendToWorker(saga => saga.SourceHost, saga => saga.SwitchToPostCopy()),
+                    abort => RollBack(abort, context => $"Pre-copy did not complete within the completion timeout of {CompletionTimeoutFor(context.Saga).TotalSeconds:0} s.")));
+        During(PreCopying, PostCopying,
+            When(Heartbeat).Then(context => context.Saga.ArmTimer(TimerKinds.Step, ProgressTimeout(context.Saga))));
 
-        // The switchover report may overtake the stop-and-copy report (several orchestrator instances, redelivery):
-        // it implies the stop-and-copy happened, so it is accepted in PreCopying too.
+        // SwitchingOver: the hypervisor stops the VM, copies the rest and resumes it on the target. The switchover report
+        // may overtake the stop-and-copy report (several orchestrator instances, redelivery): it implies the stop-and-copy
+        // happened, so it is accepted in PreCopying too.
+        Arm(SwitchingOver, _ => timeouts.Switchover);
         During(PreCopying, SwitchingOver,
-            When(SwitchoverCompleted)
+            CleanUpSource(When(SwitchoverCompleted)
                 .RecordReport()
-                .Then(context => context.Saga.RunningOn = context.Message.RunningOn)
-                .SendToWorker(saga => saga.SourceHost, saga => new CleanupSource(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
-                .TransitionTo(CleaningUp));
+                .Then(context => context.Saga.RunningOn = context.Message.RunningOn)));
+        During(SwitchingOver,
+            FailWith(When(StepTimeout, IsCurrent), context => $"The source host {context.Saga.SourceHost} stopped the VM for the switchover but "
+                + $"nothing confirmed it within {timeouts.Switchover.TotalSeconds:0} s: the VM may be paused on {context.Saga.SourceHost} or running on "
+                + $"{context.Saga.TargetHost}. Recover it."));
 
-        // Post-copy: the VM resumes on the target while its pages still come from the source. From here on neither host
+        // PostCopying: the VM resumes on the target while its pages still come from the source. From here on neither host
         // alone holds the VM, so nothing may cancel or roll it back (QEMU would lose the VM on both sides).
+        Arm(PostCopying, ProgressTimeout);
         During(PreCopying, SwitchingOver, RollingBack,
             When(PostCopyStarted)
                 .RecordReport()
@@ -116,27 +141,23 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                     context.Saga.CancelRequested = false;
                 })
                 .TransitionTo(PostCopying));
-
         During(PostCopying,
             // A broken link the worker resumed: recorded for operators and auditors; the migration goes on as it was.
             When(PostCopyRecovered)
                 .RecordReport(),
-            When(PostCopyCompleted)
+            CleanUpSource(When(PostCopyCompleted)
+                .RecordReport()),
+            FailWith(When(StepFailed)
                 .RecordReport()
-                .SendToWorker(saga => saga.SourceHost, saga => new CleanupSource(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
-                .TransitionTo(CleaningUp),
-            When(StepFailed)
-                .RecordReport()
-                .Then(context =>
-                {
-                    context.Saga.Reason = $"VM lost: {context.Message.Step} failed during post-copy ({context.Message.Reason}); "
-                        + "neither host holds a complete VM. Recover it or restore it from backup.";
-                    context.Saga.RunningOn = null;
-                })
-                .Activity(x => x.OfInstanceType<ReleaseActivity>())
-                .RecordAndPublish(saga => saga.Failure())
-                .TransitionTo(Failed));
+                .Then(context => context.Saga.RunningOn = null),
+                context => $"VM lost: {context.Message.Step} failed during post-copy ({context.Message.Reason}); "
+                    + "neither host holds a complete VM. Recover it or restore it from backup."),
+            FailWith(When(StepTimeout, IsCurrent), context => $"Post-copy made no progress for {ProgressTimeout(context.Saga).TotalSeconds:0} s: "
+                + $"the VM runs on {context.Saga.TargetHost} but may still need pages from {context.Saga.SourceHost}. Recover it."));
 
+        // CleaningUp (entered by CleanUpSource): the VM runs on the target; the source's leftovers go. The cleanup is
+        // idempotent, so a timeout sends it again, up to MaxAttempts.
+        Arm(CleaningUp, _ => timeouts.Cleanup);
         During(CleaningUp,
             When(StopAndCopyCompleted)
                 .RecordReport()
@@ -149,74 +170,21 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
             // Only the cleanup itself can fail the cleanup; a late failure of an earlier step is history.
             When(StepFailed, context => context.Message.Step != MigrationSteps.CleanupSource)
                 .RecordReport(),
-            When(StepFailed, context => context.Message.Step == MigrationSteps.CleanupSource)
-                .RecordReport()
-                .Then(context => context.Saga.Reason = $"Cleanup of the source failed after switchover: {context.Message.Reason}")
-                .Activity(x => x.OfInstanceType<ReleaseActivity>())
-                .RecordAndPublish(saga => saga.Failure())
-                .TransitionTo(Failed));
-
-        // Compensation: anything that fails before the switchover is undone; the VM keeps running on its source.
-        During(Preparing, PreCopying, SwitchingOver,
-            RollBack(When(StepFailed, context => !context.Saga.IsOnlyAPolicyStep(context.Message)).RecordReport(),
-                context => $"{context.Message.Step} failed: {context.Message.Reason}"),
-            // A policy step (adjust, switch to post-copy) that failed leaves the transfer running as it was.
-            When(StepFailed, context => context.Saga.IsOnlyAPolicyStep(context.Message))
-                .RecordReport());
-
-        During(Preparing, PreCopying,
-            RollBack(When(Cancel).Then(context => context.Saga.CancelRequestedBy = context.Message.RequestedBy),
-                context => context.Message.Reason ?? "Cancelled by request.", cancelled: true));
-
-        During(RollingBack,
-            When(TransferAborted)
-                .RecordReport()
-                .SendToWorker(saga => saga.TargetHost, saga => new DestroyTarget(saga.CorrelationId, saga.Epoch, saga.VmId, saga.TargetHost))
-                .TransitionTo(DestroyingTarget),
-            // Reports of the transfer that was under way still arrive while it stops; they are history, not progress.
-            When(RoundCompleted).RecordReport(),
-            When(StopAndCopyCompleted).RecordReport(),
-            // The transfer finished before the abort reached it: the VM already runs on the target and ownership has
-            // moved, so the migration cannot be undone any more; it is finished instead.
-            When(SwitchoverCompleted)
-                .RecordReport()
-                .Then(context =>
-                {
-                    context.Saga.RunningOn = context.Message.RunningOn;
-                    context.Saga.CancelRequested = false;
-                })
-                .SendToWorker(saga => saga.SourceHost, saga => new CleanupSource(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost))
-                .TransitionTo(CleaningUp));
-
-        During(DestroyingTarget,
-            EndRollback(When(TargetDestroyed)
-                .RecordReport()));
-
-        During(RollingBack, DestroyingTarget,
-            // The abort came too late: the VM already runs on the target. Its SwitchoverCompleted report is on its way.
-            When(StepFailed, context => context.Saga.IsRollbackStep(context.Message) && context.Message.VmRunningOn == context.Saga.TargetHost)
+            FailWith(When(StepFailed, context => context.Message.Step == MigrationSteps.CleanupSource)
                 .RecordReport(),
-            // Only the rollback's own steps can fail it; a late failure of the transfer being undone (a redelivered
-            // command on a restarted worker, say) is history.
-            When(StepFailed, context => !context.Saga.IsRollbackStep(context.Message))
-                .RecordReport(),
-            // The destination could not be removed (its host died, say) but the VM runs on its source: the migration is
-            // undone; only the target's leftover is unknown.
-            EndRollback(When(StepFailed, context => context.Message.Step == MigrationSteps.DestroyTarget && context.Message.VmRunningOn == context.Saga.SourceHost)
-                .RecordReport()
-                .Then(context => context.Saga.Reason += $" The target host {context.Saga.TargetHost} could not remove the destination "
-                    + $"({context.Message.Reason}): check it for a leftover.")),
-            When(StepFailed, context => context.Saga.IsRollbackStep(context.Message) && context.Message.VmRunningOn != context.Saga.TargetHost
-                    && !(context.Message.Step == MigrationSteps.DestroyTarget && context.Message.VmRunningOn == context.Saga.SourceHost))
-                .RecordReport()
-                .Then(context =>
-                {
-                    context.Saga.Reason = $"Rollback failed ({context.Message.Step}: {context.Message.Reason}) after: {context.Saga.Reason}";
-                    context.Saga.RunningOn = context.Message.VmRunningOn;
-                })
-                .Activity(x => x.OfInstanceType<ReleaseActivity>())
-                .RecordAndPublish(saga => saga.Failure())
-                .TransitionTo(Failed));
+                context => $"Cleanup of the source failed after switchover: {context.Message.Reason}"),
+            Retry(When(StepTimeout, context => IsCurrent(context) && context.Saga.StepAttempts < timeouts.MaxAttempts),
+                timeouts.Cleanup, saga => saga.SourceHost, saga => saga.CleanupSource()),
+            FailWith(When(StepTimeout, context => IsCurrent(context) && context.Saga.StepAttempts >= timeouts.MaxAttempts),
+                context => $"The VM runs on {context.Saga.TargetHost}, but the source host {context.Saga.SourceHost} did not confirm "
+                    + $"its cleanup after {timeouts.MaxAttempts} attempts: check it for leftovers."));
+
+        // A migration that has ended waits for nothing.
+        foreach (var terminal in Terminal)
+            WhenEnter(terminal, x => x.Then(context => context.Saga.DisarmTimers()));
+
+        ConfigureCompensation(timeouts);
+        ConfigureRecovery(timeouts);
 
         During([SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget, Reconciling, .. Terminal],
             When(Cancel).RefuseWith(saga => saga.CancelRefusal()));
@@ -225,74 +193,42 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
 
         // Duplicates are normal (redelivery, a sender that retries): a second StartMigration of a known migration does nothing.
         DuringAny(Ignore(Start));
-
-        ConfigureTimeouts(timeouts.Value);
-        ConfigureRecovery(timeouts.Value);
     }
 
-    public State Queued { get; private set; } = null!;
-    public State Checking { get; private set; } = null!;
-    public State Preparing { get; private set; } = null!;
-    public State PreCopying { get; private set; } = null!;
-    public State SwitchingOver { get; private set; } = null!;
-    public State PostCopying { get; private set; } = null!;
-    public State CleaningUp { get; private set; } = null!;
-    public State RollingBack { get; private set; } = null!;
-    public State DestroyingTarget { get; private set; } = null!;
-    public State Completed { get; private set; } = null!;
-    public State RolledBack { get; private set; } = null!;
-    public State Cancelled { get; private set; } = null!;
-    public State Rejected { get; private set; } = null!;
-    public State Failed { get; private set; } = null!;
-
-    /// <summary>The states a migration ends in; nothing moves it out of them.</summary>
-    public IReadOnlyList<State> Terminal => [Completed, RolledBack, Cancelled, Rejected, Failed];
-
-    public Event<StartMigration> Start { get; private set; } = null!;
-    public Event<CancelMigration> Cancel { get; private set; } = null!;
-    public Event<ForceCompleteMigration> ForceComplete { get; private set; } = null!;
-    public Event<AdmitMigration> Admitted { get; private set; } = null!;
-    public Event<PreflightPassed> PreflightPassed { get; private set; } = null!;
-    public Event<PreflightFailed> PreflightFailed { get; private set; } = null!;
-    public Event<TargetPrepared> TargetPrepared { get; private set; } = null!;
-    public Event<PreCopyRoundCompleted> RoundCompleted { get; private set; } = null!;
-    public Event<StopAndCopyCompleted> StopAndCopyCompleted { get; private set; } = null!;
-    public Event<SwitchoverCompleted> SwitchoverCompleted { get; private set; } = null!;
-    public Event<PostCopyStarted> PostCopyStarted { get; private set; } = null!;
-    public Event<PostCopyRecovered> PostCopyRecovered { get; private set; } = null!;
-    public Event<PostCopyCompleted> PostCopyCompleted { get; private set; } = null!;
-    public Event<SourceCleanedUp> SourceCleanedUp { get; private set; } = null!;
-    public Event<MigrationStepFailed> StepFailed { get; private set; } = null!;
-    public Event<MigrationAborted> TransferAborted { get; private set; } = null!;
-    public Event<TargetDestroyed> TargetDestroyed { get; private set; } = null!;
-
-    void CorrelateEvents()
-    {
-        Event(() => Start, x => x.CorrelateById(m => m.Message.MigrationId));
-        // Operator commands and worker reports about a migration this orchestrator does not know are dropped.
-        Correlate(() => Cancel, m => m.MigrationId);
-        Correlate(() => ForceComplete, m => m.MigrationId);
-        Correlate(() => Admitted, m => m.MigrationId);
-        Correlate(() => PreflightPassed, m => m.MigrationId);
-        Correlate(() => PreflightFailed, m => m.MigrationId);
-        Correlate(() => TargetPrepared, m => m.MigrationId);
-        Correlate(() => RoundCompleted, m => m.MigrationId);
-        Correlate(() => StopAndCopyCompleted, m => m.MigrationId);
-        Correlate(() => SwitchoverCompleted, m => m.MigrationId);
-        Correlate(() => PostCopyStarted, m => m.MigrationId);
-        Correlate(() => PostCopyRecovered, m => m.MigrationId);
-        Correlate(() => PostCopyCompleted, m => m.MigrationId);
-        Correlate(() => SourceCleanedUp, m => m.MigrationId);
-        Correlate(() => StepFailed, m => m.MigrationId);
-        Correlate(() => TransferAborted, m => m.MigrationId);
-        Correlate(() => TargetDestroyed, m => m.MigrationId);
-    }
-
-    void Correlate<T>(System.Linq.Expressions.Expression<Func<Event<T>>> property, Func<T, Guid> migrationId)
+    /// <summary>
+    /// Into Checking: the migration has a slot, so it takes its first fencing epoch and the source host's worker checks it
+    /// can go ahead.
+    /// </summary>
+    EventActivityBinder<MigrationState, T> Admit<T>(EventActivityBinder<MigrationState, T> binder)
         where T : class =>
-        Event(property, x =>
-        {
-            x.CorrelateById(m => migrationId(m.Message));
-            x.OnMissingInstance(m => m.Discard());
-        });
+        binder
+            .Then(context =>
+            {
+                context.Saga.Epoch = 1;
+                context.Saga.Queued = false;
+            })
+            .Record(saga => saga.Admitted())
+            .SendToWorker(saga => saga.SourceHost, saga => saga.CheckMigration())
+            .TransitionTo(Checking);
+
+    /// <summary>Into Rejected after the slot was taken: the pre-flight check said no, and nothing was done to any host.</summary>
+    EventActivityBinder<MigrationState, T> RejectAfterAdmission<T>(EventActivityBinder<MigrationState, T> binder,
+        Func<BehaviorContext<MigrationState, T>, string> reason)
+        where T : class =>
+        binder
+            .Then(context =>
+            {
+                context.Saga.RejectionCode = RejectionCodes.PreflightFailed;
+                context.Saga.Reason = reason(context);
+            })
+            .Activity(x => x.OfInstanceType<ReleaseActivity>())
+            .RecordAndPublish(saga => saga.Rejection())
+            .TransitionTo(Rejected);
+
+    /// <summary>Into CleaningUp, from wherever the VM was found running on the target: the source's worker removes the rest.</summary>
+    EventActivityBinder<MigrationState, T> CleanUpSource<T>(EventActivityBinder<MigrationState, T> binder)
+        where T : class =>
+        binder
+            .SendToWorker(saga => saga.SourceHost, saga => saga.CleanupSource())
+            .TransitionTo(CleaningUp);
 }

@@ -10,9 +10,9 @@ namespace Orchestrator.Workflows.Policy;
 public static class ConvergencePolicyEngine
 {
     public static ConvergenceDecision Evaluate(
-        MigrationPolicy policy, string strategy, ConvergenceState state, PreCopyRoundCompleted round, ConvergenceSettings settings)
+        EffectivePolicy policy, string strategy, ConvergenceState state, PreCopyRoundCompleted round, ConvergenceSettings settings)
     {
-        var cap = policy.MaxDowntimeMs ?? Migration.MigrationPolicyDefaults.MaxDowntimeMs;
+        var cap = policy.MaxDowntimeMs;
         var progressed = round.BytesRemaining < state.BestRemainingBytes * (1 - settings.ProgressFraction);
         state = state with
         {
@@ -39,20 +39,20 @@ public static class ConvergencePolicyEngine
     }
 
     /// <summary>Remaining bytes stopped shrinking: post-copy if allowed, else the downtime cap, else throttling, else abort.</summary>
-    static ConvergenceDecision Stalled(MigrationPolicy policy, string strategy, ConvergenceState state, PreCopyRoundCompleted round,
+    static ConvergenceDecision Stalled(EffectivePolicy policy, string strategy, ConvergenceState state, PreCopyRoundCompleted round,
         ConvergenceSettings settings, int cap)
     {
         var stall = $"stalled: {round.BytesRemaining} bytes remaining, no new low in {settings.StallWindowRounds} rounds, "
             + $"dirty rate {round.DirtyRateBytesPerSecond} B/s against {round.BandwidthBytesPerSecond} B/s";
 
-        if (policy.AllowPostCopy == true && strategy is MigrationStrategies.Hybrid or MigrationStrategies.PostCopy)
+        if (policy.AllowPostCopy && strategy is MigrationStrategies.Hybrid or MigrationStrategies.PostCopy)
             return new(ConvergenceAction.SwitchToPostCopy, $"{stall}; switching to post-copy", state with { PostCopyRequested = true });
 
         if (state.DowntimeLimitMs < cap)
             return new(ConvergenceAction.RaiseDowntime, $"{stall}; downtime limit raised to the cap {cap} ms",
                 state with { DowntimeLimitMs = cap, RoundsSinceRamp = 0 });
 
-        if (policy.AllowAutoConverge == true && state.ThrottlePercent < settings.ThrottleMaxPercent)
+        if (policy.AllowAutoConverge && state.ThrottlePercent < settings.ThrottleMaxPercent)
         {
             var throttle = state.ThrottlePercent == 0
                 ? settings.ThrottleStartPercent
@@ -60,7 +60,7 @@ public static class ConvergencePolicyEngine
             return new(ConvergenceAction.Throttle, $"{stall}; auto-converge throttles the vCPUs to {throttle} %", state with { ThrottlePercent = throttle });
         }
 
-        var options = policy.AllowAutoConverge == true ? "downtime at its cap, vCPUs throttled to the maximum" : "downtime at its cap, auto-converge not allowed";
+        var options = policy.AllowAutoConverge ? "downtime at its cap, vCPUs throttled to the maximum" : "downtime at its cap, auto-converge not allowed";
         return new(ConvergenceAction.Abort, $"{stall}; {options}, post-copy not allowed: aborting", state);
     }
 }

@@ -1,8 +1,8 @@
 namespace Orchestrator.Workflows.Policy;
 
 /// <summary>
-/// How the convergence policy engine acts, for every migration (the per-migration limits are in the
-/// <c>MigrationPolicy</c>). Defaults after the peers: libvirt/Nova's downtime steps, QEMU's auto-converge steps.
+/// How the convergence policy engine acts, for every migration (the per-migration limits are in its
+/// <see cref="EffectivePolicy"/>). Defaults after the peers: libvirt/Nova's downtime steps, QEMU's auto-converge steps.
 /// </summary>
 public sealed record ConvergenceSettings
 {
