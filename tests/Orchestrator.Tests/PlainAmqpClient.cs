@@ -68,6 +68,21 @@ public sealed class PlainAmqpClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Whether the exchange <paramref name="exchange"/> exists.</summary>
+    public async Task<bool> ExchangeExists(string exchange)
+    {
+        await using var channel = await _connection.CreateChannelAsync();
+        try
+        {
+            await channel.ExchangeDeclarePassiveAsync(exchange);
+            return true;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>How many messages wait in <paramref name="queue"/>; 0 when it does not exist.</summary>
     public async Task<uint> MessageCount(string queue)
     {

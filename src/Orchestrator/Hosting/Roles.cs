@@ -74,6 +74,7 @@ public static class Roles
             {
                 bus.UsingInMemory((context, cfg) =>
                 {
+                    ExcludeMarkerInterfaces(cfg);
                     cfg.ConfigureWorkerEndpoints(context, options.Hypervisor, options.WorkerHosts);
                     cfg.ConfigureEndpoints(context);
                 });
@@ -83,10 +84,17 @@ public static class Roles
             bus.UsingRabbitMq((context, cfg) =>
             {
                 RabbitMqAddress.Configure(cfg, settings.RabbitMq);
+                ExcludeMarkerInterfaces(cfg);
                 cfg.ConfigureWorkerEndpoints(context, options.Hypervisor, options.WorkerHosts);
                 cfg.ConfigureEndpoints(context);
             });
         });
         return services;
     }
+
+    /// <summary>
+    /// <see cref="Contracts.IMigrationEvent"/> only lets read models find an event's time: it gets no exchange of its own,
+    /// so the bus topology a subscriber sees is the events themselves.
+    /// </summary>
+    static void ExcludeMarkerInterfaces(IBusFactoryConfigurator cfg) => cfg.Publish<Contracts.IMigrationEvent>(p => p.Exclude = true);
 }
