@@ -120,9 +120,16 @@ public static partial class QemuMigrations
         }
         finally
         {
-            await worker.StopAsync();
-            await serve.StopAsync();
-            await hosts.KillAllAsync();
+            try
+            {
+                await worker.StopAsync();
+                await serve.StopAsync();
+                await hosts.KillAllAsync();
+            }
+            finally
+            {
+                await BenchSchema.Drop(postgres, settings.Schema);
+            }
         }
     }
 
