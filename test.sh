@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README): installs what is missing, starts the private PostgreSQL and RabbitMQ, runs every test
 # (unit and integration), stops the services it started, prints "N passed, N failed" and exits non-zero on any failure.
+# Two checks of the run count as tests in that line: shellcheck finds nothing in the repository's shell scripts, and
+# the run leaves no PostgreSQL schema behind.
 #   ./test.sh                      every test
 #   ./test.sh --filter-trait "Category=Integration"   extra arguments go to the test runner (xunit v3)
 set -euo pipefail
@@ -9,13 +11,33 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 command -v dotnet >/dev/null || { echo "The .NET SDK (dotnet) is required: see global.json for the version." >&2; exit 1; }
 
 # tmux: the terminal the `watch` test drives, as an operator's terminal would show it; iproute2's `ss -K`: how a
-# post-copy test cuts the migration's TCP connection.
+# post-copy test cuts the migration's TCP connection; shellcheck: the first check below.
 missing=()
 command -v tmux >/dev/null || missing+=(tmux)
 command -v ss >/dev/null || missing+=(iproute2)
+command -v shellcheck >/dev/null || missing+=(shellcheck)
 if (( ${#missing[@]} )); then
   apt-get -o DPkg::Lock::Timeout=900 -q update >&2
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 -q install -y "${missing[@]}" >&2
+fi
+
+# Checks that count as tests: their names when they fail, how many passed.
+check_failures=()
+checks_passed=0
+check() {   # check NAME OK [DETAIL]
+  if [[ $2 == yes ]]; then checks_passed=$((checks_passed + 1)); else check_failures+=("$1${3:+: $3}"); fi
+}
+
+# Every shell script of the repository (tracked or new, not ignored), with the files they source (-x).
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  mapfile -t scripts < <(git ls-files --cached --others --exclude-standard -- '*.sh' .ci/run)
+else
+  mapfile -t scripts < <(find . -path ./.data -prune -o \( -name '*.sh' -o -path ./.ci/run \) -type f -print)
+fi
+if shellcheck -x "${scripts[@]}"; then
+  check "shellcheck" yes
+else
+  check "shellcheck" no "findings in the shell scripts, printed above the build"
 fi
 
 # Stop at the end only what this run started: a developer's running services stay up.
@@ -34,6 +56,13 @@ vhost="test-$(date +%s)-$$"
 infra/vhost.sh create "$vhost"
 export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq%/}/$vhost"
 
+# This run's key: every PostgreSQL schema its test processes make carries it (tests/TestSupport/TestSchema.cs), so
+# what the run leaves behind can be told apart from other checkouts' schemas. First, what killed runs left behind: only
+# the schemas of runs none of whose processes lives (infra/schemas.sh says how it knows).
+ORCHESTRATOR_TEST_RUN=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+export ORCHESTRATOR_TEST_RUN
+infra/schemas.sh sweep || echo "[schemas] the sweep of earlier runs' schemas failed; the run goes on" >&2
+
 mkdir -p .data
 log=.data/test-output.log
 set +e
@@ -44,10 +73,24 @@ set +e
 status=${PIPESTATUS[0]}
 set -e
 
+# Every test class drops the schemas it made, pass or fail; what this run's processes (all ended now) left is a leak.
+if left=$(infra/schemas.sh left "$ORCHESTRATOR_TEST_RUN"); then
+  if [[ -z $left ]]; then
+    check "no PostgreSQL schema left behind" yes
+  else
+    check "no PostgreSQL schema left behind" no "the run left $(wc -l <<<"$left"): ${left//$'\n'/ }"
+    infra/schemas.sh sweep || true
+  fi
+else
+  check "no PostgreSQL schema left behind" no "could not list the run's schemas"
+fi
+
 # dotnet test closes with "total: N / failed: N / succeeded: N / skipped: N"; CI reads the plain line below.
-passed=$(awk '/^[[:space:]]*succeeded:/ {n=$2} END {print n+0}' "$log")
+tests_passed=$(awk '/^[[:space:]]*succeeded:/ {n=$2} END {print n+0}' "$log")
 failed=$(awk '/^[[:space:]]*failed:/ {n=$2} END {print n+0}' "$log")
 if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; fi   # the build or the runner itself failed
+passed=$((tests_passed + checks_passed))
+failed=$((failed + ${#check_failures[@]}))
 cleanup; trap - EXIT   # stop the services first, so the counts are the last line
 # The failed tests' names and messages last, next to the counts: a CI log that keeps only its tail still says which.
 if (( failed > 0 )); then
@@ -57,6 +100,7 @@ if (( failed > 0 )); then
        keep && /^  / && !/^    at / {if (++shown <= 6) print; next}
        /^    at / {next}
        {keep=0}' "$log"
+  for failure in "${check_failures[@]}"; do echo "failed check: $failure"; done
 fi
 echo "$passed passed, $failed failed"
-[[ $status -eq 0 && $failed -eq 0 && $passed -gt 0 ]]
+[[ $status -eq 0 && $failed -eq 0 && $tests_passed -gt 0 ]]

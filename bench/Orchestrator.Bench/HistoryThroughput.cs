@@ -26,12 +26,20 @@ public static class HistoryThroughput
     public static async Task<Result> Measure(string postgres, long minimumEvents)
     {
         const string schema = "bench_history";
-        await using (var connection = new NpgsqlConnection(postgres))
+        // Dropped first too: a killed earlier run leaves it behind.
+        await BenchSchema.Drop(postgres, schema);
+        try
         {
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"drop schema if exists {schema} cascade", connection);
-            await drop.ExecuteNonQueryAsync();
+            return await Measure(postgres, schema, minimumEvents);
         }
+        finally
+        {
+            await BenchSchema.Drop(postgres, schema);
+        }
+    }
+
+    static async Task<Result> Measure(string postgres, string schema, long minimumEvents)
+    {
         await using var store = DocumentStore.For(options => Roles.Configure(options, new OrchestratorSettings(postgres, "amqp://unused", schema)));
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
 

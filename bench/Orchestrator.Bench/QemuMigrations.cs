@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Marten;
 using MassTransit;
@@ -9,7 +8,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Orchestrator.Contracts;
 using Orchestrator.Hosting;
-using Orchestrator.ReadModels.Migrations;
 using Orchestrator.Workers.Qemu;
 
 namespace Orchestrator.Bench;
@@ -18,9 +16,10 @@ namespace Orchestrator.Bench;
 /// The same real QEMU migrations run twice in one run: by the orchestrator (saga on PostgreSQL, commands over RabbitMQ,
 /// the qemu worker) and by a direct QMP sequence (what a script talking to QEMU would do). Total time from the request
 /// to the VM running on the target with the source gone, and the downtime QEMU itself reports, read by an observer on
-/// the source's second QMP monitor in both cases.
+/// the source's second QMP monitor in both cases. This file holds the comparison and what both harnesses share; each
+/// harness has a file of its own (QemuMigrations.Orchestrated.cs, QemuMigrations.Direct.cs).
 /// </summary>
-public static class QemuMigrations
+public static partial class QemuMigrations
 {
     const string Source = "bench-qa";
     const string Target = "bench-qb";
@@ -121,141 +120,18 @@ public static class QemuMigrations
         }
         finally
         {
-            await worker.StopAsync();
-            await serve.StopAsync();
-            await hosts.KillAllAsync();
-        }
-    }
-
-    static async Task<(Run Run, Decisions Decisions)> Orchestrated(IHost serve, QemuHosts hosts, string guest, Scenario scenario, string vm)
-    {
-        await StartGuest(hosts, guest, scenario, vm);
-        await using var observer = await DowntimeObserver.Attach(hosts.MonitorSocket(Source, vm));
-        var id = NewId.NextGuid();
-        var endpoint = await serve.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{QueueNames.StartMigration}"));
-        var store = serve.Services.GetRequiredService<IDocumentStore>();
-        var sentAt = DateTimeOffset.UtcNow;
-        await endpoint.Send(new StartMigration(id, vm, Source, Target, HypervisorKinds.Qemu, null,
-            new MigrationPolicy(MaxDowntimeMs: scenario.MaxDowntimeMs, MaxBandwidthMiBps: scenario.BandwidthMiBps,
-                AllowPostCopy: scenario.PostCopy, AllowAutoConverge: false, CompletionTimeoutSecondsPerGiB: 60)));
-        MigrationSummary? summary;
-        while (true)
-        {
-            await using (var session = store.QuerySession())
-                summary = await session.Summary(id);
-            if (summary is { IsTerminal: true })
-                break;
-            await Task.Delay(5);
-        }
-        if (summary.State != MigrationStates.Completed)
-            throw new InvalidOperationException($"The orchestrated migration of {vm} ended {summary.State}: {summary.Reason}");
-        await hosts.KillAsync(Target, vm);
-
-        await using var read = store.QuerySession();
-        var stream = await read.Events.FetchStreamAsync(id);
-        var events = stream.Select(e => e.Data).ToList();
-        // Until the orchestrator recorded the migration completed (its own clock, this machine's): the polling above
-        // is the benchmark's, not the orchestrator's.
-        var elapsed = (events.OfType<MigrationCompleted>().Single().Timestamp - sentAt).TotalMilliseconds;
-        // Where the time went, from the stream's own timestamps: the request until the target is ready, the transfer
-        // (QEMU's part), and from the switchover report to Completed.
-        var prepared = stream.FirstOrDefault(e => e.Data is TargetPrepared)?.Timestamp;
-        var switched = stream.FirstOrDefault(e => e.Data is SwitchoverCompleted or PostCopyCompleted)?.Timestamp;
-        var phases = prepared is { } p && switched is { } s
-            ? $"{(p - stream[0].Timestamp).TotalMilliseconds:0}+{(s - p).TotalMilliseconds:0}+{(stream[^1].Timestamp - s).TotalMilliseconds:0}"
-            : "";
-        var switchAt = events.FindIndex(e => e is MigrationPolicyAdjusted { Action: "SwitchToPostCopy" });
-        var switchRound = switchAt < 0 ? 0 : events.Take(switchAt).OfType<PreCopyRoundCompleted>().Count();
-        var raises = events.Select((e, i) => (Event: e, Index: i))
-            .Where(x => x.Event is MigrationPolicyAdjusted { Action: "RaiseDowntime" })
-            .Select(x => (events.Take(x.Index).OfType<PreCopyRoundCompleted>().Count(), ((MigrationPolicyAdjusted)x.Event).DowntimeLimitMs))
-            .ToList();
-        return (new Run(elapsed, await observer.Downtime(), events.OfType<PreCopyRoundCompleted>().Count(), phases), new Decisions(raises, switchRound));
-    }
-
-    /// <summary>
-    /// The direct sequence: destination with -incoming defer and migrate-incoming, capabilities and parameters on both
-    /// sides, migrate, the downtime limit raised and post-copy started after the same rounds the orchestrator's policy did
-    /// (the same migration, minus the orchestration), wait for completion, quit the source.
-    /// </summary>
-    static async Task<Run> Direct(QemuHosts hosts, string guest, Scenario scenario, string vm, Decisions decisions)
-    {
-        var switchRound = decisions.SwitchRound;
-        var raises = new Queue<(int AfterRound, int DowntimeLimitMs)>(decisions.Raises);
-        var definition = await StartGuest(hosts, guest, scenario, vm);
-        await using var observer = await DowntimeObserver.Attach(hosts.MonitorSocket(Source, vm));
-        var stopwatch = Stopwatch.StartNew();
-        await hosts.StartAsync(Target, vm, definition, incoming: true, CancellationToken.None);
-        await using var destination = await QmpClient.ConnectAsync(hosts.QmpSocket(Target, vm), TimeSpan.FromSeconds(10));
-        await destination.ExecuteAsync("migrate-set-capabilities", Capabilities(scenario.PostCopy));
-        var uri = $"tcp:127.0.0.1:{FreePort()}";
-        await destination.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = uri });
-        var ready = stopwatch.Elapsed.TotalMilliseconds;
-
-        var source = await hosts.ConnectAsync(Source, vm, CancellationToken.None);
-        var completed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var switchNow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        source.EventReceived += e =>
-        {
-            if (e.Name == "MIGRATION" && e.Data.GetProperty("status").GetString() is "completed" or "failed" or "cancelled")
-                completed.TrySetResult();
-            if (e.Name == "MIGRATION_PASS" && switchRound > 0 && e.Data.GetProperty("pass").GetInt32() - 1 >= switchRound)
-                switchNow.TrySetResult();
-        };
-        await source.ExecuteAsync("migrate-set-capabilities", Capabilities(scenario.PostCopy));
-        await source.ExecuteAsync("migrate-set-parameters", new JsonObject
-        {
-            ["downtime-limit"] = Math.Max(1, scenario.MaxDowntimeMs / 4),
-            ["max-bandwidth"] = scenario.BandwidthMiBps * MiB,
-            ["max-postcopy-bandwidth"] = scenario.BandwidthMiBps * MiB,
-        });
-        await source.ExecuteAsync("migrate", new JsonObject { ["uri"] = uri });
-        // Events first, as the driver does; query-migrate every few milliseconds as well, so an event that does not
-        // come (seen: a run waited its whole two minutes for MIGRATION completed) cannot stall the sequence.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
-        var switched = switchRound == 0;
-        string status;
-        while (true)
-        {
-            var info = MigrationInfo.Parse(await source.ExecuteAsync("query-migrate"));
-            status = info.Status;
-            if (status is "completed" or "failed" or "cancelled")
-                break;
-            while (raises.TryPeek(out var raise) && info.DirtySyncCount - 1 >= raise.AfterRound)
+            try
             {
-                raises.Dequeue();
-                await source.ExecuteAsync("migrate-set-parameters", new JsonObject { ["downtime-limit"] = raise.DowntimeLimitMs });
+                await worker.StopAsync();
+                await serve.StopAsync();
+                await hosts.KillAllAsync();
             }
-            if (!switched && (switchNow.Task.IsCompleted || info.DirtySyncCount - 1 >= switchRound))
+            finally
             {
-                await source.ExecuteAsync("migrate-start-postcopy");
-                switched = true;
+                await BenchSchema.Drop(postgres, settings.Schema);
             }
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"The direct migration of {vm} did not end within 120 s (status {status}).");
-            await Task.WhenAny(completed.Task, switchNow.Task.IsCompleted ? Task.Delay(5) : Task.WhenAny(switchNow.Task, Task.Delay(5)));
         }
-        if (status != "completed")
-            throw new InvalidOperationException($"The direct migration of {vm} ended {status}.");
-        var done = MigrationInfo.Parse(await source.ExecuteAsync("query-migrate"));
-        var moved = stopwatch.Elapsed.TotalMilliseconds;
-        // QEMU's figures, read as the driver reads them.
-        var final = await MigrationInfo.FinalAsync(source, done);
-        await hosts.QuitAsync(Source, vm, TimeSpan.FromSeconds(2), CancellationToken.None);
-        var elapsed = stopwatch.Elapsed.TotalMilliseconds;
-        await hosts.KillAsync(Target, vm);
-        // The observer's figure when it read one; else the sequence's own (the source quit before the observer asked).
-        var downtime = await observer.Downtime();
-        return new Run(elapsed, double.IsNaN(downtime) && final.TotalTimeMs > 0 ? final.DowntimeMs : downtime, final.DirtySyncCount - 1,
-            $"{ready:0}+{moved - ready:0}+{elapsed - moved:0}");
     }
-
-    static JsonObject Capabilities(bool postCopy) => new()
-    {
-        ["capabilities"] = new JsonArray(
-            new JsonObject { ["capability"] = "events", ["state"] = true },
-            new JsonObject { ["capability"] = "postcopy-ram", ["state"] = postCopy }),
-    };
 
     static async Task<QemuVmDefinition> StartGuest(QemuHosts hosts, string guest, Scenario scenario, string vm)
     {
@@ -269,13 +145,6 @@ public static class QemuMigrations
             throw new InvalidOperationException($"The guest runs {status.WorkingSetMiB} MiB at {status.RateMiBps} MiB/s, not the scenario's "
                 + $"{scenario.Mib} MiB at {scenario.Rate} MiB/s.");
         return definition;
-    }
-
-    static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     static IHost Build(Action<HostApplicationBuilder> configure)

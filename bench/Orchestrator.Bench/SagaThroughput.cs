@@ -27,6 +27,7 @@ public sealed class SagaThroughput : IAsyncDisposable
 
     readonly IHost _serve;
     readonly IHost _worker;
+    readonly OrchestratorSettings _settings;
     readonly MeterListener _listener = new();
     readonly StepTiming _timing = new();
     ConcurrentDictionary<string, List<double>> _stages = new();
@@ -43,9 +44,9 @@ public sealed class SagaThroughput : IAsyncDisposable
               + $"{Cpu.RabbitMq.TotalMilliseconds / Transitions:0.00} ms RabbitMQ";
     }
 
-    SagaThroughput(IHost serve, IHost worker)
+    SagaThroughput(IHost serve, IHost worker, OrchestratorSettings settings)
     {
-        (_serve, _worker) = (serve, worker);
+        (_serve, _worker, _settings) = (serve, worker, settings);
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             if (instrument.Name == TransitionMetrics.InstrumentName)
@@ -76,7 +77,7 @@ public sealed class SagaThroughput : IAsyncDisposable
         }));
         await serve.StartAsync();
         await worker.StartAsync();
-        var bench = new SagaThroughput(serve, worker);
+        var bench = new SagaThroughput(serve, worker, settings);
         var workerBus = worker.Services.GetRequiredService<IBus>();
         workerBus.ConnectSendObserver(bench._timing);
         workerBus.ConnectConsumeObserver(bench._timing);
@@ -101,11 +102,18 @@ public sealed class SagaThroughput : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _listener.Dispose();
-        await _worker.StopAsync();
-        await _serve.StopAsync();
-        _worker.Dispose();
-        _serve.Dispose();
+        try
+        {
+            _listener.Dispose();
+            await _worker.StopAsync();
+            await _serve.StopAsync();
+            _worker.Dispose();
+            _serve.Dispose();
+        }
+        finally
+        {
+            await BenchSchema.Drop(_settings.Postgres, _settings.Schema);
+        }
     }
 
     static IHost Build(Action<HostApplicationBuilder> configure)

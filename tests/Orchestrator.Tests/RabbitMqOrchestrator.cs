@@ -25,11 +25,13 @@ public sealed class RabbitMqOrchestrator : IAsyncLifetime
 
     /// <summary>A VM whose first pass at 1 MiB/s takes about ten seconds of wall time: long enough to watch.</summary>
     public const string WatchedVm = "vm-watched";
+    readonly TestSchema _schema = TestSchema.Create("e2e");
     IHost _serve = null!;
     IHost _worker = null!;
 
-    public OrchestratorSettings Settings { get; } =
-        new(TestServices.Postgres, TestServices.RabbitMq, TestServices.UniqueSchema("e2e"));
+    public RabbitMqOrchestrator() => Settings = new(TestServices.Postgres, TestServices.RabbitMq, _schema.Name);
+
+    public OrchestratorSettings Settings { get; }
 
     public IDocumentStore Store => _serve.Services.GetRequiredService<IDocumentStore>();
 
@@ -79,9 +81,16 @@ public sealed class RabbitMqOrchestrator : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        await _worker.StopAsync();
-        await _serve.StopAsync();
-        _worker.Dispose();
-        _serve.Dispose();
+        try
+        {
+            await _worker.StopAsync();
+            await _serve.StopAsync();
+            _worker.Dispose();
+            _serve.Dispose();
+        }
+        finally
+        {
+            await _schema.DisposeAsync();
+        }
     }
 }

@@ -28,6 +28,7 @@ public sealed class SimFaultsOrchestrator : IAsyncLifetime
     public const string HungTransferVm = "vm-hung-transfer";
 
     readonly string _vhost = $"simfault-{Guid.NewGuid():N}"[..20];
+    readonly TestSchema _schema = TestSchema.Create("simfault");
     IHost _serve = null!;
     IHost _worker = null!;
 
@@ -43,7 +44,7 @@ public sealed class SimFaultsOrchestrator : IAsyncLifetime
     {
         await Vhost("create", _vhost);
         var rabbit = new UriBuilder(TestServices.RabbitMq) { Path = "/" + _vhost }.Uri.ToString();
-        Settings = new OrchestratorSettings(TestServices.Postgres, rabbit, TestServices.UniqueSchema("simfault"));
+        Settings = new OrchestratorSettings(TestServices.Postgres, rabbit, _schema.Name);
 
         var serve = Host.CreateApplicationBuilder();
         serve.Services.AddEventStore(Settings).AddBus(Settings, new BusOptions
@@ -105,11 +106,18 @@ public sealed class SimFaultsOrchestrator : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        await _worker.StopAsync();
-        await _serve.StopAsync();
-        _worker.Dispose();
-        _serve.Dispose();
-        await Vhost("delete", _vhost);
+        try
+        {
+            await _worker.StopAsync();
+            await _serve.StopAsync();
+            _worker.Dispose();
+            _serve.Dispose();
+        }
+        finally
+        {
+            await Vhost("delete", _vhost);
+            await _schema.DisposeAsync();
+        }
     }
 
     /// <summary>infra/vhost.sh of the checkout these tests were built from.</summary>

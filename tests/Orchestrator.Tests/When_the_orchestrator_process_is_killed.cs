@@ -18,6 +18,7 @@ namespace Orchestrator.Tests;
 public sealed class When_the_orchestrator_process_is_killed : IAsyncLifetime
 {
     readonly string _vhost = $"chaos-{Guid.NewGuid():N}"[..16];
+    readonly TestSchema _schema = TestSchema.Create("chaos");
     OrchestratorSettings _settings = null!;
     DocumentStore _store = null!;
 
@@ -25,14 +26,21 @@ public sealed class When_the_orchestrator_process_is_killed : IAsyncLifetime
     {
         await Vhost("create");
         var rabbit = new UriBuilder(TestServices.RabbitMq) { Path = "/" + _vhost }.Uri.ToString();
-        _settings = new OrchestratorSettings(TestServices.Postgres, rabbit, TestServices.UniqueSchema("chaos"));
+        _settings = new OrchestratorSettings(TestServices.Postgres, rabbit, _schema.Name);
         _store = OrchestratorStore(_settings);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _store.DisposeAsync();
-        await Vhost("delete");
+        try
+        {
+            await _store.DisposeAsync();
+            await Vhost("delete");
+        }
+        finally
+        {
+            await _schema.DisposeAsync();
+        }
     }
 
     [Theory]

@@ -14,14 +14,17 @@ public sealed class Fleet : IAsyncDisposable
     public const long GiB = 1L << 30;
     public static readonly MigrationPolicy Policy = new(MaxDowntimeMs: 300);
     public readonly DateTimeOffset Now = DateTimeOffset.UtcNow;
+    readonly TestSchema _schema = TestSchema.Create("fleet");
 
-    public DocumentStore Store { get; } = DocumentStore.For(options =>
+    Fleet() => Store = DocumentStore.For(options =>
     {
         options.Connection(TestServices.Postgres);
-        options.DatabaseSchemaName = TestServices.UniqueSchema("fleet");
+        options.DatabaseSchemaName = _schema.Name;
         options.AutoCreateSchemaObjects = AutoCreate.All;
         options.ConfigureReadModels();
     });
+
+    public DocumentStore Store { get; }
 
     public Guid Running { get; } = Guid.NewGuid();
     public Guid Queued { get; } = Guid.NewGuid();
@@ -104,10 +107,28 @@ public sealed class Fleet : IAsyncDisposable
     public static async Task<Fleet> Projected()
     {
         var fleet = new Fleet();
-        await fleet.Write();
-        await fleet.CatchUp();
+        try
+        {
+            await fleet.Write();
+            await fleet.CatchUp();
+        }
+        catch
+        {
+            await fleet.DisposeAsync();
+            throw;
+        }
         return fleet;
     }
 
-    public ValueTask DisposeAsync() => Store.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await Store.DisposeAsync();
+        }
+        finally
+        {
+            await _schema.DisposeAsync();
+        }
+    }
 }

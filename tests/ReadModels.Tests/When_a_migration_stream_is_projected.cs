@@ -10,17 +10,30 @@ namespace Orchestrator.ReadModels.Tests;
 public sealed class When_a_migration_stream_is_projected : IAsyncLifetime
 {
     static readonly DateTimeOffset T0 = new(2026, 11, 24, 9, 0, 0, TimeSpan.Zero);
-    readonly DocumentStore _store = DocumentStore.For(options =>
+    readonly TestSchema _schema = TestSchema.Create("rm");
+    readonly DocumentStore _store;
+
+    public When_a_migration_stream_is_projected() => _store = DocumentStore.For(options =>
     {
         options.Connection(TestServices.Postgres);
-        options.DatabaseSchemaName = TestServices.UniqueSchema("rm");
+        options.DatabaseSchemaName = _schema.Name;
         options.AutoCreateSchemaObjects = AutoCreate.All;
         options.ConfigureReadModels();
     });
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
-    public ValueTask DisposeAsync() => _store.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _store.DisposeAsync();
+        }
+        finally
+        {
+            await _schema.DisposeAsync();
+        }
+    }
 
     static object[] CompletedMigration(Guid id) =>
     [

@@ -11,7 +11,7 @@ namespace Orchestrator.ReadModels.Tests;
 public sealed class When_every_history_is_verified_at_once : IAsyncLifetime
 {
     static readonly DateTimeOffset T0 = new(2026, 11, 24, 9, 0, 0, TimeSpan.Zero);
-    readonly string _schema = TestServices.UniqueSchema("verifyall");
+    readonly TestSchema _schema = TestSchema.Create("verifyall");
     DocumentStore _store = null!;
 
     public ValueTask InitializeAsync()
@@ -19,14 +19,24 @@ public sealed class When_every_history_is_verified_at_once : IAsyncLifetime
         _store = DocumentStore.For(options =>
         {
             options.Connection(TestServices.Postgres);
-            options.DatabaseSchemaName = _schema;
+            options.DatabaseSchemaName = _schema.Name;
             options.AutoCreateSchemaObjects = AutoCreate.All;
             options.ConfigureReadModels();
         });
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask DisposeAsync() => _store.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _store.DisposeAsync();
+        }
+        finally
+        {
+            await _schema.DisposeAsync();
+        }
+    }
 
     async Task<Guid> WriteHistory(int rounds)
     {
@@ -57,7 +67,7 @@ public sealed class When_every_history_is_verified_at_once : IAsyncLifetime
         {
             await connection.OpenAsync();
             await using var command = new NpgsqlCommand(
-                $"update {_schema}.mt_events set data = jsonb_set(data, '{{BytesRemaining}}', '0') where stream_id = @id and version = 4", connection);
+                $"update {_schema.Name}.mt_events set data = jsonb_set(data, '{{BytesRemaining}}', '0') where stream_id = @id and version = 4", connection);
             command.Parameters.AddWithValue("id", altered);
             (await command.ExecuteNonQueryAsync()).ShouldBe(1);
         }

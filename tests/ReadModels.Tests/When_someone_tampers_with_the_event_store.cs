@@ -12,7 +12,7 @@ namespace Orchestrator.ReadModels.Tests;
 public sealed class When_someone_tampers_with_the_event_store : IAsyncLifetime
 {
     static readonly DateTimeOffset T0 = new(2026, 11, 24, 9, 0, 0, TimeSpan.Zero);
-    readonly string _schema = TestServices.UniqueSchema("audit");
+    readonly TestSchema _schema = TestSchema.Create("audit");
     DocumentStore _store = null!;
 
     public ValueTask InitializeAsync()
@@ -20,14 +20,24 @@ public sealed class When_someone_tampers_with_the_event_store : IAsyncLifetime
         _store = DocumentStore.For(options =>
         {
             options.Connection(TestServices.Postgres);
-            options.DatabaseSchemaName = _schema;
+            options.DatabaseSchemaName = _schema.Name;
             options.AutoCreateSchemaObjects = AutoCreate.All;
             options.ConfigureReadModels();
         });
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask DisposeAsync() => _store.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _store.DisposeAsync();
+        }
+        finally
+        {
+            await _schema.DisposeAsync();
+        }
+    }
 
     /// <summary>A migration's history written as the saga writes it: several commits, one transition each.</summary>
     async Task<Guid> WriteHistory()
@@ -58,7 +68,7 @@ public sealed class When_someone_tampers_with_the_event_store : IAsyncLifetime
     {
         await using var connection = new NpgsqlConnection(TestServices.Postgres);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql.Replace("{schema}", _schema), connection);
+        await using var command = new NpgsqlCommand(sql.Replace("{schema}", _schema.Name), connection);
         command.Parameters.AddWithValue("id", id);
         (await command.ExecuteNonQueryAsync()).ShouldBeGreaterThan(0);
     }

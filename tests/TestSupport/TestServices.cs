@@ -12,7 +12,4 @@ public static class TestServices
 
     public static string RabbitMq =>
         Environment.GetEnvironmentVariable("ConnectionStrings__RabbitMq") ?? "amqp://orchestrator:orchestrator@127.0.0.1:56729/";
-
-    /// <summary>A schema no other test class uses, so tests on one database never see each other's data.</summary>
-    public static string UniqueSchema(string prefix) => $"t_{prefix}_{Guid.NewGuid():N}"[..Math.Min(40, prefix.Length + 35)].ToLowerInvariant();
 }

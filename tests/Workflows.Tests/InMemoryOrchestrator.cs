@@ -15,14 +15,15 @@ namespace Orchestrator.Workflows.Tests;
 
 /// <summary>
 /// The whole workflow in one process, as the demo runs it: the saga and the sim worker on MassTransit's in-memory
-/// transport, on the real PostgreSQL in a schema of its own.
+/// transport, on the real PostgreSQL in a schema of its own, dropped when it goes (unless the caller brought it).
 /// </summary>
 public sealed class InMemoryOrchestrator : IAsyncDisposable
 {
     public static readonly string[] Hosts = ["host-a", "host-b", "host-c"];
     readonly IHost _host;
+    readonly TestSchema? _ownSchema;
 
-    InMemoryOrchestrator(IHost host) => _host = host;
+    InMemoryOrchestrator(IHost host, TestSchema? ownSchema) => (_host, _ownSchema) = (host, ownSchema);
 
     public IDocumentStore Store => _host.Services.GetRequiredService<IDocumentStore>();
 
@@ -31,9 +32,12 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
     public IBus Bus => _host.Services.GetRequiredService<IBus>();
 
     public static async Task<InMemoryOrchestrator> StartAsync(Action<SimOptions>? sim = null, Action<AdmissionOptions>? admission = null,
-        Action<MigrationPolicyOptions>? policies = null, Action<TimeoutOptions>? timeouts = null, Action<WorkerOptions>? worker = null)
+        Action<MigrationPolicyOptions>? policies = null, Action<TimeoutOptions>? timeouts = null, Action<WorkerOptions>? worker = null,
+        TestSchema? schema = null)
     {
-        var settings = new OrchestratorSettings(TestServices.Postgres, TestServices.RabbitMq, TestServices.UniqueSchema("wf"));
+        // A schema the caller brought outlives this orchestrator (a test that reads it afterwards); else it is ours.
+        var ownSchema = schema is null ? TestSchema.Create("wf") : null;
+        var settings = new OrchestratorSettings(TestServices.Postgres, TestServices.RabbitMq, (schema ?? ownSchema)!.Name);
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddEventStore(settings).AddBus(settings, new BusOptions
         {
@@ -47,8 +51,18 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
             ConfigureWorker = worker,
         });
         var host = builder.Build();
-        await host.StartAsync();
-        return new InMemoryOrchestrator(host);
+        try
+        {
+            await host.StartAsync();
+        }
+        catch
+        {
+            host.Dispose();
+            if (ownSchema is not null)
+                await ownSchema.DisposeAsync();
+            throw;
+        }
+        return new InMemoryOrchestrator(host, ownSchema);
     }
 
     public async Task Send<T>(string queue, T command)
@@ -91,7 +105,15 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _host.StopAsync();
-        _host.Dispose();
+        try
+        {
+            await _host.StopAsync();
+            _host.Dispose();
+        }
+        finally
+        {
+            if (_ownSchema is not null)
+                await _ownSchema.DisposeAsync();
+        }
     }
 }

@@ -20,13 +20,15 @@ public sealed class When_histories_are_replayed
     [Fact]
     public async Task Should_rebuild_exactly_the_stored_summary_of_100_migrations_of_mixed_outcomes()
     {
+        // The test's own schema: the rebuild below reads it after the orchestrator has gone.
+        await using var schema = TestSchema.Create("wf");
         await using var orchestrator = await InMemoryOrchestrator.StartAsync(
             sim =>
             {
                 for (var i = 0; i < 100; i += 4)
                     sim.Faults.Add(new SimFault(MigrationSteps.Transfer, $"vm-replay-{i + 1}"));
             },
-            admission: limits => (limits.MaxOutboundPerHost, limits.MaxInboundPerHost, limits.MaxPerCluster) = (4, 4, 8));
+            admission: limits => (limits.MaxOutboundPerHost, limits.MaxInboundPerHost, limits.MaxPerCluster) = (4, 4, 8), schema: schema);
         // Every fourth completes, one fails and rolls back, one is invalid, one carries a named-policy label.
         var commands = Enumerable.Range(0, 100).Select(i => (i % 4) switch
         {
@@ -62,7 +64,6 @@ public sealed class When_histories_are_replayed
         // Every projection, the asynchronous ones included, rebuilt by Marten's daemon from the events alone, equals
         // what was stored while the migrations ran.
         await WaitForTheAsyncProjections(orchestrator.Store);
-        var schema = orchestrator.Store.Options.DatabaseSchemaName;
         var hostLoads = await Stored<HostLoad>(orchestrator.Store, h => h.Id);
         var attention = await Stored<MigrationAttention>(orchestrator.Store, a => a.Id.ToString());
         var storedSummaries = await Stored<MigrationSummary>(orchestrator.Store, s => s.Id.ToString());
@@ -70,7 +71,7 @@ public sealed class When_histories_are_replayed
         await orchestrator.DisposeAsync();
 
         await using var store = DocumentStore.For(options =>
-            Roles.Configure(options, new OrchestratorSettings(TestServices.Postgres, TestServices.RabbitMq, schema)));
+            Roles.Configure(options, new OrchestratorSettings(TestServices.Postgres, TestServices.RabbitMq, schema.Name)));
         using var daemon = await store.BuildProjectionDaemonAsync();
         foreach (var projection in new[] { typeof(HostLoadProjection), typeof(AttentionProjection), typeof(MigrationSummaryProjection) })
             await daemon.RebuildProjectionAsync(projection, TimeSpan.FromSeconds(60), CancellationToken.None);

@@ -70,7 +70,8 @@ public sealed class When_named_policies_are_validated
     [Fact]
     public async Task Should_stop_the_orchestrator_at_start_up_with_the_policy_and_the_member_in_the_reason()
     {
-        var settings = new OrchestratorSettings(TestServices.Postgres, TestServices.RabbitMq, TestServices.UniqueSchema("policy"));
+        await using var schema = TestSchema.Create("policy");
+        var settings = new OrchestratorSettings(TestServices.Postgres, TestServices.RabbitMq, schema.Name);
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddEventStore(settings).AddBus(settings, new BusOptions
         {

@@ -22,6 +22,7 @@ public sealed class QemuOrchestrator : IAsyncLifetime
     public const string Source = "qemu-a";
     public const string Target = "qemu-b";
     readonly string _vhost = $"qemu-{Guid.NewGuid():N}"[..17];
+    readonly TestSchema _schema = TestSchema.Create("qemu");
     IHost _serve = null!;
     IHost _worker = null!;
 
@@ -34,7 +35,7 @@ public sealed class QemuOrchestrator : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         await Vhost("create");
-        Settings = new(TestServices.Postgres, new UriBuilder(TestServices.RabbitMq) { Path = "/" + _vhost }.Uri.ToString(), TestServices.UniqueSchema("qemu"));
+        Settings = new(TestServices.Postgres, new UriBuilder(TestServices.RabbitMq) { Path = "/" + _vhost }.Uri.ToString(), _schema.Name);
         var serve = Host.CreateApplicationBuilder();
         serve.Services.AddEventStore(Settings).AddBus(Settings, new BusOptions
         {
@@ -140,6 +141,7 @@ public sealed class QemuOrchestrator : IAsyncLifetime
         {
             await Lab.DisposeAsync();
             await Vhost("delete");
+            await _schema.DisposeAsync();
         }
     }
 
