@@ -30,17 +30,5 @@ public static class ReadModelsRegistration
         // them; saying so also keeps Marten from printing a "daemon disabled" warning on standard output, where the
         // CLI writes its NDJSON export. The serve role turns the hosted daemon on (HotCold).
         options.Projections.AsyncMode = DaemonMode.ExternallyManaged;
-        // HotCold elects the node that runs the projections by a PostgreSQL advisory lock; one per schema, so that
-        // several orchestrators (or test classes) sharing a database in different schemas each get their own leader.
-        options.Projections.DaemonLockId = DaemonLockId(options.Events.DatabaseSchemaName);
-    }
-
-    /// <summary>A stable advisory-lock id per schema (FNV-1a): the same on every node and every start.</summary>
-    static int DaemonLockId(string schema)
-    {
-        var hash = 2166136261u;
-        foreach (var c in "orchestrator-projections:" + schema)
-            hash = (hash ^ c) * 16777619u;
-        return (int)hash;
     }
 }

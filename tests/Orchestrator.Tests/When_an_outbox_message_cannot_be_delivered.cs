@@ -1,7 +1,6 @@
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Npgsql;
 using Orchestrator.Contracts;
 using Orchestrator.Hosting;
 using Orchestrator.Workflows.Outbox;
@@ -15,7 +14,11 @@ namespace Orchestrator.Tests;
 [Trait("Category", "Integration")]
 public sealed class When_an_outbox_message_cannot_be_delivered : IAsyncLifetime
 {
-    readonly OrchestratorSettings _settings = new(TestServices.Postgres, TestServices.RabbitMq, TestServices.UniqueSchema("poison"));
+    readonly TestSchema _schema = TestSchema.Create("poison");
+    readonly OrchestratorSettings _settings;
+
+    public When_an_outbox_message_cannot_be_delivered() => _settings = new(TestServices.Postgres, TestServices.RabbitMq, _schema.Name);
+
     readonly string _goodQueue = $"test-outbox-good-{Guid.NewGuid():N}";
     IHost _serve = null!;
 
@@ -81,9 +84,6 @@ public sealed class When_an_outbox_message_cannot_be_delivered : IAsyncLifetime
         _serve.Dispose();
         await using var amqp = await PlainAmqpClient.ConnectAsync();
         await amqp.DeleteQueue(_goodQueue);
-        await using var connection = new NpgsqlConnection(_settings.Postgres);
-        await connection.OpenAsync();
-        await using var drop = new NpgsqlCommand($"drop schema if exists \"{_settings.Schema}\" cascade", connection);
-        await drop.ExecuteNonQueryAsync();
+        await _schema.DisposeAsync();
     }
 }

@@ -1,7 +1,6 @@
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Npgsql;
 using Orchestrator.Contracts;
 using Orchestrator.Hosting;
 using Orchestrator.ReadModels.Hosts;
@@ -15,7 +14,11 @@ namespace Orchestrator.Workflows.Tests;
 [Trait("Category", "Integration")]
 public sealed class When_two_serve_nodes_share_the_projections : IAsyncDisposable
 {
-    readonly OrchestratorSettings _settings = new(TestServices.Postgres, TestServices.RabbitMq, TestServices.UniqueSchema("hotcold"));
+    readonly TestSchema _schema = TestSchema.Create("hotcold");
+    readonly OrchestratorSettings _settings;
+
+    public When_two_serve_nodes_share_the_projections() => _settings = new(TestServices.Postgres, TestServices.RabbitMq, _schema.Name);
+
     readonly List<IHost> _nodes = [];
 
     [Fact]
@@ -68,9 +71,6 @@ public sealed class When_two_serve_nodes_share_the_projections : IAsyncDisposabl
             await node.StopAsync();
             node.Dispose();
         }
-        await using var connection = new NpgsqlConnection(_settings.Postgres);
-        await connection.OpenAsync();
-        await using var drop = new NpgsqlCommand($"drop schema if exists \"{_settings.Schema}\" cascade", connection);
-        await drop.ExecuteNonQueryAsync();
+        await _schema.DisposeAsync();
     }
 }

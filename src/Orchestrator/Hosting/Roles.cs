@@ -23,7 +23,7 @@ public static class Roles
     {
         services.AddMarten(options => Configure(options, settings)).ApplyAllDatabaseChangesOnStartup()
             // The asynchronous read models (host load, attention queue), run by one node of many: Marten's HotCold
-            // daemon, elected by an advisory lock per schema (ReadModelsRegistration).
+            // daemon, elected by an advisory lock per schema (Configure).
             .AddAsyncDaemon(DaemonMode.HotCold);
         return services;
     }
@@ -40,6 +40,19 @@ public static class Roles
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
         options.ConfigureWorkflows();
         options.ConfigureReadModels();
+        // Marten's advisory locks, one set per schema, so that orchestrators (or test runs) sharing a database in
+        // different schemas neither wait for each other's schema changes nor share one projection leader.
+        options.ApplyChangesLockId = AdvisoryLockId(settings.Schema, "schema-changes");
+        options.Projections.DaemonLockId = AdvisoryLockId(settings.Schema, "projections");
+    }
+
+    /// <summary>A stable advisory-lock id per schema and purpose (FNV-1a): the same on every node and every start.</summary>
+    static int AdvisoryLockId(string schema, string purpose)
+    {
+        var hash = 2166136261u;
+        foreach (var c in $"orchestrator-{purpose}:{schema}")
+            hash = (hash ^ c) * 16777619u;
+        return (int)hash;
     }
 
     /// <summary>Everything a role needs on the bus; <paramref name="workerHosts"/> empty means no worker in this process.</summary>
