@@ -127,12 +127,14 @@ public static class HistorySeed
         var memory = (1 + random.Next(16)) * GiB;
         var t = start.AddSeconds(n * 2);
         var policy = new MigrationPolicy(300, 1024, 150, 150, strategy != MigrationStrategies.PreCopy, true, random.Next(3));
+        // Each transition ends with the state change the saga records.
+        MigrationStateChanged Moved(string? from, string to, DateTimeOffset at) => new(id, vm, from, to, at);
         var events = new List<object>
         {
             new MigrationRequested(id, vm, source, target, hypervisor, strategy, policy, "bench-service", t),
-            new MigrationAdmitted(id, 1, t.AddMilliseconds(1)),
-            new PreflightPassed(id, memory, 50 + random.Next(200), t.AddMilliseconds(8)),
-            new TargetPrepared(id, target, 1, t.AddMilliseconds(60)),
+            new MigrationAdmitted(id, 1, t.AddMilliseconds(1)), Moved(null, "Checking", t.AddMilliseconds(1)),
+            new PreflightPassed(id, memory, 50 + random.Next(200), t.AddMilliseconds(8)), Moved("Checking", "Preparing", t.AddMilliseconds(8)),
+            new TargetPrepared(id, target, 1, t.AddMilliseconds(60)), Moved("Preparing", "PreCopying", t.AddMilliseconds(60)),
         };
         var remaining = memory;
         var clock = t.AddMilliseconds(60);
@@ -150,17 +152,23 @@ public static class HistorySeed
         {
             events.Add(new MigrationStepFailed(id, MigrationSteps.Transfer, "connection reset by peer", source, clock.AddMilliseconds(5)));
             events.Add(new MigrationRollingBack(id, "The transfer failed: connection reset by peer", false, clock.AddMilliseconds(5)));
+            events.Add(Moved("PreCopying", "RollingBack", clock.AddMilliseconds(5)));
             events.Add(new MigrationAborted(id, source, clock.AddMilliseconds(20)));
+            events.Add(Moved("RollingBack", "DestroyingTarget", clock.AddMilliseconds(20)));
             events.Add(new TargetDestroyed(id, target, clock.AddMilliseconds(40)));
             events.Add(new MigrationRolledBack(id, "The transfer failed: connection reset by peer", source, clock.AddMilliseconds(40)));
+            events.Add(Moved("DestroyingTarget", "RolledBack", clock.AddMilliseconds(40)));
             return events;
         }
         var downtime = 20 + random.NextDouble() * 250;
         events.Add(new StopAndCopyCompleted(id, downtime, remaining, clock.AddMilliseconds(downtime)));
+        events.Add(Moved("PreCopying", "SwitchingOver", clock.AddMilliseconds(downtime)));
         events.Add(new SwitchoverCompleted(id, target, memory + remaining, clock.AddMilliseconds(downtime + 1)));
+        events.Add(Moved("SwitchingOver", "CleaningUp", clock.AddMilliseconds(downtime + 1)));
         events.Add(new SourceCleanedUp(id, source, clock.AddMilliseconds(downtime + 30)));
         events.Add(new MigrationCompleted(id, vm, target, downtime, (clock.AddMilliseconds(downtime + 30) - t).TotalMilliseconds,
             clock.AddMilliseconds(downtime + 30)));
+        events.Add(Moved("CleaningUp", "Completed", clock.AddMilliseconds(downtime + 30)));
         return events;
     }
 }

@@ -89,8 +89,10 @@ public sealed class When_the_orchestrator_process_is_killed : IAsyncLifetime
             summary.RunningOn.ShouldBe("chaos-b");
             await using var session = _store.QuerySession();
             var events = (await session.History(id)).Select(e => e.Data).ToList();
-            events.GroupBy(e => e.GetType()).Where(g => g.Key != typeof(PreCopyRoundCompleted) && g.Key != typeof(MigrationPolicyAdjusted) && g.Key != typeof(VmLocated))
+            events.GroupBy(e => e.GetType()).Where(g => g.Key != typeof(PreCopyRoundCompleted) && g.Key != typeof(MigrationPolicyAdjusted)
+                    && g.Key != typeof(VmLocated) && g.Key != typeof(MigrationStateChanged))
                 .ShouldAllBe(g => g.Count() == 1, string.Join(", ", events.Select(e => e.GetType().Name)));
+            events.OfType<MigrationStateChanged>().Select(c => c.ToState).ShouldBeUnique();
             // The restarted instance checked the in-flight migration against the hosts (when the check's answers came
             // before the end): one answer per host, and the hosts agreed, so nothing was recovered or aborted.
             events.OfType<VmLocated>().Select(l => l.Host).ShouldBeUnique();

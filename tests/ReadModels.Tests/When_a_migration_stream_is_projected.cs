@@ -3,6 +3,7 @@ using JasperFx;
 using Marten;
 using Orchestrator.Contracts;
 using Orchestrator.ReadModels.Migrations;
+using static Orchestrator.ReadModels.Tests.StateChanges;
 
 namespace Orchestrator.ReadModels.Tests;
 
@@ -39,14 +40,18 @@ public sealed class When_a_migration_stream_is_projected : IAsyncLifetime
     [
         new MigrationRequested(id, "vm-7", "host-a", "host-b", HypervisorKinds.Sim, MigrationStrategies.PreCopy,
             new MigrationPolicy(MaxDowntimeMs: 300), "alice", T0),
-        new MigrationAdmitted(id, 1, T0.AddMilliseconds(1)),
-        new TargetPrepared(id, "host-b", 1, T0.AddMilliseconds(20)),
+        new MigrationAdmitted(id, 1, T0.AddMilliseconds(1)), Moved(id, null, MigrationStates.Checking, T0.AddMilliseconds(1)),
+        new PreflightPassed(id, 4096, 60, T0.AddMilliseconds(10)), Moved(id, MigrationStates.Checking, MigrationStates.Preparing, T0.AddMilliseconds(10)),
+        new TargetPrepared(id, "host-b", 1, T0.AddMilliseconds(20)), Moved(id, MigrationStates.Preparing, MigrationStates.PreCopying, T0.AddMilliseconds(20)),
         new PreCopyRoundCompleted(id, 1, 4096, 1024, 100, 1000, 1024.0, T0.AddMilliseconds(30)),
         new PreCopyRoundCompleted(id, 2, 1024, 64, 100, 1000, 64.0, T0.AddMilliseconds(40)),
         new StopAndCopyCompleted(id, 61.5, 64, T0.AddMilliseconds(50)),
+        Moved(id, MigrationStates.PreCopying, MigrationStates.SwitchingOver, T0.AddMilliseconds(50)),
         new SwitchoverCompleted(id, "host-b", 5184, T0.AddMilliseconds(51)),
+        Moved(id, MigrationStates.SwitchingOver, MigrationStates.CleaningUp, T0.AddMilliseconds(51)),
         new SourceCleanedUp(id, "host-a", T0.AddMilliseconds(60)),
         new MigrationCompleted(id, "vm-7", "host-b", 61.5, 60, T0.AddMilliseconds(60)),
+        Moved(id, MigrationStates.CleaningUp, MigrationStates.Completed, T0.AddMilliseconds(60)),
     ];
 
     [Fact]
@@ -70,7 +75,7 @@ public sealed class When_a_migration_stream_is_projected : IAsyncLifetime
         summary.DowntimeMs.ShouldBe(61.5);
         summary.RequestedBy.ShouldBe("alice");
         summary.EndedAt.ShouldBe(T0.AddMilliseconds(60));
-        summary.LastEventVersion.ShouldBe(9);
+        summary.LastEventVersion.ShouldBe(16);
     }
 
     [Fact]
@@ -96,7 +101,8 @@ public sealed class When_a_migration_stream_is_projected : IAsyncLifetime
         var id = Guid.NewGuid();
         await using (var session = _store.LightweightSession())
         {
-            session.Events.StartStream(id, new MigrationRejected(id, "vm-8", RejectionCodes.VmBusy, "VM 'vm-8' already has an active migration.", T0));
+            session.Events.StartStream(id, new MigrationRejected(id, "vm-8", RejectionCodes.VmBusy, "VM 'vm-8' already has an active migration.", T0),
+                Moved(id, null, MigrationStates.Rejected, T0));
             await session.SaveChangesAsync();
         }
 

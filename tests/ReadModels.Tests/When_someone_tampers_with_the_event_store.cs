@@ -4,6 +4,7 @@ using Npgsql;
 using Orchestrator.Contracts;
 using Orchestrator.ReadModels.Audit;
 using Orchestrator.ReadModels.Migrations;
+using static Orchestrator.ReadModels.Tests.StateChanges;
 
 namespace Orchestrator.ReadModels.Tests;
 
@@ -46,12 +47,14 @@ public sealed class When_someone_tampers_with_the_event_store : IAsyncLifetime
         object[][] commits =
         [
             [new MigrationRequested(id, "vm-audit", "a", "b", HypervisorKinds.Sim, MigrationStrategies.PreCopy, new MigrationPolicy(), "auditor-test", T0),
-             new MigrationAdmitted(id, 1, T0)],
-            [new TargetPrepared(id, "b", 1, T0.AddSeconds(1))],
+             new MigrationAdmitted(id, 1, T0), Moved(id, null, MigrationStates.Checking, T0)],
+            [new PreflightPassed(id, 4096, 5, T0), Moved(id, MigrationStates.Checking, MigrationStates.Preparing, T0)],
+            [new TargetPrepared(id, "b", 1, T0.AddSeconds(1)), Moved(id, MigrationStates.Preparing, MigrationStates.PreCopying, T0.AddSeconds(1))],
             [new PreCopyRoundCompleted(id, 1, 4096, 512, 10, 100, 5.12, T0.AddSeconds(2))],
-            [new StopAndCopyCompleted(id, 5.12, 512, T0.AddSeconds(3))],
-            [new SwitchoverCompleted(id, "b", 4608, T0.AddSeconds(3))],
-            [new SourceCleanedUp(id, "a", T0.AddSeconds(4)), new MigrationCompleted(id, "vm-audit", "b", 5.12, 4000, T0.AddSeconds(4))],
+            [new StopAndCopyCompleted(id, 5.12, 512, T0.AddSeconds(3)), Moved(id, MigrationStates.PreCopying, MigrationStates.SwitchingOver, T0.AddSeconds(3))],
+            [new SwitchoverCompleted(id, "b", 4608, T0.AddSeconds(3)), Moved(id, MigrationStates.SwitchingOver, MigrationStates.CleaningUp, T0.AddSeconds(3))],
+            [new SourceCleanedUp(id, "a", T0.AddSeconds(4)), new MigrationCompleted(id, "vm-audit", "b", 5.12, 4000, T0.AddSeconds(4)),
+             Moved(id, MigrationStates.CleaningUp, MigrationStates.Completed, T0.AddSeconds(4))],
         ];
         foreach (var events in commits)
         {
@@ -82,7 +85,7 @@ public sealed class When_someone_tampers_with_the_event_store : IAsyncLifetime
 
         var count = await AuditExport.WriteNdjson(_store, output, id);
 
-        count.ShouldBe(8);
+        count.ShouldBe(15);
         var previous = HashChain.Genesis;
         foreach (var line in output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -104,11 +107,13 @@ public sealed class When_someone_tampers_with_the_event_store : IAsyncLifetime
         await using var session = _store.QuerySession();
 
         (await MigrationReplay.AsOf(session, id, version: 1))!.State.ShouldBe(MigrationStates.Requested);
-        (await MigrationReplay.AsOf(session, id, version: 2))!.State.ShouldBe(MigrationStates.Checking);
-        var atThree = await MigrationReplay.AsOf(session, id, version: 3);
-        atThree!.State.ShouldBe(MigrationStates.PreCopying);
-        atThree.LastEventVersion.ShouldBe(3);
-        (await MigrationReplay.AsOf(session, id, version: 4))!.Rounds.ShouldBe(1);
+        // The state comes with the state change that ends a transition, not with the event that caused it.
+        (await MigrationReplay.AsOf(session, id, version: 2))!.State.ShouldBe(MigrationStates.Requested);
+        (await MigrationReplay.AsOf(session, id, version: 3))!.State.ShouldBe(MigrationStates.Checking);
+        var atSeven = await MigrationReplay.AsOf(session, id, version: 7);
+        atSeven!.State.ShouldBe(MigrationStates.PreCopying);
+        atSeven.LastEventVersion.ShouldBe(7);
+        (await MigrationReplay.AsOf(session, id, version: 8))!.Rounds.ShouldBe(1);
         var now = await MigrationReplay.AsOf(session, id, at: DateTimeOffset.UtcNow.AddMinutes(1));
         System.Text.Json.JsonSerializer.Serialize(now).ShouldBe(System.Text.Json.JsonSerializer.Serialize(await session.Summary(id)));
     }
@@ -121,7 +126,7 @@ public sealed class When_someone_tampers_with_the_event_store : IAsyncLifetime
         var verdict = await Verify(id);
 
         verdict.Intact.ShouldBeTrue(verdict.Problem);
-        verdict.Events.ShouldBe(8);
+        verdict.Events.ShouldBe(15);
     }
 
     [Fact]

@@ -33,7 +33,7 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
 
     public static async Task<InMemoryOrchestrator> StartAsync(Action<SimOptions>? sim = null, Action<AdmissionOptions>? admission = null,
         Action<MigrationPolicyOptions>? policies = null, Action<TimeoutOptions>? timeouts = null, Action<WorkerOptions>? worker = null,
-        TestSchema? schema = null)
+        TestSchema? schema = null, Action<StoreOptions>? store = null)
     {
         // A schema the caller brought outlives this orchestrator (a test that reads it afterwards); else it is ours.
         var ownSchema = schema is null ? TestSchema.Create("wf") : null;
@@ -50,6 +50,8 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
             ConfigureTimeouts = timeouts,
             ConfigureWorker = worker,
         });
+        if (store is not null)
+            builder.Services.ConfigureMarten(store);
         var host = builder.Build();
         try
         {

@@ -23,12 +23,19 @@ public sealed class When_a_migration_converges
         orchestrator.Fleet.WhereIs("vm-converges").ShouldBe("host-b");
 
         var events = await orchestrator.Events(command.MigrationId);
-        var kinds = events.Select(e => e.GetType()).ToList();
+        var kinds = events.Where(e => e is not MigrationStateChanged).Select(e => e.GetType()).ToList();
         kinds.Take(4).ShouldBe([typeof(MigrationRequested), typeof(MigrationAdmitted), typeof(PreflightPassed), typeof(TargetPrepared)]);
         kinds.Skip(4).Take(summary.Rounds).ShouldAllBe(t => t == typeof(PreCopyRoundCompleted) || t == typeof(MigrationPolicyAdjusted));
         kinds.Skip(4 + summary.Rounds + events.OfType<MigrationPolicyAdjusted>().Count()).ShouldBe([typeof(StopAndCopyCompleted), typeof(SwitchoverCompleted),
             typeof(SourceCleanedUp), typeof(MigrationCompleted)]);
         events.OfType<PreCopyRoundCompleted>().Select(r => r.Round).ShouldBe(Enumerable.Range(1, summary.Rounds));
+        // Each transition ends with the state change it records, the one the summary's state comes from.
+        var changes = events.OfType<MigrationStateChanged>().ToList();
+        changes.Select(c => c.ToState).ShouldBe([MigrationStates.Checking, MigrationStates.Preparing, MigrationStates.PreCopying,
+            MigrationStates.SwitchingOver, MigrationStates.CleaningUp, MigrationStates.Completed]);
+        changes.Select(c => c.FromState).ShouldBe([null, .. changes.SkipLast(1).Select(c => c.ToState)]);
+        events[^2].ShouldBeOfType<MigrationCompleted>();
+        events[^1].ShouldBe(changes[^1]);
         var verdict = await ChainVerifier.Verify(orchestrator.Store, command.MigrationId);
         verdict.Intact.ShouldBeTrue(verdict.Problem);
         verdict.Events.ShouldBe(events.Count);

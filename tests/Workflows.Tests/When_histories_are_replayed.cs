@@ -51,8 +51,8 @@ public sealed class When_histories_are_replayed
             var events = await session.History(stored.Id);
             var rebuilt = await MigrationReplay.AsOf(session, stored.Id);
             JsonSerializer.Serialize(rebuilt).ShouldBe(JsonSerializer.Serialize(stored));
-            // Before its terminal event a replayed migration is still under way; from it on, it has ended.
-            var ended = events.First(e => e.Data is MigrationCompleted or MigrationRolledBack or MigrationCancelled or MigrationFailed or MigrationRejected).Version;
+            // Before the state change into its terminal state a replayed migration is still under way; from it on, it has ended.
+            var ended = events.First(e => e.Data is MigrationStateChanged changed && MigrationStates.IsTerminal(changed.ToState)).Version;
             for (var version = 1; version <= events.Count; version++)
             {
                 var atVersion = await MigrationReplay.AsOf(session, stored.Id, version);

@@ -69,7 +69,8 @@ public sealed class When_more_migrations_arrive_than_the_limits_allow
         cancelled!.State.ShouldBe(MigrationStates.Cancelled);
         cancelled.RunningOn.ShouldBe("host-a");
         var kinds = (await orchestrator.Events(waiting.MigrationId)).Select(e => e.GetType()).ToList();
-        kinds.ShouldBe([typeof(MigrationRequested), typeof(MigrationQueued), typeof(MigrationCancelled)]);
+        kinds.ShouldBe([typeof(MigrationRequested), typeof(MigrationQueued), typeof(MigrationStateChanged), typeof(MigrationCancelled),
+            typeof(MigrationStateChanged)]);
         (await orchestrator.WaitForEnd(running.MigrationId))!.State.ShouldBe(MigrationStates.Completed);
     }
 }

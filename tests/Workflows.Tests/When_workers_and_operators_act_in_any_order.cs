@@ -38,13 +38,15 @@ public sealed class When_workers_and_operators_act_in_any_order
     [Property(MaxTest = 5, Arbitrary = [typeof(Scripts)])]
     public async Task Should_end_every_migration_in_a_consistent_terminal_state(Step[][] batch)
     {
+        var agreement = new StateAgreement();
         await using var orchestrator = await InMemoryOrchestrator.StartAsync(
             admission: limits => (limits.MaxOutboundPerHost, limits.MaxInboundPerHost, limits.MaxPerCluster) = (100, 100, 100),
             timeouts: timeouts =>
             {
                 timeouts.Prepare = timeouts.Switchover = timeouts.Cleanup = timeouts.Rollback = timeouts.Locate = TimeSpan.FromMilliseconds(300);
                 timeouts.MaxAttempts = 2;
-            });
+            },
+            store: options => options.Listeners.Add(agreement));
         // Hosts no worker serves: only the script answers.
         var commands = batch.Select((_, i) => InMemoryOrchestrator.NewMigration($"vm-prop-{i}", source: "prop-src", target: "prop-dst",
             policy: new MigrationPolicy(ProgressTimeoutSeconds: 1, AllowPostCopy: i % 2 == 0)) with { Strategy = MigrationStrategies.Hybrid }).ToList();
@@ -64,12 +66,16 @@ public sealed class When_workers_and_operators_act_in_any_order
             var recoveredFromFailed = events.OfType<MigrationRecoveryStarted>().Count(r => r.RecoveredFrom == MigrationStates.Failed);
             events.Count(e => TerminalEvents.Contains(e.GetType())).ShouldBe(1 + recoveredFromFailed, script);
             var lastEnd = events.FindLastIndex(e => TerminalEvents.Contains(e.GetType()));
-            events.Skip(lastEnd + 1).ShouldAllBe(e => e is CommandRefused, script);
+            events.ElementAtOrDefault(lastEnd + 1).ShouldBeOfType<MigrationStateChanged>(script).ToState.ShouldBe(summary!.State, script);
+            events.Skip(lastEnd + 2).ShouldAllBe(e => e is CommandRefused, script);
+            // The recorded state changes chain: each starts where the one before it ended.
+            var changes = events.OfType<MigrationStateChanged>().ToList();
+            changes.Select(c => c.FromState).ShouldBe([null, .. changes.SkipLast(1).Select(c => c.ToState)], script);
             // What the workflow's own reports or, after a recovery, the hosts' answers justify.
             var lastVerdict = events.OfType<MigrationReconciled>().LastOrDefault(r => r.Verdict != RecoveryVerdicts.Continue);
             var sinceVerdict = lastVerdict is null ? events : events.Skip(events.IndexOf(lastVerdict) + 1);
             var moved = sinceVerdict.Any(e => e is SwitchoverCompleted or PostCopyCompleted);
-            if (summary!.State == MigrationStates.Completed)
+            if (summary.State == MigrationStates.Completed)
                 (moved || lastVerdict?.Verdict == RecoveryVerdicts.Finish).ShouldBeTrue(script);
             if (summary.State is MigrationStates.RolledBack or MigrationStates.Cancelled)
             {
@@ -87,6 +93,9 @@ public sealed class When_workers_and_operators_act_in_any_order
             if (summary.State == MigrationStates.Failed)
                 summary.Reason.ShouldNotBeNullOrWhiteSpace(script);
 
+            // The saga and the summary agreed on the state after every transition, not only at the end.
+            agreement.Transitions(command.MigrationId).ShouldBeGreaterThan(0, script);
+            agreement.Disagreements(command.MigrationId).ShouldBeEmpty(script);
             (await ChainVerifier.Verify(orchestrator.Store, command.MigrationId)).Intact.ShouldBeTrue(script);
             await using var session = orchestrator.Store.QuerySession();
             (await session.LoadAsync<VmLease>(command.VmId)).ShouldBeNull(script);

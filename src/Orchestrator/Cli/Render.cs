@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using JasperFx.Events;
+using Orchestrator.Contracts;
 using Orchestrator.ReadModels.Migrations;
 using Spectre.Console;
 
@@ -64,10 +65,7 @@ public static class Render
     {
         AnsiConsole.MarkupLineInterpolated($"[bold]History of migration {migrationId}[/]");
         foreach (var e in events)
-        {
-            AnsiConsole.MarkupLineInterpolated(
-                $"{e.Version,4}  {e.Timestamp.UtcDateTime:HH:mm:ss.fff}  [bold]{e.EventType.Name,-24}[/] {Details(e.Data)}");
-        }
+            HistoryLine(e.Version, e.Timestamp, e.EventType.Name, JsonSerializer.SerializeToNode(e.Data, e.Data.GetType()));
     }
 
     /// <summary>A migration's events as the API returns them (<c>GET /api/migrations/{id}/events</c>).</summary>
@@ -76,14 +74,27 @@ public static class Render
         AnsiConsole.MarkupLineInterpolated($"[bold]History of migration {migrationId}[/]");
         foreach (var e in events.EnumerateArray())
         {
-            var data = JsonNode.Parse(e.GetProperty("data").GetRawText())!;
-            AnsiConsole.MarkupLineInterpolated(
-                $"{e.GetProperty("version").GetInt64(),4}  {e.GetProperty("timestamp").GetDateTimeOffset().UtcDateTime:HH:mm:ss.fff}  [bold]{e.GetProperty("type").GetString(),-24}[/] {Details(data)}");
+            HistoryLine(e.GetProperty("version").GetInt64(), e.GetProperty("timestamp").GetDateTimeOffset(), e.GetProperty("type").GetString() ?? "?",
+                JsonNode.Parse(e.GetProperty("data").GetRawText()));
         }
     }
 
-    /// <summary>An event's members as <c>Name=value</c>, without the id and timestamp every event carries.</summary>
-    public static string Details(object data) => Details(JsonSerializer.SerializeToNode(data, data.GetType()));
+    /// <summary>
+    /// One event of a history: a state change (the last event of each transition) as the arrow it is, in the state's
+    /// colour; any other event with its members.
+    /// </summary>
+    static void HistoryLine(long version, DateTimeOffset timestamp, string type, JsonNode? data)
+    {
+        var what = type == nameof(MigrationStateChanged) && data is JsonObject change
+            ? $"{Markup.Escape(Member(change, nameof(MigrationStateChanged.FromState)) ?? "(new)")} → "
+              + StateMarkup(Markup.Escape(Member(change, nameof(MigrationStateChanged.ToState)) ?? "?"))
+            : Markup.Escape(Details(data));
+        AnsiConsole.MarkupLine($"{version,4}  {timestamp.UtcDateTime:HH:mm:ss.fff}  [bold]{Markup.Escape(type),-24}[/] {what}");
+    }
+
+    /// <summary>A string member, whatever the case of its name (the API writes camelCase, the event store PascalCase).</summary>
+    static string? Member(JsonObject data, string name) =>
+        data.FirstOrDefault(m => m.Key.Equals(name, StringComparison.OrdinalIgnoreCase)).Value?.GetValue<string>();
 
     static string Details(JsonNode? data)
     {

@@ -9,6 +9,7 @@ namespace Orchestrator.ReadModels.Attention;
 /// Single-stream projection, asynchronous (the operators' worklist; minutes matter, not milliseconds). Keeps one
 /// document per migration that is running or failed, with its last event's time, and deletes it when the migration
 /// ends well. Stuck migrations are found at query time by comparing that time with the clock (see <see cref="AttentionQueries"/>).
+/// The state is the one the saga recorded (<see cref="MigrationStateChanged"/>), as the summary takes it.
 /// </summary>
 public sealed partial class AttentionProjection : SingleStreamProjection<MigrationAttention, Guid>
 {
@@ -40,6 +41,7 @@ public sealed partial class AttentionProjection : SingleStreamProjection<Migrati
         IncludeType<MigrationRecoveryStarted>();
         IncludeType<VmLocated>();
         IncludeType<MigrationReconciled>();
+        IncludeType<MigrationStateChanged>();
     }
 
     public override MigrationAttention? Evolve(MigrationAttention? snapshot, Guid id, IEvent e)
@@ -52,6 +54,10 @@ public sealed partial class AttentionProjection : SingleStreamProjection<Migrati
         var item = snapshot ?? new MigrationAttention { Id = id };
         switch (e.Data)
         {
+            // The last event of a transition; the one before it, its cause, stays the last event an operator is shown.
+            case MigrationStateChanged changed:
+                item.State = changed.ToState;
+                return item;
             case MigrationRequested requested:
                 item.VmId = requested.VmId;
                 item.Hypervisor = requested.Hypervisor;
@@ -60,50 +66,27 @@ public sealed partial class AttentionProjection : SingleStreamProjection<Migrati
                 item.VmRunningOn = requested.SourceHost;
                 item.State = MigrationStates.Requested;
                 break;
-            case MigrationQueued:
-                item.State = MigrationStates.Queued;
-                break;
-            case MigrationAdmitted:
-                item.State = MigrationStates.Checking;
-                break;
-            case PreflightPassed:
-                item.State = MigrationStates.Preparing;
-                break;
-            case TargetPrepared:
-                item.State = MigrationStates.PreCopying;
-                break;
-            case StopAndCopyCompleted when item.State == MigrationStates.PreCopying:
-                item.State = MigrationStates.SwitchingOver;
-                break;
             case SwitchoverCompleted switchover:
                 item.VmRunningOn = switchover.RunningOn;
-                item.State = MigrationStates.CleaningUp;
                 break;
             case PostCopyStarted postCopy:
                 item.VmRunningOn = postCopy.RunningOn;
-                item.State = MigrationStates.PostCopying;
                 break;
             case PostCopyCompleted postCopy:
                 item.VmRunningOn = postCopy.RunningOn;
-                item.State = MigrationStates.CleaningUp;
                 break;
             case MigrationRollingBack rollingBack:
                 item.Reason = rollingBack.Reason;
-                item.State = MigrationStates.RollingBack;
-                break;
-            case MigrationAborted:
-                item.State = MigrationStates.DestroyingTarget;
                 break;
             // A recovery takes the migration up again: it is no longer failed, it is being reconciled.
             case MigrationRecoveryStarted:
                 item.Kind = null;
                 item.FailedIn = null;
-                item.State = MigrationStates.Reconciling;
                 break;
             case MigrationReconciled { Verdict: RecoveryVerdicts.Finish }:
                 item.VmRunningOn = item.TargetHost;
-                item.State = MigrationStates.CleaningUp;
                 break;
+            // Recorded before the state change it causes: the state is still the one the migration failed in.
             case MigrationFailed failed:
                 item.FailedIn = item.State;
                 item.Kind = failed.VmRunningOn is null ? AttentionKinds.VmLost
@@ -111,7 +94,6 @@ public sealed partial class AttentionProjection : SingleStreamProjection<Migrati
                     : AttentionKinds.Failed;
                 item.Reason = failed.Reason;
                 item.VmRunningOn = failed.VmRunningOn;
-                item.State = MigrationStates.Failed;
                 break;
         }
         item.LastEventAt = EventTimes.Of(e);

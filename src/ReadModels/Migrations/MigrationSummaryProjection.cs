@@ -6,7 +6,9 @@ namespace Orchestrator.ReadModels.Migrations;
 
 /// <summary>
 /// Inline projection (read-your-writes): the summary is updated in the transaction that appends the events.
-/// Pure: everything comes from the events, time included.
+/// Pure: everything comes from the events, time included. The state is the one the saga recorded
+/// (<see cref="MigrationStateChanged"/>, the last event of each transition), never worked out here a second time; the
+/// other events fill in the figures, hosts and reasons.
 /// </summary>
 public sealed partial class MigrationSummaryProjection : SingleStreamProjection<MigrationSummary, Guid>
 {
@@ -31,7 +33,6 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
     {
         Id = @event.Data.MigrationId,
         VmId = @event.Data.VmId,
-        State = MigrationStates.Rejected,
         Reason = @event.Data.Reason,
         RejectionCode = @event.Data.ReasonCode,
         RequestedAt = @event.Data.Timestamp,
@@ -40,25 +41,32 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
         LastEventVersion = Math.Max(1, @event.Version),
     };
 
+    /// <summary>The state the saga entered: the one source of the summary's <see cref="MigrationSummary.State"/>.</summary>
+    public void Apply(IEvent<MigrationStateChanged> @event, MigrationSummary summary)
+    {
+        summary.State = @event.Data.ToState;
+        summary.Touch(@event, @event.Data.Timestamp);
+    }
+
     public void Apply(IEvent<MigrationQueued> @event, MigrationSummary summary)
     {
         summary.QueuePosition = @event.Data.Position;
         summary.QueueReason = @event.Data.Reason;
-        summary.Move(MigrationStates.Queued, @event, @event.Data.Timestamp);
+        summary.Touch(@event, @event.Data.Timestamp);
     }
 
     public void Apply(IEvent<MigrationAdmitted> @event, MigrationSummary summary)
     {
         summary.QueuePosition = null;
         summary.AdmittedAt ??= @event.Data.Timestamp;
-        summary.Move(MigrationStates.Checking, @event, @event.Data.Timestamp);
+        summary.Touch(@event, @event.Data.Timestamp);
     }
 
     public void Apply(IEvent<PreflightPassed> @event, MigrationSummary summary)
     {
         summary.PredictedDowntimeMs = @event.Data.PredictedDowntimeMs;
         summary.MemoryBytes = @event.Data.MemoryBytes;
-        summary.Move(MigrationStates.Preparing, @event, @event.Data.Timestamp);
+        summary.Touch(@event, @event.Data.Timestamp);
     }
 
     public void Apply(IEvent<PreflightFailed> @event, MigrationSummary summary)
@@ -72,11 +80,11 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
     {
         summary.Reason = @event.Data.Reason;
         summary.RejectionCode = @event.Data.ReasonCode;
-        summary.End(MigrationStates.Rejected, @event, @event.Data.Timestamp);
+        summary.End(@event, @event.Data.Timestamp);
     }
 
     public void Apply(IEvent<TargetPrepared> @event, MigrationSummary summary) =>
-        summary.Move(MigrationStates.PreCopying, @event, @event.Data.Timestamp);
+        summary.Touch(@event, @event.Data.Timestamp);
 
     public void Apply(IEvent<PreCopyRoundCompleted> @event, MigrationSummary summary)
     {
@@ -96,15 +104,13 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
         summary.DowntimeMs = @event.Data.DowntimeMs;
         summary.BytesTransferred += @event.Data.BytesTransferred;
         summary.BytesRemaining = 0;
-        if (summary.State == MigrationStates.PreCopying)
-            summary.State = MigrationStates.SwitchingOver;
         summary.Touch(@event, @event.Data.Timestamp);
     }
 
     public void Apply(IEvent<SwitchoverCompleted> @event, MigrationSummary summary)
     {
         summary.RunningOn = @event.Data.RunningOn;
-        summary.Move(MigrationStates.CleaningUp, @event, @event.Data.Timestamp);
+        summary.Touch(@event, @event.Data.Timestamp);
     }
 
     public void Apply(IEvent<MigrationPolicyAdjusted> @event, MigrationSummary summary)
@@ -119,15 +125,18 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
     {
         summary.RunningOn = @event.Data.RunningOn;
         summary.BytesRemaining = @event.Data.BytesRemaining;
-        summary.Move(MigrationStates.PostCopying, @event, @event.Data.Timestamp);
+        summary.Touch(@event, @event.Data.Timestamp);
     }
+
+    /// <summary>A post-copy link that broke and was resumed: history; every event passes through <c>Touch</c> so the version counts it.</summary>
+    public void Apply(IEvent<PostCopyRecovered> @event, MigrationSummary summary) => summary.Touch(@event, @event.Data.Timestamp);
 
     public void Apply(IEvent<PostCopyCompleted> @event, MigrationSummary summary)
     {
         summary.BytesTransferred = @event.Data.BytesTransferred;
         summary.BytesRemaining = 0;
         summary.PostCopyPageFaults = @event.Data.PageFaults;
-        summary.Move(MigrationStates.CleaningUp, @event, @event.Data.Timestamp);
+        summary.Touch(@event, @event.Data.Timestamp);
     }
 
     public void Apply(IEvent<SourceCleanedUp> @event, MigrationSummary summary) => summary.Touch(@event, @event.Data.Timestamp);
@@ -137,7 +146,7 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
         summary.RunningOn = @event.Data.RunningOn;
         summary.DowntimeMs = @event.Data.DowntimeMs;
         summary.DurationMs = @event.Data.DurationMs;
-        summary.End(MigrationStates.Completed, @event, @event.Data.Timestamp);
+        summary.End(@event, @event.Data.Timestamp);
     }
 
     public void Apply(IEvent<MigrationStepFailed> @event, MigrationSummary summary) => summary.Touch(@event, @event.Data.Timestamp);
@@ -145,11 +154,11 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
     public void Apply(IEvent<MigrationRollingBack> @event, MigrationSummary summary)
     {
         summary.Reason = @event.Data.Reason;
-        summary.Move(MigrationStates.RollingBack, @event, @event.Data.Timestamp);
+        summary.Touch(@event, @event.Data.Timestamp);
     }
 
     public void Apply(IEvent<MigrationAborted> @event, MigrationSummary summary) =>
-        summary.Move(MigrationStates.DestroyingTarget, @event, @event.Data.Timestamp);
+        summary.Touch(@event, @event.Data.Timestamp);
 
     public void Apply(IEvent<TargetDestroyed> @event, MigrationSummary summary) => summary.Touch(@event, @event.Data.Timestamp);
 
@@ -157,21 +166,21 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
     {
         summary.Reason = @event.Data.Reason;
         summary.RunningOn = @event.Data.RunningOn;
-        summary.End(MigrationStates.RolledBack, @event, @event.Data.Timestamp);
+        summary.End(@event, @event.Data.Timestamp);
     }
 
     public void Apply(IEvent<MigrationCancelled> @event, MigrationSummary summary)
     {
         summary.Reason = @event.Data.Reason;
         summary.RunningOn = @event.Data.RunningOn;
-        summary.End(MigrationStates.Cancelled, @event, @event.Data.Timestamp);
+        summary.End(@event, @event.Data.Timestamp);
     }
 
     public void Apply(IEvent<MigrationFailed> @event, MigrationSummary summary)
     {
         summary.Reason = @event.Data.Reason;
         summary.RunningOn = @event.Data.VmRunningOn;
-        summary.End(MigrationStates.Failed, @event, @event.Data.Timestamp);
+        summary.End(@event, @event.Data.Timestamp);
     }
 
     public void Apply(IEvent<CommandRefused> @event, MigrationSummary summary) => summary.Touch(@event, @event.Data.Timestamp);
@@ -180,7 +189,7 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
     {
         summary.Recoveries++;
         summary.EndedAt = null;
-        summary.Move(MigrationStates.Reconciling, @event, @event.Data.Timestamp);
+        summary.Touch(@event, @event.Data.Timestamp);
     }
 
     public void Apply(IEvent<VmLocated> @event, MigrationSummary summary) => summary.Touch(@event, @event.Data.Timestamp);
@@ -190,11 +199,7 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
         summary.RecoveryVerdict = @event.Data.Verdict;
         summary.RecoveryEvidence = @event.Data.Evidence;
         if (@event.Data.Verdict == RecoveryVerdicts.Finish)
-        {
             summary.RunningOn = summary.TargetHost;
-            summary.Move(MigrationStates.CleaningUp, @event, @event.Data.Timestamp);
-        }
-        else
-            summary.Touch(@event, @event.Data.Timestamp);
+        summary.Touch(@event, @event.Data.Timestamp);
     }
 }

@@ -12,15 +12,10 @@ static class MigrationSummaryUpdates
         summary.LastEventVersion = @event.Version > 0 ? @event.Version : summary.LastEventVersion + 1;
     }
 
-    public static void Move(this MigrationSummary summary, string state, IEvent @event, DateTimeOffset timestamp)
-    {
-        summary.State = state;
-        summary.Touch(@event, timestamp);
-    }
-
-    public static void End(this MigrationSummary summary, string state, IEvent @event, DateTimeOffset timestamp)
+    /// <summary>A terminal event: the migration ended then (its state comes with the state change that follows it).</summary>
+    public static void End(this MigrationSummary summary, IEvent @event, DateTimeOffset timestamp)
     {
         summary.EndedAt = timestamp;
-        summary.Move(state, @event, timestamp);
+        summary.Touch(@event, timestamp);
     }
 }

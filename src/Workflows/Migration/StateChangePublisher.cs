@@ -4,8 +4,9 @@ using Orchestrator.Contracts;
 namespace Orchestrator.Workflows.Migration;
 
 /// <summary>
-/// Publishes <see cref="MigrationStateChanged"/> for every transition, through the saga's outbox, so other services can
-/// follow every migration as Nova's notifications let them (the integration events, not the history: that is the stream).
+/// Every transition's <see cref="MigrationStateChanged"/>: recorded on the migration's stream, after the events that
+/// caused it and in the same transaction (the read models take the state from it instead of working it out again), and
+/// published through the saga's outbox, so other services can follow every migration as Nova's notifications let them.
 /// </summary>
 public sealed class StateChangePublisher : IStateObserver<MigrationState>
 {
@@ -15,8 +16,10 @@ public sealed class StateChangePublisher : IStateObserver<MigrationState>
         // The saga's creation (to Initial) is not a state change anyone outside needs to hear about.
         if (currentState.Name != previousState?.Name && currentState.Name != "Initial")
         {
-            saga.Publish(new MigrationStateChanged(saga.CorrelationId, string.IsNullOrEmpty(saga.VmId) ? null : saga.VmId,
-                previousState?.Name is null or "Initial" ? null : previousState.Name, currentState.Name, DateTimeOffset.UtcNow));
+            var changed = new MigrationStateChanged(saga.CorrelationId, string.IsNullOrEmpty(saga.VmId) ? null : saga.VmId,
+                previousState?.Name is null or "Initial" ? null : previousState.Name, currentState.Name, DateTimeOffset.UtcNow);
+            saga.Record(changed);
+            saga.Publish(changed);
         }
         return Task.CompletedTask;
     }
