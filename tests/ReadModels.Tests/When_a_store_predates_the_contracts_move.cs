@@ -105,6 +105,43 @@ public sealed class When_a_store_predates_the_contracts_move : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Reports the demo never wrote, as rows of the same time would hold them: no projection of this process handles
+    /// them, so only the store's own list of event types can tell what they are.
+    /// </summary>
+    [Theory]
+    [InlineData("step_heartbeat", "StepHeartbeat", """{"MigrationId":"{id}","Step":"Transfer","Host":"host-a","Timestamp":"2026-12-05T07:08:35+00:00"}""")]
+    [InlineData("vm_located", "VmLocated", """{"MigrationId":"{id}","Host":"host-a","VmId":"vm-1","Presence":"Running","Detail":null,"Timestamp":"2026-12-05T07:08:35+00:00","Epoch":1}""")]
+    [InlineData("preflight_failed", "PreflightFailed", """{"MigrationId":"{id}","Reason":"no room","PredictedDowntimeMs":null,"Timestamp":"2026-12-05T07:08:35+00:00"}""")]
+    [InlineData("post_copy_recovered", "PostCopyRecovered", """{"MigrationId":"{id}","RunningOn":"host-b","Attempts":1,"PausedMs":12.5,"Detail":"resumed","Timestamp":"2026-12-05T07:08:35+00:00"}""")]
+    public async Task Should_read_a_report_no_projection_handles_by_its_stored_name(string alias, string oldTypeName, string data)
+    {
+        var id = Guid.NewGuid();
+        await using (var connection = new NpgsqlConnection(TestServices.Postgres))
+        {
+            await connection.OpenAsync();
+            await using (var stream = new NpgsqlCommand($"insert into {_schema.Name}.mt_streams (id, version) values ($1, 1)", connection))
+            {
+                stream.Parameters.AddWithValue(id);
+                await stream.ExecuteNonQueryAsync();
+            }
+            await using var insert = new NpgsqlCommand(
+                $"insert into {_schema.Name}.mt_events (seq_id, id, stream_id, version, data, type, mt_dotnet_type) "
+                + "values (100000, gen_random_uuid(), $1, 1, $2::jsonb, $3, $4)", connection);
+            insert.Parameters.AddWithValue(id);
+            insert.Parameters.AddWithValue(data.Replace("{id}", id.ToString()));
+            insert.Parameters.AddWithValue(alias);
+            insert.Parameters.AddWithValue($"Orchestrator.Contracts.{oldTypeName}, Orchestrator.Contracts");
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await using var session = _store.QuerySession();
+        var read = (await session.Events.FetchStreamAsync(id)).ShouldHaveSingleItem();
+
+        read.Data.GetType().FullName.ShouldBe($"Orchestrator.Contracts.Workers.{oldTypeName}");
+        ((IMigrationEvent)read.Data).MigrationId.ShouldBe(id);
+    }
+
     [Fact]
     public async Task Should_rebuild_the_summaries_exactly_as_they_were_stored()
     {

@@ -73,14 +73,14 @@ public sealed class BeginTransferConsumer(IHypervisorDriver driver, EpochFence f
         }
 
         public Task PostCopyStarted(string runningOn, long bytesRemaining) =>
-            Report(context, MigrationId, new Contracts.PostCopyStarted(MigrationId, runningOn, bytesRemaining, DateTimeOffset.UtcNow));
+            Report(context, MigrationId, new Contracts.Workers.PostCopyStarted(MigrationId, runningOn, bytesRemaining, DateTimeOffset.UtcNow));
 
         public Task PostCopyRecovered(string runningOn, int attempts, double pausedMs, string detail) =>
-            Report(context, MigrationId, new Contracts.PostCopyRecovered(MigrationId, runningOn, attempts, pausedMs, detail, DateTimeOffset.UtcNow));
+            Report(context, MigrationId, new Contracts.Workers.PostCopyRecovered(MigrationId, runningOn, attempts, pausedMs, detail, DateTimeOffset.UtcNow));
 
         public Task PostCopyCompleted(string runningOn, long totalBytesTransferred, long pageFaults)
         {
-            Outcome = new Contracts.PostCopyCompleted(MigrationId, runningOn, totalBytesTransferred, pageFaults, DateTimeOffset.UtcNow);
+            Outcome = new Contracts.Workers.PostCopyCompleted(MigrationId, runningOn, totalBytesTransferred, pageFaults, DateTimeOffset.UtcNow);
             return Task.CompletedTask;
         }
     }
