@@ -131,9 +131,10 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IH
         else
             StepTimeoutToken = token;
         var id = MigrationTimer.IdFor(CorrelationId, kind);
+        var now = DateTimeOffset.UtcNow;
         _pendingTimers.Add((id, new MigrationTimer
         {
-            Id = id, MigrationId = CorrelationId, Kind = kind, Token = token, DueAt = DateTimeOffset.UtcNow + delay, State = CurrentState,
+            Id = id, MigrationId = CorrelationId, Kind = kind, Token = token, ArmedAt = now, DueAt = now + delay, State = CurrentState,
         }));
     }
 
