@@ -5,10 +5,12 @@ namespace Orchestrator.Workflows.Intake;
 
 /// <summary>
 /// A public command endpoint: its queue (and the exchange of the same name) accepts plain JSON bodies from clients that
-/// do not use MassTransit as well as MassTransit envelopes. What cannot be read lands in the queue's _error queue.
+/// do not use MassTransit as well as MassTransit envelopes, held to the HTTP API's rules (<see cref="PublicBodyFilter"/>).
+/// What cannot be read lands in the queue's _error queue, at once, with the reason.
 /// </summary>
-public class PublicCommandDefinition<TConsumer> : ConsumerDefinition<TConsumer>
-    where TConsumer : class, IConsumer
+public class PublicCommandDefinition<TConsumer, TMessage> : ConsumerDefinition<TConsumer>
+    where TConsumer : class, IConsumer<TMessage>
+    where TMessage : class
 {
     public PublicCommandDefinition(string queueName) => EndpointName = queueName;
 
@@ -17,6 +19,8 @@ public class PublicCommandDefinition<TConsumer> : ConsumerDefinition<TConsumer>
     {
         // Each public endpoint consumes exactly one message type, so reading any raw JSON body as that type is safe.
         endpointConfigurator.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true);
+        // First in the pipe, outside the retries: a body that breaks a rule will break it again.
+        endpointConfigurator.UseFilter(new PublicBodyFilter(typeof(TMessage)));
         endpointConfigurator.UseTransientFaultRetry(context);
         endpointConfigurator.UseMessageRetry(r => r.Intervals(50, 200, 1000));
     }
