@@ -2,7 +2,9 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.Workflows.Intake;
 
 namespace Orchestrator.Api;
 
@@ -24,10 +26,14 @@ public static class ApiHosting
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         // Let body-binding failures reach BadRequestExceptionHandler, which says what was wrong with the body.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        // A body is at most what the AMQP intake takes (PublicBodyFilter): a larger one is a 413.
+        services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = PublicBodyFilter.MaxBodyBytes);
         // Unknown members are refused, not ignored: a typo in a field name must not silently fall back to a default.
+        // Numbers are JSON numbers ("300" is refused), as on AMQP: both transports read a body the same way.
         services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+            json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
         });
         services.AddOpenApi();
