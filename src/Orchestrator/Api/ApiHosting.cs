@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,12 +23,18 @@ public static class ApiHosting
             .AddPolicy(ApiRoles.ReadPolicy, policy => policy.RequireRole(ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer))
             .AddPolicy(ApiRoles.OperatorsOnlyPolicy, policy => policy.RequireRole(ApiRoles.Operator))
             .AddPolicy(ApiRoles.HistoryPolicy, policy => policy.RequireRole(ApiRoles.Operator, ApiRoles.Auditor, ApiRoles.Service));
-        services.AddProblemDetails();
+        // Kestrel and the body binding answer 413 and 415 themselves; the problem says which rule the body broke.
+        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context => context.ProblemDetails.Detail ??= context.ProblemDetails.Status switch
+        {
+            StatusCodes.Status413PayloadTooLarge => $"The request body is larger than {PublicCommandBody.MaxBodyBytes} bytes, the most any command may be.",
+            StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON: send it with Content-Type: application/json.",
+            _ => null,
+        });
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         // Let body-binding failures reach BadRequestExceptionHandler, which says what was wrong with the body.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
-        // A body is at most what the AMQP intake takes (PublicBodyFilter): a larger one is a 413.
-        services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = PublicBodyFilter.MaxBodyBytes);
+        // A body is at most what the AMQP intake takes (PublicCommandBody): a larger one is a 413.
+        services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = PublicCommandBody.MaxBodyBytes);
         // Unknown members are refused, not ignored: a typo in a field name must not silently fall back to a default.
         // Numbers are JSON numbers ("300" is refused), as on AMQP: both transports read a body the same way.
         services.ConfigureHttpJsonOptions(json =>

@@ -25,7 +25,7 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
                 Status = bad.StatusCode,
                 Title = bad.StatusCode switch
                 {
-                    StatusCodes.Status413PayloadTooLarge => $"The request body is larger than {PublicBodyFilter.MaxBodyBytes} bytes.",
+                    StatusCodes.Status413PayloadTooLarge => $"The request body is larger than {PublicCommandBody.MaxBodyBytes} bytes.",
                     StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
                     _ => "The request body cannot be read.",
                 },

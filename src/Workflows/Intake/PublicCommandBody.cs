@@ -1,37 +1,27 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MassTransit;
-using MassTransit.Serialization;
 
 namespace Orchestrator.Workflows.Intake;
 
 /// <summary>
-/// Reads a public command's body as the HTTP API does before anything handles it: JSON only (a plain body as
-/// <c>application/json</c>, or a MassTransit envelope), at most <see cref="MaxBodyBytes"/>, no member the command does
-/// not have, numbers as JSON numbers. A body that breaks a rule is refused with a <see cref="PublicBodyRefusedException"/>
-/// that says which, and lands in the endpoint's _error queue without a retry.
+/// The rules a public command's body meets on AMQP, as on HTTP: JSON only (a plain body as <c>application/json</c>, or
+/// a MassTransit envelope), at most <see cref="MaxBodyBytes"/>, no member the command does not have, numbers as JSON
+/// numbers. <see cref="PublicCommandDeserializer"/> applies them before MassTransit reads the body.
 /// </summary>
-public sealed class PublicBodyFilter(Type messageType) : IFilter<ConsumeContext>
+public sealed class PublicCommandBody(Type messageType)
 {
     public const int MaxBodyBytes = 64 * 1024;
 
     public const string PlainJson = "application/json";
     public const string Envelope = "application/vnd.masstransit+json";
 
-    static readonly JsonSerializerOptions Strict = new(SystemTextJsonMessageSerializer.Options)
+    /// <summary>The HTTP API's reading (web defaults: camelCase, case-insensitive), not MassTransit's, which converts more than JSON says.</summary>
+    static readonly JsonSerializerOptions Strict = new(JsonSerializerDefaults.Web)
     {
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         NumberHandling = JsonNumberHandling.Strict,
     };
-
-    public async Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
-    {
-        if (Problem(context.ReceiveContext.ContentType?.MediaType, context.ReceiveContext.Body) is { } problem)
-            throw new PublicBodyRefusedException(problem);
-        await next.Send(context);
-    }
-
-    public void Probe(ProbeContext context) => context.CreateFilterScope("publicBody");
 
     /// <summary>Why the body cannot be taken as <see cref="messageType"/>; null when it can.</summary>
     public string? Problem(string? mediaType, MessageBody body)
@@ -58,10 +48,15 @@ public sealed class PublicBodyFilter(Type messageType) : IFilter<ConsumeContext>
             message.Deserialize(messageType, Strict);
             return null;
         }
+        catch (Exception e) when (e is InvalidOperationException or NotSupportedException or FormatException or OverflowException or ArgumentException)
+        {
+            return $"The body cannot be read as {messageType.Name}: {InputRules.Clip(e.Message, 512)}";
+        }
         catch (JsonException e)
         {
             // The serializer's words (member, path, position), clipped: a refused member's name can be as long as the body.
-            return $"The body cannot be read as {messageType.Name}: {InputRules.Clip(e.Message, 512)}";
+            var at = e.Path is { } path ? $" at {InputRules.Clip(path, 128)}" : string.Empty;
+            return $"The body cannot be read as {messageType.Name}{at}: {InputRules.Clip(e.Message, 512)}";
         }
     }
 }
