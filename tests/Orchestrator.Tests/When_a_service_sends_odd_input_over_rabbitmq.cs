@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Orchestrator.Contracts;
+using Orchestrator.ReadModels.Drains;
 using Orchestrator.ReadModels.Migrations;
 
 namespace Orchestrator.Tests;
@@ -137,6 +138,24 @@ public sealed class When_a_service_sends_odd_input_over_rabbitmq(RabbitMqOrchest
                 .FirstOrDefault(m => m.GetProperty("migrationId").GetGuid() == id)), m => m.ValueKind == JsonValueKind.Object, "the refusal");
         refusal.GetProperty("command").GetString().ShouldBe("cancel");
         refusal.GetProperty("reason").GetString().ShouldStartWith("Reason holds a control character (U+0000) at position 4");
+    }
+
+    [Fact]
+    public async Task Should_fail_a_drain_of_a_host_that_is_not_a_name_without_asking_any_worker()
+    {
+        await using var client = await PlainAmqpClient.ConnectAsync();
+        var drainId = Guid.NewGuid();
+
+        await client.Publish(QueueNames.DrainHost, JsonSerializer.Serialize(new { drainId, host = "host\0c", hypervisor = HypervisorKinds.Sim, targets = new[] { "e2e-b" } }));
+
+        var drain = await Eventually.Get(async () =>
+        {
+            await using var session = orchestrator.Store.QuerySession();
+            return await DrainProgress.Load(session, drainId);
+        }, d => d is { IsFinished: true }, "the drain to end");
+        drain!.State.ShouldBe(DrainProgress.Failed);
+        drain.Reason.ShouldBe($"Host 'host\\u0000c' is not a valid name: {Workflows.Intake.InputRules.NameRule}.");
+        drain.Host.ShouldBe("host\uFFFDc");
     }
 
     async Task RejectsWith(string body, string reason)
