@@ -155,6 +155,16 @@ public sealed class When_clients_send_odd_input_to_the_http_api(RabbitMqOrchestr
         output.ShouldContain("TargetHost (--to) 'e2e-b#evil' is not a valid name");
     }
 
+    [Fact]
+    public async Task Should_exit_64_when_a_worker_is_given_a_host_that_is_not_a_name()
+    {
+        var (exitCode, output) = await OrchestratorProcess.Run(new Dictionary<string, string> { ["ConnectionStrings__RabbitMq"] = orchestrator.Settings.RabbitMq },
+            "worker", "--driver", "sim", "--host", "e2e-a", "--host", "host b");
+
+        exitCode.ShouldBe(64, output);
+        output.ShouldContain("--host 'host b' is not a valid name");
+    }
+
     async Task<Guid> StartAndWait(HttpClient client, string vm)
     {
         var response = await client.PostAsync("/api/migrations", Json($$"""{"vmId":"{{vm}}","sourceHost":"e2e-a","targetHost":"e2e-b","hypervisor":"sim"}"""));
