@@ -41,6 +41,16 @@ public sealed class When_clients_send_odd_input_to_the_http_api(RabbitMqOrchestr
     }
 
     [Fact]
+    public async Task Should_answer_a_host_that_is_not_a_name_with_400()
+    {
+        using var client = _api.Client(ApiRoles.Viewer);
+
+        await ShouldBeProblem(await client.GetAsync("/api/hosts/host%20b"), HttpStatusCode.BadRequest, "name", "Name 'host b' is not a valid name");
+        // A NUL in the path is refused by Kestrel itself, before any endpoint: a 400 without a body, never a 500.
+        (await client.GetAsync("/api/hosts/host%00b")).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
     public async Task Should_answer_a_nul_in_the_vm_id_with_400_naming_the_rule()
     {
         using var client = _api.Client(ApiRoles.Operator);

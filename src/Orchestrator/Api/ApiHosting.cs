@@ -14,7 +14,11 @@ public static class ApiHosting
 {
     public static IServiceCollection AddOrchestratorApi(this IServiceCollection services)
     {
-        services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section);
+        // A client's name is the principal of its commands (their requestedBy): held to the same rules, at start-up.
+        services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section)
+            .Validate(api => api.Clients.All(client => OperatorCommandRules.RequestedByProblem(client.Name) is null),
+                $"Api:Clients: a client's Name is recorded as requestedBy: at most {InputRules.RequestedByMaxLength} characters, and {InputRules.TextRule}.")
+            .ValidateOnStart();
         services.AddOptions<AttentionOptions>().BindConfiguration(AttentionOptions.Section);
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
