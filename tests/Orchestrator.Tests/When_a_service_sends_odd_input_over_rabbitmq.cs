@@ -58,6 +58,11 @@ public sealed class When_a_service_sends_odd_input_over_rabbitmq(RabbitMqOrchest
     }
 
     [Fact]
+    public async Task Should_reject_a_requested_by_under_the_body_limit_but_over_its_own_without_putting_it_in_a_header() =>
+        await RejectsWith(StartBody(Guid.NewGuid(), "vm-odd-60k", requestedBy: new string('r', 60_000)),
+            "RequestedBy is 60000 characters long; at most 256 are allowed.");
+
+    [Fact]
     public async Task Should_reject_a_300_character_host_name() =>
         await RejectsWith(StartBody(Guid.NewGuid(), "vm-odd-300", source: new string('h', 300)), "(300 characters) is not a valid name");
 
