@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Workflows.Intake;
+using Orchestrator.Workflows.Outbox;
 
 namespace Orchestrator.Api;
 
@@ -27,6 +28,8 @@ public static class ApiHosting
             .AddPolicy(ApiRoles.ReadPolicy, policy => policy.RequireRole(ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer))
             .AddPolicy(ApiRoles.OperatorsOnlyPolicy, policy => policy.RequireRole(ApiRoles.Operator))
             .AddPolicy(ApiRoles.HistoryPolicy, policy => policy.RequireRole(ApiRoles.Operator, ApiRoles.Auditor, ApiRoles.Service));
+        // Commands are stored before they are answered (see CommandOutbox).
+        services.AddSingleton<CommandOutbox>();
         // Kestrel and the body binding answer 413 and 415 themselves; the problem says which rule the body broke.
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context => context.ProblemDetails.Detail ??= context.ProblemDetails.Status switch
         {

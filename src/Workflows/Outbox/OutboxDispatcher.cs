@@ -2,6 +2,7 @@ using Marten;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Workflows.Liveness;
 using Orchestrator.Workflows.Resilience;
 
 namespace Orchestrator.Workflows.Outbox;
@@ -122,6 +123,7 @@ public sealed class OutboxDispatcher(IDocumentStore store, IBus bus, DeliveredOu
         await using var session = store.LightweightSession();
         var cutoff = DateTimeOffset.UtcNow - DedupeWindow;
         session.DeleteWhere<InboxRecord>(r => r.ProcessedAt < cutoff);
+        session.DeleteWhere<TransferLiveness>(l => l.SeenAt < cutoff);
         await session.SaveChangesAsync(cancellationToken);
     }
 }
