@@ -10,8 +10,9 @@ using RabbitMQ.Client;
 namespace Orchestrator.Bench;
 
 /// <summary>
-/// Many migrations in flight at once, on real processes: one <c>serve</c> and one sim <c>worker</c> (serving
-/// <see cref="HostCount"/> hosts) at their default settings, started as a service would, over plain AMQP, at a steady
+/// Many migrations in flight at once, on real processes: one <c>serve</c> and <c>workers</c> sim workers (together
+/// serving <see cref="HostCount"/> hosts; a migration moves between two hosts of one worker, as the sim's fleet lives in
+/// its worker's process) at their default settings, started as a service would, over plain AMQP, at a steady
 /// pace. Every VM has 1 GiB, and the sim runs <c>timeFactor</c> times slower than the model's time, so each first pass
 /// lasts minutes of wall time: longer than it takes to start them all, so they are all in flight together, and longer
 /// than the progress timeout, so only the heartbeats keep them alive (the completion timeout is raised to match).
@@ -29,7 +30,7 @@ public static class Scale
         public double BacklogSeconds => SagaMessagesPerSecond > 0 ? MaxBacklog / SagaMessagesPerSecond : double.PositiveInfinity;
     }
 
-    public static async Task<Result> Run(string postgres, string rabbit, int migrations, double startsPerSecond, double timeFactor)
+    public static async Task<Result> Run(string postgres, string rabbit, int migrations, double startsPerSecond, double timeFactor, int workers)
     {
         var schema = $"bench_scale_{Guid.NewGuid():N}"[..24];
         var hosts = Enumerable.Range(0, HostCount).Select(i => $"scale-{i:0000}").ToArray();
@@ -46,9 +47,11 @@ public static class Scale
             ["Serilog__MinimumLevel__Default"] = "Warning",
             ["Logging__LogLevel__Default"] = "Warning",
         };
-        using var serve = Child.Start(environment, "serve", "--urls", "http://127.0.0.1:0");
-        using var worker = Child.Start(environment, ["worker", "--driver", "sim", "--real-time-factor", timeFactor.ToString(CultureInfo.InvariantCulture),
-            .. hosts.SelectMany(h => new[] { "--host", h })]);
+        using var serve = Child.Start("serve", environment, "serve", "--urls", "http://127.0.0.1:0");
+        var perWorker = HostCount / workers;
+        var workerProcesses = Enumerable.Range(0, workers).Select(w => Child.Start($"worker-{w}", environment, ["worker", "--driver", "sim",
+            "--real-time-factor", timeFactor.ToString(CultureInfo.InvariantCulture),
+            .. hosts.Skip(w * perWorker).Take(perWorker).SelectMany(h => new[] { "--host", h })])).ToList();
         try
         {
             await using var connection = await new ConnectionFactory { Uri = new Uri(rabbit) }.CreateConnectionAsync();
@@ -59,13 +62,14 @@ public static class Scale
             var vms = OneGiBVms().Take(migrations).ToArray();
             var completion = (int)Math.Ceiling(timeFactor * 4);
             var clock = Stopwatch.StartNew();
-            var sampler = new Sampler(postgres, schema, connection, serve.Id, worker.Id);
+            var sampler = new Sampler(postgres, schema, connection, serve.Id, [.. workerProcesses.Select(w => w.Id)]);
             var sampling = sampler.Run(migrations);
             for (var i = 0; i < migrations; i++)
             {
                 var body = JsonSerializer.Serialize(new
                 {
-                    migrationId = Guid.NewGuid(), vmId = vms[i], sourceHost = hosts[i % HostCount], targetHost = hosts[(i + 1) % HostCount], hypervisor = HypervisorKinds.Sim,
+                    migrationId = Guid.NewGuid(), vmId = vms[i], sourceHost = hosts[i % HostCount],
+                    targetHost = hosts[i % HostCount / perWorker * perWorker + (i % HostCount + 1) % perWorker], hypervisor = HypervisorKinds.Sim,
                     strategy = MigrationStrategies.PreCopy, requestedBy = "bench-scale", policy = new { completionTimeoutSecondsPerGiB = completion },
                 });
                 await channel.BasicPublishAsync(QueueNames.StartMigration, string.Empty, mandatory: false,
@@ -82,7 +86,8 @@ public static class Scale
         finally
         {
             serve.Kill();
-            worker.Kill();
+            foreach (var worker in workerProcesses)
+                worker.Dispose();
             await BenchSchema.Drop(postgres, schema);
         }
     }
@@ -117,7 +122,7 @@ public static class Scale
     }
 
     /// <summary>Once a second, until every migration has ended: what the figures are made of.</summary>
-    sealed class Sampler(string postgres, string schema, IConnection rabbit, int servePid, int workerPid)
+    sealed class Sampler(string postgres, string schema, IConnection rabbit, int servePid, int[] workerPids)
     {
         public int MaxInFlight { get; private set; }
         public uint MaxBacklog { get; private set; }
@@ -138,7 +143,7 @@ public static class Scale
                 await Task.Delay(1000);
                 MaxBacklog = Math.Max(MaxBacklog, (await channel.QueueDeclarePassiveAsync(QueueNames.MigrationSaga)).MessageCount);
                 MaxServeRss = Math.Max(MaxServeRss, Rss(servePid));
-                MaxWorkerRss = Math.Max(MaxWorkerRss, Rss(workerPid));
+                MaxWorkerRss = Math.Max(MaxWorkerRss, workerPids.Max(Rss));
                 await using var count = new NpgsqlCommand(
                     $"select count(*) filter (where not (data ->> 'IsTerminal')::boolean), count(*) filter (where (data ->> 'IsTerminal')::boolean), "
                     + $"count(*) filter (where data ->> 'State' = 'Completed'), (select count(*) from {schema}.mt_doc_inboxrecord) "
@@ -175,7 +180,7 @@ public static class Scale
         }
     }
 
-    /// <summary>The orchestrator executable as a child process; its output goes to <c>$TMPDIR/bench-scale-ROLE.log</c>.</summary>
+    /// <summary>The orchestrator executable as a child process; its output goes to <c>$TMPDIR/bench-scale-NAME.log</c>.</summary>
     sealed class Child : IDisposable
     {
         readonly Process _process;
@@ -184,7 +189,7 @@ public static class Scale
 
         public int Id => _process.Id;
 
-        public static Child Start(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+        public static Child Start(string name, IReadOnlyDictionary<string, string> environment, params string[] arguments)
         {
             var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
             start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "orchestrator.dll"));
@@ -194,7 +199,7 @@ public static class Scale
                 start.Environment[key] = value;
             var process = Process.Start(start)!;
             // Kept for a look when a run goes wrong: the last lines of each role go to a file in the temporary folder.
-            var log = new StreamWriter(Path.Combine(Path.GetTempPath(), $"bench-scale-{arguments[0]}.log")) { AutoFlush = true };
+            var log = new StreamWriter(Path.Combine(Path.GetTempPath(), $"bench-scale-{name}.log")) { AutoFlush = true };
             process.OutputDataReceived += (_, line) => Write(log, line.Data);
             process.ErrorDataReceived += (_, line) => Write(log, line.Data);
             process.BeginOutputReadLine();
