@@ -61,6 +61,7 @@ public static class ApiHosting
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi().RequireAuthorization(ApiRoles.ReadPolicy);
+        app.MapHealthApi();
         app.MapMigrationApi();
         app.MapDrainApi();
         app.MapFleetApi();

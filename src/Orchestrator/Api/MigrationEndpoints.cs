@@ -26,7 +26,6 @@ public static class MigrationEndpoints
 
     public static void MapMigrationApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous();
 
         var api = app.MapGroup("/api/migrations");
         api.MapPost("/", Start).RequireAuthorization(ApiRoles.CommandsPolicy);

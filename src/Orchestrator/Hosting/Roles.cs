@@ -13,6 +13,7 @@ using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Migration;
 using Orchestrator.Workflows.Policy;
 using Orchestrator.Workflows.Resilience;
+using Orchestrator.Api;
 
 namespace Orchestrator.Hosting;
 
@@ -25,6 +26,8 @@ public static class Roles
             // The asynchronous read models (host load, attention queue), run by one node of many: Marten's HotCold
             // daemon, elected by an advisory lock per schema (Configure).
             .AddAsyncDaemon(DaemonMode.HotCold);
+        // Readiness (/health/ready): the database answers. The bus adds its own check (MassTransit, tagged "ready").
+        services.AddHealthChecks().AddNpgSql(settings.Postgres, name: "postgresql", tags: [HealthEndpoints.Ready], timeout: TimeSpan.FromSeconds(3));
         return services;
     }
 
