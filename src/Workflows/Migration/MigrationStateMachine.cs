@@ -113,6 +113,8 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                 .IfElse(context => context.Saga.Policy.AllowPostCopy,
                     postCopy => postCopy.SendToWorker(saga => saga.SourceHost, saga => saga.SwitchToPostCopy()),
                     abort => RollBack(abort, context => $"Pre-copy did not complete within the completion timeout of {CompletionTimeoutFor(context.Saga).TotalSeconds:0} s.")));
+        // The completion timeout bounds pre-copy only: whatever ends it (switchover, post-copy, rollback, recovery) disarms it.
+        WhenLeave(PreCopying, x => x.Then(context => context.Saga.DisarmTimer(TimerKinds.Completion)));
         During(PreCopying, PostCopying,
             When(Heartbeat).Then(context => context.Saga.ArmTimer(TimerKinds.Step, ProgressTimeout(context.Saga))));
 
