@@ -14,7 +14,7 @@ namespace Orchestrator.Workflows.Tests;
 [Trait("Category", "Integration")]
 public sealed class When_a_migration_waits_for_a_worker
 {
-    [Property(MaxTest = 6, Arbitrary = [typeof(Scripts)])]
+    [Property(MaxTest = 10, Arbitrary = [typeof(Scripts)])]
     public async Task Should_have_exactly_one_timer_armed_in_every_waiting_state(Step[][] batch)
     {
         var timers = new TimerWatch();

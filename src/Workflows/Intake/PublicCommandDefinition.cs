@@ -17,6 +17,7 @@ public class PublicCommandDefinition<TConsumer> : ConsumerDefinition<TConsumer>
     {
         // Each public endpoint consumes exactly one message type, so reading any raw JSON body as that type is safe.
         endpointConfigurator.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true);
+        endpointConfigurator.UseFilter(PoisonInputFilter.Create(context));
         endpointConfigurator.UseTransientFaultRetry(context);
         endpointConfigurator.UseMessageRetry(r => r.Intervals(50, 200, 1000));
     }

@@ -187,6 +187,7 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
 
         ConfigureCompensation(timeouts);
         ConfigureRecovery(timeouts);
+        ConfigureDeadLetters();
 
         During([SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget, Reconciling, .. Terminal],
             When(Cancel).RefuseWith(saga => saga.CancelRefusal()));
@@ -213,14 +214,17 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
             .SendToWorker(saga => saga.SourceHost, saga => saga.CheckMigration())
             .TransitionTo(Checking);
 
-    /// <summary>Into Rejected after the slot was taken: the pre-flight check said no, and nothing was done to any host.</summary>
+    /// <summary>
+    /// Into Rejected after the slot was taken or while queued: the pre-flight check said no (or a message it needed was set
+    /// aside), and nothing was done to any host.
+    /// </summary>
     EventActivityBinder<MigrationState, T> RejectAfterAdmission<T>(EventActivityBinder<MigrationState, T> binder,
-        Func<BehaviorContext<MigrationState, T>, string> reason)
+        Func<BehaviorContext<MigrationState, T>, string> reason, string code = RejectionCodes.PreflightFailed)
         where T : class =>
         binder
             .Then(context =>
             {
-                context.Saga.RejectionCode = RejectionCodes.PreflightFailed;
+                context.Saga.RejectionCode = code;
                 context.Saga.Reason = reason(context);
             })
             .Activity(x => x.OfInstanceType<ReleaseActivity>())

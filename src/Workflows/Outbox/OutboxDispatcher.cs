@@ -76,6 +76,7 @@ public sealed class OutboxDispatcher(IDocumentStore store, IBus bus, DeliveredOu
             .OrderBy(m => m.CreatedAt).Take(200).ToListAsync(cancellationToken);
         var deliveredCount = 0;
         var changed = false;
+        var notices = new List<OutboxMessage>();
         foreach (var row in orphans)
         {
             try
@@ -104,18 +105,40 @@ public sealed class OutboxDispatcher(IDocumentStore store, IBus bus, DeliveredOu
                 var letter = DeliveryFailures.SetAside(row, exception, now);
                 session.Delete(row);
                 session.Store(letter);
+                // The migration learns it in the same transaction: it ends (or goes on) with the reason, not by a timeout.
+                if (DeadLetterNotices.For(letter) is { } notice)
+                {
+                    session.Store(notice);
+                    notices.Add(notice);
+                }
                 DeadLetterMetrics.Count(letter.Source);
                 logger.LogWarning("Set aside message {MessageId} of migration {MigrationId} ({MessageType}) after {Attempts} failed deliveries: {Reason}",
-                    letter.Id, letter.MigrationId, ShortTypeName(letter.MessageType), letter.Attempts, letter.Reason);
+                    letter.Id, letter.MigrationId, DeadLetterNotices.ShortName(letter.MessageType), letter.Attempts, letter.Reason);
             }
         }
         if (deliveredCount > 0)
             logger.LogWarning("Delivered {Count} outbox messages left behind by an interrupted transition", deliveredCount);
         if (changed)
             await session.SaveChangesAsync(cancellationToken);
+        await DeliverNow(notices, cancellationToken);
     }
 
-    static string ShortTypeName(string assemblyQualifiedName) => assemblyQualifiedName.Split(',')[0];
+    /// <summary>Delivers just-committed rows at once, as a transition does; one that fails is left to the next orphan pass.</summary>
+    async Task DeliverNow(IReadOnlyList<OutboxMessage> rows, CancellationToken cancellationToken)
+    {
+        foreach (var row in rows)
+        {
+            try
+            {
+                await OutboxMessages.Deliver(row, bus, bus, cancellationToken);
+                delivered.Add(row.Id);
+            }
+            catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                logger.LogDebug(exception, "A dead letter's notice to its migration waits for the next pass");
+            }
+        }
+    }
 
     async Task ForgetOldInboxRecords(CancellationToken cancellationToken)
     {
