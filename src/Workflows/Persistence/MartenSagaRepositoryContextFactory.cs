@@ -13,7 +13,8 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
     IDocumentSession session,
     IDocumentStore store,
     ISagaConsumeContextFactory<IDocumentSession, TSaga> factory,
-    DeliveredOutboxMessages delivered)
+    DeliveredOutboxMessages delivered,
+    IBus bus)
     : ISagaRepositoryContextFactory<TSaga>, ILoadSagaRepositoryContextFactory<TSaga>, IQuerySagaRepositoryContextFactory<TSaga>
     where TSaga : class, ISaga
 {
@@ -38,7 +39,7 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
         }
         TransitionMetrics.Record("read", startedAt);
         StampMetadata(context);
-        await next.Send(new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered, prefetched));
+        await next.Send(new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered, bus, prefetched));
         TransitionMetrics.Record("total", startedAt);
     }
 
@@ -46,7 +47,7 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
         where T : class
     {
         StampMetadata(context);
-        var repositoryContext = new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered);
+        var repositoryContext = new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered, bus);
         var instances = await session.Query<TSaga>().Where(query.FilterExpression).ToListAsync(context.CancellationToken);
         await next.Send(new LoadedSagaRepositoryQueryContext<TSaga, T>(repositoryContext, instances));
     }
