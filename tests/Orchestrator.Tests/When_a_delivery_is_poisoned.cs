@@ -1,9 +1,13 @@
+using System.Net;
+using System.Net.Http.Json;
 using Marten;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orchestrator.Contracts;
+using Orchestrator.Api;
 using Orchestrator.Hosting;
+using Orchestrator.ReadModels.Attention;
 using Orchestrator.ReadModels.Migrations;
 using Orchestrator.Workflows.Outbox;
 
@@ -88,6 +92,19 @@ public sealed class When_a_delivery_is_poisoned : IAsyncLifetime
         // Nothing waits behind the poison: no outbox row is left older than a few seconds.
         var old = DateTimeOffset.UtcNow.AddSeconds(-10);
         (await session.Query<OutboxMessage>().Where(m => m.CreatedAt < old).CountAsync()).ShouldBe(0);
+
+        // What an operator sees: the letters over HTTP, newest first, and the migration on the attention queue.
+        await using var api = await ApiServer.StartAsync(_settings);
+        using var viewer = api.Client(ApiRoles.Viewer);
+        var page = (await viewer.GetFromJsonAsync<DeadLetterPage>($"/api/dead-letters?migrationId={poisoned.MigrationId}"))!;
+        page.Total.ShouldBe(letters.Count);
+        page.Items.Select(l => l.Id).ShouldBe(letters.OrderByDescending(l => l.SetAsideAt).Select(l => l.Id));
+        page.Items.Select(l => l.MessageType).ShouldBe(["DestroyTarget", "PrepareTarget"]);
+        (await viewer.GetAsync("/api/dead-letters?page=0")).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        var entry = await Eventually.Get(async () => (await viewer.GetFromJsonAsync<List<AttentionEntry>>("/api/attention"))!
+            .SingleOrDefault(e => e.MigrationId == poisoned.MigrationId), e => e is not null, "the attention queue to show the poisoned migration");
+        entry!.Kind.ShouldBe(AttentionKinds.DeadLetter);
+        entry.Reason.ShouldContain($"DestroyTarget for {Broken} was set aside");
     }
 
     static StartMigration Command(string vm, string target) => new(NewId.NextGuid(), vm, Source, target, HypervisorKinds.Sim,

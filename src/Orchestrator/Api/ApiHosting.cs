@@ -44,6 +44,7 @@ public static class ApiHosting
         app.MapMigrationApi();
         app.MapDrainApi();
         app.MapFleetApi();
+        app.MapDeadLetterApi();
         return app;
     }
 }
