@@ -102,9 +102,11 @@ public sealed class When_a_delivery_is_poisoned : IAsyncLifetime
         page.Items.Select(l => l.MessageType).ShouldBe(["DestroyTarget", "PrepareTarget"]);
         (await viewer.GetAsync("/api/dead-letters?page=0")).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         var entry = await Eventually.Get(async () => (await viewer.GetFromJsonAsync<List<AttentionEntry>>("/api/attention"))!
-            .SingleOrDefault(e => e.MigrationId == poisoned.MigrationId), e => e is not null, "the attention queue to show the poisoned migration");
+            .SingleOrDefault(e => e.MigrationId == poisoned.MigrationId), e => e?.State == MigrationStates.RolledBack,
+            "the attention queue (an asynchronous projection) to show the poisoned migration's end");
         entry!.Kind.ShouldBe(AttentionKinds.DeadLetter);
         entry.Reason.ShouldContain($"DestroyTarget for {Broken} was set aside");
+        entry.Reason.ShouldContain("ended RolledBack");
     }
 
     static StartMigration Command(string vm, string target) => new(NewId.NextGuid(), vm, Source, target, HypervisorKinds.Sim,
