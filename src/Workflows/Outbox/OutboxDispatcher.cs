@@ -1,5 +1,6 @@
 using Marten;
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Workflows.Resilience;
@@ -12,9 +13,13 @@ namespace Orchestrator.Workflows.Outbox;
 /// transition that is delivering them right now. Two instances may both deliver an orphan: every receiver is
 /// idempotent (the saga by its inbox, the workers by design), so a second copy changes nothing.
 /// </summary>
-public sealed class OutboxDispatcher(IDocumentStore store, IBusControl bus, DeliveredOutboxMessages delivered, ILogger<OutboxDispatcher> logger)
+public sealed class OutboxDispatcher(IDocumentStore store, IBusControl bus, IServiceProvider services, DeliveredOutboxMessages delivered,
+    RefusedQueues refused, ILogger<OutboxDispatcher> logger)
     : BackgroundService
 {
+    /// <summary>Where orphans go out: the outbox's own bus when there is one, so a poison's channel error touches nothing else.</summary>
+    IBus Sender => services.GetService<IOutboxBus>() ?? (IBus)bus;
+
     static readonly TimeSpan Grace = TimeSpan.FromSeconds(5);
 
     /// <summary>A delivery that takes longer has failed: a send that never completes must not stop the dispatcher.</summary>
@@ -92,7 +97,8 @@ public sealed class OutboxDispatcher(IDocumentStore store, IBusControl bus, Deli
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(DeliveryTimeout);
-                await OutboxMessages.Deliver(row, bus, bus, timeout.Token);
+                await OutboxMessages.Deliver(row, Sender, Sender, timeout.Token);
+                refused.Delivered(row.Queue);
                 session.Delete(row);
                 deliveredCount++;
                 changed = true;
@@ -105,6 +111,7 @@ public sealed class OutboxDispatcher(IDocumentStore store, IBusControl bus, Deli
                     break;
                 }
                 changed = true;
+                refused.Failed(row.Queue);
                 row.Attempts++;
                 row.FirstFailedAt ??= now;
                 if (row.Attempts < DeliveryFailures.MaxAttempts)
@@ -148,7 +155,7 @@ public sealed class OutboxDispatcher(IDocumentStore store, IBusControl bus, Deli
         {
             try
             {
-                await OutboxMessages.Deliver(row, bus, bus, cancellationToken);
+                await OutboxMessages.Deliver(row, Sender, Sender, cancellationToken);
                 delivered.Add(row.Id);
             }
             catch (Exception exception) when (!cancellationToken.IsCancellationRequested)

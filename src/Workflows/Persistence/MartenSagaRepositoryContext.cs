@@ -18,6 +18,7 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
     ConsumeContext<TMessage> consumeContext,
     ISagaConsumeContextFactory<IDocumentSession, TSaga> factory,
     DeliveredOutboxMessages delivered,
+    RefusedQueues refused,
     IBus bus,
     TSaga? prefetched = null)
     : ConsumeContextScope<TMessage>(consumeContext, session), SagaRepositoryContext<TSaga, TMessage>
@@ -141,6 +142,9 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
         {
             if (timeout.IsCancellationRequested)
                 break;
+            // A queue that refused a message lately: the dispatcher delivers it, on a bus of its own.
+            if (refused.Contains(message.Queue))
+                continue;
             try
             {
                 // Through the bus, not this consume context: a send made through the context is awaited with the input, and
@@ -149,6 +153,7 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
             }
             catch (Exception) when (!CancellationToken.IsCancellationRequested)
             {
+                refused.Failed(message.Queue);
                 // The transition is committed and its message stored: the outbox dispatcher delivers it, or sets it
                 // aside as a poison after bounded attempts. The input is done; the other messages still go now.
                 continue;
