@@ -3,6 +3,7 @@ using Marten;
 using Npgsql;
 using NpgsqlTypes;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.ReadModels.Audit;
 
 namespace Orchestrator.Bench;

@@ -15,6 +15,9 @@ public static class QueueNames
     /// <summary>The migration saga's own endpoint: workers report here.</summary>
     public const string MigrationSaga = "orchestrator.migration-state";
 
+    /// <summary>Where workers say which of their transfers are alive (<see cref="Workers.HostHeartbeat"/>).</summary>
+    public const string Liveness = "orchestrator.liveness";
+
     /// <summary>The command queue of the worker that serves <paramref name="hypervisor"/> on <paramref name="host"/>.</summary>
     public static string Worker(string hypervisor, string host) => $"worker.{hypervisor}.{host}";
 }

@@ -1,6 +1,7 @@
 using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
 using Marten;
+using Orchestrator.Contracts;
 using Orchestrator.ReadModels.Attention;
 using Orchestrator.ReadModels.Audit;
 using Orchestrator.ReadModels.Hosts;
@@ -13,6 +14,10 @@ public static class ReadModelsRegistration
 {
     public static void ConfigureReadModels(this StoreOptions options)
     {
+        // Every migration event by its stored name, whether or not a projection of this process handles it: a stored
+        // event is read by its name (the contract), never by the .NET type that wrote it, which may have moved since.
+        options.Events.AddEventTypes(typeof(IMigrationEvent).Assembly.GetExportedTypes()
+            .Where(type => type is { IsClass: true, IsAbstract: false } && type.IsAssignableTo(typeof(IMigrationEvent))));
         options.Projections.Add<MigrationSummaryProjection>(ProjectionLifecycle.Inline);
         // Every appended event is chained to the one before it; the hashes travel in the event headers.
         options.Events.MetadataConfig.HeadersEnabled = true;

@@ -63,6 +63,8 @@ public static class WorkersRegistration
     public static void AddWorkerConsumers(this IBusRegistrationConfigurator bus, Action<WorkerOptions>? configure = null)
     {
         bus.AddSingleton<EpochFence>();
+        bus.AddSingleton<ActiveTransfers>();
+        bus.AddHostedService<HeartbeatSender>();
         bus.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).Configure(options => configure?.Invoke(options));
         foreach (var consumer in ConsumerTypes)
             bus.AddConsumer(consumer).ExcludeFromConfigureEndpoints();

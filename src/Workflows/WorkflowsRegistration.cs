@@ -6,6 +6,7 @@ using Orchestrator.Contracts;
 using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Drain;
 using Orchestrator.Workflows.Intake;
+using Orchestrator.Workflows.Liveness;
 using Orchestrator.Workflows.Migration;
 using Orchestrator.Workflows.Outbox;
 using Orchestrator.Workflows.Persistence;
@@ -29,6 +30,7 @@ public static class WorkflowsRegistration
         bus.AddConsumer<ForceCompleteMigrationIntake>(typeof(ForceCompleteMigrationIntakeDefinition));
         bus.AddConsumer<RecoverMigrationIntake>(typeof(RecoverMigrationIntakeDefinition));
         bus.AddConsumer<DrainHostConsumer>(typeof(DrainHostDefinition));
+        bus.AddConsumer<HostHeartbeatConsumer>(typeof(HostHeartbeatDefinition));
     }
 
     public static void ConfigureWorkflows(this StoreOptions options)
@@ -41,6 +43,7 @@ public static class WorkflowsRegistration
         options.Schema.For<OutboxMessage>().Identity(x => x.Id).Duplicate(x => x.CreatedAt);
         options.Schema.For<InboxRecord>().Identity(x => x.Id).Duplicate(x => x.ProcessedAt);
         options.Schema.For<DeadLetter>().Identity(x => x.Id).Duplicate(x => x.SetAsideAt);
+        options.Schema.For<TransferLiveness>().Identity(x => x.Id).Duplicate(x => x.SeenAt);
         options.Events.StreamIdentity = StreamIdentity.AsGuid;
         options.Events.MetadataConfig.CorrelationIdEnabled = true;
         options.Events.MetadataConfig.CausationIdEnabled = true;

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Orchestrator.Contracts.Workers;
 
 namespace Orchestrator.Contracts.Tests;
 

@@ -43,8 +43,9 @@ public sealed class RabbitMqOrchestrator : IAsyncLifetime
         serve.Services.AddEventStore(Settings).AddBus(Settings, new BusOptions
         {
             Workflows = true,
-            // Short enough to watch a worker that never answers; long enough for every worker that does.
-            ConfigureTimeouts = timeouts => (timeouts.Prepare, timeouts.Rollback, timeouts.MaxAttempts) = (TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1), 2),
+            // Short enough to watch a worker that never answers; long enough for every worker that does, even the first
+            // pre-flight of a freshly started worker while other test processes hold both cores (2 s was not).
+            ConfigureTimeouts = timeouts => (timeouts.Prepare, timeouts.Rollback, timeouts.MaxAttempts) = (TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1), 2),
         });
         _serve = serve.Build();
 

@@ -69,8 +69,16 @@ public sealed class When_a_delivery_is_poisoned : IAsyncLifetime
         await intake.Send(poisoned);
         await Task.WhenAll(valid.Select(command => intake.Send(command)));
 
-        var ends = await Task.WhenAll(valid.Select(command => Eventually.Get(() => Summary(command.MigrationId), s => s is { IsTerminal: true },
-            $"migration {command.VmId} to end", TimeSpan.FromSeconds(120))));
+        MigrationSummary?[] ends;
+        try
+        {
+            ends = await Task.WhenAll(valid.Select(command => Eventually.Get(() => Summary(command.MigrationId), s => s is { IsTerminal: true },
+                $"migration {command.VmId} to end", TimeSpan.FromSeconds(120))));
+        }
+        catch (TimeoutException timeout)
+        {
+            throw new TimeoutException($"{timeout.Message}\n{await Diagnose(valid)}", timeout);
+        }
         ends.Select(s => s!.State).ShouldAllBe(state => state == MigrationStates.Completed);
 
         // Two commands are set aside in turn (prepare, then the rollback's destroy), each after its bounded attempts.
@@ -107,6 +115,28 @@ public sealed class When_a_delivery_is_poisoned : IAsyncLifetime
         entry!.Kind.ShouldBe(AttentionKinds.DeadLetter);
         entry.Reason.ShouldContain($"DestroyTarget for {Broken} was set aside");
         entry.Reason.ShouldContain("ended RolledBack");
+    }
+
+    /// <summary>Where a migration that did not end stands: its stream, its outbox rows, and what waits in the queues.</summary>
+    async Task<string> Diagnose(IEnumerable<StartMigration> commands)
+    {
+        var lines = new List<string>();
+        await using var session = Store.QuerySession();
+        foreach (var command in commands)
+        {
+            if (await Summary(command.MigrationId) is { IsTerminal: true })
+                continue;
+            var events = await session.Events.FetchStreamAsync(command.MigrationId);
+            var rows = await session.Query<OutboxMessage>().Where(m => m.MigrationId == command.MigrationId).ToListAsync();
+            lines.Add($"{command.VmId}: {string.Join(",", events.Select(e => e.Data.GetType().Name))}; outbox: "
+                + string.Join(",", rows.Select(r => $"{DeadLetterNotices.ShortName(r.MessageType)} to {r.Queue} ({r.Attempts} attempts)")));
+        }
+        var rabbit = new UriBuilder(TestServices.RabbitMq) { Path = "/" + _vhost }.Uri.ToString();
+        await using var amqp = await PlainAmqpClient.ConnectAsync(rabbit);
+        foreach (var queue in new[] { Source, Healthy }.Select(h => QueueNames.Worker(HypervisorKinds.Sim, h)).Append(QueueNames.MigrationSaga)
+            .SelectMany(q => new[] { q, q + "_error" }))
+            lines.Add($"{queue}: {await amqp.MessageCount(queue)} waiting");
+        return string.Join("\n", lines);
     }
 
     static StartMigration Command(string vm, string target) => new(NewId.NextGuid(), vm, Source, target, HypervisorKinds.Sim,

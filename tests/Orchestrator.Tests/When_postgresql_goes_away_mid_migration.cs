@@ -18,13 +18,13 @@ public sealed class When_postgresql_goes_away_mid_migration : IAsyncLifetime
 {
     const int Migrations = 20;
     readonly string _vhost = $"pg-outage-{Guid.NewGuid():N}"[..20];
-    PrivatePostgres _postgres = null!;
+    PrivateService _postgres = null!;
     OrchestratorSettings _settings = null!;
     DocumentStore _store = null!;
 
     public async ValueTask InitializeAsync()
     {
-        _postgres = await PrivatePostgres.StartAsync();
+        _postgres = await PrivateService.StartPostgres();
         await InfraScripts.Run("vhost.sh", new Dictionary<string, string>(), "create", _vhost);
         var rabbit = new UriBuilder(TestServices.RabbitMq) { Path = "/" + _vhost }.Uri.ToString();
         _settings = new OrchestratorSettings(_postgres.ConnectionString, rabbit, "outage");

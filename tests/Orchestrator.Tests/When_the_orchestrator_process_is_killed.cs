@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Marten;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.Hosting;
 using Orchestrator.ReadModels.Audit;
 using Orchestrator.ReadModels.Migrations;

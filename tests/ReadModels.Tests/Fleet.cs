@@ -2,6 +2,7 @@ using JasperFx;
 using JasperFx.Events.Daemon;
 using Marten;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.ReadModels.Migrations;
 using static Orchestrator.ReadModels.Tests.StateChanges;
 

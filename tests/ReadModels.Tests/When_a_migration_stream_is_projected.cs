@@ -2,6 +2,7 @@ using System.Text.Json;
 using JasperFx;
 using Marten;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.ReadModels.Migrations;
 using static Orchestrator.ReadModels.Tests.StateChanges;
 

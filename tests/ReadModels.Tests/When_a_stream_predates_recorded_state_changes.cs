@@ -1,6 +1,7 @@
 using JasperFx;
 using Marten;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.ReadModels.Audit;
 using Orchestrator.ReadModels.Migrations;
 using static Orchestrator.ReadModels.Tests.StateChanges;

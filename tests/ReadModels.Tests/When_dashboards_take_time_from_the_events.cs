@@ -1,5 +1,6 @@
 using JasperFx.Events;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.ReadModels.Attention;
 using Orchestrator.ReadModels.Hosts;
 using Orchestrator.ReadModels.Migrations;

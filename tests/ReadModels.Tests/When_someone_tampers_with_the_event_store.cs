@@ -2,6 +2,7 @@ using JasperFx;
 using Marten;
 using Npgsql;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.ReadModels.Audit;
 using Orchestrator.ReadModels.Migrations;
 using static Orchestrator.ReadModels.Tests.StateChanges;

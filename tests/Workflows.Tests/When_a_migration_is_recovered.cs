@@ -1,4 +1,5 @@
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.ReadModels.Attention;
 using Orchestrator.ReadModels.Migrations;
 using Orchestrator.Workers.Sim;

@@ -53,7 +53,7 @@ public sealed class When_every_message_to_the_saga_arrives_twice
         public async Task PostConsume<T>(ConsumeContext<T> context)
             where T : class
         {
-            if (typeof(T).Namespace == typeof(PrepareTarget).Namespace)
+            if (typeof(T).IsAssignableTo(typeof(IWorkerCommand)))
                 CommandsReceived.AddOrUpdate(typeof(T).Name, 1, (_, n) => n + 1);
             if (context.ReceiveContext.InputAddress?.AbsolutePath.EndsWith(QueueNames.MigrationSaga, StringComparison.Ordinal) != true
                 || context.Headers.Get<string>("duplicate") is not null)

@@ -1,4 +1,5 @@
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.Workflows.Policy;
 
 namespace Orchestrator.Workflows.Tests;

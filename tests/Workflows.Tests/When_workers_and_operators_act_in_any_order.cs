@@ -4,6 +4,7 @@ using FsCheck.Xunit;
 using Marten;
 using MassTransit;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.ReadModels.Audit;
 using Orchestrator.ReadModels.Migrations;
 using Orchestrator.Workflows.Admission;

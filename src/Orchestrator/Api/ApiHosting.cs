@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.Workflows.Outbox;
 
 namespace Orchestrator.Api;
 
@@ -20,6 +21,8 @@ public static class ApiHosting
             .AddPolicy(ApiRoles.ReadPolicy, policy => policy.RequireRole(ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer))
             .AddPolicy(ApiRoles.OperatorsOnlyPolicy, policy => policy.RequireRole(ApiRoles.Operator))
             .AddPolicy(ApiRoles.HistoryPolicy, policy => policy.RequireRole(ApiRoles.Operator, ApiRoles.Auditor, ApiRoles.Service));
+        // Commands are stored before they are answered (see CommandOutbox).
+        services.AddSingleton<CommandOutbox>();
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         // Let body-binding failures reach BadRequestExceptionHandler, which says what was wrong with the body.

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Routing;
 using Orchestrator.Contracts;
 using Orchestrator.ReadModels.Drains;
 using Orchestrator.Workflows.Drain;
+using Orchestrator.Workflows.Outbox;
 
 namespace Orchestrator.Api;
 
@@ -23,7 +24,7 @@ public static class DrainEndpoints
         api.MapGet("/{id:guid}", Get).RequireAuthorization(ApiRoles.ReadPolicy);
     }
 
-    static async Task<IResult> Start(DrainRequest request, ClaimsPrincipal user, ISendEndpointProvider bus, CancellationToken cancellationToken)
+    static async Task<IResult> Start(DrainRequest request, ClaimsPrincipal user, CommandOutbox commands, CancellationToken cancellationToken)
     {
         var command = new DrainHost(request.DrainId ?? NewId.NextGuid(), request.Host ?? string.Empty, request.Hypervisor ?? HypervisorKinds.Sim,
             request.Targets ?? [], user.Identity!.Name);
@@ -34,7 +35,7 @@ public static class DrainEndpoints
             return Results.ValidationProblem(new Dictionary<string, string[]> { [field] = [problem] }, title: "The drain cannot start as requested.");
         }
 
-        await (await bus.GetSendEndpoint(new Uri($"queue:{QueueNames.DrainHost}"))).Send(command, cancellationToken);
+        await commands.Enqueue(QueueNames.DrainHost, command.DrainId, command, cancellationToken);
         return Results.Accepted($"/api/drains/{command.DrainId}", new { command.DrainId });
     }
 

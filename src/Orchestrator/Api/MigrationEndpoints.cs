@@ -8,10 +8,14 @@ using Orchestrator.Contracts;
 using Orchestrator.ReadModels.Audit;
 using Orchestrator.ReadModels.Migrations;
 using Orchestrator.Workflows.Migration;
+using Orchestrator.Workflows.Outbox;
 
 namespace Orchestrator.Api;
 
-/// <summary>The HTTP API: commands go onto the bus like any other sender's; queries read the projections and streams.</summary>
+/// <summary>
+/// The HTTP API: commands go to the same queues as any other sender's, through the outbox (<see cref="CommandOutbox"/>:
+/// answered once stored, even while the broker is away); queries read the projections and streams.
+/// </summary>
 public static class MigrationEndpoints
 {
     static readonly string[] Cancellable = [MigrationStates.Queued, MigrationStates.Checking, MigrationStates.Preparing, MigrationStates.PreCopying];
@@ -40,7 +44,7 @@ public static class MigrationEndpoints
             CancellationToken cancellationToken) => Export(store, response, null, since, until, cancellationToken)).RequireAuthorization(ApiRoles.HistoryPolicy);
     }
 
-    static async Task<IResult> Start(StartMigrationRequest request, ClaimsPrincipal user, IQuerySession session, ISendEndpointProvider bus,
+    static async Task<IResult> Start(StartMigrationRequest request, ClaimsPrincipal user, IQuerySession session, CommandOutbox commands,
         CancellationToken cancellationToken)
     {
         var command = request.ToCommand(request.MigrationId ?? NewId.NextGuid(), user.Identity!.Name!);
@@ -51,11 +55,11 @@ public static class MigrationEndpoints
             return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The VM is busy.",
                 detail: $"VM '{command.VmId}' already has an active migration {lease.MigrationId}; wait for it to end or cancel it first.");
 
-        await Send(bus, QueueNames.StartMigration, command, cancellationToken);
+        await commands.Enqueue(QueueNames.StartMigration, command.MigrationId, command, cancellationToken);
         return Results.Accepted($"/api/migrations/{command.MigrationId}", new { command.MigrationId });
     }
 
-    static async Task<IResult> Cancel(Guid id, CancelRequest? request, ClaimsPrincipal user, IQuerySession session, ISendEndpointProvider bus,
+    static async Task<IResult> Cancel(Guid id, CancelRequest? request, ClaimsPrincipal user, IQuerySession session, CommandOutbox commands,
         CancellationToken cancellationToken)
     {
         var summary = await session.Summary(id, cancellationToken);
@@ -67,11 +71,11 @@ public static class MigrationEndpoints
                     ? "Post-copy has started: neither host alone holds the VM, so cancelling would lose it."
                     : $"The migration is {summary.State}; cancel applies to Queued, Checking, Preparing and PreCopying migrations.");
 
-        await Send(bus, QueueNames.CancelMigration, new CancelMigration(id, request?.Reason, user.Identity!.Name), cancellationToken);
+        await commands.Enqueue(QueueNames.CancelMigration, id, new CancelMigration(id, request?.Reason, user.Identity!.Name), cancellationToken);
         return Results.Accepted($"/api/migrations/{id}");
     }
 
-    static async Task<IResult> ForceComplete(Guid id, ClaimsPrincipal user, IQuerySession session, ISendEndpointProvider bus,
+    static async Task<IResult> ForceComplete(Guid id, ClaimsPrincipal user, IQuerySession session, CommandOutbox commands,
         CancellationToken cancellationToken)
     {
         var summary = await session.Summary(id, cancellationToken);
@@ -81,12 +85,12 @@ public static class MigrationEndpoints
             return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The migration cannot be force-completed now.",
                 detail: $"The migration is {summary.State}; force-complete applies while pre-copy runs.");
 
-        await Send(bus, QueueNames.ForceCompleteMigration, new ForceCompleteMigration(id, user.Identity!.Name), cancellationToken);
+        await commands.Enqueue(QueueNames.ForceCompleteMigration, id, new ForceCompleteMigration(id, user.Identity!.Name), cancellationToken);
         return Results.Accepted($"/api/migrations/{id}");
     }
 
     /// <summary>Asks the hosts where the VM runs and drives the migration to the end that truth implies.</summary>
-    static async Task<IResult> Recover(Guid id, ClaimsPrincipal user, IQuerySession session, ISendEndpointProvider bus,
+    static async Task<IResult> Recover(Guid id, ClaimsPrincipal user, IQuerySession session, CommandOutbox commands,
         CancellationToken cancellationToken)
     {
         var summary = await session.Summary(id, cancellationToken);
@@ -101,7 +105,7 @@ public static class MigrationEndpoints
                     _ => $"The migration ended {summary.State}: there is nothing to recover.",
                 });
 
-        await Send(bus, QueueNames.RecoverMigration, new RecoverMigration(id, user.Identity!.Name), cancellationToken);
+        await commands.Enqueue(QueueNames.RecoverMigration, id, new RecoverMigration(id, user.Identity!.Name), cancellationToken);
         return Results.Accepted($"/api/migrations/{id}");
     }
 
@@ -109,7 +113,7 @@ public static class MigrationEndpoints
     /// Starts a new migration with the same VM, hosts, hypervisor, strategy and effective policy as one that ended without
     /// moving the VM. Refused while the VM's whereabouts are unknown (a Failed migration that does not say it runs on its source).
     /// </summary>
-    static async Task<IResult> Retry(Guid id, ClaimsPrincipal user, IQuerySession session, ISendEndpointProvider bus,
+    static async Task<IResult> Retry(Guid id, ClaimsPrincipal user, IQuerySession session, CommandOutbox commands,
         CancellationToken cancellationToken)
     {
         var summary = await session.Summary(id, cancellationToken);
@@ -122,7 +126,7 @@ public static class MigrationEndpoints
                 detail: $"VM '{summary.VmId}' already has an active migration {lease.MigrationId}; wait for it to end or cancel it first.");
 
         var command = MigrationRetry.Command(summary, NewId.NextGuid(), user.Identity!.Name!);
-        await Send(bus, QueueNames.StartMigration, command, cancellationToken);
+        await commands.Enqueue(QueueNames.StartMigration, command.MigrationId, command, cancellationToken);
         return Results.Accepted($"/api/migrations/{command.MigrationId}", new { command.MigrationId, retryOf = id });
     }
 
@@ -179,8 +183,4 @@ public static class MigrationEndpoints
 
     static IResult NotFound(Guid id) =>
         Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such migration.", detail: $"No migration {id} is known.");
-
-    static async Task Send<T>(ISendEndpointProvider bus, string queue, T command, CancellationToken cancellationToken)
-        where T : class =>
-        await (await bus.GetSendEndpoint(new Uri($"queue:{queue}"))).Send(command, cancellationToken);
 }

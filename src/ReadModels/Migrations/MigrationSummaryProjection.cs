@@ -1,6 +1,7 @@
 using JasperFx.Events;
 using Marten.Events.Aggregation;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 
 namespace Orchestrator.ReadModels.Migrations;
 

@@ -8,7 +8,7 @@ using Orchestrator.Workers.Drivers;
 namespace Orchestrator.Workers.Consumers;
 
 /// <summary>Runs a whole transfer, reporting each pass, the stop-and-copy and the switchover as they happen.</summary>
-public sealed class BeginTransferConsumer(IHypervisorDriver driver, EpochFence fence, IOptions<WorkerOptions> options,
+public sealed class BeginTransferConsumer(IHypervisorDriver driver, EpochFence fence, ActiveTransfers transfers,
     ILogger<BeginTransferConsumer> logger)
     : WorkerCommandConsumer<BeginTransfer>(fence, logger)
 {
@@ -17,8 +17,8 @@ public sealed class BeginTransferConsumer(IHypervisorDriver driver, EpochFence f
     protected override async Task<object?> Run(ConsumeContext<BeginTransfer> context)
     {
         var observer = new Reporter(context);
-        using var transferDone = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-        var heartbeats = Heartbeats(context, transferDone.Token);
+        // While it runs, the transfer is in this worker's heartbeats (HeartbeatSender).
+        using var alive = transfers.Begin(context.Message.MigrationId, context.Message.SourceHost);
         try
         {
             await driver.MigrateAsync(context.Message, observer, context.CancellationToken);
@@ -27,29 +27,8 @@ public sealed class BeginTransferConsumer(IHypervisorDriver driver, EpochFence f
         {
             // Aborted on request: the abort consumer reports it; this transfer ends without a report of its own.
         }
-        finally
-        {
-            await transferDone.CancelAsync();
-            await heartbeats;
-        }
 
         return observer.Outcome;
-    }
-
-    /// <summary>While the transfer runs: "still alive", every heartbeat interval.</summary>
-    async Task Heartbeats(ConsumeContext<BeginTransfer> context, CancellationToken transferDone)
-    {
-        using var timer = new PeriodicTimer(options.Value.HeartbeatInterval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(transferDone))
-                await Report(context, context.Message.MigrationId,
-                    new StepHeartbeat(context.Message.MigrationId, Step, context.Message.SourceHost, DateTimeOffset.UtcNow));
-        }
-        catch (OperationCanceledException)
-        {
-            // The transfer ended.
-        }
     }
 
     sealed class Reporter(ConsumeContext<BeginTransfer> context) : ITransferObserver
@@ -73,14 +52,14 @@ public sealed class BeginTransferConsumer(IHypervisorDriver driver, EpochFence f
         }
 
         public Task PostCopyStarted(string runningOn, long bytesRemaining) =>
-            Report(context, MigrationId, new Contracts.PostCopyStarted(MigrationId, runningOn, bytesRemaining, DateTimeOffset.UtcNow));
+            Report(context, MigrationId, new Contracts.Workers.PostCopyStarted(MigrationId, runningOn, bytesRemaining, DateTimeOffset.UtcNow));
 
         public Task PostCopyRecovered(string runningOn, int attempts, double pausedMs, string detail) =>
-            Report(context, MigrationId, new Contracts.PostCopyRecovered(MigrationId, runningOn, attempts, pausedMs, detail, DateTimeOffset.UtcNow));
+            Report(context, MigrationId, new Contracts.Workers.PostCopyRecovered(MigrationId, runningOn, attempts, pausedMs, detail, DateTimeOffset.UtcNow));
 
         public Task PostCopyCompleted(string runningOn, long totalBytesTransferred, long pageFaults)
         {
-            Outcome = new Contracts.PostCopyCompleted(MigrationId, runningOn, totalBytesTransferred, pageFaults, DateTimeOffset.UtcNow);
+            Outcome = new Contracts.Workers.PostCopyCompleted(MigrationId, runningOn, totalBytesTransferred, pageFaults, DateTimeOffset.UtcNow);
             return Task.CompletedTask;
         }
     }

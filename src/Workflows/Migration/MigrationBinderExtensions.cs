@@ -1,5 +1,6 @@
 using MassTransit;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.Workflows.Outbox;
 
 namespace Orchestrator.Workflows.Migration;
@@ -40,6 +41,25 @@ public static class MigrationBinderExtensions
     public static EventActivityBinder<MigrationState, T> RecordReport<T>(this EventActivityBinder<MigrationState, T> binder)
         where T : class =>
         binder.Then(context => context.Saga.Record(context.Message));
+
+    /// <summary>Records the stop-and-copy report; its downtime is the migration's.</summary>
+    /// <summary>Records the switchover report: the VM runs where it says; the stop-and-copy report is owed if it has not come.</summary>
+    public static EventActivityBinder<MigrationState, SwitchoverCompleted> RecordSwitchover(
+        this EventActivityBinder<MigrationState, SwitchoverCompleted> binder) =>
+        binder.RecordReport().Then(context =>
+        {
+            context.Saga.RunningOn = context.Message.RunningOn;
+            context.Saga.AwaitsStopAndCopy = !context.Saga.StoppedAndCopied;
+        });
+
+    public static EventActivityBinder<MigrationState, StopAndCopyCompleted> RecordStopAndCopy(
+        this EventActivityBinder<MigrationState, StopAndCopyCompleted> binder) =>
+        binder.RecordReport().Then(context =>
+        {
+            context.Saga.DowntimeMs = context.Message.DowntimeMs;
+            context.Saga.StoppedAndCopied = true;
+            context.Saga.AwaitsStopAndCopy = false;
+        });
 
     /// <summary>
     /// Sends a command (made by <see cref="WorkerCommands"/>) to the queue of the worker that serves the migration's

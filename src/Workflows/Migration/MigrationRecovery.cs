@@ -1,4 +1,5 @@
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 
 namespace Orchestrator.Workflows.Migration;
 

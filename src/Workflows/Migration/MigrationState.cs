@@ -41,6 +41,19 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IH
 
     public double DowntimeMs { get; set; }
 
+    /// <summary>True once the stop-and-copy report is recorded (it carries <see cref="DowntimeMs"/>).</summary>
+    public bool StoppedAndCopied { get; set; }
+
+    /// <summary>True when the source confirmed its cleanup while the stop-and-copy report was still on its way.</summary>
+    public bool SourceCleaned { get; set; }
+
+    /// <summary>
+    /// True when the switchover report came before the stop-and-copy report (which every pre-copy transfer sends first,
+    /// but which can be overtaken): the completion waits for it, up to the cleanup timeout. Post-copy and recovery never
+    /// wait (a recovery's worker may be gone with what it knew).
+    /// </summary>
+    public bool AwaitsStopAndCopy { get; set; }
+
     /// <summary>Why the migration was rejected, rolled back or cancelled; null while all goes well.</summary>
     public string? Reason { get; set; }
 
@@ -118,9 +131,10 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IH
         else
             StepTimeoutToken = token;
         var id = MigrationTimer.IdFor(CorrelationId, kind);
+        var now = DateTimeOffset.UtcNow;
         _pendingTimers.Add((id, new MigrationTimer
         {
-            Id = id, MigrationId = CorrelationId, Kind = kind, Token = token, DueAt = DateTimeOffset.UtcNow + delay, State = CurrentState,
+            Id = id, MigrationId = CorrelationId, Kind = kind, Token = token, ArmedAt = now, DueAt = now + delay, State = CurrentState,
         }));
     }
 

@@ -1,5 +1,6 @@
 using MassTransit;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.Workflows.Admission;
 
 namespace Orchestrator.Workflows.Migration;
@@ -33,16 +34,12 @@ public sealed partial class MigrationStateMachine
                 .TransitionTo(DestroyingTarget),
             // Reports of the transfer that was under way still arrive while it stops; they are history, not progress.
             When(RoundCompleted).RecordReport(),
-            When(StopAndCopyCompleted).RecordReport(),
+            When(StopAndCopyCompleted).RecordStopAndCopy(),
             // The transfer finished before the abort reached it: the VM already runs on the target and ownership has
             // moved, so the migration cannot be undone any more; it is finished instead.
             CleanUpSource(When(SwitchoverCompleted)
-                .RecordReport()
-                .Then(context =>
-                {
-                    context.Saga.RunningOn = context.Message.RunningOn;
-                    context.Saga.CancelRequested = false;
-                })),
+                .RecordSwitchover()
+                .Then(context => context.Saga.CancelRequested = false)),
             Retry(When(StepTimeout, context => IsCurrent(context) && context.Saga.StepAttempts < timeouts.MaxAttempts),
                 timeouts.Rollback, saga => saga.SourceHost, saga => saga.AbortTransfer()),
             FailWith(When(StepTimeout, context => IsCurrent(context) && context.Saga.StepAttempts >= timeouts.MaxAttempts),

@@ -51,7 +51,7 @@ public sealed partial class MigrationStateMachine
                 _ => true),
             // Reports of the earlier incarnation still arrive; they are history, the hosts' answers decide.
             When(RoundCompleted).RecordReport(),
-            When(StopAndCopyCompleted).RecordReport(),
+            When(StopAndCopyCompleted).RecordStopAndCopy(),
             When(SwitchoverCompleted).RecordReport(),
             When(PostCopyStarted).RecordReport(),
             When(PostCopyRecovered).RecordReport(),

@@ -1,5 +1,6 @@
 using MassTransit;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.Workflows.Timers;
 
 namespace Orchestrator.Workflows.Migration;

@@ -100,8 +100,7 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
             When(ForceComplete)
                 .ForceCompletion(),
             When(StopAndCopyCompleted)
-                .RecordReport()
-                .Then(context => context.Saga.DowntimeMs = context.Message.DowntimeMs)
+                .RecordStopAndCopy()
                 .TransitionTo(SwitchingOver),
             RollBack(When(StepTimeout, IsCurrent), context => $"No progress from the source host {context.Saga.SourceHost} for "
                 + $"{ProgressTimeout(context.Saga).TotalSeconds:0} s: its worker may be down."),
@@ -124,8 +123,7 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
         Arm(SwitchingOver, _ => timeouts.Switchover);
         During(PreCopying, SwitchingOver,
             CleanUpSource(When(SwitchoverCompleted)
-                .RecordReport()
-                .Then(context => context.Saga.RunningOn = context.Message.RunningOn)));
+                .RecordSwitchover()));
         During(SwitchingOver,
             FailWith(When(StepTimeout, IsCurrent), context => $"The source host {context.Saga.SourceHost} stopped the VM for the switchover but "
                 + $"nothing confirmed it within {timeouts.Switchover.TotalSeconds:0} s: the VM may be paused on {context.Saga.SourceHost} or running on "
@@ -159,27 +157,36 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
 
         // CleaningUp (entered by CleanUpSource): the VM runs on the target; the source's leftovers go. The cleanup is
         // idempotent, so a timeout sends it again, up to MaxAttempts.
+        // The stop-and-copy report can come last of all (several instances, a redelivery): the source's cleanup then waits
+        // for it, so the completion carries the downtime it measured, up to the cleanup timeout.
         Arm(CleaningUp, _ => timeouts.Cleanup);
         During(CleaningUp,
-            When(StopAndCopyCompleted)
+            When(StopAndCopyCompleted, context => !context.Saga.SourceCleaned)
+                .RecordStopAndCopy(),
+            Complete(When(StopAndCopyCompleted, context => context.Saga.SourceCleaned)
+                .RecordStopAndCopy()),
+            Complete(When(SourceCleanedUp, context => !context.Saga.AwaitsStopAndCopy)
+                .RecordReport()),
+            When(SourceCleanedUp, context => context.Saga.AwaitsStopAndCopy)
                 .RecordReport()
-                .Then(context => context.Saga.DowntimeMs = context.Message.DowntimeMs),
-            When(SourceCleanedUp)
-                .RecordReport()
-                .Activity(x => x.OfInstanceType<ReleaseActivity>())
-                .RecordAndPublish(saga => saga.Completion())
-                .TransitionTo(Completed),
+                .Then(context => context.Saga.SourceCleaned = true),
+            Complete(When(StepTimeout, context => IsCurrent(context) && context.Saga.SourceCleaned)),
             // Only the cleanup itself can fail the cleanup; a late failure of an earlier step is history.
             When(StepFailed, context => context.Message.Step != MigrationSteps.CleanupSource)
                 .RecordReport(),
             FailWith(When(StepFailed, context => context.Message.Step == MigrationSteps.CleanupSource)
                 .RecordReport(),
                 context => $"Cleanup of the source failed after switchover: {context.Message.Reason}"),
-            Retry(When(StepTimeout, context => IsCurrent(context) && context.Saga.StepAttempts < timeouts.MaxAttempts),
+            Retry(When(StepTimeout, context => IsCurrent(context) && !context.Saga.SourceCleaned && context.Saga.StepAttempts < timeouts.MaxAttempts),
                 timeouts.Cleanup, saga => saga.SourceHost, saga => saga.CleanupSource()),
-            FailWith(When(StepTimeout, context => IsCurrent(context) && context.Saga.StepAttempts >= timeouts.MaxAttempts),
+            FailWith(When(StepTimeout, context => IsCurrent(context) && !context.Saga.SourceCleaned && context.Saga.StepAttempts >= timeouts.MaxAttempts),
                 context => $"The VM runs on {context.Saga.TargetHost}, but the source host {context.Saga.SourceHost} did not confirm "
                     + $"its cleanup after {timeouts.MaxAttempts} attempts: check it for leftovers."));
+
+        // A report that comes after a later one moved the migration on is history all the same: recorded as evidence.
+        During(PostCopying, Completed,
+            When(StopAndCopyCompleted)
+                .RecordStopAndCopy());
 
         // A migration that has ended waits for nothing.
         foreach (var terminal in Terminal)
@@ -230,6 +237,14 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
             .Activity(x => x.OfInstanceType<ReleaseActivity>())
             .RecordAndPublish(saga => saga.Rejection())
             .TransitionTo(Rejected);
+
+    /// <summary>Into Completed: the VM runs on the target and the source is clean.</summary>
+    EventActivityBinder<MigrationState, T> Complete<T>(EventActivityBinder<MigrationState, T> binder)
+        where T : class =>
+        binder
+            .Activity(x => x.OfInstanceType<ReleaseActivity>())
+            .RecordAndPublish(saga => saga.Completion())
+            .TransitionTo(Completed);
 
     /// <summary>Into CleaningUp, from wherever the VM was found running on the target: the source's worker removes the rest.</summary>
     EventActivityBinder<MigrationState, T> CleanUpSource<T>(EventActivityBinder<MigrationState, T> binder)

@@ -3,6 +3,7 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Workflows.Liveness;
 using Orchestrator.Workflows.Resilience;
 
 namespace Orchestrator.Workflows.Outbox;
@@ -170,6 +171,7 @@ public sealed class OutboxDispatcher(IDocumentStore store, IBusControl bus, ISer
         await using var session = store.LightweightSession();
         var cutoff = DateTimeOffset.UtcNow - DedupeWindow;
         session.DeleteWhere<InboxRecord>(r => r.ProcessedAt < cutoff);
+        session.DeleteWhere<TransferLiveness>(l => l.SeenAt < cutoff);
         await session.SaveChangesAsync(cancellationToken);
     }
 }

@@ -12,6 +12,9 @@ public sealed class MigrationTimer
     public Guid Token { get; set; }
     public DateTimeOffset DueAt { get; set; }
 
+    /// <summary>When it was armed; a heartbeat after this moves a progress timeout on (see <see cref="TimerDispatcher"/>).</summary>
+    public DateTimeOffset ArmedAt { get; set; }
+
     /// <summary>The state the migration waited in when the timer was armed (for the reason it gives when it fires).</summary>
     public string State { get; set; } = string.Empty;
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Orchestrator.Contracts;
+using Orchestrator.Workflows.Liveness;
 using Orchestrator.Workflows.Migration;
 using Orchestrator.Workflows.Resilience;
 
@@ -18,6 +19,7 @@ public sealed class TimerDispatcher(IDocumentStore store, IBus bus, ILogger<Time
 {
     static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
     static readonly Uri SagaAddress = new($"queue:{QueueNames.MigrationSaga}");
+    static readonly HashSet<string> ProgressStates = [nameof(MigrationStateMachine.PreCopying), nameof(MigrationStateMachine.PostCopying)];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -62,8 +64,9 @@ public sealed class TimerDispatcher(IDocumentStore store, IBus bus, ILogger<Time
         if (due.Count == 0)
             return 0;
 
+        var postponed = await PostponeWhileAlive(due, table, serializer, connection, transaction, cancellationToken);
         var endpoint = await bus.GetSendEndpoint(SagaAddress);
-        foreach (var timer in due)
+        foreach (var timer in due.Where(t => !postponed.Contains(t.Id)))
         {
             object message = timer.Kind == TimerKinds.Completion
                 ? new CompletionTimedOut(timer.MigrationId, timer.Token)
@@ -73,10 +76,50 @@ public sealed class TimerDispatcher(IDocumentStore store, IBus bus, ILogger<Time
 
         await using (var delete = new NpgsqlCommand($"delete from {table} where id = any($1)", connection, transaction))
         {
-            delete.Parameters.Add(new NpgsqlParameter { Value = due.Select(t => t.Id).ToArray() });
+            delete.Parameters.Add(new NpgsqlParameter { Value = due.Select(t => t.Id).Where(id => !postponed.Contains(id)).ToArray() });
             await delete.ExecuteNonQueryAsync(cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
         return due.Count;
+    }
+
+    /// <summary>
+    /// A progress timeout of a transfer (pre-copy, post-copy) whose worker said it was alive after the timer was armed is
+    /// not due: it moves on to the last heartbeat plus the same delay, in the claiming transaction. Liveness comes from
+    /// <see cref="TransferLiveness"/>, which heartbeats write outside the saga.
+    /// </summary>
+    async Task<HashSet<string>> PostponeWhileAlive(List<MigrationTimer> due, string table, ISerializer serializer, NpgsqlConnection connection,
+        NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        var postponed = new HashSet<string>();
+        var progress = due.Where(t => t.Kind == TimerKinds.Step && t.ArmedAt != default && ProgressStates.Contains(t.State)).ToList();
+        if (progress.Count == 0)
+            return postponed;
+
+        var seen = new Dictionary<Guid, DateTimeOffset>();
+        await using (var select = new NpgsqlCommand(
+            $"select id, seen_at from {store.Options.DatabaseSchemaName}.mt_doc_transferliveness where id = any($1)", connection, transaction))
+        {
+            select.Parameters.Add(new NpgsqlParameter { Value = progress.Select(t => t.MigrationId).ToArray() });
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+                seen[reader.GetGuid(0)] = reader.GetFieldValue<DateTimeOffset>(1);
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        foreach (var timer in progress)
+        {
+            if (!seen.TryGetValue(timer.MigrationId, out var seenAt) || seenAt <= timer.ArmedAt || seenAt + (timer.DueAt - timer.ArmedAt) <= now)
+                continue;
+            timer.DueAt = seenAt + (timer.DueAt - timer.ArmedAt);
+            timer.ArmedAt = seenAt;
+            await using var update = new NpgsqlCommand($"update {table} set data = $2::jsonb, due_at = $3 where id = $1", connection, transaction);
+            update.Parameters.Add(new NpgsqlParameter { Value = timer.Id });
+            update.Parameters.Add(new NpgsqlParameter { Value = serializer.ToJson(timer) });
+            update.Parameters.Add(new NpgsqlParameter { Value = timer.DueAt });
+            await update.ExecuteNonQueryAsync(cancellationToken);
+            postponed.Add(timer.Id);
+        }
+        return postponed;
     }
 }

@@ -1,5 +1,6 @@
 using Marten;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.ReadModels.Migrations;
 using Orchestrator.Workers.Qemu;
 

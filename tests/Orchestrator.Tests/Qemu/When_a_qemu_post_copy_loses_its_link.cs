@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.ReadModels.Migrations;
 using Orchestrator.TestSupport.Qemu;
 using Orchestrator.Workers.Qemu;

@@ -1,4 +1,4 @@
-namespace Orchestrator.Contracts;
+namespace Orchestrator.Contracts.Workers;
 
 /// <summary>
 /// Worker report, the answer to <see cref="Workers.LocateVm"/>: what <see cref="Host"/>'s hypervisor says of the VM now

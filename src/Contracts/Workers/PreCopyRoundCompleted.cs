@@ -1,4 +1,4 @@
-namespace Orchestrator.Contracts;
+namespace Orchestrator.Contracts.Workers;
 
 /// <summary>Worker report: one pre-copy pass over the dirty memory finished.</summary>
 public sealed record PreCopyRoundCompleted(

@@ -1,4 +1,4 @@
-namespace Orchestrator.Contracts;
+namespace Orchestrator.Contracts.Workers;
 
 /// <summary>Worker report: the VM runs on <see cref="RunningOn"/>; ownership has moved.</summary>
 public sealed record SwitchoverCompleted(

@@ -1,4 +1,4 @@
-namespace Orchestrator.Contracts;
+namespace Orchestrator.Contracts.Workers;
 
 /// <summary>
 /// Worker report: the migration can go ahead; the prediction it made from the VM's behaviour. <see cref="VmDefinition"/>:

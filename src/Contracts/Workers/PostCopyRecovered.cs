@@ -1,4 +1,4 @@
-namespace Orchestrator.Contracts;
+namespace Orchestrator.Contracts.Workers;
 
 /// <summary>
 /// Worker report: the post-copy link broke (both sides paused) and the worker resumed it on a new connection while both

@@ -1,4 +1,4 @@
-namespace Orchestrator.Contracts;
+namespace Orchestrator.Contracts.Workers;
 
 /// <summary>
 /// Worker report: the VM resumed on <see cref="RunningOn"/> and pulls its remaining pages from the source on demand.

@@ -1,4 +1,4 @@
-namespace Orchestrator.Contracts;
+namespace Orchestrator.Contracts.Workers;
 
 /// <summary>Worker report: every page reached the target; the source holds nothing the VM needs any more.</summary>
 public sealed record PostCopyCompleted(
