@@ -12,6 +12,20 @@ var postgres = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
     ?? throw new InvalidOperationException("Run through bench/run.sh, which starts the services and sets the connection strings.");
 var rabbit = Environment.GetEnvironmentVariable("ConnectionStrings__RabbitMq")!;
 
+// bench/run.sh scale [migrations] [--starts-per-second R] [--time-factor F] [--workers W]: many in flight at once, on real processes.
+if (args.Length > 0 && args[0] == "scale")
+{
+    double Option(string name, double fallback) =>
+        Array.IndexOf(args, name) is var at and >= 0 && at + 1 < args.Length ? double.Parse(args[at + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+    var count = args.Length > 1 && int.TryParse(args[1], out var c) ? c : 10_000;
+    var scale = await Scale.Run(postgres, rabbit, count, Option("--starts-per-second", 40), Option("--time-factor", 400), (int)Option("--workers", 10));
+    Console.WriteLine($"scale: {scale.MaxInFlight} in flight, saga backlog max {scale.MaxBacklog} messages ({scale.BacklogSeconds:0.0} s of work), "
+        + $"serve RSS {scale.ServeRssMiB:0} MiB, worker RSS {scale.WorkerRssMiB:0} MiB; goals: at most 10 s of work, serve under 500 MiB, worker under 300 MiB");
+    Console.WriteLine($"    {scale.Migrations} migrations started, {scale.Completed} completed in {scale.Elapsed.TotalSeconds:0} s; the saga applied "
+        + $"{scale.SagaMessagesPerSecond:0} messages/s on average (what 's of work' divides by)");
+    return;
+}
+
 // Real QEMU: the same migrations by the orchestrator and by a direct QMP sequence, in this run.
 if (!onlySaga && Environment.GetEnvironmentVariable("ORCHESTRATOR_QEMU_GUEST") is { Length: > 0 } guest)
 {

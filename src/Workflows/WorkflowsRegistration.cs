@@ -50,13 +50,13 @@ public static class WorkflowsRegistration
         options.Events.MetadataConfig.HeadersEnabled = true;
     }
 
-    sealed class StartMigrationIntakeDefinition() : PublicCommandDefinition<StartMigrationIntake>(QueueNames.StartMigration);
+    sealed class StartMigrationIntakeDefinition() : PublicCommandDefinition<StartMigrationIntake, StartMigration>(QueueNames.StartMigration);
 
-    sealed class CancelMigrationIntakeDefinition() : PublicCommandDefinition<CancelMigrationIntake>(QueueNames.CancelMigration);
+    sealed class CancelMigrationIntakeDefinition() : PublicCommandDefinition<CancelMigrationIntake, CancelMigration>(QueueNames.CancelMigration);
 
-    sealed class ForceCompleteMigrationIntakeDefinition() : PublicCommandDefinition<ForceCompleteMigrationIntake>(QueueNames.ForceCompleteMigration);
+    sealed class ForceCompleteMigrationIntakeDefinition() : PublicCommandDefinition<ForceCompleteMigrationIntake, ForceCompleteMigration>(QueueNames.ForceCompleteMigration);
 
-    sealed class DrainHostDefinition() : PublicCommandDefinition<DrainHostConsumer>(QueueNames.DrainHost);
+    sealed class DrainHostDefinition() : PublicCommandDefinition<DrainHostConsumer, DrainHost>(QueueNames.DrainHost);
 
-    sealed class RecoverMigrationIntakeDefinition() : PublicCommandDefinition<RecoverMigrationIntake>(QueueNames.RecoverMigration);
+    sealed class RecoverMigrationIntakeDefinition() : PublicCommandDefinition<RecoverMigrationIntake, RecoverMigration>(QueueNames.RecoverMigration);
 }

@@ -105,6 +105,38 @@ public sealed class PlainAmqpClient : IAsyncDisposable
         await channel.QueueDeclareAsync(queue, durable: false, exclusive: false, autoDelete: false);
     }
 
+    /// <summary>How many consumers <paramref name="queue"/> has; 0 when it does not exist.</summary>
+    public async Task<uint> ConsumerCount(string queue)
+    {
+        await using var channel = await _connection.CreateChannelAsync();
+        try
+        {
+            return (await channel.QueueDeclarePassiveAsync(queue)).ConsumerCount;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>
+    /// Takes every message now in <paramref name="queue"/> (an _error queue), each with the reason MassTransit gave
+    /// (its <c>MT-Fault-Message</c> header).
+    /// </summary>
+    public async Task<List<(string Body, string? Fault)>> Take(string queue)
+    {
+        var taken = new List<(string Body, string? Fault)>();
+        await using var channel = await _connection.CreateChannelAsync();
+        while (await channel.BasicGetAsync(queue, autoAck: true) is { } message)
+        {
+            var fault = message.BasicProperties.Headers?.TryGetValue("MT-Fault-Message", out var value) == true && value is byte[] bytes
+                ? Encoding.UTF8.GetString(bytes)
+                : null;
+            taken.Add((Encoding.UTF8.GetString(message.Body.Span), fault));
+        }
+        return taken;
+    }
+
     public async Task DeleteQueue(string queue)
     {
         await using var channel = await _connection.CreateChannelAsync();

@@ -1,4 +1,5 @@
 using Orchestrator.Contracts;
+using Orchestrator.Workflows.Intake;
 using Orchestrator.Workflows.Migration;
 
 namespace Orchestrator.Workflows.Tests;
@@ -13,6 +14,47 @@ public sealed class When_a_StartMigration_is_validated
     [Fact]
     public void Should_name_a_missing_vm() =>
         StartMigrationValidator.Validate(Valid() with { VmId = " " }).ShouldContain(p => p.Contains("VmId"));
+
+    // Reproductions of issue 14: each was accepted before names had a grammar.
+    [Theory]
+    [InlineData("host b")]
+    [InlineData("hôst-b")]
+    [InlineData("host-a/../x")]
+    [InlineData("host-b#evil")]
+    [InlineData("host-b?evil")]
+    public void Should_refuse_a_target_host_that_is_not_a_name(string target) =>
+        StartMigrationValidator.ValidateFields(Valid() with { TargetHost = target })["targetHost"]
+            .ShouldHaveSingleItem().ShouldContain($"TargetHost '{target}' is not a valid name: {InputRules.NameRule}");
+
+    [Fact]
+    public void Should_refuse_a_300_character_host_name() =>
+        StartMigrationValidator.ValidateFields(Valid() with { SourceHost = new string('h', 300) })["sourceHost"]
+            .ShouldHaveSingleItem().ShouldContain("(300 characters) is not a valid name");
+
+    [Fact]
+    public void Should_refuse_a_target_that_is_the_source_with_a_trailing_space() =>
+        StartMigrationValidator.ValidateFields(Valid() with { SourceHost = "host-a", TargetHost = "host-a " })["targetHost"]
+            .ShouldHaveSingleItem().ShouldStartWith("TargetHost 'host-a ' is not a valid name");
+
+    [Fact]
+    public void Should_refuse_a_vm_id_longer_than_an_index_key_may_be() =>
+        StartMigrationValidator.ValidateFields(Valid() with { VmId = new string('v', 3000) })["vmId"]
+            .ShouldHaveSingleItem().ShouldContain("(3000 characters) is not a valid name");
+
+    [Fact]
+    public void Should_refuse_a_nul_in_the_vm_id() =>
+        StartMigrationValidator.ValidateFields(Valid() with { VmId = "vm-\0" })["vmId"]
+            .ShouldHaveSingleItem().ShouldStartWith("VmId 'vm-\\u0000' is not a valid name");
+
+    [Fact]
+    public void Should_refuse_a_200_kb_requested_by() =>
+        StartMigrationValidator.ValidateFields(Valid() with { RequestedBy = new string('r', 200_000) })["requestedBy"]
+            .ShouldHaveSingleItem().ShouldBe($"RequestedBy is 200000 characters long; at most {InputRules.RequestedByMaxLength} are allowed.");
+
+    [Fact]
+    public void Should_refuse_control_characters_in_labels() =>
+        StartMigrationValidator.ValidateFields(Valid() with { VmLabels = new Dictionary<string, string> { ["tier"] = "a\u202Eb" } })["vmLabels"]
+            .ShouldHaveSingleItem().ShouldContain("bidirectional mark");
 
     [Fact]
     public void Should_refuse_equal_source_and_target() =>

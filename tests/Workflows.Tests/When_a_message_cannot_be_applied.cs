@@ -37,7 +37,8 @@ public sealed class When_a_message_cannot_be_applied
         await orchestrator.Send(QueueNames.MigrationSaga,
             new MigrationStepFailed(id, MigrationSteps.Transfer, "broken\0report", "poison-src", DateTimeOffset.UtcNow), id);
 
-        var summary = await orchestrator.WaitForEnd(id);
+        var summary = await Eventually.Get(() => orchestrator.Summary(id), s => s is { IsTerminal: true }, "the migration to end",
+            TimeSpan.FromSeconds(60));
         summary!.State.ShouldBe(MigrationStates.Failed);
         summary.Reason.ShouldNotBeNull().ShouldContain("A MigrationStepFailed for this migration could not be applied");
         summary.Reason.ShouldContain("recover it");

@@ -20,6 +20,24 @@ public sealed class When_named_policies_are_validated
     };
 
     [Theory]
+    [InlineData("Bulk Moves")]
+    [InlineData("bulk ")]
+    [InlineData("bulk#1")]
+    public void Should_refuse_a_policy_name_that_is_not_a_name(string name) =>
+        MigrationPolicyOptionsValidator.Problems(Named(name, new MigrationPolicy())).ShouldHaveSingleItem()
+            .ShouldBe($"MigrationPolicies:Policies:1: Name '{name}' is not a valid name: {Intake.InputRules.NameRule}.");
+
+    [Fact]
+    public void Should_refuse_a_label_value_with_a_control_character()
+    {
+        var options = Named("batch", new MigrationPolicy());
+        options.Policies[1].VmLabels["tier"] = "batch\u0007";
+
+        MigrationPolicyOptionsValidator.Problems(options).ShouldHaveSingleItem()
+            .ShouldStartWith("Named policy 'batch' (MigrationPolicies:Policies:1): VmLabels[tier] holds a control character (U+0007)");
+    }
+
+    [Theory]
     [InlineData(-1)]
     [InlineData(256)]
     public void Should_name_the_policy_and_the_member_when_multifd_channels_are_out_of_range(int channels)

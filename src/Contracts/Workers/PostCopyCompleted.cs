@@ -6,4 +6,5 @@ public sealed record PostCopyCompleted(
     string RunningOn,
     long BytesTransferred,
     long PageFaults,
-    DateTimeOffset Timestamp) : IMigrationEvent;
+    DateTimeOffset Timestamp,
+    int? Sequence = null) : IMigrationEvent, ISequencedReport;

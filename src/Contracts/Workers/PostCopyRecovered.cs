@@ -12,4 +12,5 @@ public sealed record PostCopyRecovered(
     int Attempts,
     double PausedMs,
     string Detail,
-    DateTimeOffset Timestamp) : IMigrationEvent;
+    DateTimeOffset Timestamp,
+    int? Sequence = null) : IMigrationEvent, ISequencedReport;

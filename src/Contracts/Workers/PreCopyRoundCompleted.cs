@@ -10,4 +10,5 @@ public sealed record PreCopyRoundCompleted(
     long BandwidthBytesPerSecond,
     double ExpectedDowntimeMs,
     DateTimeOffset Timestamp,
-    int ThrottlePercent = 0) : IMigrationEvent;
+    int ThrottlePercent = 0,
+    int? Sequence = null) : IMigrationEvent, ISequencedReport;

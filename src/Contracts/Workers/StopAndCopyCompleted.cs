@@ -1,4 +1,4 @@
 namespace Orchestrator.Contracts.Workers;
 
 /// <summary>Worker report: the VM was paused, the rest of its memory and its CPU state copied.</summary>
-public sealed record StopAndCopyCompleted(Guid MigrationId, double DowntimeMs, long BytesTransferred, DateTimeOffset Timestamp) : IMigrationEvent;
+public sealed record StopAndCopyCompleted(Guid MigrationId, double DowntimeMs, long BytesTransferred, DateTimeOffset Timestamp, int? Sequence = null) : IMigrationEvent, ISequencedReport;

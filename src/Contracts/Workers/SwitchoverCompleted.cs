@@ -5,4 +5,5 @@ public sealed record SwitchoverCompleted(
     Guid MigrationId,
     string RunningOn,
     long TotalBytesTransferred,
-    DateTimeOffset Timestamp) : IMigrationEvent;
+    DateTimeOffset Timestamp,
+    int? Sequence = null) : IMigrationEvent, ISequencedReport;

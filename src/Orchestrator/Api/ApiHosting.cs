@@ -1,8 +1,11 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.Workflows.Intake;
 using Orchestrator.Workflows.Outbox;
 
 namespace Orchestrator.Api;
@@ -12,7 +15,11 @@ public static class ApiHosting
 {
     public static IServiceCollection AddOrchestratorApi(this IServiceCollection services)
     {
-        services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section);
+        // A client's name is the principal of its commands (their requestedBy): held to the same rules, at start-up.
+        services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section)
+            .Validate(api => api.Clients.All(client => OperatorCommandRules.RequestedByProblem(client.Name) is null),
+                $"Api:Clients: a client's Name is recorded as requestedBy: at most {InputRules.RequestedByMaxLength} characters, and {InputRules.TextRule}.")
+            .ValidateOnStart();
         services.AddOptions<AttentionOptions>().BindConfiguration(AttentionOptions.Section);
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
@@ -23,14 +30,24 @@ public static class ApiHosting
             .AddPolicy(ApiRoles.HistoryPolicy, policy => policy.RequireRole(ApiRoles.Operator, ApiRoles.Auditor, ApiRoles.Service));
         // Commands are stored before they are answered (see CommandOutbox).
         services.AddSingleton<CommandOutbox>();
-        services.AddProblemDetails();
+        // Kestrel and the body binding answer 413 and 415 themselves; the problem says which rule the body broke.
+        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context => context.ProblemDetails.Detail ??= context.ProblemDetails.Status switch
+        {
+            StatusCodes.Status413PayloadTooLarge => $"The request body is larger than {PublicCommandBody.MaxBodyBytes} bytes, the most any command may be.",
+            StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON: send it with Content-Type: application/json.",
+            _ => null,
+        });
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         // Let body-binding failures reach BadRequestExceptionHandler, which says what was wrong with the body.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        // A body is at most what the AMQP intake takes (PublicCommandBody): a larger one is a 413.
+        services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = PublicCommandBody.MaxBodyBytes);
         // Unknown members are refused, not ignored: a typo in a field name must not silently fall back to a default.
+        // Numbers are JSON numbers ("300" is refused), as on AMQP: both transports read a body the same way.
         services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+            json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
         });
         services.AddOpenApi();

@@ -29,11 +29,8 @@ public static class DrainEndpoints
         var command = new DrainHost(request.DrainId ?? NewId.NextGuid(), request.Host ?? string.Empty, request.Hypervisor ?? HypervisorKinds.Sim,
             request.Targets ?? [], user.Identity!.Name);
         if (DrainHostConsumer.Validate(command) is { } problem)
-        {
-            var field = problem.StartsWith("Host", StringComparison.Ordinal) ? "host"
-                : problem.StartsWith("Hypervisor", StringComparison.Ordinal) ? "hypervisor" : "targets";
-            return Results.ValidationProblem(new Dictionary<string, string[]> { [field] = [problem] }, title: "The drain cannot start as requested.");
-        }
+            return Results.ValidationProblem(new Dictionary<string, string[]> { [problem.Member] = [problem.Problem] },
+                title: "The drain cannot start as requested.");
 
         await commands.Enqueue(QueueNames.DrainHost, command.DrainId, command, cancellationToken);
         return Results.Accepted($"/api/drains/{command.DrainId}", new { command.DrainId });

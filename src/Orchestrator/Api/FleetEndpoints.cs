@@ -8,6 +8,7 @@ using Orchestrator.Contracts;
 using Orchestrator.ReadModels.Attention;
 using Orchestrator.ReadModels.Hosts;
 using Orchestrator.ReadModels.Statistics;
+using Orchestrator.Workflows.Intake;
 
 namespace Orchestrator.Api;
 
@@ -35,8 +36,10 @@ public static class FleetEndpoints
     static async Task<Ok<IReadOnlyList<HostLoad>>> Hosts(IQuerySession session, CancellationToken cancellationToken) =>
         TypedResults.Ok(await session.Hosts(cancellationToken));
 
-    static async Task<Results<Ok<HostLoad>, ProblemHttpResult>> Host(string name, IQuerySession session, CancellationToken cancellationToken) =>
-        await session.Host(name, cancellationToken) is { } load
+    static async Task<Results<Ok<HostLoad>, ProblemHttpResult, ValidationProblem>> Host(string name, IQuerySession session, CancellationToken cancellationToken) =>
+        InputRules.NameProblem("Name", name) is { } problem
+            ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["name"] = [problem] }, title: "No host can have that name.")
+            : await session.Host(name, cancellationToken) is { } load
             ? TypedResults.Ok(load)
             : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such host.",
                 detail: $"No migration from or to host '{name}' is known (host load trails the events by a moment).");
@@ -46,9 +49,9 @@ public static class FleetEndpoints
     {
         var problems = new Dictionary<string, string[]>();
         if (hypervisor is not null && !HypervisorKinds.IsKnown(hypervisor))
-            problems["hypervisor"] = [$"'{hypervisor}' is not a hypervisor kind; use one of: {string.Join(", ", HypervisorKinds.All)}."];
+            problems["hypervisor"] = [$"{InputRules.Show(hypervisor)} is not a hypervisor kind; use one of: {string.Join(", ", HypervisorKinds.All)}."];
         if (strategy is not null && !MigrationStrategies.IsKnown(strategy))
-            problems["strategy"] = [$"'{strategy}' is not a strategy; use one of: {string.Join(", ", MigrationStrategies.All)}."];
+            problems["strategy"] = [$"{InputRules.Show(strategy)} is not a strategy; use one of: {string.Join(", ", MigrationStrategies.All)}."];
         if (since is not null && until is not null && since >= until)
             problems["until"] = ["until must be later than since."];
         if (problems.Count > 0)

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Routing;
 using Orchestrator.Contracts;
 using Orchestrator.ReadModels.Audit;
 using Orchestrator.ReadModels.Migrations;
+using Orchestrator.Workflows.Intake;
 using Orchestrator.Workflows.Migration;
 using Orchestrator.Workflows.Outbox;
 
@@ -38,8 +39,7 @@ public static class MigrationEndpoints
         api.MapGet("/{id:guid}/events", Events).RequireAuthorization(ApiRoles.HistoryPolicy);
         api.MapGet("/{id:guid}/verify", Verify).RequireAuthorization(ApiRoles.HistoryPolicy);
         api.MapGet("/{id:guid}/replay", Replay).RequireAuthorization(ApiRoles.HistoryPolicy);
-        api.MapGet("/{id:guid}/export", (Guid id, IDocumentStore store, HttpResponse response, CancellationToken cancellationToken) =>
-            Export(store, response, id, null, null, cancellationToken)).RequireAuthorization(ApiRoles.HistoryPolicy);
+        api.MapGet("/{id:guid}/export", ExportOne).RequireAuthorization(ApiRoles.HistoryPolicy);
         app.MapGet("/api/audit/export", (DateTimeOffset? since, DateTimeOffset? until, IDocumentStore store, HttpResponse response,
             CancellationToken cancellationToken) => Export(store, response, null, since, until, cancellationToken)).RequireAuthorization(ApiRoles.HistoryPolicy);
     }
@@ -62,6 +62,10 @@ public static class MigrationEndpoints
     static async Task<IResult> Cancel(Guid id, CancelRequest? request, ClaimsPrincipal user, IQuerySession session, CommandOutbox commands,
         CancellationToken cancellationToken)
     {
+        var command = new CancelMigration(id, request?.Reason, user.Identity!.Name);
+        if (OperatorCommandRules.Problem(command) is { } problem)
+            return Results.ValidationProblem(new Dictionary<string, string[]> { [problem.StartsWith("Reason", StringComparison.Ordinal) ? "reason" : "requestedBy"] = [problem] },
+                title: "The migration cannot be cancelled as requested.");
         var summary = await session.Summary(id, cancellationToken);
         if (summary is null)
             return NotFound(id);
@@ -71,7 +75,7 @@ public static class MigrationEndpoints
                     ? "Post-copy has started: neither host alone holds the VM, so cancelling would lose it."
                     : $"The migration is {summary.State}; cancel applies to Queued, Checking, Preparing and PreCopying migrations.");
 
-        await commands.Enqueue(QueueNames.CancelMigration, id, new CancelMigration(id, request?.Reason, user.Identity!.Name), cancellationToken);
+        await commands.Enqueue(QueueNames.CancelMigration, id, command, cancellationToken);
         return Results.Accepted($"/api/migrations/{id}");
     }
 
@@ -133,8 +137,10 @@ public static class MigrationEndpoints
     static async Task<IResult> List(IQuerySession session, string? state, string? host, string? vm, string? hypervisor,
         DateTimeOffset? since, DateTimeOffset? until, int? page, int? pageSize, CancellationToken cancellationToken)
     {
-        var size = Math.Clamp(pageSize ?? 50, 1, 500);
-        var number = Math.Max(1, page ?? 1);
+        if (ListQuery.Problems(state, host, vm, hypervisor, page, pageSize) is { Count: > 0 } problems)
+            return Results.ValidationProblem(problems, title: "The migrations cannot be listed as asked.");
+        var size = pageSize ?? ListQuery.DefaultPageSize;
+        var number = page ?? 1;
         var query = session.Query<MigrationSummary>().AsQueryable();
         if (state is not null)
             query = query.Where(s => s.State == state);
@@ -150,7 +156,7 @@ public static class MigrationEndpoints
             query = query.Where(s => s.RequestedAt < until);
 
         var total = await query.CountAsync(cancellationToken);
-        var items = await query.OrderByDescending(s => s.RequestedAt).Skip((number - 1) * size).Take(size).ToListAsync(cancellationToken);
+        var items = await query.OrderByDescending(s => s.RequestedAt).Skip((int)Math.Min((number - 1L) * size, int.MaxValue)).Take(size).ToListAsync(cancellationToken);
         return Results.Ok(new MigrationPage(items, number, size, total));
     }
 
@@ -170,8 +176,33 @@ public static class MigrationEndpoints
     }
 
     /// <summary>The summary as it stood at a version (<c>?version=N</c>) or a moment (<c>?at=…</c>), rebuilt from the stream.</summary>
-    static async Task<IResult> Replay(Guid id, long? version, DateTimeOffset? at, IQuerySession session, CancellationToken cancellationToken) =>
-        await MigrationReplay.AsOf(session, id, version, at, cancellationToken) is { } summary ? Results.Ok(summary) : NotFound(id);
+    static async Task<IResult> Replay(Guid id, long? version, DateTimeOffset? at, IQuerySession session, CancellationToken cancellationToken)
+    {
+        var stream = await session.Events.FetchStreamStateAsync(id, cancellationToken);
+        if (stream is null)
+            return NotFound(id);
+        // A point outside the stream is a question that has no answer, not a migration that does not exist.
+        if (version is < 1 || version > stream.Version)
+            return Results.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["version"] = [$"Version is {version}; migration {id} has versions 1 to {stream.Version}."],
+            }, title: "The migration cannot be replayed as asked.");
+        if (at is { } moment && moment < stream.Created)
+            return Results.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["at"] = [$"At is {moment:O}; migration {id} has events from {stream.Created:O} on."],
+            }, title: "The migration cannot be replayed as asked.");
+        return await MigrationReplay.AsOf(session, id, version, at, cancellationToken) is { } summary ? Results.Ok(summary) : NotFound(id);
+    }
+
+    /// <summary>One migration's history as NDJSON; a migration nobody knows is a 404, not an empty 200.</summary>
+    static async Task<IResult> ExportOne(Guid id, IDocumentStore store, IQuerySession session, HttpResponse response, CancellationToken cancellationToken)
+    {
+        if (await session.Events.FetchStreamStateAsync(id, cancellationToken) is null)
+            return NotFound(id);
+        await Export(store, response, id, null, null, cancellationToken);
+        return Results.Empty;
+    }
 
     static async Task Export(IDocumentStore store, HttpResponse response, Guid? id, DateTimeOffset? since, DateTimeOffset? until,
         CancellationToken cancellationToken)

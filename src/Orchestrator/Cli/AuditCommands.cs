@@ -29,6 +29,12 @@ public static class AuditCommands
         {
             await using var store = OperatorCommands.OpenStore(OrchestratorSettings.From(OrchestratorSettings.LoadConfiguration()));
             await using var session = store.QuerySession();
+            var stream = await session.Events.FetchStreamStateAsync(parse.GetValue(id), cancellationToken);
+            if (stream is not null && (parse.GetValue(version) is < 1 || parse.GetValue(version) > stream.Version || parse.GetValue(at) < stream.Created))
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]Migration {parse.GetValue(id)} has versions 1 to {stream.Version}, events from {stream.Created:O} on.[/]");
+                return ExitCodes.Usage;
+            }
             var summary = await MigrationReplay.AsOf(session, parse.GetValue(id), parse.GetValue(version), parse.GetValue(at), cancellationToken);
             if (summary is null)
             {
@@ -83,6 +89,12 @@ public static class AuditCommands
             foreach (var migrationId in ids)
             {
                 var verdict = await ChainVerifier.Verify(store, migrationId, cancellationToken);
+                if (verdict.Events == 0 && parse.GetValue(id) is not null)
+                {
+                    // A history with no events is not an intact one: nobody knows this migration.
+                    AnsiConsole.MarkupLineInterpolated($"[red]No migration {migrationId} is known.[/]");
+                    return ExitCodes.NotFound;
+                }
                 if (verdict.Intact)
                     AnsiConsole.MarkupLineInterpolated($"[green]intact[/]  {migrationId}  {verdict.Events} events");
                 else

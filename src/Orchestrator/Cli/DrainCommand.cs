@@ -24,7 +24,7 @@ public static class DrainCommand
         command.SetAction((parse, cancellationToken) => OperatorCommands.Run(parse, async api =>
         {
             var json = parse.GetValue(output) == "json";
-            var accepted = await api.Post("/api/drains", new { host = parse.GetValue(host), targets = parse.GetValue(targets), hypervisor = parse.GetValue(hypervisor) },
+            var accepted = await api.Post("/api/drains", new { host = CliInput.Name("Host", parse.GetValue(host)), targets = CliInput.Names("Targets[] (--to)", parse.GetValue(targets)), hypervisor = parse.GetValue(hypervisor) },
                 cancellationToken);
             var drainId = accepted.GetProperty("drainId").GetGuid();
             if (!parse.GetValue(wait))

@@ -40,6 +40,9 @@ public static class OperatorCommands
         var command = new Command("migrate", "Start a live migration.") { vm, from, to, hypervisor, strategy, maxDowntime, maxBandwidth, postCopy, priority, multifd, xbzrle, wait, output };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
+            CliInput.Name("VmId (--vm)", parse.GetValue(vm));
+            CliInput.Name("SourceHost (--from)", parse.GetValue(from));
+            CliInput.Name("TargetHost (--to)", parse.GetValue(to));
             var policy = new MigrationPolicy(MaxDowntimeMs: parse.GetValue(maxDowntime), MaxBandwidthMiBps: parse.GetValue(maxBandwidth),
                 AllowPostCopy: parse.GetValue(postCopy), Priority: parse.GetValue(priority),
                 MultifdChannels: parse.GetValue(multifd), XbzrleCacheMiB: parse.GetValue(xbzrle));

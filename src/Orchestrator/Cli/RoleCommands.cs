@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Orchestrator.Api;
 using Orchestrator.Contracts;
 using Orchestrator.Hosting;
+using Orchestrator.Workflows.Intake;
 using Serilog;
 
 namespace Orchestrator.Cli;
@@ -44,6 +45,12 @@ public static class RoleCommands
         var command = new Command("worker", "Run a worker that carries out migration steps on the named hosts.") { driver, hosts, realTime, profile, qemuRoot };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            // A host name becomes part of the worker's queue name (worker.<hypervisor>.<host>): the same grammar as every command's.
+            if (parse.GetValue(hosts)!.Select(host => InputRules.NameProblem("--host", host)).FirstOrDefault(p => p is not null) is { } problem)
+            {
+                await Console.Error.WriteLineAsync(problem);
+                return ExitCodes.Usage;
+            }
             var builder = CreateBuilder();
             var settings = OrchestratorSettings.From(builder.Configuration);
             var factor = parse.GetValue(realTime);

@@ -99,6 +99,12 @@ public static class Roles
             {
                 RabbitMqAddress.Configure(cfg, settings.RabbitMq);
                 ExcludeMarkerInterfaces(cfg);
+                if (options.Workflows)
+                {
+                    // The outcome exchanges exist from the start, before the first outcome is published.
+                    cfg.DeployPublishTopology = true;
+                    cfg.AddPublishMessageTypes(PublishedEvents.All);
+                }
                 cfg.ConfigureWorkerEndpoints(context, options.Hypervisor, options.WorkerHosts);
                 cfg.ConfigureEndpoints(context);
             });

@@ -20,5 +20,11 @@ public static class MigrationStates
     public const string Failed = "Failed";
     public const string Reconciling = "Reconciling";
 
+    public static IReadOnlyList<string> All { get; } =
+    [
+        Requested, Queued, Checking, Preparing, PreCopying, SwitchingOver, PostCopying, CleaningUp, Completed, RollingBack,
+        DestroyingTarget, RolledBack, Cancelled, Rejected, Failed, Reconciling,
+    ];
+
     public static bool IsTerminal(string state) => state is Completed or RolledBack or Cancelled or Rejected or Failed;
 }

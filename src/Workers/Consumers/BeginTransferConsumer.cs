@@ -31,35 +31,40 @@ public sealed class BeginTransferConsumer(IHypervisorDriver driver, EpochFence f
         return observer.Outcome;
     }
 
+    /// <summary>Turns the driver's progress into reports, numbered in the order they are made (<see cref="ISequencedReport"/>).</summary>
     sealed class Reporter(ConsumeContext<BeginTransfer> context) : ITransferObserver
     {
+        int _sequence;
+
         Guid MigrationId => context.Message.MigrationId;
 
         public object? Outcome { get; private set; }
 
+        int Next() => Interlocked.Increment(ref _sequence);
+
         public Task RoundCompleted(PreCopyPass pass) => Report(context, MigrationId, new PreCopyRoundCompleted(MigrationId, pass.Round,
             pass.BytesTransferred, pass.BytesRemaining, pass.DirtyRateBytesPerSecond, pass.BandwidthBytesPerSecond,
-            pass.ExpectedDowntimeMs, DateTimeOffset.UtcNow, pass.ThrottlePercent));
+            pass.ExpectedDowntimeMs, DateTimeOffset.UtcNow, pass.ThrottlePercent, Next()));
 
         public Task StoppedAndCopied(double downtimeMs, long bytesTransferred) =>
-            Report(context, MigrationId, new StopAndCopyCompleted(MigrationId, downtimeMs, bytesTransferred, DateTimeOffset.UtcNow));
+            Report(context, MigrationId, new StopAndCopyCompleted(MigrationId, downtimeMs, bytesTransferred, DateTimeOffset.UtcNow, Next()));
 
         public Task SwitchedOver(string runningOn, long totalBytesTransferred)
         {
             // Sent by the base consumer once the driver returns, so it is the last report of the transfer.
-            Outcome = new SwitchoverCompleted(MigrationId, runningOn, totalBytesTransferred, DateTimeOffset.UtcNow);
+            Outcome = new SwitchoverCompleted(MigrationId, runningOn, totalBytesTransferred, DateTimeOffset.UtcNow, Next());
             return Task.CompletedTask;
         }
 
         public Task PostCopyStarted(string runningOn, long bytesRemaining) =>
-            Report(context, MigrationId, new Contracts.Workers.PostCopyStarted(MigrationId, runningOn, bytesRemaining, DateTimeOffset.UtcNow));
+            Report(context, MigrationId, new Contracts.Workers.PostCopyStarted(MigrationId, runningOn, bytesRemaining, DateTimeOffset.UtcNow, Next()));
 
         public Task PostCopyRecovered(string runningOn, int attempts, double pausedMs, string detail) =>
-            Report(context, MigrationId, new Contracts.Workers.PostCopyRecovered(MigrationId, runningOn, attempts, pausedMs, detail, DateTimeOffset.UtcNow));
+            Report(context, MigrationId, new Contracts.Workers.PostCopyRecovered(MigrationId, runningOn, attempts, pausedMs, detail, DateTimeOffset.UtcNow, Next()));
 
         public Task PostCopyCompleted(string runningOn, long totalBytesTransferred, long pageFaults)
         {
-            Outcome = new Contracts.Workers.PostCopyCompleted(MigrationId, runningOn, totalBytesTransferred, pageFaults, DateTimeOffset.UtcNow);
+            Outcome = new Contracts.Workers.PostCopyCompleted(MigrationId, runningOn, totalBytesTransferred, pageFaults, DateTimeOffset.UtcNow, Next());
             return Task.CompletedTask;
         }
     }

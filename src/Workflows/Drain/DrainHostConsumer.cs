@@ -4,6 +4,7 @@ using MassTransit;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts;
 using Orchestrator.Contracts.Workers;
+using Orchestrator.Workflows.Intake;
 
 namespace Orchestrator.Workflows.Drain;
 
@@ -21,14 +22,19 @@ public sealed class DrainHostConsumer(IDocumentSession session, IClientFactory c
         var drain = context.Message;
         if (drain.DrainId == Guid.Empty)
         {
-            logger.LogWarning("Drain of {Host} ignored: it has no DrainId", drain.Host);
+            logger.LogWarning("Drain of {Host} ignored: it has no DrainId", InputRules.Clip(drain.Host));
             return;
         }
 
         var planned = await StoredPlan(drain.DrainId, context.CancellationToken);
         if (planned is null)
         {
-            var requested = new HostDrainRequested(drain.DrainId, drain.Host, drain.Hypervisor, drain.Targets, drain.RequestedBy, DateTimeOffset.UtcNow);
+            var requested = Validate(drain) is null
+                ? new HostDrainRequested(drain.DrainId, drain.Host, drain.Hypervisor, drain.Targets, drain.RequestedBy, DateTimeOffset.UtcNow)
+                // What a refused drain asked is kept clipped: no NUL or 200 KB name reaches the event store.
+                : new HostDrainRequested(drain.DrainId, InputRules.Clip(drain.Host) ?? string.Empty, InputRules.Clip(drain.Hypervisor) ?? string.Empty,
+                    [.. (drain.Targets ?? []).Take(InputRules.MaxTargets).Select(target => InputRules.Clip(target) ?? string.Empty)],
+                    InputRules.Clip(drain.RequestedBy), DateTimeOffset.UtcNow);
             var outcome = await PlanAsync(drain, context.CancellationToken);
             try
             {
@@ -49,7 +55,7 @@ public sealed class DrainHostConsumer(IDocumentSession session, IClientFactory c
         var endpoint = await context.GetSendEndpoint(new Uri($"queue:{QueueNames.StartMigration}"));
         foreach (var move in planned.Moves)
             await endpoint.Send(new StartMigration(move.MigrationId, move.VmId, drain.Host, move.TargetHost, drain.Hypervisor,
-                RequestedBy: $"drain {drain.DrainId:N} by {drain.RequestedBy ?? "unknown"}"), context.CancellationToken);
+                RequestedBy: $"drain {drain.DrainId:N} by {InputRules.Clip(drain.RequestedBy, InputRules.RequestedByMaxLength - 50) ?? "unknown"}"), context.CancellationToken);
     }
 
     async Task<HostDrainPlanned?> StoredPlan(Guid drainId, CancellationToken cancellationToken)
@@ -60,9 +66,8 @@ public sealed class DrainHostConsumer(IDocumentSession session, IClientFactory c
 
     async Task<object> PlanAsync(DrainHost drain, CancellationToken cancellationToken)
     {
-        var problems = Validate(drain);
-        if (problems is not null)
-            return new HostDrainFailed(drain.DrainId, problems, DateTimeOffset.UtcNow);
+        if (Validate(drain) is { } refusal)
+            return new HostDrainFailed(drain.DrainId, refusal.Problem, DateTimeOffset.UtcNow);
 
         var (source, problem) = await Describe(drain.Hypervisor, drain.Host, cancellationToken);
         if (source is null)
@@ -95,17 +100,23 @@ public sealed class DrainHostConsumer(IDocumentSession session, IClientFactory c
         }
     }
 
-    /// <summary>Why the drain cannot be planned as asked; null when it can.</summary>
-    public static string? Validate(DrainHost drain)
+    /// <summary>Why the drain cannot be planned as asked, with the member it concerns; null when it can.</summary>
+    public static (string Member, string Problem)? Validate(DrainHost drain)
     {
-        if (string.IsNullOrWhiteSpace(drain.Host))
-            return "Host is required: the host to drain.";
-        if (!HypervisorKinds.All.Contains(drain.Hypervisor))
-            return $"Hypervisor '{drain.Hypervisor}' is not one of {string.Join(", ", HypervisorKinds.All)}.";
+        if (InputRules.NameProblem(nameof(DrainHost.Host), drain.Host) is { } host)
+            return ("host", host);
+        if (!HypervisorKinds.IsKnown(drain.Hypervisor))
+            return ("hypervisor", $"Hypervisor {InputRules.Show(drain.Hypervisor)} is not one of {string.Join(", ", HypervisorKinds.All)}.");
         if (drain.Targets is not { Count: > 0 })
-            return "Targets is required: the hosts the VMs may go to.";
+            return ("targets", "Targets is required: the hosts the VMs may go to.");
+        if (drain.Targets.Count > InputRules.MaxTargets)
+            return ("targets", $"Targets has {drain.Targets.Count} hosts; at most {InputRules.MaxTargets} are allowed.");
+        if (drain.Targets.Select(target => InputRules.NameProblem("Targets[]", target)).FirstOrDefault(p => p is not null) is { } target)
+            return ("targets", target);
         if (drain.Targets.Contains(drain.Host))
-            return $"The drained host {drain.Host} cannot be one of its own targets.";
+            return ("targets", $"The drained host {drain.Host} cannot be one of its own targets.");
+        if (InputRules.TextProblem(nameof(DrainHost.RequestedBy), drain.RequestedBy, InputRules.RequestedByMaxLength) is { } requestedBy)
+            return ("requestedBy", requestedBy);
         return null;
     }
 }

@@ -14,7 +14,7 @@ public sealed class StartMigrationIntake : IConsumer<StartMigration>
     {
         if (context.Message.MigrationId == Guid.Empty)
         {
-            await context.Publish(new MigrationRejected(Guid.Empty, context.Message.VmId, RejectionCodes.InvalidCommand,
+            await context.Publish(new MigrationRejected(Guid.Empty, InputRules.Clip(context.Message.VmId), RejectionCodes.InvalidCommand,
                 "MigrationId is required: a non-empty GUID chosen by the sender, the key that makes the command idempotent.",
                 DateTimeOffset.UtcNow));
             return;

@@ -1,4 +1,5 @@
 using Orchestrator.Contracts;
+using Orchestrator.Workflows.Intake;
 using Orchestrator.Workflows.Policy;
 
 namespace Orchestrator.Workflows.Migration;
@@ -9,23 +10,28 @@ public static class MigrationAcceptance
     /// <summary>
     /// Takes the command's hosts, the policy in force (the command's values, else the named policy's, else the defaults)
     /// and the strategy; a command that fails validation leaves the saga marked rejected, with every problem as the reason.
+    /// A rejected command's values are kept clipped (<see cref="InputRules.Clip"/>): the rejection is stored in a JSON
+    /// document, an indexed summary and a published event, and none of them may receive a 200 KB name or a NUL.
     /// </summary>
     public static void Accept(this MigrationState saga, StartMigration command, MigrationPolicyOptions policies)
     {
-        var named = policies.For(command);
+        var problems = StartMigrationValidator.Validate(command);
+        var valid = problems.Count == 0;
+        string Kept(string? value) => (valid ? value : InputRules.Clip(value)) ?? string.Empty;
+
+        var named = valid ? policies.For(command) : null;
         saga.PolicyName = named?.Name;
-        saga.VmId = command.VmId ?? string.Empty;
-        saga.SourceHost = command.SourceHost ?? string.Empty;
-        saga.TargetHost = command.TargetHost ?? string.Empty;
-        saga.Hypervisor = command.Hypervisor ?? string.Empty;
-        saga.Policy = EffectivePolicy.From(command.Policy, named?.Policy);
-        saga.Strategy = saga.Policy.StrategyFor(command.Strategy);
-        saga.RequestedBy = command.RequestedBy;
+        saga.VmId = Kept(command.VmId);
+        saga.SourceHost = Kept(command.SourceHost);
+        saga.TargetHost = Kept(command.TargetHost);
+        saga.Hypervisor = Kept(command.Hypervisor);
+        saga.Policy = EffectivePolicy.From(valid ? command.Policy : null, named?.Policy);
+        saga.Strategy = saga.Policy.StrategyFor(valid ? command.Strategy : null);
+        saga.RequestedBy = valid ? command.RequestedBy : InputRules.Clip(command.RequestedBy);
         saga.RequestedAt = DateTimeOffset.UtcNow;
         saga.RunningOn = saga.SourceHost;
 
-        var problems = StartMigrationValidator.Validate(command);
-        if (problems.Count > 0)
+        if (!valid)
         {
             saga.RejectionCode = RejectionCodes.InvalidCommand;
             saga.Reason = string.Join(" ", problems);

@@ -41,6 +41,9 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IH
 
     public double DowntimeMs { get; set; }
 
+    /// <summary>The number of the last numbered worker report applied (<see cref="Contracts.Workers.ISequencedReport"/>).</summary>
+    public int LastReportSequence { get; set; }
+
     /// <summary>True once the stop-and-copy report is recorded (it carries <see cref="DowntimeMs"/>).</summary>
     public bool StoppedAndCopied { get; set; }
 

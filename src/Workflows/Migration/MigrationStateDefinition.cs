@@ -1,6 +1,7 @@
 using JasperFx.Events;
 using MassTransit;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.Workflows.Resilience;
 
 namespace Orchestrator.Workflows.Migration;
@@ -31,10 +32,18 @@ public sealed class MigrationStateDefinition : SagaDefinition<MigrationState>
             r.Handle<JasperFx.ConcurrencyException>();
             r.Handle<EventStreamUnexpectedMaxEventIdException>();
             r.Handle<JasperFx.DocumentAlreadyExistsException>();
+            r.Handle<ReportOutOfOrderException>();
             // Randomised, growing intervals: contenders on one document (the admission ledger) spread out instead of
             // colliding again in lockstep.
             r.Exponential(30, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(20));
         });
+        // A worker's numbered reports are applied in the order it made them (ReportOrder).
+        sagaConfigurator.SagaMessage<PreCopyRoundCompleted>(m => m.UseFilter(new ReportOrder<PreCopyRoundCompleted>()));
+        sagaConfigurator.SagaMessage<StopAndCopyCompleted>(m => m.UseFilter(new ReportOrder<StopAndCopyCompleted>()));
+        sagaConfigurator.SagaMessage<SwitchoverCompleted>(m => m.UseFilter(new ReportOrder<SwitchoverCompleted>()));
+        sagaConfigurator.SagaMessage<PostCopyStarted>(m => m.UseFilter(new ReportOrder<PostCopyStarted>()));
+        sagaConfigurator.SagaMessage<PostCopyRecovered>(m => m.UseFilter(new ReportOrder<PostCopyRecovered>()));
+        sagaConfigurator.SagaMessage<PostCopyCompleted>(m => m.UseFilter(new ReportOrder<PostCopyCompleted>()));
         // No bus outbox here: the saga's messages go through its own transactional outbox (Workflows/Outbox).
 
         // One migration's messages are applied one at a time, in the order they arrive; different migrations in

@@ -1,4 +1,5 @@
 using Orchestrator.Contracts;
+using Orchestrator.Workflows.Intake;
 
 namespace Orchestrator.Workflows.Migration;
 
@@ -19,19 +20,27 @@ public static class StartMigrationValidator
 
         if (command.MigrationId == Guid.Empty)
             Add("migrationId", "MigrationId is required.");
-        if (string.IsNullOrWhiteSpace(command.VmId))
-            Add("vmId", "VmId is required.");
-        if (string.IsNullOrWhiteSpace(command.SourceHost))
-            Add("sourceHost", "SourceHost is required.");
-        if (string.IsNullOrWhiteSpace(command.TargetHost))
-            Add("targetHost", "TargetHost is required.");
-        if (!string.IsNullOrWhiteSpace(command.SourceHost)
-            && string.Equals(command.SourceHost, command.TargetHost, StringComparison.OrdinalIgnoreCase))
-            Add("targetHost", $"SourceHost and TargetHost are both '{command.SourceHost}': a VM migrates between two different hosts.");
+        // Names become parts of queue names, routing keys and index keys: one grammar, no trimming (InputRules).
+        foreach (var (field, member, value) in new[]
+        {
+            ("vmId", nameof(StartMigration.VmId), command.VmId),
+            ("sourceHost", nameof(StartMigration.SourceHost), command.SourceHost),
+            ("targetHost", nameof(StartMigration.TargetHost), command.TargetHost),
+        })
+        {
+            if (InputRules.NameProblem(member, value) is { } problem)
+                Add(field, problem);
+        }
+        if (!string.IsNullOrEmpty(command.SourceHost) && string.Equals(command.SourceHost, command.TargetHost, StringComparison.OrdinalIgnoreCase))
+            Add("targetHost", $"SourceHost and TargetHost are both {InputRules.Show(command.SourceHost)}: a VM migrates between two different hosts.");
         if (!HypervisorKinds.IsKnown(command.Hypervisor))
-            Add("hypervisor", $"Hypervisor '{command.Hypervisor}' is unknown; known: {string.Join(", ", HypervisorKinds.All)}.");
+            Add("hypervisor", $"Hypervisor {InputRules.Show(command.Hypervisor)} is unknown; known: {string.Join(", ", HypervisorKinds.All)}.");
         if (command.Strategy is not null && !MigrationStrategies.IsKnown(command.Strategy))
-            Add("strategy", $"Strategy '{command.Strategy}' is unknown; known: {string.Join(", ", MigrationStrategies.All)}.");
+            Add("strategy", $"Strategy {InputRules.Show(command.Strategy)} is unknown; known: {string.Join(", ", MigrationStrategies.All)}.");
+        if (InputRules.TextProblem(nameof(StartMigration.RequestedBy), command.RequestedBy, InputRules.RequestedByMaxLength) is { } requestedBy)
+            Add("requestedBy", requestedBy);
+        foreach (var problem in InputRules.LabelProblems(nameof(StartMigration.VmLabels), command.VmLabels))
+            Add("vmLabels", problem);
         if (command.Policy is { } policy)
             foreach (var (member, problem) in PolicyProblems(policy))
                 Add($"policy.{char.ToLowerInvariant(member[0])}{member[1..]}", problem);

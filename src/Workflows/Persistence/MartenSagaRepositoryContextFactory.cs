@@ -1,6 +1,7 @@
 using Marten;
 using MassTransit;
 using MassTransit.Saga;
+using Orchestrator.Workflows.Intake;
 using Orchestrator.Workflows.Outbox;
 
 namespace Orchestrator.Workflows.Persistence;
@@ -74,8 +75,10 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
     {
         session.CorrelationId = (context.CorrelationId ?? context.ConversationId)?.ToString();
         session.CausationId = context.MessageId?.ToString();
-        if (context.Headers.TryGetHeader(MessageHeadersNames.Principal, out var principal) && principal is not null)
-            session.SetHeader(MessageHeadersNames.Principal, principal.ToString()!);
+        // Any sender can put a header on the saga's queue: a principal that is not acceptable free text is not recorded.
+        if (context.Headers.TryGetHeader(MessageHeadersNames.Principal, out var principal) && principal?.ToString() is { Length: > 0 } who
+            && InputRules.TextProblem("principal", who, InputRules.RequestedByMaxLength) is null)
+            session.SetHeader(MessageHeadersNames.Principal, who);
         session.SetHeader(MessageHeadersNames.MessageType, context.SupportedMessageTypes.FirstOrDefault() ?? "unknown");
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Orchestrator.Workflows.Intake;
 using Orchestrator.Workflows.Migration;
 
 namespace Orchestrator.Workflows.Policy;
@@ -22,9 +23,13 @@ public sealed class MigrationPolicyOptionsValidator : IValidateOptions<Migration
         {
             var policy = options.Policies[index];
             var where = $"{MigrationPolicyOptions.Section}:Policies:{index}";
-            if (string.IsNullOrWhiteSpace(policy.Name))
+            if (string.IsNullOrEmpty(policy.Name))
                 yield return $"{where} has no Name: every named policy needs one (it is recorded with the migrations it selects).";
-            var named = string.IsNullOrWhiteSpace(policy.Name) ? where : $"policy '{policy.Name}' ({where})";
+            else if (InputRules.NameProblem("Name", policy.Name) is { } name)
+                yield return $"{where}: {name}";
+            var named = InputRules.IsName(policy.Name) ? $"policy '{policy.Name}' ({where})" : where;
+            foreach (var problem in InputRules.LabelProblems("VmLabels", policy.VmLabels))
+                yield return $"Named {named}: {problem}";
             foreach (var (member, problem) in StartMigrationValidator.PolicyProblems(policy.Policy))
                 yield return $"Named {named}, member {member}: {problem}";
         }

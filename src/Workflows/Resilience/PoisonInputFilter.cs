@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Orchestrator.Contracts;
+using Orchestrator.Workflows.Intake;
 using Orchestrator.Workflows.Outbox;
 
 namespace Orchestrator.Workflows.Resilience;
@@ -35,7 +36,10 @@ public sealed class PoisonInputFilter(IDocumentStore store, DeliveredOutboxMessa
         {
             await next.Send(context);
         }
-        catch (Exception exception) when (!TransientFaults.IsTransient(exception) && !context.CancellationToken.IsCancellationRequested)
+        // A body the public rules refused is answered by them (its _error entry carries the rule); a dead letter is for
+        // what passed them and still failed.
+        catch (Exception exception) when (!TransientFaults.IsTransient(exception) && !context.CancellationToken.IsCancellationRequested
+            && !IsRefusedBody(exception))
         {
             await SetAside(context, exception);
             throw;
@@ -94,6 +98,16 @@ public sealed class PoisonInputFilter(IDocumentStore store, DeliveredOutboxMessa
             // Stored with the letter: the outbox dispatcher delivers it.
             logger.LogDebug(delivering, "A dead letter's notice to its migration waits for the outbox dispatcher");
         }
+    }
+
+    static bool IsRefusedBody(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is PublicBodyRefusedException)
+                return true;
+        }
+        return false;
     }
 
     /// <summary>The database's own words when it refused the transaction (Marten wraps them with the whole SQL), else the fault.</summary>

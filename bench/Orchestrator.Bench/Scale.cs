@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+using Orchestrator.Contracts;
+using Orchestrator.Workers.Sim;
+using RabbitMQ.Client;
+
+namespace Orchestrator.Bench;
+
+/// <summary>
+/// Many migrations in flight at once, on real processes: one <c>serve</c> and <c>workers</c> sim workers (together
+/// serving <see cref="HostCount"/> hosts; a migration moves between two hosts of one worker, as the sim's fleet lives in
+/// its worker's process) at their default settings, started as a service would, over plain AMQP, at a steady
+/// pace. Every VM has 1 GiB, and the sim runs <c>timeFactor</c> times slower than the model's time, so each first pass
+/// lasts minutes of wall time: longer than it takes to start them all, so they are all in flight together, and longer
+/// than the progress timeout, so only the heartbeats keep them alive (the completion timeout is raised to match).
+/// Sampled every second: the saga queue's depth, the migrations in flight, and the resident memory of both processes;
+/// the saga's rate is the inbox records it wrote (one per message it applied) over the run, and the backlog's "seconds
+/// of work" is its depth at that rate.
+/// </summary>
+public static class Scale
+{
+    const int HostCount = 1000;
+
+    public sealed record Result(int Migrations, int MaxInFlight, uint MaxBacklog, double SagaMessagesPerSecond, double ServeRssMiB,
+        double WorkerRssMiB, int Completed, TimeSpan Elapsed)
+    {
+        public double BacklogSeconds => SagaMessagesPerSecond > 0 ? MaxBacklog / SagaMessagesPerSecond : double.PositiveInfinity;
+    }
+
+    public static async Task<Result> Run(string postgres, string rabbit, int migrations, double startsPerSecond, double timeFactor, int workers)
+    {
+        var schema = $"bench_scale_{Guid.NewGuid():N}"[..24];
+        var hosts = Enumerable.Range(0, HostCount).Select(i => $"scale-{i:0000}").ToArray();
+        var environment = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = postgres,
+            ["ConnectionStrings__RabbitMq"] = rabbit,
+            ["Orchestrator__Schema"] = schema,
+            // Admission would hold all but a handful back: this is about what runs at once, so it lets them all run.
+            ["Admission__MaxOutboundPerHost"] = "1000",
+            ["Admission__MaxInboundPerHost"] = "1000",
+            ["Admission__MaxPerCluster"] = $"{migrations}",
+            ["Sim__HostMemoryBytes"] = $"{1L << 50}",
+            ["Serilog__MinimumLevel__Default"] = "Warning",
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        using var serve = Child.Start("serve", environment, "serve", "--urls", "http://127.0.0.1:0");
+        var perWorker = HostCount / workers;
+        var workerProcesses = Enumerable.Range(0, workers).Select(w => Child.Start($"worker-{w}", environment, ["worker", "--driver", "sim",
+            "--real-time-factor", timeFactor.ToString(CultureInfo.InvariantCulture),
+            .. hosts.Skip(w * perWorker).Take(perWorker).SelectMany(h => new[] { "--host", h })])).ToList();
+        try
+        {
+            await using var connection = await new ConnectionFactory { Uri = new Uri(rabbit) }.CreateConnectionAsync();
+            await using var channel = await connection.CreateChannelAsync();
+            await WaitFor(async () => await Exists(connection, QueueNames.StartMigration) && await Exists(connection, QueueNames.Worker("sim", hosts[^1])),
+                TimeSpan.FromMinutes(3), "serve and the worker to start");
+
+            var vms = OneGiBVms().Take(migrations).ToArray();
+            var completion = (int)Math.Ceiling(timeFactor * 4);
+            var clock = Stopwatch.StartNew();
+            var sampler = new Sampler(postgres, schema, connection, serve.Id, [.. workerProcesses.Select(w => w.Id)]);
+            var sampling = sampler.Run(migrations);
+            for (var i = 0; i < migrations; i++)
+            {
+                var body = JsonSerializer.Serialize(new
+                {
+                    migrationId = Guid.NewGuid(), vmId = vms[i], sourceHost = hosts[i % HostCount],
+                    targetHost = hosts[i % HostCount / perWorker * perWorker + (i % HostCount + 1) % perWorker], hypervisor = HypervisorKinds.Sim,
+                    strategy = MigrationStrategies.PreCopy, requestedBy = "bench-scale", policy = new { completionTimeoutSecondsPerGiB = completion },
+                });
+                await channel.BasicPublishAsync(QueueNames.StartMigration, string.Empty, mandatory: false,
+                    new BasicProperties { ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent }, Encoding.UTF8.GetBytes(body));
+                var due = TimeSpan.FromSeconds((i + 1) / startsPerSecond);
+                if (due > clock.Elapsed)
+                    await Task.Delay(due - clock.Elapsed);
+            }
+            Console.Error.WriteLine($"    scale: {migrations} StartMigration commands sent in {clock.Elapsed.TotalSeconds:0} s");
+            await sampling;
+            return new Result(migrations, sampler.MaxInFlight, sampler.MaxBacklog, sampler.SagaMessages / clock.Elapsed.TotalSeconds,
+                sampler.MaxServeRss / (1 << 20), sampler.MaxWorkerRss / (1 << 20), sampler.Completed, clock.Elapsed);
+        }
+        finally
+        {
+            serve.Kill();
+            foreach (var worker in workerProcesses)
+                worker.Dispose();
+            await BenchSchema.Drop(postgres, schema);
+        }
+    }
+
+    /// <summary>VM ids the sim models with 1 GiB of memory, so every first pass takes the same time.</summary>
+    static IEnumerable<string> OneGiBVms() =>
+        Enumerable.Range(0, int.MaxValue).Select(i => $"scale-vm-{i}").Where(vm => SimVm.FromId(vm).MemoryBytes == 1L << 30);
+
+    static async Task<bool> Exists(IConnection connection, string queue)
+    {
+        await using var channel = await connection.CreateChannelAsync();
+        try
+        {
+            await channel.QueueDeclarePassiveAsync(queue);
+            return true;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return false;
+        }
+    }
+
+    static async Task WaitFor(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"Timed out waiting for {what}.");
+            await Task.Delay(500);
+        }
+    }
+
+    /// <summary>Once a second, until every migration has ended: what the figures are made of.</summary>
+    sealed class Sampler(string postgres, string schema, IConnection rabbit, int servePid, int[] workerPids)
+    {
+        public int MaxInFlight { get; private set; }
+        public uint MaxBacklog { get; private set; }
+        public long SagaMessages { get; private set; }
+        public double MaxServeRss { get; private set; }
+        public double MaxWorkerRss { get; private set; }
+        public int Completed { get; private set; }
+
+        public async Task Run(int migrations)
+        {
+            await using var database = new NpgsqlConnection(postgres);
+            await database.OpenAsync();
+            await using var channel = await rabbit.CreateChannelAsync();
+            var ended = 0;
+            var samples = 0;
+            while (ended < migrations)
+            {
+                await Task.Delay(1000);
+                MaxBacklog = Math.Max(MaxBacklog, (await channel.QueueDeclarePassiveAsync(QueueNames.MigrationSaga)).MessageCount);
+                MaxServeRss = Math.Max(MaxServeRss, Rss(servePid));
+                MaxWorkerRss = Math.Max(MaxWorkerRss, workerPids.Max(Rss));
+                await using var count = new NpgsqlCommand(
+                    $"select count(*) filter (where not (data ->> 'IsTerminal')::boolean), count(*) filter (where (data ->> 'IsTerminal')::boolean), "
+                    + $"count(*) filter (where data ->> 'State' = 'Completed'), (select count(*) from {schema}.mt_doc_inboxrecord) "
+                    + $"from {schema}.mt_doc_migrationsummary", database);
+                try
+                {
+                    await using var reader = await count.ExecuteReaderAsync();
+                    await reader.ReadAsync();
+                    MaxInFlight = Math.Max(MaxInFlight, (int)reader.GetInt64(0));
+                    ended = (int)reader.GetInt64(1);
+                    Completed = (int)reader.GetInt64(2);
+                    SagaMessages = reader.GetInt64(3);
+                }
+                catch (PostgresException missing) when (missing.SqlState == PostgresErrorCodes.UndefinedTable)
+                {
+                    // Not created yet: serve creates its tables as it starts.
+                }
+                if (++samples % 30 == 0)
+                    Console.Error.WriteLine($"    scale, {samples} s: {ended} ended, {MaxInFlight} in flight at most, saga backlog at most {MaxBacklog}");
+            }
+        }
+
+        static double Rss(int pid)
+        {
+            try
+            {
+                var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+                return line is null ? 0 : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+            }
+            catch (IOException)
+            {
+                return 0;
+            }
+        }
+    }
+
+    /// <summary>The orchestrator executable as a child process; its output goes to <c>$TMPDIR/bench-scale-NAME.log</c>.</summary>
+    sealed class Child : IDisposable
+    {
+        readonly Process _process;
+
+        Child(Process process) => _process = process;
+
+        public int Id => _process.Id;
+
+        public static Child Start(string name, IReadOnlyDictionary<string, string> environment, params string[] arguments)
+        {
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "orchestrator.dll"));
+            foreach (var argument in arguments)
+                start.ArgumentList.Add(argument);
+            foreach (var (key, value) in environment)
+                start.Environment[key] = value;
+            var process = Process.Start(start)!;
+            // Kept for a look when a run goes wrong: the last lines of each role go to a file in the temporary folder.
+            var log = new StreamWriter(Path.Combine(Path.GetTempPath(), $"bench-scale-{name}.log")) { AutoFlush = true };
+            process.OutputDataReceived += (_, line) => Write(log, line.Data);
+            process.ErrorDataReceived += (_, line) => Write(log, line.Data);
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            return new Child(process);
+        }
+
+        static void Write(StreamWriter log, string? line)
+        {
+            if (line is null)
+                return;
+            lock (log)
+                log.WriteLine(line);
+        }
+
+        public void Kill()
+        {
+            if (!_process.HasExited)
+                _process.Kill(entireProcessTree: true);
+        }
+
+        public void Dispose()
+        {
+            Kill();
+            _process.Dispose();
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MassTransit;
+
+namespace Orchestrator.Workflows.Intake;
+
+/// <summary>
+/// The rules a public command's body meets on AMQP, as on HTTP: JSON only (a plain body as <c>application/json</c>, or
+/// a MassTransit envelope), at most <see cref="MaxBodyBytes"/>, no member the command does not have, numbers as JSON
+/// numbers. <see cref="PublicCommandDeserializer"/> applies them before MassTransit reads the body.
+/// </summary>
+public sealed class PublicCommandBody(Type messageType)
+{
+    public const int MaxBodyBytes = 64 * 1024;
+
+    public const string PlainJson = "application/json";
+    public const string Envelope = "application/vnd.masstransit+json";
+
+    /// <summary>The HTTP API's reading (web defaults: camelCase, case-insensitive), not MassTransit's, which converts more than JSON says.</summary>
+    static readonly JsonSerializerOptions Strict = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        NumberHandling = JsonNumberHandling.Strict,
+    };
+
+    /// <summary>Why the body cannot be taken as <see cref="messageType"/>; null when it can.</summary>
+    public string? Problem(string? mediaType, MessageBody body)
+    {
+        if (mediaType is not (PlainJson or Envelope))
+            return $"Content type {(mediaType is null ? "(none)" : InputRules.Show(mediaType))} is not accepted: send {PlainJson} "
+                + $"(a plain JSON body) or {Envelope} (a MassTransit envelope).";
+        var length = body.Length ?? body.GetBytes().Length;
+        if (length > MaxBodyBytes)
+            return $"The body is {length} bytes; at most {MaxBodyBytes} are accepted.";
+        try
+        {
+            using var document = JsonDocument.Parse(body.GetBytes());
+            var message = document.RootElement;
+            if (mediaType == Envelope)
+            {
+                if (message.ValueKind != JsonValueKind.Object
+                    || !message.EnumerateObject().Any(p => p.NameEquals("message")))
+                    return "The envelope has no message.";
+                message = message.GetProperty("message");
+            }
+            if (message.ValueKind != JsonValueKind.Object)
+                return $"The body is a JSON {message.ValueKind.ToString().ToLowerInvariant()}, not an object.";
+            message.Deserialize(messageType, Strict);
+            return null;
+        }
+        catch (Exception e) when (e is InvalidOperationException or NotSupportedException or FormatException or OverflowException or ArgumentException)
+        {
+            return $"The body cannot be read as {messageType.Name}: {InputRules.Clip(e.Message, 512)}";
+        }
+        catch (JsonException e)
+        {
+            // The serializer's words (member, path, position), clipped: a refused member's name can be as long as the body.
+            var at = e.Path is { } path ? $" at {InputRules.Clip(path, 128)}" : string.Empty;
+            return $"The body cannot be read as {messageType.Name}{at}: {InputRules.Clip(e.Message, 512)}";
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Hosting;
+using Orchestrator.Hosting;
+using Orchestrator.Workflows.Migration;
+
+namespace Orchestrator.Tests;
+
+/// <summary>
+/// A service that starts before anything has happened binds its queue to the outcome exchanges at once: on a RabbitMQ
+/// virtual host of the test's own, a freshly started serve role has declared every integration event's exchange.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class When_a_service_binds_before_the_first_outcome : IAsyncLifetime
+{
+    readonly string _vhost = $"outcomes-{Guid.NewGuid():N}"[..20];
+    readonly TestSchema _schema = TestSchema.Create("outcomes");
+    OrchestratorSettings _settings = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        await InfraScripts.Run("vhost.sh", new Dictionary<string, string>(), "create", _vhost);
+        var rabbit = new UriBuilder(TestServices.RabbitMq) { Path = "/" + _vhost }.Uri.ToString();
+        _settings = new OrchestratorSettings(TestServices.Postgres, rabbit, _schema.Name);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await InfraScripts.Run("vhost.sh", new Dictionary<string, string>(), "delete", _vhost);
+        await _schema.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Should_find_every_outcome_exchange_declared_when_serve_has_started()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddEventStore(_settings).AddBus(_settings, new BusOptions { Workflows = true });
+        using var serve = builder.Build();
+        await serve.StartAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            await using var client = await PlainAmqpClient.ConnectAsync(_settings.RabbitMq);
+            // The bus connects in the background: wait for it, not for any outcome (nothing is ever published here).
+            var missing = await Eventually.Get(async () =>
+            {
+                var absent = new List<string>();
+                foreach (var type in PublishedEvents.All)
+                    if (!await client.ExchangeExists($"Orchestrator.Contracts:{type.Name}"))
+                        absent.Add(type.Name);
+                return absent;
+            }, absent => absent.Count == 0, "every outcome exchange to be declared", TimeSpan.FromSeconds(30));
+            missing.ShouldBeEmpty();
+            (await client.ExchangeExists("Orchestrator.Contracts:IMigrationEvent")).ShouldBeFalse();
+        }
+        finally
+        {
+            await serve.StopAsync(TestContext.Current.CancellationToken);
+        }
+    }
+}

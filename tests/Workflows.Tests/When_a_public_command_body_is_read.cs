@@ -1,0 +1,58 @@
+using System.Text;
+using MassTransit;
+using Orchestrator.Contracts;
+using Orchestrator.Workflows.Intake;
+
+namespace Orchestrator.Workflows.Tests;
+
+/// <summary>The AMQP intake reads a body by the HTTP API's rules, so both transports take and refuse the same bodies.</summary>
+public sealed class When_a_public_command_body_is_read
+{
+    static readonly PublicCommandBody Filter = new(typeof(StartMigration));
+
+    const string Start = """{"migrationId":"6f1c4c2e-8f43-4c43-9a52-0a0f4b1e2c11","vmId":"vm-42","sourceHost":"host-a","targetHost":"host-b","hypervisor":"sim"}""";
+
+    static string? Problem(string? contentType, string body) => Filter.Problem(contentType, new BytesMessageBody(Encoding.UTF8.GetBytes(body)));
+
+    [Fact]
+    public void Should_take_a_plain_json_body() => Problem(PublicCommandBody.PlainJson, Start).ShouldBeNull();
+
+    [Fact]
+    public void Should_take_a_masstransit_envelope() =>
+        Problem(PublicCommandBody.Envelope, $$"""{"messageId":"{{Guid.NewGuid()}}","messageType":["urn:message:Orchestrator.Contracts:StartMigration"],"message":{{Start}}}""")
+            .ShouldBeNull();
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/octet-stream")]
+    [InlineData("application/xml")]
+    [InlineData(null)]
+    public void Should_refuse_a_body_that_is_not_said_to_be_json(string? contentType) =>
+        Problem(contentType, Start).ShouldNotBeNull().ShouldContain("is not accepted: send application/json");
+
+    [Fact]
+    public void Should_refuse_a_top_level_member_the_command_does_not_have() =>
+        Problem(PublicCommandBody.PlainJson, Start.TrimEnd('}') + ""","maxDowntimeMs":200}""")
+            .ShouldNotBeNull().ShouldContain("maxDowntimeMs");
+
+    [Fact]
+    public void Should_refuse_a_number_written_as_a_string() =>
+        Problem(PublicCommandBody.PlainJson, Start.TrimEnd('}') + ""","policy":{"maxDowntimeMs":"300"}}""")
+            .ShouldNotBeNull().ShouldContain("maxDowntimeMs");
+
+    [Fact]
+    public void Should_refuse_a_body_over_64_kib()
+    {
+        var body = Start.TrimEnd('}') + $$""","requestedBy":"{{new string('r', 200_000)}}"}""";
+
+        Problem(PublicCommandBody.PlainJson, body).ShouldBe($"The body is {Encoding.UTF8.GetByteCount(body)} bytes; at most 65536 are accepted.");
+    }
+
+    [Fact]
+    public void Should_refuse_a_body_that_is_not_an_object() =>
+        Problem(PublicCommandBody.PlainJson, "[1,2]").ShouldBe("The body is a JSON array, not an object.");
+
+    [Fact]
+    public void Should_never_echo_a_long_member_name_whole() =>
+        Problem(PublicCommandBody.PlainJson, Start.TrimEnd('}') + $$""","{{new string('m', 60_000)}}":1}""")!.Length.ShouldBeLessThan(1000);
+}
