@@ -39,7 +39,7 @@ public sealed class PoisonInputFilter(IDocumentStore store, DeliveredOutboxMessa
         // A body the public rules refused is answered by them (its _error entry carries the rule); a dead letter is for
         // what passed them and still failed.
         catch (Exception exception) when (!TransientFaults.IsTransient(exception) && !context.CancellationToken.IsCancellationRequested
-            && !IsRefusedBody(exception))
+            && !IsRefusedBody(exception) && !IsWaitingItsTurn(exception))
         {
             await SetAside(context, exception);
             throw;
@@ -98,6 +98,21 @@ public sealed class PoisonInputFilter(IDocumentStore store, DeliveredOutboxMessa
             // Stored with the letter: the outbox dispatcher delivers it.
             logger.LogDebug(delivering, "A dead letter's notice to its migration waits for the outbox dispatcher");
         }
+    }
+
+    /// <summary>
+    /// A conflict that waits its turn (another delivery changed the migration first, a report came before the one it
+    /// follows): retried by the endpoint's own policy, never a poison, whatever this filter sees of it.
+    /// </summary>
+    static bool IsWaitingItsTurn(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is JasperFx.ConcurrencyException or JasperFx.Events.EventStreamUnexpectedMaxEventIdException
+                or JasperFx.DocumentAlreadyExistsException or Migration.ReportOutOfOrderException)
+                return true;
+        }
+        return false;
     }
 
     static bool IsRefusedBody(Exception exception)
