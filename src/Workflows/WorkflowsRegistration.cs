@@ -24,6 +24,7 @@ public static class WorkflowsRegistration
         bus.AddHostedService<OutboxDispatcher>();
         bus.AddHostedService<InFlightReconciler>();
         bus.AddSingleton<DeliveredOutboxMessages>();
+        bus.AddSingleton<RefusedQueues>();
         bus.AddConsumer<StartMigrationIntake>(typeof(StartMigrationIntakeDefinition));
         bus.AddConsumer<CancelMigrationIntake>(typeof(CancelMigrationIntakeDefinition));
         bus.AddConsumer<ForceCompleteMigrationIntake>(typeof(ForceCompleteMigrationIntakeDefinition));

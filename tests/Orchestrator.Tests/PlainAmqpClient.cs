@@ -98,6 +98,13 @@ public sealed class PlainAmqpClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Declares <paramref name="queue"/> as a transient (not durable) queue: any durable declaration of it is refused.</summary>
+    public async Task DeclareTransientQueue(string queue)
+    {
+        await using var channel = await _connection.CreateChannelAsync();
+        await channel.QueueDeclareAsync(queue, durable: false, exclusive: false, autoDelete: false);
+    }
+
     /// <summary>How many consumers <paramref name="queue"/> has; 0 when it does not exist.</summary>
     public async Task<uint> ConsumerCount(string queue)
     {

@@ -121,7 +121,7 @@ public sealed class SimFaultsOrchestrator : IAsyncLifetime
     }
 
     /// <summary>infra/vhost.sh of the checkout these tests were built from.</summary>
-    static async Task Vhost(string verb, string name)
+    internal static async Task Vhost(string verb, string name)
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
         while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "infra", "vhost.sh")))

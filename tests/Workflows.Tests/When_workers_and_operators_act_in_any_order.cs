@@ -104,7 +104,7 @@ public sealed class When_workers_and_operators_act_in_any_order
         }
     }
 
-    static async Task Play(InMemoryOrchestrator orchestrator, StartMigration command, Step[] script)
+    internal static async Task Play(InMemoryOrchestrator orchestrator, StartMigration command, Step[] script)
     {
         var id = command.MigrationId;
         await orchestrator.Start(command);

@@ -65,6 +65,7 @@ public static class ApiHosting
         app.MapMigrationApi();
         app.MapDrainApi();
         app.MapFleetApi();
+        app.MapDeadLetterApi();
         return app;
     }
 }

@@ -29,7 +29,8 @@ public static class FleetEndpoints
         app.MapGet("/api/statistics", Statistics).RequireAuthorization(ApiRoles.ReadPolicy).WithName("GetFleetStatistics")
             .WithSummary("Outcomes, downtime percentiles and time per GiB per hypervisor and strategy; filters: hypervisor, strategy, since, until (requested at).");
         app.MapGet("/api/attention", Attention).RequireAuthorization(ApiRoles.ReadPolicy).WithName("GetAttentionQueue")
-            .WithSummary("Failed migrations (VM lost, rollback failed, other) and running ones without an event for longer than the stuck threshold.");
+            .WithSummary("Failed migrations (VM lost, rollback failed, other), running ones without an event for longer than the stuck threshold, "
+                + "and those a message of which was set aside as a dead letter lately.");
     }
 
     static async Task<Ok<IReadOnlyList<HostLoad>>> Hosts(IQuerySession session, CancellationToken cancellationToken) =>
@@ -66,6 +67,6 @@ public static class FleetEndpoints
                 new Dictionary<string, string[]> { ["stuckAfterSeconds"] = [$"Must be between 1 and {MaxStuckAfterSeconds} (a week)."] },
                 title: "The attention queue cannot be read as asked.");
         var stuckAfter = stuckAfterSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : options.Value.StuckAfter;
-        return TypedResults.Ok(await session.Attention(DateTimeOffset.UtcNow, stuckAfter, cancellationToken));
+        return TypedResults.Ok(await session.Attention(DateTimeOffset.UtcNow, stuckAfter, options.Value.DeadLettersFor, cancellationToken));
     }
 }

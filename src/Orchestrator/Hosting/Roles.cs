@@ -11,6 +11,7 @@ using Orchestrator.Workers.Sim;
 using Orchestrator.Workflows;
 using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Migration;
+using Orchestrator.Workflows.Outbox;
 using Orchestrator.Workflows.Policy;
 using Orchestrator.Workflows.Resilience;
 using Orchestrator.Api;
@@ -111,6 +112,16 @@ public static class Roles
                 cfg.ConfigureEndpoints(context);
             });
         });
+        // The outbox dispatcher's own connection to RabbitMQ (Workflows/Outbox/IOutboxBus): a poison it retries closes
+        // only this bus's channel, never the one every transition sends on. It consumes nothing.
+        if (options.Workflows && !options.InMemory)
+        {
+            services.AddMassTransit<IOutboxBus>(bus => bus.UsingRabbitMq((_, cfg) =>
+            {
+                RabbitMqAddress.Configure(cfg, settings.RabbitMq);
+                ExcludeMarkerInterfaces(cfg);
+            }));
+        }
         return services;
     }
 

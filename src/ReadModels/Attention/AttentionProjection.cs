@@ -43,18 +43,41 @@ public sealed partial class AttentionProjection : SingleStreamProjection<Migrati
         IncludeType<VmLocated>();
         IncludeType<MigrationReconciled>();
         IncludeType<MigrationStateChanged>();
+        IncludeType<MessageSetAside>();
     }
 
     public override MigrationAttention? Evolve(MigrationAttention? snapshot, Guid id, IEvent e)
     {
         if (e.Data is MigrationCompleted or MigrationRolledBack or MigrationCancelled or MigrationRejected)
-            return null;
-        if (snapshot is null && e.Data is not MigrationRequested)
+        {
+            // Ended well; kept only to show a message that was set aside.
+            if (snapshot?.DeadLetterId is null)
+                return null;
+            snapshot.Ended = true;
+        }
+        // A start that could not be stored has no MigrationRequested: its dead letter opens the document.
+        if (snapshot is null && e.Data is not (MigrationRequested or MessageSetAside))
             return null;
 
         var item = snapshot ?? new MigrationAttention { Id = id };
         switch (e.Data)
         {
+            // Ends kept for a dead letter: the reason the migration ended with.
+            case MigrationRolledBack rolledBack:
+                item.Reason = rolledBack.Reason;
+                break;
+            case MigrationCancelled cancelled:
+                item.Reason = cancelled.Reason;
+                break;
+            case MigrationRejected rejected:
+                item.Reason = rejected.Reason;
+                break;
+            case MessageSetAside setAside:
+                item.DeadLetterId = setAside.MessageId;
+                item.DeadLetterAt = setAside.Timestamp;
+                item.DeadLetterReason = $"{setAside.MessageType}{(setAside.Host is null ? string.Empty : $" for {setAside.Host}")} was set aside as "
+                    + $"dead letter {setAside.MessageId} ({setAside.Source}): {setAside.Reason}";
+                break;
             // The last event of a transition; the one before it, its cause, stays the last event an operator is shown.
             case MigrationStateChanged changed:
                 item.State = changed.ToState;

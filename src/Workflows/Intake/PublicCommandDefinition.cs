@@ -26,6 +26,8 @@ public class PublicCommandDefinition<TConsumer, TMessage> : ConsumerDefinition<T
         var envelope = new SystemTextJsonMessageSerializer();
         endpointConfigurator.AddDeserializer(new PublicCommandSerializerFactory(rules, raw, raw), isDefault: true);
         endpointConfigurator.AddDeserializer(new PublicCommandSerializerFactory(rules, envelope, envelope));
+        // Outermost of the consume pipe: what passed the rules and still failed for good is set aside as a dead letter.
+        endpointConfigurator.UseFilter(PoisonInputFilter.Create(context));
         endpointConfigurator.UseTransientFaultRetry(context);
         endpointConfigurator.UseMessageRetry(r => r.Intervals(50, 200, 1000));
     }

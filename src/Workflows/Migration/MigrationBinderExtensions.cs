@@ -1,6 +1,7 @@
 using MassTransit;
 using Orchestrator.Contracts;
 using Orchestrator.Contracts.Workers;
+using Orchestrator.Workflows.Outbox;
 
 namespace Orchestrator.Workflows.Migration;
 
@@ -31,6 +32,10 @@ public static class MigrationBinderExtensions
         Func<MigrationState, CommandRefused> refusal)
         where T : class =>
         binder.RecordAndPublish(refusal);
+
+    /// <summary>Records on the migration's stream that one of its messages was set aside as a dead letter.</summary>
+    public static EventActivityBinder<MigrationState, MessageGivenUp> RecordSetAside(this EventActivityBinder<MigrationState, MessageGivenUp> binder) =>
+        binder.Then(context => context.Saga.Record(context.Saga.SetAside(context.Message)));
 
     /// <summary>Records the worker report that caused the transition on the migration's stream.</summary>
     public static EventActivityBinder<MigrationState, T> RecordReport<T>(this EventActivityBinder<MigrationState, T> binder)

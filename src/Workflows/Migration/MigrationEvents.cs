@@ -1,4 +1,5 @@
 using Orchestrator.Contracts;
+using Orchestrator.Workflows.Outbox;
 
 namespace Orchestrator.Workflows.Migration;
 
@@ -36,6 +37,22 @@ public static class MigrationEvents
     public static object RollbackOutcome(this MigrationState saga) => saga.CancelRequested
         ? new MigrationCancelled(saga.CorrelationId, saga.Reason ?? "Cancelled.", saga.SourceHost, saga.CancelRequestedBy, DateTimeOffset.UtcNow)
         : new MigrationRolledBack(saga.CorrelationId, saga.Reason ?? "Rolled back.", saga.SourceHost, DateTimeOffset.UtcNow);
+
+    public static MessageSetAside SetAside(this MigrationState saga, MessageGivenUp message) => new(
+        saga.CorrelationId, message.MessageId, message.Source, message.MessageType, saga.HostOf(message.Queue), message.Reason, DateTimeOffset.UtcNow);
+
+    public static MessageSetAside StartSetAside(this MigrationState saga, StartGivenUp message) => new(
+        saga.CorrelationId, message.MessageId, DeadLetterSources.Input, nameof(StartMigration), null, message.Reason, DateTimeOffset.UtcNow);
+
+    /// <summary>An operator's command that was set aside instead of applied: refused, with why.</summary>
+    public static CommandRefused CommandSetAside(this MigrationState saga, string command, string reason) => new(
+        saga.CorrelationId, command, reason, DateTimeOffset.UtcNow);
+
+    /// <summary>The host whose worker listens on <paramref name="queue"/>; null for any other queue.</summary>
+    public static string? HostOf(this MigrationState saga, string? queue) =>
+        queue == QueueNames.Worker(saga.Hypervisor, saga.SourceHost) ? saga.SourceHost
+        : queue == QueueNames.Worker(saga.Hypervisor, saga.TargetHost) ? saga.TargetHost
+        : null;
 
     public static CommandRefused CancelRefusal(this MigrationState saga) => new(
         saga.CorrelationId, "cancel",

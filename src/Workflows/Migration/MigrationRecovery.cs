@@ -85,6 +85,16 @@ public static class MigrationRecovery
         }
     }
 
+    /// <summary>The question could not even be delivered to <paramref name="host"/>: it is unknown, with why.</summary>
+    public static void NoteUnreachable(this MigrationState saga, string? host, string reason)
+    {
+        var evidence = $"the question could not be delivered to the worker of {host} ({reason})";
+        if (host == saga.SourceHost)
+            (saga.SourcePresence, saga.SourceEvidence) = (VmPresences.Unknown, evidence);
+        else if (host == saga.TargetHost)
+            (saga.TargetPresence, saga.TargetEvidence) = (VmPresences.Unknown, evidence);
+    }
+
     public static bool HasBothAnswers(this MigrationState saga) => saga.SourcePresence is not null && saga.TargetPresence is not null;
 
     public static void GiveUpWaitingForAnswers(this MigrationState saga)

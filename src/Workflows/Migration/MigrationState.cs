@@ -144,9 +144,18 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IH
     /// <summary>Disarms every timer: the migration has ended.</summary>
     public void DisarmTimers()
     {
-        StepTimeoutToken = CompletionTimeoutToken = null;
-        _pendingTimers.Add((MigrationTimer.IdFor(CorrelationId, TimerKinds.Step), null));
-        _pendingTimers.Add((MigrationTimer.IdFor(CorrelationId, TimerKinds.Completion), null));
+        DisarmTimer(TimerKinds.Step);
+        DisarmTimer(TimerKinds.Completion);
+    }
+
+    /// <summary>Disarms the timer of <paramref name="kind"/>: what it bounded is over.</summary>
+    public void DisarmTimer(string kind)
+    {
+        if (kind == TimerKinds.Completion)
+            CompletionTimeoutToken = null;
+        else
+            StepTimeoutToken = null;
+        _pendingTimers.Add((MigrationTimer.IdFor(CorrelationId, kind), null));
     }
 
     public void ClearPendingTimers() => _pendingTimers.Clear();

@@ -18,6 +18,12 @@ public sealed class MigrationStateDefinition : SagaDefinition<MigrationState>
         // so the endpoint binds to no message-type exchange.
         endpointConfigurator.ConfigureConsumeTopology = false;
 
+        // Outermost: a message that fails for good once the retries below gave up is set aside and its migration told.
+        endpointConfigurator.UseFilter(PoisonInputFilter.Create(context));
+        // No Fault<T> is published for a message that failed here: nobody subscribes to them, and serializing one that
+        // carries a Marten or Npgsql exception fails with a TypeLoadException ('MapEnum') that hid the real reason from the
+        // _error queue and the dead letter alike.
+        endpointConfigurator.PublishFaults = false;
         // The database or the broker away for a while: waited out, so an outage never decides a migration's outcome.
         endpointConfigurator.UseTransientFaultRetry(context);
         // Two deliveries racing on one migration: the loser's commit fails and it runs again on the new state.

@@ -2,6 +2,7 @@ using MassTransit;
 using Orchestrator.Contracts;
 using Orchestrator.Contracts.Workers;
 using Orchestrator.Workflows.Admission;
+using Orchestrator.Workflows.Outbox;
 
 namespace Orchestrator.Workflows.Migration;
 
@@ -50,6 +51,8 @@ public sealed partial class MigrationStateMachine
     public Event<StepTimedOut> StepTimeout { get; private set; } = null!;
     public Event<CompletionTimedOut> CompletionTimeout { get; private set; } = null!;
     public Event<ReconcileMigration> Reconcile { get; private set; } = null!;
+    public Event<MessageGivenUp> GivenUp { get; private set; } = null!;
+    public Event<StartGivenUp> StartSetAside { get; private set; } = null!;
 
     void CorrelateEvents()
     {
@@ -77,6 +80,9 @@ public sealed partial class MigrationStateMachine
         Correlate(() => StepTimeout, m => m.MigrationId);
         Correlate(() => CompletionTimeout, m => m.MigrationId);
         Correlate(() => Reconcile, m => m.MigrationId);
+        Correlate(() => GivenUp, m => m.MigrationId);
+        // A start that could not be stored has no instance yet: its rejection creates one.
+        Event(() => StartSetAside, x => x.CorrelateById(m => m.Message.MigrationId));
     }
 
     void Correlate<T>(System.Linq.Expressions.Expression<Func<Event<T>>> property, Func<T, Guid> migrationId)

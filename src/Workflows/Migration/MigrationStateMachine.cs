@@ -112,6 +112,8 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                 .IfElse(context => context.Saga.Policy.AllowPostCopy,
                     postCopy => postCopy.SendToWorker(saga => saga.SourceHost, saga => saga.SwitchToPostCopy()),
                     abort => RollBack(abort, context => $"Pre-copy did not complete within the completion timeout of {CompletionTimeoutFor(context.Saga).TotalSeconds:0} s.")));
+        // The completion timeout bounds pre-copy only: whatever ends it (switchover, post-copy, rollback, recovery) disarms it.
+        WhenLeave(PreCopying, x => x.Then(context => context.Saga.DisarmTimer(TimerKinds.Completion)));
         During(PreCopying, PostCopying,
             When(Heartbeat).Then(context => context.Saga.ArmTimer(TimerKinds.Step, ProgressTimeout(context.Saga))));
 
@@ -192,6 +194,7 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
 
         ConfigureCompensation(timeouts);
         ConfigureRecovery(timeouts);
+        ConfigureDeadLetters();
 
         During([SwitchingOver, PostCopying, CleaningUp, RollingBack, DestroyingTarget, Reconciling, .. Terminal],
             When(Cancel).RefuseWith(saga => saga.CancelRefusal()));
@@ -218,14 +221,17 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
             .SendToWorker(saga => saga.SourceHost, saga => saga.CheckMigration())
             .TransitionTo(Checking);
 
-    /// <summary>Into Rejected after the slot was taken: the pre-flight check said no, and nothing was done to any host.</summary>
+    /// <summary>
+    /// Into Rejected after the slot was taken or while queued: the pre-flight check said no (or a message it needed was set
+    /// aside), and nothing was done to any host.
+    /// </summary>
     EventActivityBinder<MigrationState, T> RejectAfterAdmission<T>(EventActivityBinder<MigrationState, T> binder,
-        Func<BehaviorContext<MigrationState, T>, string> reason)
+        Func<BehaviorContext<MigrationState, T>, string> reason, string code = RejectionCodes.PreflightFailed)
         where T : class =>
         binder
             .Then(context =>
             {
-                context.Saga.RejectionCode = RejectionCodes.PreflightFailed;
+                context.Saga.RejectionCode = code;
                 context.Saga.Reason = reason(context);
             })
             .Activity(x => x.OfInstanceType<ReleaseActivity>())

@@ -18,11 +18,16 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
     ConsumeContext<TMessage> consumeContext,
     ISagaConsumeContextFactory<IDocumentSession, TSaga> factory,
     DeliveredOutboxMessages delivered,
+    RefusedQueues refused,
+    IBus bus,
     TSaga? prefetched = null)
     : ConsumeContextScope<TMessage>(consumeContext, session), SagaRepositoryContext<TSaga, TMessage>
     where TSaga : class, ISaga
     where TMessage : class
 {
+    /// <summary>How long the messages of a committed transition may take to go out before the outbox dispatcher takes them over.</summary>
+    static readonly TimeSpan DeliveryTimeout = TimeSpan.FromSeconds(5);
+
     public Task<SagaConsumeContext<TSaga, T>> CreateSagaConsumeContext<T>(ConsumeContext<T> consumeContext, TSaga instance, SagaConsumeContextMode mode)
         where T : class =>
         factory.CreateSagaConsumeContext(session, consumeContext, instance, mode);
@@ -129,14 +134,26 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
         TransitionMetrics.Record("commit", startedAt);
 
         startedAt = TransitionMetrics.Start();
+        // Bounded: a send to a queue RabbitMQ refuses is retried by MassTransit until cancelled, and this input's
+        // partition (other migrations too) would wait behind it.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(CancellationToken);
+        timeout.CancelAfter(DeliveryTimeout);
         foreach (var message in outgoing)
         {
+            if (timeout.IsCancellationRequested)
+                break;
+            // A queue that refused a message lately: the dispatcher delivers it, on a bus of its own.
+            if (refused.Contains(message.Queue))
+                continue;
             try
             {
-                await OutboxMessages.Deliver(message, this, this, CancellationToken);
+                // Through the bus, not this consume context: a send made through the context is awaited with the input, and
+                // one that failed (a poison, or the channel it took down) would fault the input after its commit.
+                await OutboxMessages.Deliver(message, bus, bus, timeout.Token);
             }
             catch (Exception) when (!CancellationToken.IsCancellationRequested)
             {
+                refused.Failed(message.Queue);
                 // The transition is committed and its message stored: the outbox dispatcher delivers it, or sets it
                 // aside as a poison after bounded attempts. The input is done; the other messages still go now.
                 continue;

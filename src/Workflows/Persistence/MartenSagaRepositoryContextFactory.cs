@@ -14,7 +14,9 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
     IDocumentSession session,
     IDocumentStore store,
     ISagaConsumeContextFactory<IDocumentSession, TSaga> factory,
-    DeliveredOutboxMessages delivered)
+    DeliveredOutboxMessages delivered,
+    RefusedQueues refused,
+    IBus bus)
     : ISagaRepositoryContextFactory<TSaga>, ILoadSagaRepositoryContextFactory<TSaga>, IQuerySagaRepositoryContextFactory<TSaga>
     where TSaga : class, ISaga
 {
@@ -39,7 +41,7 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
         }
         TransitionMetrics.Record("read", startedAt);
         StampMetadata(context);
-        await next.Send(new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered, prefetched));
+        await next.Send(new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered, refused, bus, prefetched));
         TransitionMetrics.Record("total", startedAt);
     }
 
@@ -47,7 +49,7 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
         where T : class
     {
         StampMetadata(context);
-        var repositoryContext = new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered);
+        var repositoryContext = new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered, refused, bus);
         var instances = await session.Query<TSaga>().Where(query.FilterExpression).ToListAsync(context.CancellationToken);
         await next.Send(new LoadedSagaRepositoryQueryContext<TSaga, T>(repositoryContext, instances));
     }
