@@ -3,6 +3,7 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.Hosting;
 using Orchestrator.ReadModels.Migrations;
 using Orchestrator.Workers;
@@ -99,6 +100,24 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
     {
         await using var session = Store.QuerySession();
         return (await session.History(migrationId)).Select(e => e.Data).ToList();
+    }
+
+    /// <summary>
+    /// Plays the workers of hosts no worker serves up to a running transfer: the pre-flight passes, the target is
+    /// prepared, and the migration is PreCopying.
+    /// </summary>
+    public async Task<Guid> PlayToTransfer(string vmId, string source, string target)
+    {
+        var command = NewMigration(vmId, source, target);
+        var id = command.MigrationId;
+        await Start(command);
+        await WaitFor(id, s => s.State == MigrationStates.Checking, "the pre-flight check");
+        var now = DateTimeOffset.UtcNow;
+        await Send(QueueNames.MigrationSaga, new PreflightPassed(id, 2L << 30, 120, now), id);
+        await WaitFor(id, s => s.State == MigrationStates.Preparing, "the preparation");
+        await Send(QueueNames.MigrationSaga, new TargetPrepared(id, target, 1, now), id);
+        await WaitFor(id, s => s.State == MigrationStates.PreCopying, "the transfer");
+        return id;
     }
 
     public static StartMigration NewMigration(string vmId, string source = "host-a", string target = "host-b",

@@ -12,20 +12,6 @@ namespace Orchestrator.Workflows.Tests;
 [Trait("Category", "Integration")]
 public sealed class When_a_workers_reports_arrive_out_of_order
 {
-    static async Task<Guid> Transferring(InMemoryOrchestrator orchestrator, string vm)
-    {
-        var command = InMemoryOrchestrator.NewMigration(vm, source: "order-src", target: "order-dst");
-        var id = command.MigrationId;
-        await orchestrator.Start(command);
-        await orchestrator.WaitFor(id, s => s.State == MigrationStates.Checking, "the pre-flight check");
-        var now = DateTimeOffset.UtcNow;
-        await orchestrator.Send(QueueNames.MigrationSaga, new PreflightPassed(id, 2L << 30, 120, now), id);
-        await orchestrator.WaitFor(id, s => s.State == MigrationStates.Preparing, "the preparation");
-        await orchestrator.Send(QueueNames.MigrationSaga, new TargetPrepared(id, "order-dst", 1, now), id);
-        await orchestrator.WaitFor(id, s => s.State == MigrationStates.PreCopying, "the transfer");
-        return id;
-    }
-
     static PreCopyRoundCompleted Round(Guid id, int round, int? sequence) =>
         new(id, round, 2L << 30, (1L << 30) >> round, 1 << 20, 1L << 30, 5000, DateTimeOffset.UtcNow, Sequence: sequence);
 
@@ -33,7 +19,7 @@ public sealed class When_a_workers_reports_arrive_out_of_order
     public async Task Should_record_the_rounds_in_the_order_the_worker_made_them()
     {
         await using var orchestrator = await InMemoryOrchestrator.StartAsync();
-        var id = await Transferring(orchestrator, "vm-order");
+        var id = await orchestrator.PlayToTransfer("vm-order", "order-src", "order-dst");
 
         // Pass 3 and pass 2 overtake pass 1 (another instance, a redelivery).
         await orchestrator.Send(QueueNames.MigrationSaga, Round(id, 3, 3), id);
@@ -50,7 +36,7 @@ public sealed class When_a_workers_reports_arrive_out_of_order
     public async Task Should_apply_a_report_whose_predecessor_never_comes_after_a_bounded_wait()
     {
         await using var orchestrator = await InMemoryOrchestrator.StartAsync();
-        var id = await Transferring(orchestrator, "vm-gap");
+        var id = await orchestrator.PlayToTransfer("vm-gap", "order-src", "order-dst");
 
         await orchestrator.Send(QueueNames.MigrationSaga, Round(id, 1, 1), id);
         // Report 2 was lost with its worker.

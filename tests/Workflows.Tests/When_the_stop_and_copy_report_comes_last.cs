@@ -18,15 +18,8 @@ public sealed class When_the_stop_and_copy_report_comes_last
 
     static async Task<Guid> SwitchOverAndCleanUp(InMemoryOrchestrator orchestrator, string vm)
     {
-        var command = InMemoryOrchestrator.NewMigration(vm, source: "late-src", target: "late-dst");
-        var id = command.MigrationId;
-        await orchestrator.Start(command);
-        await orchestrator.WaitFor(id, s => s.State == MigrationStates.Checking, "the pre-flight check");
+        var id = await orchestrator.PlayToTransfer(vm, "late-src", "late-dst");
         var now = DateTimeOffset.UtcNow;
-        await orchestrator.Send(QueueNames.MigrationSaga, new PreflightPassed(id, 2L << 30, 120, now), id);
-        await orchestrator.WaitFor(id, s => s.State == MigrationStates.Preparing, "the preparation");
-        await orchestrator.Send(QueueNames.MigrationSaga, new TargetPrepared(id, "late-dst", 1, now), id);
-        await orchestrator.WaitFor(id, s => s.State == MigrationStates.PreCopying, "the transfer");
         await orchestrator.Send(QueueNames.MigrationSaga, new PreCopyRoundCompleted(id, 1, 2L << 30, 1 << 20, 1 << 20, 1L << 30, 1, now), id);
         await orchestrator.Send(QueueNames.MigrationSaga, new SwitchoverCompleted(id, "late-dst", 2L << 30, now), id);
         await orchestrator.WaitFor(id, s => s.State == MigrationStates.CleaningUp, "the cleanup");
