@@ -1,5 +1,4 @@
-using System.Net.Sockets;
-using MassTransit;
+using Orchestrator.Workflows.Resilience;
 
 namespace Orchestrator.Workflows.Outbox;
 
@@ -11,13 +10,21 @@ public static class DeliveryFailures
 {
     public const int MaxAttempts = 5;
 
-    public static bool IsTransient(Exception exception) => exception switch
+    /// <summary>
+    /// The broker away, by the one verdict the endpoints' retries use too (<see cref="TransientFaults"/>), or a send cut
+    /// short: a broken stream or a send that did not finish within its bound.
+    /// </summary>
+    public static bool IsTransient(Exception exception)
     {
-        ConnectionException connection => connection.IsTransient || connection.InnerException is { } inner && IsTransient(inner),
-        TransportUnavailableException or TimeoutException or SocketException or IOException => true,
-        OperationCanceledException => true,
-        _ => exception.InnerException is { } cause && IsTransient(cause),
-    };
+        if (TransientFaults.IsTransient(exception))
+            return true;
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is IOException or OperationCanceledException)
+                return true;
+        }
+        return false;
+    }
 
     /// <summary>1, 2, 4, 8 s: a poison is set aside about 15 s after its first failure.</summary>
     public static TimeSpan Backoff(int attempts) => TimeSpan.FromSeconds(1 << Math.Clamp(attempts - 1, 0, 4));
