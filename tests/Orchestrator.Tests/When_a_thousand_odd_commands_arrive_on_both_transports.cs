@@ -73,7 +73,7 @@ public sealed class When_a_thousand_odd_commands_arrive_on_both_transports : IAs
         await using var amqp = await PlainAmqpClient.ConnectAsync(rabbit);
         await Eventually.Get(async () => await amqp.QueueExists(QueueNames.StartMigration) && await amqp.QueueExists(QueueNames.Worker("sim", "fz-b")),
             up => up, "serve and the worker to start", TimeSpan.FromSeconds(90));
-        await Eventually.Get(async () => (await http.GetAsync("/health/ready")).StatusCode, s => s == HttpStatusCode.OK, "serve to be ready");
+        await Eventually.Get(() => HttpProbe.Status(http, "/health/ready"), s => s == HttpStatusCode.OK, "serve to be ready");
         var logBefore = serve.Output.Length;
 
         var sent = new List<Sent>();

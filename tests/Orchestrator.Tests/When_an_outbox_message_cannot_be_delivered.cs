@@ -15,9 +15,8 @@ namespace Orchestrator.Tests;
 public sealed class When_an_outbox_message_cannot_be_delivered : IAsyncLifetime
 {
     readonly TestSchema _schema = TestSchema.Create("poison");
-    readonly OrchestratorSettings _settings;
-
-    public When_an_outbox_message_cannot_be_delivered() => _settings = new(TestServices.Postgres, TestServices.RabbitMq, _schema.Name);
+    OrchestratorSettings _settings = null!;
+    RabbitVhost _vhost = null!;
 
     readonly string _goodQueue = $"test-outbox-good-{Guid.NewGuid():N}";
     IHost _serve = null!;
@@ -26,6 +25,10 @@ public sealed class When_an_outbox_message_cannot_be_delivered : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
+        // A vhost of its own: this serve consumes the orchestrator's queues, and on the run's vhost it would take commands
+        // meant for the shared orchestrator of the other tests.
+        _vhost = await RabbitVhost.Create("outbox");
+        _settings = new(TestServices.Postgres, _vhost.ConnectionString, _schema.Name);
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddEventStore(_settings).AddBus(_settings, new BusOptions { Workflows = true });
         _serve = builder.Build();
@@ -45,7 +48,7 @@ public sealed class When_an_outbox_message_cannot_be_delivered : IAsyncLifetime
             await session.SaveChangesAsync();
         }
 
-        await using var amqp = await PlainAmqpClient.ConnectAsync();
+        await using var amqp = await PlainAmqpClient.ConnectAsync(_settings.RabbitMq);
         await Eventually.Get(() => amqp.MessageCount(_goodQueue), count => count == 1, "the message behind the poison to be delivered");
         // Delivered while the poison was still being retried, not after it was given up.
         (await Load<DeadLetter>(poison.Id)).ShouldBeNull();
@@ -82,8 +85,7 @@ public sealed class When_an_outbox_message_cannot_be_delivered : IAsyncLifetime
     {
         await _serve.StopAsync();
         _serve.Dispose();
-        await using var amqp = await PlainAmqpClient.ConnectAsync();
-        await amqp.DeleteQueue(_goodQueue);
+        await _vhost.DisposeAsync();
         await _schema.DisposeAsync();
     }
 }

@@ -54,7 +54,9 @@ public sealed class When_rabbitmq_goes_away_while_a_client_posts : IAsyncLifetim
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", OperatorKey);
         await using (var amqp = await PlainAmqpClient.ConnectAsync(_rabbit.ConnectionString))
-            await Eventually.Get(async () => await amqp.QueueExists(QueueNames.StartMigration) && await amqp.QueueExists(QueueNames.Worker("sim", "mq-b")),
+            // The bus starts before the HTTP listener: the queues alone do not say serve answers yet.
+            await Eventually.Get(async () => await amqp.QueueExists(QueueNames.StartMigration) && await amqp.QueueExists(QueueNames.Worker("sim", "mq-b"))
+                    && await HttpProbe.Status(client, "/health/live") == HttpStatusCode.OK,
                 up => up, "the orchestrator and the worker to start", TimeSpan.FromSeconds(60));
         var before = await Start(client, "vm-before-outage");
         await Eventually.Get(() => State(client, before.Id), state => state == MigrationStates.Completed, "a migration before the outage");
