@@ -80,6 +80,8 @@ public static class Roles
                 .Configure(timeouts => options.ConfigureTimeouts?.Invoke(timeouts));
         }
 
+        // MassTransit's anonymous usage report would phone home some minutes after the start: off, for every bus.
+        services.Configure<UsageTelemetryOptions>(usage => usage.Enabled = false);
         services.AddMassTransit(bus =>
         {
             if (options.Workflows)
