@@ -15,14 +15,14 @@ public interface ISimFleet
     Task<string> RunningOnOrPlaceAsync(string vmId, string host, CancellationToken cancellationToken);
 
     /// <summary>What <paramref name="host"/> holds and has promised, read at one moment.</summary>
-    Task<HostLoad> LoadAsync(string host, CancellationToken cancellationToken);
+    Task<SimHostLoad> LoadAsync(string host, CancellationToken cancellationToken);
 
     /// <summary>
     /// Prepares the destination of <paramref name="migrationId"/> on <paramref name="host"/> and promises it the VM's memory,
     /// unless <paramref name="refuse"/>, given the host's load (without this migration), names a problem: then nothing
     /// changes and the problem is returned. Atomic against every other preparation for the same host. Idempotent.
     /// </summary>
-    Task<string?> PrepareTargetAsync(Guid migrationId, string vmId, string host, Func<HostLoad, string?> refuse, CancellationToken cancellationToken);
+    Task<string?> PrepareTargetAsync(Guid migrationId, string vmId, string host, Func<SimHostLoad, string?> refuse, CancellationToken cancellationToken);
 
     Task<bool> IsTargetPreparedAsync(Guid migrationId, string host, CancellationToken cancellationToken);
 

@@ -35,10 +35,10 @@ public sealed class SharedSimFleet(SharedSimFleetTables tables, TimeSpan outageB
         return (await Scalar<string>(connection, $"select host from {tables.Vms} where vm_id = $1", cancellationToken, vmId))!;
     }, cancellationToken);
 
-    public Task<HostLoad> LoadAsync(string host, CancellationToken cancellationToken) =>
+    public Task<SimHostLoad> LoadAsync(string host, CancellationToken cancellationToken) =>
         Run(connection => Load(connection, host, cancellationToken), cancellationToken);
 
-    public Task<string?> PrepareTargetAsync(Guid migrationId, string vmId, string host, Func<HostLoad, string?> refuse,
+    public Task<string?> PrepareTargetAsync(Guid migrationId, string vmId, string host, Func<SimHostLoad, string?> refuse,
         CancellationToken cancellationToken) => Run(async connection =>
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -124,7 +124,7 @@ public sealed class SharedSimFleet(SharedSimFleetTables tables, TimeSpan outageB
     }
 
     /// <summary>The host's VMs and promises in one statement, so a switchover is seen whole (never in both lists, never in neither).</summary>
-    async Task<HostLoad> Load(NpgsqlConnection connection, string host, CancellationToken cancellationToken)
+    async Task<SimHostLoad> Load(NpgsqlConnection connection, string host, CancellationToken cancellationToken)
     {
         await using var command = Command(connection, $"""
             select vm_id, null::uuid from {tables.Vms} where host = $1
@@ -141,7 +141,7 @@ public sealed class SharedSimFleet(SharedSimFleetTables tables, TimeSpan outageB
             else
                 inbound.Add(new InboundVm(reader.GetGuid(1), reader.GetString(0)));
         }
-        return new HostLoad(resident, inbound);
+        return new SimHostLoad(resident, inbound);
     }
 
     /// <summary>Runs <paramref name="work"/> on a connection of its own, waiting out an outage of PostgreSQL within the budget.</summary>

@@ -299,7 +299,7 @@ public sealed class SimDriver(ISimFleet fleet, IOptions<SimOptions> options) : I
     long MemoryOf(string vmId) => Options.Vm(vmId).MemoryBytes;
 
     /// <summary>Why <paramref name="host"/>, holding <paramref name="load"/>, has no room for <paramref name="vm"/>; null when it has.</summary>
-    string? NoRoom(string host, SimVm vm, HostLoad load)
+    string? NoRoom(string host, SimVm vm, SimHostLoad load)
     {
         var committed = load.CommittedBytes(MemoryOf);
         if (committed + vm.MemoryBytes <= Options.HostMemoryBytes)

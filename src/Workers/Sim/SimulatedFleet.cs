@@ -62,7 +62,7 @@ public sealed class SimulatedFleet : ISimFleet
 
     public bool IsDown(string host) => _deadHosts.ContainsKey(host);
 
-    HostLoad Load(string host) => new(VmsOn(host),
+    SimHostLoad Load(string host) => new(VmsOn(host),
         [.. _preparedTargets.Where(p => p.Value.Host == host).Select(p => new InboundVm(p.Key, p.Value.VmId))]);
 
     Task<string?> ISimFleet.WhereIsAsync(string vmId, CancellationToken cancellationToken) => Task.FromResult(WhereIs(vmId));
@@ -70,9 +70,9 @@ public sealed class SimulatedFleet : ISimFleet
     Task<string> ISimFleet.RunningOnOrPlaceAsync(string vmId, string host, CancellationToken cancellationToken) =>
         Task.FromResult(_runningOn.GetOrAdd(vmId, host));
 
-    Task<HostLoad> ISimFleet.LoadAsync(string host, CancellationToken cancellationToken) => Task.FromResult(Load(host));
+    Task<SimHostLoad> ISimFleet.LoadAsync(string host, CancellationToken cancellationToken) => Task.FromResult(Load(host));
 
-    Task<string?> ISimFleet.PrepareTargetAsync(Guid migrationId, string vmId, string host, Func<HostLoad, string?> refuse,
+    Task<string?> ISimFleet.PrepareTargetAsync(Guid migrationId, string vmId, string host, Func<SimHostLoad, string?> refuse,
         CancellationToken cancellationToken)
     {
         lock (_preparing)

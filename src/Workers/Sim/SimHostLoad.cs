@@ -1,9 +1,9 @@
 namespace Orchestrator.Workers.Sim;
 
 /// <summary>A simulated host's VMs (<see cref="Resident"/>) and the VMs promised to it by prepared destinations (<see cref="Inbound"/>).</summary>
-public sealed record HostLoad(IReadOnlyList<string> Resident, IReadOnlyList<InboundVm> Inbound)
+public sealed record SimHostLoad(IReadOnlyList<string> Resident, IReadOnlyList<InboundVm> Inbound)
 {
-    public static readonly HostLoad Empty = new([], []);
+    public static readonly SimHostLoad Empty = new([], []);
 
     /// <summary>The memory the host holds or has promised, with each VM's size from <paramref name="memoryOf"/>.</summary>
     public long CommittedBytes(Func<string, long> memoryOf) => ResidentBytes(memoryOf) + InboundBytes(memoryOf);
@@ -13,5 +13,5 @@ public sealed record HostLoad(IReadOnlyList<string> Resident, IReadOnlyList<Inbo
     public long InboundBytes(Func<string, long> memoryOf) => Inbound.Sum(inbound => memoryOf(inbound.VmId));
 
     /// <summary>The load without <paramref name="migrationId"/>'s own promise.</summary>
-    public HostLoad Without(Guid migrationId) => new(Resident, [.. Inbound.Where(inbound => inbound.MigrationId != migrationId)]);
+    public SimHostLoad Without(Guid migrationId) => new(Resident, [.. Inbound.Where(inbound => inbound.MigrationId != migrationId)]);
 }
