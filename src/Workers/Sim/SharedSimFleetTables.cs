@@ -9,7 +9,9 @@ namespace Orchestrator.Workers.Sim;
 /// </summary>
 public sealed class SharedSimFleetTables(string connectionString, string schema, IReadOnlyDictionary<string, string> placements) : IAsyncDisposable
 {
-    readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(connectionString);
+    // Each change holds a connection for a statement or two: a small pool serves thousands of transfers, and ten workers
+    // on one database stay well within its connections (a wait for one beyond the pool's timeout is retried as an outage).
+    readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 16 }.ConnectionString);
     readonly SemaphoreSlim _creating = new(1, 1);
     volatile bool _created;
 
