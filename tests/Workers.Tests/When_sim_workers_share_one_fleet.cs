@@ -59,7 +59,10 @@ public sealed class When_sim_workers_share_one_fleet : IAsyncDisposable
         (await target.WhereIsAsync("vm-shared", CancellationToken.None)).ShouldBe("host-b");
         var restarted = Worker();
         (await restarted.WhereIsAsync("vm-shared", CancellationToken.None)).ShouldBe("host-b");
-        (await restarted.DescribeHostAsync("host-b", CancellationToken.None)).Vms.Select(vm => vm.VmId).ShouldBe(["vm-shared"]);
+        var hostB = await restarted.DescribeHostAsync("host-b", CancellationToken.None);
+        hostB.Vms.Select(vm => vm.VmId).ShouldBe(["vm-shared"]);
+        // The destination's promise ended with the switchover: the VM's memory is counted once, as resident.
+        hostB.FreeBytes.ShouldBe(_options.HostMemoryBytes - _options.Vm("vm-shared").MemoryBytes);
         (await restarted.InspectAsync("vm-shared", "host-a", CancellationToken.None)).Presence.ShouldBe(VmPresences.Absent);
     }
 
