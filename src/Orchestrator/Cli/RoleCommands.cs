@@ -69,6 +69,8 @@ public static class RoleCommands
             {
                 Hypervisor = parse.GetValue(driver)!,
                 WorkerHosts = parse.GetValue(hosts)!,
+                // Several sim workers make one fleet: where VMs run lives in PostgreSQL, not in this process.
+                SharedSimFleet = true,
                 ConfigureSim = sim =>
                 {
                     sim.RealTimeFactor = factor;
