@@ -67,6 +67,7 @@ public static class ApiHosting
         app.MapDrainApi();
         app.MapFleetApi();
         app.MapDeadLetterApi();
+        app.MapDashboard();
         return app;
     }
 }
