@@ -19,13 +19,14 @@ COPY src/ src/
 RUN dotnet publish src/Orchestrator/Orchestrator.csproj -c Release --no-restore -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
-# curl: the health checks (compose's, a load balancer's probe run inside the container) ask /health/ready over HTTP.
+# curl: the health checks (compose's, a probe run inside the container) ask /health/ready over HTTP.
+# /var/lib/orchestrator: a worker's fencing epochs (Worker__StateDirectory below), owned by the image's non-root user
+# so that a volume mounted there starts with that owner.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends curl \
-    && rm -rf /var/lib/apt/lists/*
-# /var/lib/orchestrator: a worker's fencing epochs (Worker__StateDirectory below); owned by the image's non-root user
-# so that a volume mounted there starts with that owner.
-RUN mkdir -p /var/lib/orchestrator/epochs && chown -R "$APP_UID" /var/lib/orchestrator
+    && rm -rf /var/lib/apt/lists/* \
+    && mkdir -p /var/lib/orchestrator/epochs \
+    && chown -R "$APP_UID" /var/lib/orchestrator
 WORKDIR /app
 COPY --from=build /app ./
 # serve listens on every interface of the container (its --urls, when given, wins); the base image's own port setting

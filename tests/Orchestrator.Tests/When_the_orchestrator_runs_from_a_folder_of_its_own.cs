@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Text;
 
 namespace Orchestrator.Tests;
@@ -6,10 +7,11 @@ namespace Orchestrator.Tests;
 /// <summary>
 /// An install: the executable in a folder of its own with its appsettings.json beside it, started from another working
 /// directory (as systemd or a container starts it). The settings beside it apply; a working directory's own
-/// appsettings.json wins over them; the environment wins over both.
+/// appsettings.json wins over them; the environment wins over both. The processes work in a schema and a RabbitMQ
+/// virtual host of their own (<see cref="ChaosRig"/>).
 /// </summary>
 [Trait("Category", "Integration")]
-public sealed class When_the_orchestrator_runs_from_a_folder_of_its_own : IDisposable
+public sealed class When_the_orchestrator_runs_from_a_folder_of_its_own : IAsyncLifetime
 {
     // A worker's HTTP port logs "Now listening on" once it listens: at Information only with the override below.
     const string BesideSettings = """
@@ -17,22 +19,33 @@ public sealed class When_the_orchestrator_runs_from_a_folder_of_its_own : IDispo
           "Cli": { "Api": "ftp://beside-the-executable.invalid" } }
         """;
 
-    readonly DirectoryInfo _install;
+    // A copy of the build beside the test binaries' folder: the settings written into it reach no other test.
+    readonly DirectoryInfo _install = new(Path.Combine(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory))!,
+        $"install-{Guid.NewGuid():N}"));
     readonly DirectoryInfo _workingDirectory = Directory.CreateTempSubdirectory("orchestrator-cwd-");
+    ChaosRig _rig = null!;
 
-    public When_the_orchestrator_runs_from_a_folder_of_its_own()
+    string BesidePath => Path.Combine(_install.FullName, "appsettings.json");
+
+    public async ValueTask InitializeAsync()
     {
-        // A copy of the build beside the test binaries' folder: the settings written into it reach no other test.
-        _install = new DirectoryInfo(Path.Combine(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory))!,
-            $"install-{Guid.NewGuid():N}"));
         Copy(new DirectoryInfo(AppContext.BaseDirectory), _install);
-        File.WriteAllText(Path.Combine(_install.FullName, "appsettings.json"), BesideSettings);
+        File.WriteAllText(BesidePath, BesideSettings);
+        _rig = await ChaosRig.Create("cfg");
     }
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
-        _install.Delete(recursive: true);
-        _workingDirectory.Delete(recursive: true);
+        try
+        {
+            if (_rig is not null)
+                await _rig.DisposeAsync();
+        }
+        finally
+        {
+            _install.Delete(recursive: true);
+            _workingDirectory.Delete(recursive: true);
+        }
     }
 
     [Fact]
@@ -65,6 +78,20 @@ public sealed class When_the_orchestrator_runs_from_a_folder_of_its_own : IDispo
 
         var (_, withEnvironment) = await Run(new Dictionary<string, string> { ["ORCHESTRATOR_API"] = "ftp://from-the-environment.invalid" }, "list");
         withEnvironment.ShouldContain("ftp://from-the-environment.invalid");
+    }
+
+    [Fact]
+    public async Task Should_serve_where_the_urls_setting_beside_the_executable_says()
+    {
+        var port = PrivateService.FreePort();
+        File.WriteAllText(BesidePath, $$"""{ "urls": "http://127.0.0.1:{{port}}" }""");
+        using var serve = Start([], "serve");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+
+        var status = await Eventually.Get(() => HttpProbe.Status(http, "/health/ready"), s => s == HttpStatusCode.OK || serve.Process.HasExited,
+            "serve to be ready where the settings say", TimeSpan.FromSeconds(90));
+
+        status.ShouldBe(HttpStatusCode.OK, ChaosRig.Tail(serve.Output));
     }
 
     async Task<string> RunWorkerUntilListening()
@@ -100,7 +127,7 @@ public sealed class When_the_orchestrator_runs_from_a_folder_of_its_own : IDispo
         // What the test run's environment may say about these settings would hide the files'.
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("Serilog__", StringComparison.Ordinal) || k.StartsWith("ORCHESTRATOR_API", StringComparison.Ordinal)).ToList())
             start.Environment.Remove(key);
-        foreach (var (key, value) in environment)
+        foreach (var (key, value) in _rig.Environment(1).Concat(environment))
             start.Environment[key] = value;
         return new Launched(Process.Start(start)!);
     }
