@@ -11,13 +11,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 command -v dotnet >/dev/null || { echo "The .NET SDK (dotnet) is required: see global.json for the version." >&2; exit 1; }
 
 # tmux: the terminal the `watch` test drives, as an operator's terminal would show it; iproute2's `ss -K`: how a
-# post-copy test cuts the migration's TCP connection; shellcheck: the first check below.
+# post-copy test cuts the migration's TCP connection; shellcheck: the first check below; systemd's
+# `systemd-analyze verify`: the deployment test checks the systemd units with it.
 missing=()
 command -v tmux >/dev/null || missing+=(tmux)
 command -v ss >/dev/null || missing+=(iproute2)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
 # chromium: the browser the dashboard's tests drive (Playwright, through ExecutablePath).
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 if (( ${#missing[@]} )); then
   apt-get -o DPkg::Lock::Timeout=900 -q update >&2
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 -q install -y "${missing[@]}" >&2

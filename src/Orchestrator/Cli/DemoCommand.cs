@@ -36,6 +36,7 @@ public static class DemoCommand
         var settings = OrchestratorSettings.From(configuration) with { Postgres = embedded?.ConnectionString ?? OrchestratorSettings.From(configuration).Postgres };
 
         var builder = Host.CreateApplicationBuilder();
+        OrchestratorConfiguration.AddBesideExecutable(builder.Configuration, builder.Environment.EnvironmentName);
         builder.Services.AddSerilog(logger => logger.MinimumLevel.Warning().WriteTo.Console(standardErrorFromLevel: Serilog.Events.LogEventLevel.Verbose));
         builder.Services.AddEventStore(settings).AddBus(settings, new BusOptions
         {

@@ -24,10 +24,7 @@ public sealed class OrchestratorApiClient : IDisposable
 
     public static OrchestratorApiClient Create(string? address)
     {
-        var configuration = new ConfigurationBuilder()
-            .AddJsonFile("appsettings.json", optional: true)
-            .AddEnvironmentVariables()
-            .Build();
+        var configuration = Hosting.OrchestratorSettings.LoadConfiguration();
         var url = address ?? configuration["ORCHESTRATOR_API"] ?? configuration["Cli:Api"] ?? DefaultAddress;
         var key = configuration["ORCHESTRATOR_API_KEY"] ?? configuration["Cli:ApiKey"];
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))

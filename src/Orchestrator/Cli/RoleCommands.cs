@@ -18,13 +18,15 @@ public static class RoleCommands
 {
     public static Command Serve()
     {
-        var urls = new Option<string>("--urls") { Description = "Where the HTTP API listens.", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
+        var urls = new Option<string?>("--urls") { Description = "Where the HTTP API listens (default: the urls setting, e.g. ASPNETCORE_URLS, else http://127.0.0.1:5080)." };
         var command = new Command("serve", "Run the workflows (the migration saga, the public command endpoints) and the HTTP API, on RabbitMQ and PostgreSQL.") { urls };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var builder = WebApplication.CreateBuilder();
+            OrchestratorConfiguration.AddBesideExecutable(builder.Configuration, builder.Environment.EnvironmentName);
             UseSerilog(builder.Services, builder.Configuration);
-            builder.WebHost.UseUrls(parse.GetValue(urls)!);
+            // --urls, else the host's own urls setting (ASPNETCORE_URLS: what a container image sets), else loopback.
+            builder.WebHost.UseUrls(parse.GetValue(urls) ?? builder.Configuration["urls"] ?? "http://127.0.0.1:5080");
             var settings = OrchestratorSettings.From(builder.Configuration);
             builder.Services.AddEventStore(settings).AddBus(settings, new BusOptions { Workflows = true }).AddOrchestratorApi()
                 .AddOrchestratorTelemetry(builder.Configuration, "serve")
@@ -61,6 +63,7 @@ public static class RoleCommands
             var listen = parse.GetValue(urls);
             var web = listen is null ? null : WebApplication.CreateBuilder();
             IHostApplicationBuilder builder = web is null ? Host.CreateApplicationBuilder() : web;
+            OrchestratorConfiguration.AddBesideExecutable(builder.Configuration, builder.Environment.EnvironmentName);
             UseSerilog(builder.Services, builder.Configuration);
             var settings = OrchestratorSettings.From(builder.Configuration);
             var factor = parse.GetValue(realTime);

@@ -21,8 +21,6 @@ public sealed record OrchestratorSettings(string Postgres, string RabbitMq, stri
     /// <summary>True when a PostgreSQL connection string was configured (the demo starts its own otherwise).</summary>
     public static bool HasPostgres(IConfiguration configuration) => configuration.GetConnectionString("Postgres") is not null;
 
-    public static IConfiguration LoadConfiguration() => new ConfigurationBuilder()
-        .AddJsonFile("appsettings.json", optional: true)
-        .AddEnvironmentVariables()
-        .Build();
+    /// <summary>The settings of a command that runs no host (see <see cref="OrchestratorConfiguration"/>).</summary>
+    public static IConfiguration LoadConfiguration() => OrchestratorConfiguration.Load();
 }
