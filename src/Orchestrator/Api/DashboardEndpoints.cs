@@ -28,7 +28,7 @@ public static class DashboardEndpoints
             .AllowAnonymous().ExcludeFromDescription();
         app.MapGet("/ui/{*file}", Asset).AllowAnonymous().ExcludeFromDescription();
         app.MapGet("/api/stream", Stream).RequireAuthorization(ApiRoles.ReadPolicy).ExcludeFromDescription();
-        app.MapGet("/api/drains", RecentDrains).RequireAuthorization(ApiRoles.ReadPolicy).WithName("ListDrains");
+        app.MapGet("/api/drains/recent", RecentDrains).RequireAuthorization(ApiRoles.ReadPolicy).WithName("RecentDrainProgress");
     }
 
     static IResult Asset(string? file)

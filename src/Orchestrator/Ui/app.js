@@ -112,7 +112,7 @@ function renderMigrations() {
 }
 
 async function renderFleet() {
-  const [hosts, attention, drains] = await Promise.all([api("/api/hosts"), api("/api/attention"), api("/api/drains")]);
+  const [hosts, attention, drains] = await Promise.all([api("/api/hosts"), api("/api/attention"), api("/api/drains/recent")]);
   $("#hosts tbody").replaceChildren(...hosts.map((h) => {
     const row = document.createElement("tr");
     row.append(text("td", h.id), text("td", h.activeOutbound), text("td", h.activeInbound), text("td", h.queuedOutbound + h.queuedInbound));
