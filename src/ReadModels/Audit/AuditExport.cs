@@ -6,9 +6,10 @@ using Npgsql;
 namespace Orchestrator.ReadModels.Audit;
 
 /// <summary>
-/// History as NDJSON for an auditor's tools: one event per line, in the order it was stored, with its stream, version,
-/// type, time, correlation, causation, headers (the hash chain among them) and its data exactly as PostgreSQL holds it,
-/// so the chain can be verified from the export alone.
+/// History as NDJSON for an auditor's tools: one event per line, in the order it was stored, with every column the hash
+/// and the ledger cover (sequence, stream, version, type, time, correlation, causation, archived flag, headers with the
+/// hash chain among them) and its data exactly as PostgreSQL holds it, so the chain can be verified from the export alone
+/// (tools/audit_verify.py does; docs/audit.md says how).
 /// </summary>
 public static class AuditExport
 {
@@ -17,8 +18,7 @@ public static class AuditExport
     {
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(cancellationToken);
-        var sql = new StringBuilder($"select seq_id, stream_id, version, type, timestamp, correlation_id, causation_id, headers::text, data::text "
-            + $"from {store.Options.Events.DatabaseSchemaName}.mt_events where true");
+        var sql = new StringBuilder($"select {EventRows.Columns} from {EventRows.Table(store)} where true");
         await using var command = new NpgsqlCommand { Connection = connection };
         if (migrationId is { } id)
         {
@@ -41,21 +41,24 @@ public static class AuditExport
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
+            var e = EventRows.Read(reader);
             using var buffer = new MemoryStream();
             using (var json = new Utf8JsonWriter(buffer))
             {
                 json.WriteStartObject();
-                json.WriteNumber("sequence", reader.GetInt64(0));
-                json.WriteString("streamId", reader.GetGuid(1));
-                json.WriteNumber("version", reader.GetInt64(2));
-                json.WriteString("type", reader.GetString(3));
-                json.WriteString("timestamp", reader.GetFieldValue<DateTimeOffset>(4));
-                WriteNullable(json, "correlationId", reader, 5);
-                WriteNullable(json, "causationId", reader, 6);
+                json.WriteNumber("sequence", e.Sequence);
+                json.WriteString("streamId", e.StreamId);
+                json.WriteNumber("version", e.Version);
+                json.WriteString("type", e.Type);
+                // The time exactly as the hash covers it (UTC, microseconds).
+                json.WriteString("timestamp", HashChain.Timestamp(e.Timestamp));
+                WriteNullable(json, "correlationId", e.CorrelationId);
+                WriteNullable(json, "causationId", e.CausationId);
+                json.WriteBoolean("isArchived", e.IsArchived);
                 json.WritePropertyName("headers");
-                json.WriteRawValue(reader.IsDBNull(7) ? "null" : reader.GetString(7));
+                json.WriteRawValue(e.HeadersJson ?? "null");
                 json.WritePropertyName("data");
-                json.WriteRawValue(reader.GetString(8));
+                json.WriteRawValue(e.DataJson);
                 json.WriteEndObject();
             }
             await output.WriteLineAsync(Encoding.UTF8.GetString(buffer.ToArray()).AsMemory(), cancellationToken);
@@ -64,11 +67,11 @@ public static class AuditExport
         return lines;
     }
 
-    static void WriteNullable(Utf8JsonWriter json, string name, NpgsqlDataReader reader, int ordinal)
+    static void WriteNullable(Utf8JsonWriter json, string name, string? value)
     {
-        if (reader.IsDBNull(ordinal))
+        if (value is null)
             json.WriteNull(name);
         else
-            json.WriteString(name, reader.GetString(ordinal));
+            json.WriteString(name, value);
     }
 }
