@@ -11,11 +11,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 command -v dotnet >/dev/null || { echo "The .NET SDK (dotnet) is required: see global.json for the version." >&2; exit 1; }
 
 # tmux: the terminal the `watch` test drives, as an operator's terminal would show it; iproute2's `ss -K`: how a
-# post-copy test cuts the migration's TCP connection; shellcheck: the first check below.
+# post-copy test cuts the migration's TCP connection; shellcheck: the first check below; python3 with Debian's
+# python3-cryptography (Ed25519): the independent audit verifier, tools/audit_verify.py, that the audit tests run.
 missing=()
 command -v tmux >/dev/null || missing+=(tmux)
 command -v ss >/dev/null || missing+=(iproute2)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
+python3 -c 'import cryptography.hazmat.primitives.asymmetric.ed25519' 2>/dev/null || missing+=(python3 python3-cryptography)
 if (( ${#missing[@]} )); then
   apt-get -o DPkg::Lock::Timeout=900 -q update >&2
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 -q install -y "${missing[@]}" >&2
