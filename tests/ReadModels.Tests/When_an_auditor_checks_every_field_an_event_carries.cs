@@ -107,4 +107,19 @@ public sealed class When_an_auditor_checks_every_field_an_event_carries : IAsync
         exitCode.ShouldBe(5, output);
         output.ShouldContain($"TAMPERED: stream {drain} event 2 ");
     }
+
+    [Fact]
+    public async Task Should_replay_a_rewritten_number_as_tampering_not_as_a_crash()
+    {
+        var id = await AuditHistory.WriteMigration(_store);
+        await AuditHistory.Sql(_schema.Name,
+            "update {schema}.mt_events set data = jsonb_set(data, '{BytesTransferred}', '4294967296.0000001') where stream_id = @id and version = 8", id);
+        await using var session = _store.QuerySession();
+
+        (await MigrationReplay.AsOf(session, id, version: 7)).ShouldNotBeNull();
+        var tampered = await Should.ThrowAsync<TamperedHistoryException>(() => MigrationReplay.AsOf(session, id));
+
+        tampered.Verdict.FirstBrokenVersion.ShouldBe(8);
+        tampered.Message.ShouldContain("4294967296.0000001");
+    }
 }

@@ -243,14 +243,14 @@ public static class OperatorCommands
 
     static Argument<Guid> IdArgument() => new("id") { Description = "The migration id." };
 
-    static Option<string> OutputOption(string? json = null)
+    internal static Option<string> OutputOption(string? json = null)
     {
         var option = new Option<string>("--output", "-o") { Description = $"table (default) or json{(json is null ? "" : $" ({json})")}.", DefaultValueFactory = _ => "table" };
         option.AcceptOnlyFromAmong("table", "json");
         return option;
     }
 
-    static bool IsJson(ParseResult parse, Option<string> output) => parse.GetValue(output) == "json";
+    internal static bool IsJson(ParseResult parse, Option<string> output) => parse.GetValue(output) == "json";
 
     public static void WriteJson(JsonElement element, bool indented = true) =>
         Console.Out.WriteLine(JsonSerializer.Serialize(element, new JsonSerializerOptions { WriteIndented = indented }));
