@@ -72,4 +72,23 @@ public sealed class When_content_is_canonicalized_by_rfc_8785
     [InlineData("115.33333333333333", "115.33333333333333")]
     public void Should_accept_every_text_of_a_value_a_double_holds(string number, string canonical) =>
         Jcs.Of($"{{\"n\":{number}}}", exact: true).ShouldBe($"{{\"n\":{canonical}}}");
+
+    /// <summary>docs/audit.md's worked example, byte for byte: the specification and the code say the same.</summary>
+    [Fact]
+    public void Should_give_the_worked_example_of_the_specification()
+    {
+        var e = new StoredEvent(42, Guid.Parse("6f1c4c2e-8f43-4c43-9a52-0a0f4b1e2c11"), 2, "migration_admitted",
+            DateTimeOffset.Parse("2026-11-24T09:00:00.250000Z", CultureInfo.InvariantCulture), "6f1c4c2e-8f43-4c43-9a52-0a0f4b1e2c11",
+            "0b7a0000-1c2d-4e5f-8a9b-0c1d2e3f4a5b", false,
+            """{"hash": "x", "principal": "ops+night <on-call>", "hash-version": 2, "message-type": "urn:message:Orchestrator.Contracts:StartMigration", "previous-hash": "y"}""",
+            """{"Epoch": 1, "Timestamp": "2026-11-24T09:00:00.25+00:00", "MigrationId": "6f1c4c2e-8f43-4c43-9a52-0a0f4b1e2c11"}""");
+        const string previous = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00";
+
+        var input = HashChain.InputV2(previous, e);
+
+        Encoding.UTF8.GetByteCount(input).ShouldBe(585);
+        input.ShouldStartWith("""{"archived":false,"causationId":"0b7a0000-1c2d-4e5f-8a9b-0c1d2e3f4a5b","correlationId":""");
+        input.ShouldContain(""""headers":{"hash-version":2,"message-type":"urn:message:Orchestrator.Contracts:StartMigration","principal":"ops+night <on-call>"},"""");
+        HashChain.ComputeV2(previous, e).ShouldBe("75eaa90e959d0bd82a3884de43737b2ac058cefef260c6a4765566c60ceb7b56");
+    }
 }
