@@ -17,7 +17,7 @@ public static class ChainVerifier
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
-            $"select {EventRows.Columns} from {EventRows.Table(store)} where stream_id = $1 order by version", connection);
+            $"select {EventRows.Columns} from {EventRows.Table(store)} e where e.stream_id = $1 order by e.version", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = streamId });
         var events = new List<StoredEvent>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -46,7 +46,7 @@ public static class ChainVerifier
             await using var connection = store.Storage.Database.CreateConnection();
             await connection.OpenAsync(cancellationToken);
             await using var command = new NpgsqlCommand(
-                $"select {EventRows.Columns} from {EventRows.Table(store)} order by stream_id, version", connection);
+                $"select {EventRows.Columns} from {EventRows.Table(store)} e order by e.stream_id, e.version", connection);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             Guid? current = null;
             var events = new List<StoredEvent>();

@@ -6,7 +6,8 @@ namespace Orchestrator.ReadModels.Audit;
 /// <summary>The events table read as PostgreSQL holds it (text, not deserialized objects): what verify and export see.</summary>
 public static class EventRows
 {
-    public const string Columns = "seq_id, stream_id, version, type, timestamp, correlation_id, causation_id, is_archived, headers::text, data::text";
+    /// <summary>The columns, of the events table aliased <c>e</c>.</summary>
+    public const string Columns = "e.seq_id, e.stream_id, e.version, e.type, e.timestamp, e.correlation_id, e.causation_id, e.is_archived, e.headers::text, e.data::text";
 
     public static string Table(IDocumentStore store) => $"{store.Options.Events.DatabaseSchemaName}.mt_events";
 
