@@ -202,19 +202,83 @@ def verify_chains(events):
 
 
 def read_export(path):
-    events = []
+    """The export's events in the store's order, and its ledger entries whose event is gone."""
+    events, ledger_only = [], []
     with open(path, encoding="utf-8") as export:
         for number, line in enumerate(export, 1):
             if line.strip():
                 try:
-                    events.append(parse(line))
+                    item = parse(line)
                 except ValueError as problem:
                     raise Tampered("line %d of the export is not JSON: %s" % (number, problem))
-    for event in events:
-        event["sequence"] = int(event["sequence"].text)
-        event["version"] = int(event["version"].text)
+                for key in ("sequence", "version", "leaf"):
+                    if isinstance(item.get(key), Number):
+                        item[key] = int(item[key].text)
+                (ledger_only if item.get("ledgerOnly") else events).append(item)
     events.sort(key=lambda e: e["sequence"])
-    return events
+    return events, ledger_only
+
+
+# ---- the ledger (RFC 9162 Merkle tree) and its signed checkpoints ------------------------------------------------
+
+def leaf_hash(event):
+    entry = jcs({"hash": header(event, "hash"), "sequence": Number(str(event["sequence"])),
+                 "streamId": event["streamId"].lower(), "version": Number(str(event["version"]))})
+    return hashlib.sha256(b"\x00" + entry.encode("utf-8")).digest()
+
+
+def tree_root(leaves):
+    """MTH(D[n]) over leaf hashes: split at the largest power of two below n."""
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return hashlib.sha256(b"\x01" + tree_root(leaves[:k]) + tree_root(leaves[k:])).digest()
+
+
+def verify_ledger(events, ledger_only):
+    """What the ledger recorded against what the export holds: a deletion or a re-chained event is named."""
+    for entry in sorted(ledger_only, key=lambda e: e["leaf"]):
+        raise Tampered("stream %s event %s (sequence %s, ledger leaf %s) is in the ledger but no longer in the store: deleted"
+                       % (entry["streamId"], entry["version"], entry["sequence"], entry["leaf"]))
+    for event in events:
+        if event.get("ledgerHash") is not None and event["ledgerHash"] != header(event, "hash"):
+            raise Tampered("%s is not the event the ledger recorded at leaf %s: rewritten or re-chained" % (name(event), event["leaf"]))
+
+
+def verify_checkpoint(events, checkpoint_path, public_key_path):
+    """The signature with the given key, then the root of the first treeSize leaves, built from the events themselves."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+    import base64
+
+    with open(checkpoint_path, encoding="utf-8") as file:
+        signed = parse(file.read())
+    with open(public_key_path, "rb") as file:
+        key = load_pem_public_key(file.read())
+    if not isinstance(key, Ed25519PublicKey):
+        raise Tampered("the public key is not an Ed25519 key")
+    body = signed["checkpoint"]
+    try:
+        key.verify(base64.b64decode(signed["signature"]), jcs(body).encode("utf-8"))
+    except (InvalidSignature, ValueError):
+        raise Tampered("the checkpoint (key %s) is not signed by the given public key: refused" % body.get("keyId"))
+    size = int(body["treeSize"].text)
+    by_leaf = {event["leaf"]: event for event in events if event.get("leaf") is not None}
+    leaves = []
+    for index in range(size):
+        if index not in by_leaf:
+            raise Tampered("ledger leaf %d, covered by the checkpoint of %d events, is missing: its event and ledger entry were deleted "
+                           "(a truncated tail or a deleted stream)" % (index, size))
+        leaves.append(leaf_hash(by_leaf[index]))
+    if tree_root(leaves).hex() != body["rootHash"]:
+        raise Tampered("the store no longer extends the checkpoint of %d events signed at %s: an event it covers was deleted, "
+                       "rewritten or re-chained" % (size, body["signedAt"]))
+    return size
 
 
 def main(argv):
@@ -226,18 +290,19 @@ def main(argv):
     if (args.checkpoint is None) != (args.public_key is None):
         parser.error("--checkpoint and --public-key go together")
     try:
-        events = read_export(args.export)
+        events, ledger_only = read_export(args.export)
         streams, unchecked = verify_chains(events)
-        if args.checkpoint:
-            print("checkpoints are not supported by this version of the verifier", file=sys.stderr)
-            return 2
+        verify_ledger(events, ledger_only)
+        covered = verify_checkpoint(events, args.checkpoint, args.public_key) if args.checkpoint else None
     except Tampered as problem:
         print("TAMPERED: %s" % problem)
         return 5
-    except OSError as problem:
+    except (OSError, KeyError) as problem:
         print("cannot read: %s" % problem, file=sys.stderr)
         return 2
     note = " (%d events of hash version 1 not re-computed here)" % unchecked if unchecked else ""
+    if covered is not None:
+        note += "; the store extends the signed checkpoint of %d events" % covered
     print("intact: %d events in %d streams%s" % (len(events), streams, note))
     return 0
 

@@ -46,6 +46,33 @@ public sealed class When_the_ledger_covers_every_stream : IAsyncLifetime
 
     Task Sql(string sql, Guid id) => AuditHistory.Sql(_schema.Name, sql, id);
 
+    /// <summary>tools/audit_verify.py on the export the product makes now, with a kept checkpoint and the signer's public key.</summary>
+    async Task<(int ExitCode, string Output)> Python(Checkpoint kept)
+    {
+        var directory = Directory.CreateTempSubdirectory("ledger-").FullName;
+        try
+        {
+            var export = Path.Combine(directory, "export.ndjson");
+            await using (var file = File.CreateText(export))
+                await AuditExport.WriteNdjson(_store, file);
+            await File.WriteAllTextAsync(Path.Combine(directory, "checkpoint.json"), kept.ToFileJson());
+            await File.WriteAllTextAsync(Path.Combine(directory, "public.pem"), _key.PublicKeyPem());
+            return await AuditHistory.Python("--export", export, "--checkpoint", Path.Combine(directory, "checkpoint.json"),
+                "--public-key", Path.Combine(directory, "public.pem"));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    async Task ShouldBeTamperedForPython(Checkpoint kept, string expected)
+    {
+        var (exitCode, output) = await Python(kept);
+        exitCode.ShouldBe(5, output);
+        output.ShouldContain(expected);
+    }
+
     /// <summary>Two migrations and a drain, the newest migration last, all under a checkpoint kept as a file would keep it.</summary>
     async Task<(Guid First, Guid Drain, Guid Newest, Checkpoint Kept)> Histories()
     {
@@ -70,6 +97,9 @@ public sealed class When_the_ledger_covers_every_stream : IAsyncLifetime
         later.TreeSize.ShouldBe(47);
         verdict.Entries.ShouldBe(47);
         verdict.CheckpointsChecked.ShouldBe(3);
+        var (exitCode, output) = await Python(kept);
+        exitCode.ShouldBe(0, output);
+        output.ShouldContain("intact: 47 events in 4 streams; the store extends the signed checkpoint of 32 events");
     }
 
     [Fact]
@@ -84,6 +114,7 @@ public sealed class When_the_ledger_covers_every_stream : IAsyncLifetime
         verdict.Intact.ShouldBeFalse();
         (verdict.StreamId, verdict.Version).ShouldBe((newest, 13L));
         verdict.Problem.ShouldNotBeNull().ShouldContain("no longer in the store: deleted");
+        await ShouldBeTamperedForPython(kept, $"stream {newest} event 13 (sequence");
     }
 
     [Fact]
@@ -101,6 +132,7 @@ public sealed class When_the_ledger_covers_every_stream : IAsyncLifetime
 
         verdict.Intact.ShouldBeFalse();
         verdict.Problem.ShouldNotBeNull().ShouldContain("covers more than the ledger holds (29)");
+        await ShouldBeTamperedForPython(kept, "ledger leaf 29, covered by the checkpoint of 32 events, is missing");
     }
 
     [Fact]
@@ -114,6 +146,7 @@ public sealed class When_the_ledger_covers_every_stream : IAsyncLifetime
 
         (verdict.StreamId, verdict.Version).ShouldBe((drain, 1L));
         verdict.Problem.ShouldNotBeNull().ShouldContain("deleted");
+        await ShouldBeTamperedForPython(kept, $"stream {drain} event 1 (sequence");
     }
 
     [Fact]
@@ -126,6 +159,7 @@ public sealed class When_the_ledger_covers_every_stream : IAsyncLifetime
         var named = await Verify(kept);
         (named.StreamId, named.Version).ShouldBe((first, 8L));
         named.Problem.ShouldNotBeNull().ShouldContain("not the event the ledger recorded");
+        await ShouldBeTamperedForPython(kept, $"stream {first} event 8 (");
 
         // The forger rewrites the ledger too, and the stored checkpoints: the kept checkpoint's root no longer matches.
         await Sql("""
@@ -135,6 +169,7 @@ public sealed class When_the_ledger_covers_every_stream : IAsyncLifetime
         var verdict = await Verify(kept);
         verdict.Intact.ShouldBeFalse();
         verdict.Problem.ShouldNotBeNull().ShouldContain("no longer extends the checkpoint of 32 events");
+        await ShouldBeTamperedForPython(kept, "the store no longer extends the checkpoint of 32 events");
     }
 
     [Fact]
@@ -150,6 +185,7 @@ public sealed class When_the_ledger_covers_every_stream : IAsyncLifetime
         verdict.Intact.ShouldBeFalse();
         verdict.Problem.ShouldNotBeNull().ShouldContain("not signed by the given key");
         verdict.Problem.ShouldContain(other.KeyId);
+        await ShouldBeTamperedForPython(forged, "is not signed by the given public key: refused");
     }
 
     /// <summary>What a forger with write access does: change an event, then recompute its hash and every later one's.</summary>
