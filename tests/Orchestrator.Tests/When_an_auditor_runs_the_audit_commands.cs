@@ -29,6 +29,7 @@ public sealed class When_an_auditor_runs_the_audit_commands : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        Directory.Delete(_directory, recursive: true);
         try
         {
             await _store.DisposeAsync();
@@ -39,12 +40,18 @@ public sealed class When_an_auditor_runs_the_audit_commands : IAsyncLifetime
         }
     }
 
+    readonly string _signingKey = ReadModels.Audit.Ledger.SigningKey.GenerateBase64();
+    readonly string _directory = Directory.CreateTempSubdirectory("auditcli-").FullName;
+
     Task<(int ExitCode, string Output)> Cli(params string[] arguments) => OrchestratorProcess.Run(new Dictionary<string, string>
     {
         ["ConnectionStrings__Postgres"] = TestServices.Postgres,
         ["Orchestrator__Schema"] = _schema.Name,
+        ["Audit__SigningKey"] = _signingKey,
         ["COLUMNS"] = "200",
     }, arguments);
+
+    string PathOf(string name) => Path.Combine(_directory, name);
 
     async Task<(Guid Migration, Guid Drain)> WriteHistories()
     {
@@ -106,5 +113,84 @@ public sealed class When_an_auditor_runs_the_audit_commands : IAsyncLifetime
         JsonDocument.Parse(verifyOutput).RootElement.GetProperty("streams")[0].GetProperty("firstBrokenVersion").GetInt64().ShouldBe(3);
         exported.ShouldBe(ExitCodes.Ok, exportOutput);
         exportOutput.ShouldContain("4294967296.0000001");
+    }
+
+    /// <summary>
+    /// The auditor's round: a checkpoint kept as a file, the public key, proofs; then the newest stream's tail cut, with
+    /// its ledger entries and the stored checkpoints: the kept checkpoint still sees it, in the product and in Python.
+    /// </summary>
+    [Fact]
+    public async Task Should_keep_a_signed_checkpoint_that_later_detects_a_truncated_tail()
+    {
+        var (migration, _) = await WriteHistories();
+        (await Cli("audit", "checkpoint", "-f", PathOf("first.json"))).ExitCode.ShouldBe(ExitCodes.Ok);
+        var (newest, _) = await WriteHistories();
+        var (taken, takenOutput) = await Cli("audit", "checkpoint", "-f", PathOf("kept.json"));
+        taken.ShouldBe(ExitCodes.Ok, takenOutput);
+        var (keyed, pem) = await Cli("audit", "public-key");
+        keyed.ShouldBe(ExitCodes.Ok, pem);
+        await File.WriteAllTextAsync(PathOf("public.pem"), pem);
+        var kept = new[] { "--checkpoint", PathOf("kept.json"), "--public-key", PathOf("public.pem") };
+
+        var (clean, cleanOutput) = await Cli(["audit", "verify", "--all", .. kept]);
+        clean.ShouldBe(ExitCodes.Ok, cleanOutput);
+        cleanOutput.ShouldContain("ledger intact  8 events, 3 checkpoints checked");
+        var (included, inclusion) = await Cli("audit", "prove", "--checkpoint", PathOf("kept.json"), "--sequence", "2", "-o", "json");
+        included.ShouldBe(ExitCodes.Ok, inclusion);
+        JsonDocument.Parse(inclusion).RootElement.GetProperty("verified").GetBoolean().ShouldBeTrue();
+        var (consistent, consistency) = await Cli("audit", "prove", "--checkpoint", PathOf("kept.json"), "--from", PathOf("first.json"));
+        consistent.ShouldBe(ExitCodes.Ok, consistency);
+        consistency.ShouldContain("the checkpoint of 8 events extends the one of 4");
+        await Export("clean.ndjson");
+        (await Python("clean.ndjson")).ExitCode.ShouldBe(0);
+
+        await Sql("""
+            delete from {schema}.audit_ledger where seq_id in (select seq_id from {schema}.mt_events where stream_id = @id and version > 1);
+            delete from {schema}.mt_events where stream_id = @id and version > 1;
+            delete from {schema}.audit_checkpoints;
+            update {schema}.audit_ledger l set leaf = -1 - n.leaf from (select seq_id, row_number() over (order by leaf) - 1 as leaf from {schema}.audit_ledger) n where n.seq_id = l.seq_id;
+            update {schema}.audit_ledger set leaf = -1 - leaf;
+            """, newest);
+        // Without the kept checkpoint, what is left is consistent: the ledger, renumbered, and the chains.
+        (await Cli("audit", "verify", "--all")).ExitCode.ShouldBe(ExitCodes.Ok);
+
+        var (cut, cutOutput) = await Cli(["audit", "verify", "--all", .. kept]);
+        cut.ShouldBe(ExitCodes.TamperingFound, cutOutput);
+        cutOutput.ShouldContain("LEDGER BROKEN  the checkpoint of 8 events");
+        cutOutput.ShouldContain("covers more than the ledger holds (6)");
+        cutOutput.ShouldContain($"intact  {newest}  1 events");
+        await Export("cut.ndjson");
+        var (python, pythonOutput) = await Python("cut.ndjson");
+        python.ShouldBe(5, pythonOutput);
+        pythonOutput.ShouldContain("covered by the checkpoint of 8 events, is missing");
+        var (unproved, unprovedOutput) = await Cli("audit", "prove", "--checkpoint", PathOf("kept.json"), "--from", PathOf("first.json"));
+        unproved.ShouldBe(ExitCodes.TamperingFound, unprovedOutput);
+        migration.ShouldNotBe(newest);
+    }
+
+    async Task Export(string name)
+    {
+        var (exported, output) = await Cli("audit", "export");
+        exported.ShouldBe(ExitCodes.Ok);
+        await File.WriteAllTextAsync(PathOf(name), output);
+    }
+
+    async Task<(int ExitCode, string Output)> Python(string export)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { ToolPath(), "--export", PathOf(export), "--checkpoint", PathOf("kept.json"), "--public-key", PathOf("public.pem") })
+            start.ArgumentList.Add(argument);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, output);
+    }
+
+    static string ToolPath()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+            if (File.Exists(Path.Combine(directory.FullName, "tools", "audit_verify.py")))
+                return Path.Combine(directory.FullName, "tools", "audit_verify.py");
+        throw new InvalidOperationException("tools/audit_verify.py is not above " + AppContext.BaseDirectory);
     }
 }

@@ -4,13 +4,14 @@ using Marten;
 using Npgsql;
 using Orchestrator.Hosting;
 using Orchestrator.ReadModels.Audit;
+using Orchestrator.ReadModels.Audit.Ledger;
 using Spectre.Console;
 
 namespace Orchestrator.Cli;
 
 /// <summary>
 /// What an auditor runs, on the event store directly: re-compute the hash chains and name the first event that does not
-/// fit, replay, export. Every command speaks
+/// fit, replay, export, and the ledger's checkpoints and proofs (<see cref="LedgerCommands"/>). Every command speaks
 /// <c>-o json</c> and reports a failure as one line on standard error.
 /// </summary>
 public static class AuditCommands
@@ -21,6 +22,7 @@ public static class AuditCommands
         audit.Subcommands.Add(Verify());
         audit.Subcommands.Add(Replay());
         audit.Subcommands.Add(Export());
+        LedgerCommands.AddTo(audit);
         return audit;
     }
 
@@ -69,10 +71,12 @@ public static class AuditCommands
     static Command Verify()
     {
         var id = new Argument<Guid?>("id") { Description = "A stream id (a migration, a drain).", Arity = ArgumentArity.ZeroOrOne };
-        var all = new Option<bool>("--all") { Description = "Every stream in the store: migrations, drains, any other." };
+        var all = new Option<bool>("--all") { Description = "Every stream in the store (migrations, drains, any other) and the ledger over them." };
+        var checkpoint = new Option<FileInfo[]>("--checkpoint") { Description = "Checkpoint files kept from 'audit checkpoint': the ledger must still extend each." };
+        var publicKey = new Option<FileInfo?>("--public-key") { Description = "The signer's public key (PEM): every checkpoint must be signed with it." };
         var output = OperatorCommands.OutputOption();
-        var command = new Command("verify", "Re-compute the hash chain of a stream's events (or of all) and report the first altered, inserted or deleted event.")
-            { id, all, output };
+        var command = new Command("verify", "Re-compute the hash chain of a stream's events (or of all, and the ledger) and report the first altered, inserted or deleted event.")
+            { id, all, checkpoint, publicKey, output };
         command.SetAction((parse, cancellationToken) => Run(async store =>
         {
             IReadOnlyList<ChainVerdict> verdicts;
@@ -88,10 +92,16 @@ public static class AuditCommands
                 verdicts = await ChainVerifier.VerifyAll(store, cancellationToken);
             else
                 throw new CliError(ExitCodes.Usage, "Name a migration id, or --all.");
+            var kept = new List<Checkpoint>();
+            foreach (var file in parse.GetValue(checkpoint) ?? [])
+                kept.Add(Checkpoint.Parse(await File.ReadAllTextAsync(file.FullName, cancellationToken)));
+            var key = parse.GetValue(publicKey) is { } pem ? SigningKey.ReadPublicKeyPem(await File.ReadAllTextAsync(pem.FullName, cancellationToken)) : null;
+            var ledger = parse.GetValue(all) || kept.Count > 0 ? await LedgerVerifier.Verify(store, kept, key, cancellationToken) : null;
 
             var broken = verdicts.Count(v => !v.Intact);
+            var intact = broken == 0 && ledger?.Intact != false;
             if (OperatorCommands.IsJson(parse, output))
-                OperatorCommands.WriteJson(JsonSerializer.SerializeToElement(new { intact = broken == 0, streams = verdicts }, OrchestratorApiClient.Json));
+                OperatorCommands.WriteJson(JsonSerializer.SerializeToElement(new { intact, streams = verdicts, ledger }, OrchestratorApiClient.Json));
             else
             {
                 foreach (var verdict in verdicts)
@@ -100,21 +110,27 @@ public static class AuditCommands
                     else
                         AnsiConsole.MarkupLineInterpolated($"[red bold]BROKEN[/]  {verdict.StreamId}  at event {verdict.FirstBrokenVersion}: {verdict.Problem}");
                 AnsiConsole.MarkupLineInterpolated($"{verdicts.Count - broken} of {verdicts.Count} histories intact.");
+                if (ledger is { Intact: true })
+                    AnsiConsole.MarkupLineInterpolated($"[green]ledger intact[/]  {ledger.Entries} events, {ledger.CheckpointsChecked} checkpoints checked");
+                else if (ledger is not null)
+                    AnsiConsole.MarkupLineInterpolated($"[red bold]LEDGER BROKEN[/]  {ledger.Problem}");
             }
-            return broken == 0 ? ExitCodes.Ok : ExitCodes.TamperingFound;
+            return intact ? ExitCodes.Ok : ExitCodes.TamperingFound;
         }, cancellationToken));
         return command;
     }
 
     /// <summary>
-    /// Opens the store (read-only: it never changes the schema) and runs an audit; any failure is one plain line on
-    /// standard error with its exit code: tampering 5, else the <see cref="CliError"/>'s, else 1.
+    /// Opens the store and runs an audit; any failure is one plain line on standard error with its exit code: tampering
+    /// 5, else the <see cref="CliError"/>'s, else 1. A read-only audit (all but <c>checkpoint</c>) never changes the
+    /// schema, so it runs under a role that may only SELECT.
     /// </summary>
-    internal static async Task<int> Run(Func<DocumentStore, Task<int>> action, CancellationToken cancellationToken)
+    internal static async Task<int> Run(Func<DocumentStore, Task<int>> action, CancellationToken cancellationToken, bool readOnly = true)
     {
         try
         {
-            await using var store = OperatorCommands.OpenStore(OrchestratorSettings.From(OrchestratorSettings.LoadConfiguration()));
+            var settings = OrchestratorSettings.From(OrchestratorSettings.LoadConfiguration());
+            await using var store = readOnly ? OperatorCommands.OpenReadOnlyStore(settings) : OperatorCommands.OpenStore(settings);
             return await action(store);
         }
         catch (CliError error)
@@ -127,7 +143,8 @@ public static class AuditCommands
             Console.Error.WriteLine($"TAMPERED: {tampered.Message}");
             return ExitCodes.TamperingFound;
         }
-        catch (Exception failure) when (failure is NpgsqlException or InvalidOperationException or JsonException && !cancellationToken.IsCancellationRequested)
+        catch (Exception failure) when (failure is NpgsqlException or InvalidOperationException or JsonException or IOException or FormatException
+            && !cancellationToken.IsCancellationRequested)
         {
             Console.Error.WriteLine($"audit failed: {OneLine(failure.Message)}");
             return 1;

@@ -221,6 +221,13 @@ public static class OperatorCommands
 
     public static DocumentStore OpenStore(OrchestratorSettings settings) => DocumentStore.For(options => Roles.Configure(options, settings));
 
+    /// <summary>The same store, never changing the schema (no table, function or index created or altered): for audits under a SELECT-only role.</summary>
+    public static DocumentStore OpenReadOnlyStore(OrchestratorSettings settings) => DocumentStore.For(options =>
+    {
+        Roles.Configure(options, settings);
+        options.AutoCreateSchemaObjects = JasperFx.AutoCreate.None;
+    });
+
     /// <summary>Runs a command against the API; a <see cref="CliError"/> is printed to standard error with its exit code.</summary>
     public static async Task<int> Run(ParseResult parse, Func<OrchestratorApiClient, Task<int>> action, CancellationToken cancellationToken)
     {
