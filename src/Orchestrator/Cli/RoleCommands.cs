@@ -25,6 +25,8 @@ public static class RoleCommands
             builder.WebHost.UseUrls(parse.GetValue(urls)!);
             var settings = OrchestratorSettings.From(builder.Configuration);
             builder.Services.AddEventStore(settings).AddBus(settings, new BusOptions { Workflows = true }).AddOrchestratorApi();
+            // Signed checkpoints of the audit ledger, every N events or T seconds and at shutdown (Audit:SigningKey).
+            builder.Services.AddHostedService<AuditCheckpointService>();
             var app = builder.Build();
             app.UseOrchestratorApi();
             await app.RunAsync(cancellationToken);
