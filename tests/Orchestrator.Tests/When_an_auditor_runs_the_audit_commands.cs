@@ -43,9 +43,11 @@ public sealed class When_an_auditor_runs_the_audit_commands : IAsyncLifetime
     readonly string _signingKey = ReadModels.Audit.Ledger.SigningKey.GenerateBase64();
     readonly string _directory = Directory.CreateTempSubdirectory("auditcli-").FullName;
 
-    Task<(int ExitCode, string Output)> Cli(params string[] arguments) => OrchestratorProcess.Run(new Dictionary<string, string>
+    Task<(int ExitCode, string Output)> Cli(params string[] arguments) => CliAs(TestServices.Postgres, arguments);
+
+    Task<(int ExitCode, string Output)> CliAs(string postgres, params string[] arguments) => OrchestratorProcess.Run(new Dictionary<string, string>
     {
-        ["ConnectionStrings__Postgres"] = TestServices.Postgres,
+        ["ConnectionStrings__Postgres"] = postgres,
         ["Orchestrator__Schema"] = _schema.Name,
         ["Audit__SigningKey"] = _signingKey,
         ["COLUMNS"] = "200",
@@ -166,6 +168,70 @@ public sealed class When_an_auditor_runs_the_audit_commands : IAsyncLifetime
         var (unproved, unprovedOutput) = await Cli("audit", "prove", "--checkpoint", PathOf("kept.json"), "--from", PathOf("first.json"));
         unproved.ShouldBe(ExitCodes.TamperingFound, unprovedOutput);
         migration.ShouldNotBe(newest);
+    }
+
+    /// <summary>
+    /// An auditor's database role may only read: verify, replay and export run under it and change nothing (the role
+    /// could not: a schema change would fail with 42501 and the command with it).
+    /// </summary>
+    [Fact]
+    public async Task Should_verify_replay_and_export_under_a_role_that_may_only_select()
+    {
+        var (migration, drain) = await WriteHistories();
+        (await Cli("audit", "checkpoint", "-f", PathOf("kept.json"))).ExitCode.ShouldBe(ExitCodes.Ok);
+        var role = $"t_ro_{Guid.NewGuid():N}"[..20];
+        var password = Guid.NewGuid().ToString("N");
+        await Admin($"create role {role} login password '{password}'; grant usage on schema {_schema.Name} to {role}; "
+            + $"grant select on all tables in schema {_schema.Name} to {role}");
+        try
+        {
+            var readOnly = new NpgsqlConnectionStringBuilder(TestServices.Postgres) { Username = role, Password = password }.ConnectionString;
+            var before = await SchemaObjects();
+
+            var verified = await CliAs(readOnly, "audit", "verify", "--all", "-o", "json");
+            var replayed = await CliAs(readOnly, "audit", "replay", migration.ToString(), "-o", "json");
+            var exported = await CliAs(readOnly, "audit", "export");
+            var one = await CliAs(readOnly, "audit", "verify", drain.ToString());
+
+            verified.ExitCode.ShouldBe(ExitCodes.Ok, verified.Output);
+            JsonDocument.Parse(verified.Output).RootElement.GetProperty("ledger").GetProperty("entries").GetInt64().ShouldBe(4);
+            replayed.ExitCode.ShouldBe(ExitCodes.Ok, replayed.Output);
+            JsonDocument.Parse(replayed.Output).RootElement.GetProperty("vmId").GetString().ShouldBe("vm-audit-cli");
+            exported.ExitCode.ShouldBe(ExitCodes.Ok, exported.Output);
+            exported.Output.Trim().Split('\n').Length.ShouldBe(4);
+            one.ExitCode.ShouldBe(ExitCodes.Ok, one.Output);
+            (await SchemaObjects()).ShouldBe(before);
+            var (written, writtenOutput) = await CliAs(readOnly, "audit", "checkpoint");
+            written.ShouldBe(1, writtenOutput);
+            writtenOutput.Trim().ShouldStartWith("audit failed: 42501");
+        }
+        finally
+        {
+            await Admin($"revoke select on all tables in schema {_schema.Name} from {role}; revoke usage on schema {_schema.Name} from {role}; drop role {role}");
+        }
+    }
+
+    async Task Admin(string sql)
+    {
+        await using var connection = new NpgsqlConnection(TestServices.Postgres);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Every table, column, index and function of the schema, with its definition: any schema change shows here.</summary>
+    async Task<string> SchemaObjects()
+    {
+        await using var connection = new NpgsqlConnection(TestServices.Postgres);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            select string_agg(x, E'\n' order by x) from (
+              select table_name || '.' || column_name || ':' || data_type as x from information_schema.columns where table_schema = @s
+              union all select indexdef from pg_indexes where schemaname = @s
+              union all select p.proname || md5(p.prosrc) from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = @s) objects
+            """, connection);
+        command.Parameters.AddWithValue("s", _schema.Name);
+        return (string)(await command.ExecuteScalarAsync())!;
     }
 
     async Task Export(string name)

@@ -143,10 +143,14 @@ public static class AuditCommands
             Console.Error.WriteLine($"TAMPERED: {tampered.Message}");
             return ExitCodes.TamperingFound;
         }
-        catch (Exception failure) when (failure is NpgsqlException or InvalidOperationException or JsonException or IOException or FormatException
-            && !cancellationToken.IsCancellationRequested)
+        catch (Exception failure) when (failure is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            Console.Error.WriteLine($"audit failed: {OneLine(failure.Message)}");
+            // The database's own words (42501 for a right the role lacks), not a stack trace: the innermost Npgsql error when there is one.
+            var cause = failure;
+            for (var inner = failure; inner is not null; inner = inner.InnerException)
+                if (inner is NpgsqlException)
+                    cause = inner;
+            Console.Error.WriteLine($"audit failed: {OneLine(cause.Message)}");
             return 1;
         }
     }
