@@ -58,4 +58,21 @@ public sealed class When_the_ledger_is_hashed_as_a_merkle_tree
             }
         }
     }
+
+    [Fact]
+    public void Should_give_the_same_root_appending_leaf_by_leaf_and_resuming_from_a_stored_frontier()
+    {
+        for (var n = 0; n <= 40; n++)
+        {
+            var leaves = Leaves(n);
+            var range = new CompactRange();
+            for (var i = 0; i < n; i++)
+            {
+                range.Append(leaves[i]);
+                var resumed = CompactRange.From(range.Size, range.Frontier());
+                resumed.Root().ShouldBe(MerkleTree.Root(leaves[..(i + 1)]), $"{i + 1} leaves");
+            }
+            range.Root().ShouldBe(MerkleTree.Root(leaves), $"{n} leaves");
+        }
+    }
 }

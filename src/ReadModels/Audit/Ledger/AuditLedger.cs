@@ -11,8 +11,15 @@ namespace Orchestrator.ReadModels.Audit.Ledger;
 public static class AuditLedger
 {
     /// <summary>
+    /// How far below the ledger's head a late commit is still looked for: an event committed this many sequence numbers
+    /// after a later one was ledgered is not (no transaction of the orchestrator stays open that long).
+    /// </summary>
+    public const long LateCommitWindow = 100_000;
+
+    /// <summary>
     /// Appends every committed event not yet in the ledger, computes the root and signs it, in one transaction that
-    /// holds the ledger's lock (checkpointers on several nodes take turns). Stores the checkpoint and returns it.
+    /// holds the ledger's lock (checkpointers on several nodes take turns). Stores the checkpoint and returns it. Only
+    /// the entries since the last checkpoint are hashed: the tree's frontier is stored with each checkpoint.
     /// </summary>
     public static async Task<Checkpoint> TakeCheckpoint(IDocumentStore store, SigningKey key, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
@@ -23,18 +30,27 @@ public static class AuditLedger
         var ledger = LedgerSchema.Ledger(store);
         await using (var append = new NpgsqlCommand($"""
             lock table {ledger} in exclusive mode;
+            with head as (select coalesce(max(seq_id), 0) as seq, coalesce(max(leaf), -1) as leaf from {ledger})
             insert into {ledger} (leaf, seq_id, stream_id, version, hash)
-            select (select coalesce(max(leaf), -1) from {ledger}) + row_number() over (order by e.seq_id), e.seq_id, e.stream_id, e.version,
-                   coalesce(e.headers->>'{HashChain.HashHeader}', '')
-            from {EventRows.Table(store)} e
-            where not exists (select 1 from {ledger} l where l.seq_id = e.seq_id)
+            select head.leaf + row_number() over (order by e.seq_id), e.seq_id, e.stream_id, e.version, coalesce(e.headers->>'{HashChain.HashHeader}', '')
+            from {EventRows.Table(store)} e, head
+            where e.seq_id > head.seq
+               or (e.seq_id > head.seq - {LateCommitWindow} and not exists (select 1 from {ledger} l where l.seq_id = e.seq_id))
             order by e.seq_id
             """, connection, transaction))
             await append.ExecuteNonQueryAsync(cancellationToken);
-        var entries = await Entries(connection, store, cancellationToken, transaction);
-        var checkpoint = Checkpoint.Sign(key, Origin(store), entries.Count, MerkleTree.Root([.. entries.Select(e => e.LeafHash())]), now);
+
+        var range = new CompactRange();
+        await using (var last = new NpgsqlCommand(
+            $"select tree_size, frontier from {LedgerSchema.Checkpoints(store)} order by tree_size desc limit 1", connection, transaction))
+        await using (var reader = await last.ExecuteReaderAsync(cancellationToken))
+            if (await reader.ReadAsync(cancellationToken))
+                range = CompactRange.From(reader.GetInt64(0), System.Text.Json.JsonSerializer.Deserialize<List<string>>(reader.GetString(1))!);
+        foreach (var entry in await Entries(connection, store, cancellationToken, transaction, fromLeaf: range.Size))
+            range.Append(entry.LeafHash());
+        var checkpoint = Checkpoint.Sign(key, Origin(store), range.Size, range.Root(), now);
         await using (var insert = new NpgsqlCommand(
-            $"insert into {LedgerSchema.Checkpoints(store)} (tree_size, root_hash, signed_at, key_id, checkpoint) values ($1, $2, $3, $4, $5) "
+            $"insert into {LedgerSchema.Checkpoints(store)} (tree_size, root_hash, signed_at, key_id, checkpoint, frontier) values ($1, $2, $3, $4, $5, $6) "
             + "on conflict (tree_size) do nothing", connection, transaction))
         {
             insert.Parameters.Add(new NpgsqlParameter { Value = checkpoint.TreeSize });
@@ -42,6 +58,7 @@ public static class AuditLedger
             insert.Parameters.Add(new NpgsqlParameter { Value = checkpoint.SignedAt });
             insert.Parameters.Add(new NpgsqlParameter { Value = checkpoint.KeyId });
             insert.Parameters.Add(new NpgsqlParameter { Value = checkpoint.ToFileJson() });
+            insert.Parameters.Add(new NpgsqlParameter { Value = System.Text.Json.JsonSerializer.Serialize(range.Frontier()) });
             if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
                 checkpoint = (await StoredCheckpoints(connection, store, cancellationToken, transaction)).Single(c => c.TreeSize == checkpoint.TreeSize);
         }
@@ -53,10 +70,11 @@ public static class AuditLedger
     public static string Origin(IDocumentStore store) => $"orchestrator/{store.Options.DatabaseSchemaName}";
 
     public static async Task<List<LedgerEntry>> Entries(NpgsqlConnection connection, IDocumentStore store, CancellationToken cancellationToken,
-        NpgsqlTransaction? transaction = null)
+        NpgsqlTransaction? transaction = null, long fromLeaf = 0)
     {
         await using var command = new NpgsqlCommand(
-            $"select leaf, seq_id, stream_id, version, hash from {LedgerSchema.Ledger(store)} order by leaf", connection, transaction);
+            $"select leaf, seq_id, stream_id, version, hash from {LedgerSchema.Ledger(store)} where leaf >= $1 order by leaf", connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter { Value = fromLeaf });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var entries = new List<LedgerEntry>();
         while (await reader.ReadAsync(cancellationToken))

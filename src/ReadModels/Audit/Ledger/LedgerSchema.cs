@@ -32,6 +32,8 @@ public static class LedgerSchema
         checkpoints.AddColumn<DateTimeOffset>("signed_at").NotNull();
         checkpoints.AddColumn("key_id", "text").NotNull();
         checkpoints.AddColumn("checkpoint", "text").NotNull();
+        // The tree's perfect subtrees at this size (CompactRange), so the next checkpoint hashes only what came since.
+        checkpoints.AddColumn("frontier", "text").NotNull();
         options.Storage.ExtendedSchemaObjects.Add(checkpoints);
     }
 
