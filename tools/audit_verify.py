@@ -18,6 +18,7 @@ import json
 import sys
 
 GENESIS = "0" * 64
+LATE_COMMIT_WINDOW = 100000
 HASH_HEADERS = ("hash", "previous-hash")
 
 
@@ -244,7 +245,12 @@ def verify_ledger(events, ledger_only):
     for entry in sorted(ledger_only, key=lambda e: e["leaf"]):
         raise Tampered("stream %s event %s (sequence %s, ledger leaf %s) is in the ledger but no longer in the store: deleted"
                        % (entry["streamId"], entry["version"], entry["sequence"], entry["leaf"]))
+    # the ledger looks for late commits this far below its head (docs/audit.md); an unledgered event below is inserted
+    head = max([e["sequence"] for e in events if e.get("leaf") is not None] + [e["sequence"] for e in ledger_only] + [0])
     for event in events:
+        if event.get("leaf") is None and head and event["sequence"] <= head - LATE_COMMIT_WINDOW:
+            raise Tampered("%s is far older than the ledger's head (sequence %d) but was never ledgered: inserted afterwards"
+                           % (name(event), head))
         if event.get("ledgerHash") is not None and event["ledgerHash"] != header(event, "hash"):
             raise Tampered("%s is not the event the ledger recorded at leaf %s: rewritten or re-chained" % (name(event), event["leaf"]))
 

@@ -49,6 +49,14 @@ public static class LedgerVerifier
                 return Broken($"stream {entry.StreamId} event {entry.Version} (sequence {entry.Sequence}) is not the event the ledger recorded: rewritten or re-chained", entry);
         }
 
+        // An event far below the ledger's head that was never ledgered was not a late commit: it was inserted afterwards.
+        var head = entries.Count == 0 ? 0 : entries.Max(e => e.Sequence);
+        var ledgered = entries.Select(e => e.Sequence).ToHashSet();
+        if (events.Values.Where(e => e.Sequence <= head - AuditLedger.LateCommitWindow && !ledgered.Contains(e.Sequence))
+                .MinBy(e => e.Sequence) is { } inserted)
+            return Broken($"stream {inserted.StreamId} event {inserted.Version} (sequence {inserted.Sequence}) is far older than the ledger's head "
+                + $"(sequence {head}) but was never ledgered: inserted afterwards", inserted);
+
         var leaves = entries.Select(e => e.LeafHash()).ToList();
         foreach (var checkpoint in checkpoints.OrderBy(c => c.TreeSize))
         {
