@@ -170,6 +170,8 @@ def verify_chains(events):
     seen_v2 = False
     unchecked = 0
     for event in events:
+        if event["type"] == "tombstone" and header(event, "hash") is None:
+            continue  # Marten's placeholder for a sequence number whose transaction rolled back: no history
         stream = event["streamId"].lower()
         previous, last_version = heads.get(stream, (GENESIS, 0))
         version = event["version"]
@@ -223,7 +225,7 @@ def read_export(path):
 # ---- the ledger (RFC 9162 Merkle tree) and its signed checkpoints ------------------------------------------------
 
 def leaf_hash(event):
-    entry = jcs({"hash": header(event, "hash"), "sequence": Number(str(event["sequence"])),
+    entry = jcs({"hash": header(event, "hash") or "", "sequence": Number(str(event["sequence"])),
                  "streamId": event["streamId"].lower(), "version": Number(str(event["version"]))})
     return hashlib.sha256(b"\x00" + entry.encode("utf-8")).digest()
 
@@ -251,7 +253,7 @@ def verify_ledger(events, ledger_only):
         if event.get("leaf") is None and head and event["sequence"] <= head - LATE_COMMIT_WINDOW:
             raise Tampered("%s is far older than the ledger's head (sequence %d) but was never ledgered: inserted afterwards"
                            % (name(event), head))
-        if event.get("ledgerHash") is not None and event["ledgerHash"] != header(event, "hash"):
+        if event.get("ledgerHash") is not None and event["ledgerHash"] != (header(event, "hash") or ""):
             raise Tampered("%s is not the event the ledger recorded at leaf %s: rewritten or re-chained" % (name(event), event["leaf"]))
 
 

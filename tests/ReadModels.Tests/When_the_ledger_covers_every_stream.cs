@@ -188,6 +188,41 @@ public sealed class When_the_ledger_covers_every_stream : IAsyncLifetime
         await ShouldBeTamperedForPython(forged, "is not signed by the given public key: refused");
     }
 
+    /// <summary>
+    /// A transaction that fails after its events drew their sequence numbers leaves Marten's tombstones in their place:
+    /// placeholders with no history in them. They are nobody's tampering: every check stays clean.
+    /// </summary>
+    [Fact]
+    public async Task Should_take_the_tombstones_of_a_failed_transaction_as_no_history()
+    {
+        var id = await AuditHistory.WriteMigration(_store);
+        await using (var failing = _store.LightweightSession())
+        {
+            // Events appended, then a document that cannot be inserted in the same transaction: it rolls back after
+            // the sequence numbers were drawn, and Marten fills them with tombstones.
+            failing.Events.Append(id, new Contracts.MigrationAdmitted(id, 3, Now));
+            failing.Insert(new Migrations.MigrationSummary { Id = id });
+            await Should.ThrowAsync<Exception>(() => failing.SaveChangesAsync());
+        }
+        var tombstones = await Count("select count(*) from {schema}.mt_events where type = 'tombstone'");
+        var kept = await AuditLedger.TakeCheckpoint(_store, _key, Now);
+
+        (await ChainVerifier.VerifyAll(_store)).ShouldAllBe(v => v.Intact);
+        (await ChainVerifier.VerifyAll(_store)).Count.ShouldBe(1);
+        (await Verify(kept)).Intact.ShouldBeTrue();
+        var (exitCode, output) = await Python(kept);
+        exitCode.ShouldBe(0, output);
+        tombstones.ShouldBeGreaterThan(0L, "the failure left no tombstone: this test shows nothing");
+    }
+
+    async Task<long> Count(string sql)
+    {
+        await using var connection = new NpgsqlConnection(TestServices.Postgres);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql.Replace("{schema}", _schema.Name), connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     /// <summary>What a forger with write access does: change an event, then recompute its hash and every later one's.</summary>
     async Task Rechain(Guid id, long fromVersion, string change)
     {
