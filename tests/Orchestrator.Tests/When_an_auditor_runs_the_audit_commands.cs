@@ -132,6 +132,9 @@ public sealed class When_an_auditor_runs_the_audit_commands : IAsyncLifetime
         var (keyed, pem) = await Cli("audit", "public-key");
         keyed.ShouldBe(ExitCodes.Ok, pem);
         await File.WriteAllTextAsync(PathOf("public.pem"), pem);
+        var (_, keyJson) = await Cli("audit", "public-key", "-o", "json");
+        JsonDocument.Parse(keyJson).RootElement.GetProperty("keyId").GetString()
+            .ShouldBe(JsonDocument.Parse(await File.ReadAllTextAsync(PathOf("kept.json"))).RootElement.GetProperty("checkpoint").GetProperty("keyId").GetString());
         var kept = new[] { "--checkpoint", PathOf("kept.json"), "--public-key", PathOf("public.pem") };
 
         var (clean, cleanOutput) = await Cli(["audit", "verify", "--all", .. kept]);

@@ -39,7 +39,9 @@ public static class LedgerCommands
     static Command TakeCheckpoint()
     {
         var file = new Option<FileInfo?>("--file", "-f") { Description = "Write the signed checkpoint here (else to standard output)." };
-        var command = new Command("checkpoint", "Ledger every event not yet ledgered, sign the tree head with the configured key, store it, and write it out.") { file };
+        var output = new Option<string>("--output", "-o") { Description = "json (the checkpoint file's form, the only one).", DefaultValueFactory = _ => "json" };
+        output.AcceptOnlyFromAmong("json");
+        var command = new Command("checkpoint", "Ledger every event not yet ledgered, sign the tree head with the configured key, store it, and write it out.") { file, output };
         command.SetAction((parse, cancellationToken) => AuditCommands.Run(async store =>
         {
             var checkpoint = await AuditLedger.TakeCheckpoint(store, ConfiguredKey(), DateTimeOffset.UtcNow, cancellationToken);
@@ -57,12 +59,17 @@ public static class LedgerCommands
 
     static Command PublicKey()
     {
-        var command = new Command("public-key", "Print the public key of the configured signing key (PEM), for auditors to check checkpoints with.");
-        command.SetAction(_ =>
+        var output = OperatorCommands.OutputOption();
+        var command = new Command("public-key", "Print the public key of the configured signing key (PEM), for auditors to check checkpoints with.") { output };
+        command.SetAction(parse =>
         {
             try
             {
-                Console.Out.Write(ConfiguredKey().PublicKeyPem());
+                var key = ConfiguredKey();
+                if (OperatorCommands.IsJson(parse, output))
+                    OperatorCommands.WriteJson(JsonSerializer.SerializeToElement(new { keyId = key.KeyId, publicKey = key.PublicKeyPem() }, OrchestratorApiClient.Json));
+                else
+                    Console.Out.Write(key.PublicKeyPem());
                 return ExitCodes.Ok;
             }
             catch (CliError error)
@@ -76,10 +83,15 @@ public static class LedgerCommands
 
     static Command KeyGen()
     {
-        var command = new Command("keygen", "Print a new Ed25519 signing key (base64) for Audit:SigningKey. Keep it secret; publish its public key.");
-        command.SetAction(_ =>
+        var output = OperatorCommands.OutputOption();
+        var command = new Command("keygen", "Print a new Ed25519 signing key (base64) for Audit:SigningKey. Keep it secret; publish its public key.") { output };
+        command.SetAction(parse =>
         {
-            Console.Out.WriteLine(SigningKey.GenerateBase64());
+            var seed = SigningKey.GenerateBase64();
+            if (OperatorCommands.IsJson(parse, output))
+                OperatorCommands.WriteJson(JsonSerializer.SerializeToElement(new { signingKey = seed, keyId = SigningKey.FromBase64(seed).KeyId }, OrchestratorApiClient.Json));
+            else
+                Console.Out.WriteLine(seed);
             return ExitCodes.Ok;
         });
         return command;
