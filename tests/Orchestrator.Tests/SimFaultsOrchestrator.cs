@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -27,7 +26,7 @@ public sealed class SimFaultsOrchestrator : IAsyncLifetime
     public const string SilentTransferVm = "vm-silent-transfer";
     public const string HungTransferVm = "vm-hung-transfer";
 
-    readonly string _vhost = $"simfault-{Guid.NewGuid():N}"[..20];
+    RabbitVhost _vhost = null!;
     readonly TestSchema _schema = TestSchema.Create("simfault");
     IHost _serve = null!;
     IHost _worker = null!;
@@ -42,8 +41,8 @@ public sealed class SimFaultsOrchestrator : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        await Vhost("create", _vhost);
-        var rabbit = new UriBuilder(TestServices.RabbitMq) { Path = "/" + _vhost }.Uri.ToString();
+        _vhost = await RabbitVhost.Create("simfault");
+        var rabbit = _vhost.ConnectionString;
         Settings = new OrchestratorSettings(TestServices.Postgres, rabbit, _schema.Name);
 
         var serve = Host.CreateApplicationBuilder();
@@ -115,20 +114,9 @@ public sealed class SimFaultsOrchestrator : IAsyncLifetime
         }
         finally
         {
-            await Vhost("delete", _vhost);
+            await _vhost.DisposeAsync();
             await _schema.DisposeAsync();
         }
     }
 
-    /// <summary>infra/vhost.sh of the checkout these tests were built from.</summary>
-    internal static async Task Vhost(string verb, string name)
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "infra", "vhost.sh")))
-            directory = directory.Parent;
-        var script = Path.Combine(directory?.FullName ?? throw new InvalidOperationException("infra/vhost.sh not found above the test binaries"), "infra", "vhost.sh");
-        using var process = Process.Start(new ProcessStartInfo(script, [verb, name]) { RedirectStandardError = true })!;
-        await process.WaitForExitAsync();
-        process.ExitCode.ShouldBe(0, await process.StandardError.ReadToEndAsync());
-    }
 }

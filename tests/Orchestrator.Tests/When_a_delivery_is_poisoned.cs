@@ -28,7 +28,7 @@ public sealed class When_a_delivery_is_poisoned : IAsyncLifetime
     const string Broken = "poison-p";
     const int Valid = 50;
 
-    readonly string _vhost = $"poison-{Guid.NewGuid():N}"[..20];
+    RabbitVhost _vhost = null!;
     readonly TestSchema _schema = TestSchema.Create("poisoned");
     OrchestratorSettings _settings = null!;
     IHost _serve = null!;
@@ -38,8 +38,8 @@ public sealed class When_a_delivery_is_poisoned : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        await SimFaultsOrchestrator.Vhost("create", _vhost);
-        var rabbit = new UriBuilder(TestServices.RabbitMq) { Path = "/" + _vhost }.Uri.ToString();
+        _vhost = await RabbitVhost.Create("poison");
+        var rabbit = _vhost.ConnectionString;
         _settings = new OrchestratorSettings(TestServices.Postgres, rabbit, _schema.Name);
         await using (var amqp = await PlainAmqpClient.ConnectAsync(rabbit))
             await amqp.DeclareTransientQueue(QueueNames.Worker(HypervisorKinds.Sim, Broken));
@@ -131,7 +131,7 @@ public sealed class When_a_delivery_is_poisoned : IAsyncLifetime
             lines.Add($"{command.VmId}: {string.Join(",", events.Select(e => e.Data.GetType().Name))}; outbox: "
                 + string.Join(",", rows.Select(r => $"{DeadLetterNotices.ShortName(r.MessageType)} to {r.Queue} ({r.Attempts} attempts)")));
         }
-        var rabbit = new UriBuilder(TestServices.RabbitMq) { Path = "/" + _vhost }.Uri.ToString();
+        var rabbit = _vhost.ConnectionString;
         await using var amqp = await PlainAmqpClient.ConnectAsync(rabbit);
         foreach (var queue in new[] { Source, Healthy }.Select(h => QueueNames.Worker(HypervisorKinds.Sim, h)).Append(QueueNames.MigrationSaga)
             .SelectMany(q => new[] { q, q + "_error" }))
@@ -159,7 +159,7 @@ public sealed class When_a_delivery_is_poisoned : IAsyncLifetime
         }
         finally
         {
-            await SimFaultsOrchestrator.Vhost("delete", _vhost);
+            await _vhost.DisposeAsync();
             await _schema.DisposeAsync();
         }
     }

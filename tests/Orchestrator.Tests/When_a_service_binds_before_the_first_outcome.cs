@@ -11,20 +11,20 @@ namespace Orchestrator.Tests;
 [Trait("Category", "Integration")]
 public sealed class When_a_service_binds_before_the_first_outcome : IAsyncLifetime
 {
-    readonly string _vhost = $"outcomes-{Guid.NewGuid():N}"[..20];
+    RabbitVhost _vhost = null!;
     readonly TestSchema _schema = TestSchema.Create("outcomes");
     OrchestratorSettings _settings = null!;
 
     public async ValueTask InitializeAsync()
     {
-        await InfraScripts.Run("vhost.sh", new Dictionary<string, string>(), "create", _vhost);
-        var rabbit = new UriBuilder(TestServices.RabbitMq) { Path = "/" + _vhost }.Uri.ToString();
+        _vhost = await RabbitVhost.Create("outcomes");
+        var rabbit = _vhost.ConnectionString;
         _settings = new OrchestratorSettings(TestServices.Postgres, rabbit, _schema.Name);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await InfraScripts.Run("vhost.sh", new Dictionary<string, string>(), "delete", _vhost);
+        await _vhost.DisposeAsync();
         await _schema.DisposeAsync();
     }
 

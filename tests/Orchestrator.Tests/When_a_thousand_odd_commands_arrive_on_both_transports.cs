@@ -25,7 +25,7 @@ public sealed class When_a_thousand_odd_commands_arrive_on_both_transports : IAs
     const int Commands = 1000;
     const string Key = "key-fuzz-operator-0123";
     static readonly string[] Strange = ["\0", "\u0001", "\u001b", "\u007f", "\u202e", "\u2066", "\ud800", "\udfff", " ", "\t", "#", "?", "/", "é"];
-    readonly string _vhost = $"fuzz-{Guid.NewGuid():N}"[..20];
+    RabbitVhost _vhost = null!;
     readonly TestSchema _schema = TestSchema.Create("fuzz");
     readonly Random _random = new(20261205);
 
@@ -33,13 +33,13 @@ public sealed class When_a_thousand_odd_commands_arrive_on_both_transports : IAs
 
     sealed record Sent(Guid Id, Kind Kind, bool Http, string Marker);
 
-    public async ValueTask InitializeAsync() => await InfraScripts.Run("vhost.sh", new Dictionary<string, string>(), "create", _vhost);
+    public async ValueTask InitializeAsync() => _vhost = await RabbitVhost.Create("fuzz");
 
     public async ValueTask DisposeAsync()
     {
         try
         {
-            await InfraScripts.Run("vhost.sh", new Dictionary<string, string>(), "delete", _vhost);
+            await _vhost.DisposeAsync();
         }
         finally
         {
@@ -51,7 +51,7 @@ public sealed class When_a_thousand_odd_commands_arrive_on_both_transports : IAs
     public async Task Should_answer_every_bad_command_and_complete_every_valid_one()
     {
         var port = PrivateService.FreePort();
-        var rabbit = new UriBuilder(TestServices.RabbitMq) { Path = "/" + _vhost }.Uri.ToString();
+        var rabbit = _vhost.ConnectionString;
         var environment = new Dictionary<string, string>
         {
             ["ConnectionStrings__Postgres"] = TestServices.Postgres,

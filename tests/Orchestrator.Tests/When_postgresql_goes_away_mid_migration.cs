@@ -17,7 +17,7 @@ namespace Orchestrator.Tests;
 public sealed class When_postgresql_goes_away_mid_migration : IAsyncLifetime
 {
     const int Migrations = 20;
-    readonly string _vhost = $"pg-outage-{Guid.NewGuid():N}"[..20];
+    RabbitVhost _vhost = null!;
     PrivateService _postgres = null!;
     OrchestratorSettings _settings = null!;
     DocumentStore _store = null!;
@@ -25,8 +25,8 @@ public sealed class When_postgresql_goes_away_mid_migration : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _postgres = await PrivateService.StartPostgres();
-        await InfraScripts.Run("vhost.sh", new Dictionary<string, string>(), "create", _vhost);
-        var rabbit = new UriBuilder(TestServices.RabbitMq) { Path = "/" + _vhost }.Uri.ToString();
+        _vhost = await RabbitVhost.Create("pg-outage");
+        var rabbit = _vhost.ConnectionString;
         _settings = new OrchestratorSettings(_postgres.ConnectionString, rabbit, "outage");
         _store = DocumentStore.For(options => Roles.Configure(options, _settings));
     }
@@ -34,7 +34,7 @@ public sealed class When_postgresql_goes_away_mid_migration : IAsyncLifetime
     public async ValueTask DisposeAsync()
     {
         await _store.DisposeAsync();
-        await InfraScripts.Run("vhost.sh", new Dictionary<string, string>(), "delete", _vhost);
+        await _vhost.DisposeAsync();
         await _postgres.DisposeAsync();
     }
 

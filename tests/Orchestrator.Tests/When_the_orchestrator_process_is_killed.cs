@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Marten;
 using Orchestrator.Contracts;
 using Orchestrator.Contracts.Workers;
@@ -18,15 +17,15 @@ namespace Orchestrator.Tests;
 [Collection(RabbitMqCollection.Name)]
 public sealed class When_the_orchestrator_process_is_killed : IAsyncLifetime
 {
-    readonly string _vhost = $"chaos-{Guid.NewGuid():N}"[..16];
+    RabbitVhost _vhost = null!;
     readonly TestSchema _schema = TestSchema.Create("chaos");
     OrchestratorSettings _settings = null!;
     DocumentStore _store = null!;
 
     public async ValueTask InitializeAsync()
     {
-        await Vhost("create");
-        var rabbit = new UriBuilder(TestServices.RabbitMq) { Path = "/" + _vhost }.Uri.ToString();
+        _vhost = await RabbitVhost.Create("chaos");
+        var rabbit = _vhost.ConnectionString;
         _settings = new OrchestratorSettings(TestServices.Postgres, rabbit, _schema.Name);
         _store = OrchestratorStore(_settings);
     }
@@ -36,7 +35,7 @@ public sealed class When_the_orchestrator_process_is_killed : IAsyncLifetime
         try
         {
             await _store.DisposeAsync();
-            await Vhost("delete");
+            await _vhost.DisposeAsync();
         }
         finally
         {
@@ -177,15 +176,4 @@ public sealed class When_the_orchestrator_process_is_killed : IAsyncLifetime
 
     static DocumentStore OrchestratorStore(OrchestratorSettings settings) => DocumentStore.For(options => Roles.Configure(options, settings));
 
-    /// <summary>infra/vhost.sh of the checkout these tests were built from.</summary>
-    async Task Vhost(string verb)
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "infra", "vhost.sh")))
-            directory = directory.Parent;
-        var script = Path.Combine(directory?.FullName ?? throw new InvalidOperationException("infra/vhost.sh not found above the test binaries"), "infra", "vhost.sh");
-        using var process = Process.Start(new ProcessStartInfo(script, [verb, _vhost]) { RedirectStandardError = true })!;
-        await process.WaitForExitAsync();
-        process.ExitCode.ShouldBe(0, await process.StandardError.ReadToEndAsync());
-    }
 }

@@ -204,7 +204,9 @@ public sealed class When_the_ledger_covers_every_stream : IAsyncLifetime
             failing.Insert(new Migrations.MigrationSummary { Id = id });
             await Should.ThrowAsync<Exception>(() => failing.SaveChangesAsync());
         }
-        var tombstones = await Count("select count(*) from {schema}.mt_events where type = 'tombstone'");
+        // Marten writes the tombstones after the failure, in the background: wait for them (none would show nothing).
+        await Eventually.Get(() => Count("select count(*) from {schema}.mt_events where type = 'tombstone'"), count => count > 0,
+            "Marten's tombstones for the failed transaction");
         var kept = await AuditLedger.TakeCheckpoint(_store, _key, Now);
 
         (await ChainVerifier.VerifyAll(_store)).ShouldAllBe(v => v.Intact);
@@ -212,7 +214,6 @@ public sealed class When_the_ledger_covers_every_stream : IAsyncLifetime
         (await Verify(kept)).Intact.ShouldBeTrue();
         var (exitCode, output) = await Python(kept);
         exitCode.ShouldBe(0, output);
-        tombstones.ShouldBeGreaterThan(0L, "the failure left no tombstone: this test shows nothing");
     }
 
     async Task<long> Count(string sql)

@@ -38,6 +38,7 @@ public static class ApiHosting
             _ => null,
         });
         services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddExceptionHandler<StoreUnavailableExceptionHandler>();
         // Let body-binding failures reach BadRequestExceptionHandler, which says what was wrong with the body.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         // A body is at most what the AMQP intake takes (PublicCommandBody): a larger one is a 413.

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Marten;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,7 +20,7 @@ public sealed class QemuOrchestrator : IAsyncLifetime
 {
     public const string Source = "qemu-a";
     public const string Target = "qemu-b";
-    readonly string _vhost = $"qemu-{Guid.NewGuid():N}"[..17];
+    RabbitVhost _vhost = null!;
     readonly TestSchema _schema = TestSchema.Create("qemu");
     IHost _serve = null!;
     IHost _worker = null!;
@@ -34,8 +33,8 @@ public sealed class QemuOrchestrator : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        await Vhost("create");
-        Settings = new(TestServices.Postgres, new UriBuilder(TestServices.RabbitMq) { Path = "/" + _vhost }.Uri.ToString(), _schema.Name);
+        _vhost = await RabbitVhost.Create("qemu");
+        Settings = new(TestServices.Postgres, _vhost.ConnectionString, _schema.Name);
         var serve = Host.CreateApplicationBuilder();
         serve.Services.AddEventStore(Settings).AddBus(Settings, new BusOptions
         {
@@ -140,21 +139,9 @@ public sealed class QemuOrchestrator : IAsyncLifetime
         finally
         {
             await Lab.DisposeAsync();
-            await Vhost("delete");
+            await _vhost.DisposeAsync();
             await _schema.DisposeAsync();
         }
     }
 
-    /// <summary>infra/vhost.sh of the checkout these tests were built from.</summary>
-    async Task Vhost(string verb)
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "infra", "vhost.sh")))
-            directory = directory.Parent;
-        var script = Path.Combine(directory?.FullName ?? throw new InvalidOperationException("infra/vhost.sh not found above the test binaries"), "infra", "vhost.sh");
-        using var process = Process.Start(new ProcessStartInfo(script, [verb, _vhost]) { RedirectStandardError = true })!;
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"infra/vhost.sh {verb} {_vhost} failed: {await process.StandardError.ReadToEndAsync()}");
-    }
 }
