@@ -72,6 +72,30 @@ public sealed class When_an_auditor_checks_every_field_an_event_carries : IAsync
         output.ShouldContain("intact: 17 events in 2 streams");
     }
 
+    /// <summary>Tampered copies of one clean export: an edit to the file itself, not to the store, is named too.</summary>
+    [Theory]
+    [InlineData("\"principal\": \"operator-alice\"", "\"principal\": \"operator-mallory\"")]
+    [InlineData("\"isArchived\":false", "\"isArchived\":true")]
+    [InlineData("\"BytesTransferred\": 4294967296", "\"BytesTransferred\": 4294967296.0000001")]
+    public async Task Should_name_the_first_bad_event_of_a_tampered_copy_of_the_export(string original, string forged)
+    {
+        var id = await AuditHistory.WriteMigration(_store);
+        var clean = await Export();
+        var lines = await File.ReadAllLinesAsync(clean);
+        var at = Array.FindLastIndex(lines, line => line.Contains(original, StringComparison.Ordinal));
+        at.ShouldBeGreaterThanOrEqualTo(0, $"{original} is not in the export");
+        var version = System.Text.Json.JsonDocument.Parse(lines[at]).RootElement.GetProperty("version").GetInt64();
+        lines[at] = lines[at].Replace(original, forged, StringComparison.Ordinal);
+        var tampered = Path.Combine(_directory, "tampered.ndjson");
+        await File.WriteAllLinesAsync(tampered, lines);
+
+        (await AuditHistory.Python("--export", clean)).ExitCode.ShouldBe(0);
+        var (exitCode, output) = await AuditHistory.Python("--export", tampered);
+
+        exitCode.ShouldBe(5, output);
+        output.ShouldContain($"TAMPERED: stream {id} event {version} ");
+    }
+
     [Theory]
     [MemberData(nameof(Tampering))]
     public async Task Should_name_the_first_bad_event_of_each_tamper_class(string what, string sql, long firstBad, string problem)
