@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Crypto.Signers;
 using Org.BouncyCastle.OpenSsl;
-using Org.BouncyCastle.Security;
 
 namespace Orchestrator.ReadModels.Audit.Ledger;
 
@@ -70,7 +69,4 @@ public sealed class SigningKey
     }
 
     public static string IdOf(Ed25519PublicKeyParameters key) => Convert.ToHexStringLower(SHA256.HashData(key.GetEncoded()))[..16];
-
-    /// <summary>For tests and key rotation: the public key of an SPKI DER, as another library writes it.</summary>
-    public static Ed25519PublicKeyParameters FromSubjectPublicKeyInfo(byte[] der) => (Ed25519PublicKeyParameters)PublicKeyFactory.CreateKey(der);
 }
