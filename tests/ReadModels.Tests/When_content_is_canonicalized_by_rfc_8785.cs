@@ -59,12 +59,18 @@ public sealed class When_content_is_canonicalized_by_rfc_8785
     [Theory]
     [InlineData("4294967296.0000001")]
     [InlineData("9007199254740993")]
+    [InlineData("9999999999999999")]
     [InlineData("1e400")]
     public void Should_refuse_a_number_a_double_cannot_hold_exactly_when_asked(string number) =>
         Should.Throw<Exception>(() => Jcs.Of($"{{\"n\":{number}}}", exact: true));
 
     [Theory]
     [InlineData("4294967296", "4294967296")]
+    [InlineData("0", "0")]
+    [InlineData("-7", "-7")]
+    [InlineData("999999999999999", "999999999999999")]
+    [InlineData("100000000000000000000", "100000000000000000000")]
+    [InlineData("1000000000000000000000", "1e+21")]
     [InlineData("4.50", "4.5")]
     [InlineData("1E+30", "1e+30")]
     [InlineData("1000000000000000000000000000000", "1e+30")]

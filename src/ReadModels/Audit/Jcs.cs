@@ -63,6 +63,13 @@ public static class Jcs
                 break;
             case JsonValueKind.Number:
                 var text = element.GetRawText();
+                if (IsShortInteger(text))
+                {
+                    // The common case (counts, bytes, ids): at most 15 digits, no sign of zero, no leading zero: a
+                    // double holds it exactly and ECMAScript writes it as it is.
+                    builder.Append(text);
+                    break;
+                }
                 var value = double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
                 if (double.IsInfinity(value))
                     throw new InexactNumberException(text, "Infinity");
@@ -81,6 +88,17 @@ public static class Jcs
                 builder.Append("null");
                 break;
         }
+    }
+
+    static bool IsShortInteger(string text)
+    {
+        var digits = text.AsSpan(text.StartsWith('-') ? 1 : 0);
+        if (digits.Length is 0 or > 15 || (digits[0] == '0' && (digits.Length > 1 || text.Length > 1)))
+            return false;
+        foreach (var c in digits)
+            if (c is < '0' or > '9')
+                return false;
+        return true;
     }
 
     public static void WriteString(string value, StringBuilder builder)
