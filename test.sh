@@ -12,7 +12,8 @@ command -v dotnet >/dev/null || { echo "The .NET SDK (dotnet) is required: see g
 
 # tmux: the terminal the `watch` test drives, as an operator's terminal would show it; iproute2's `ss -K`: how a
 # post-copy test cuts the migration's TCP connection; shellcheck: the first check below; systemd's
-# `systemd-analyze verify`: the deployment test checks the systemd units with it.
+# `systemd-analyze verify`: the deployment test checks the systemd units with it; python3 with Debian's
+# python3-cryptography (Ed25519): the independent audit verifier, tools/audit_verify.py, that the audit tests run.
 missing=()
 command -v tmux >/dev/null || missing+=(tmux)
 command -v ss >/dev/null || missing+=(iproute2)
@@ -20,6 +21,7 @@ command -v shellcheck >/dev/null || missing+=(shellcheck)
 # chromium: the browser the dashboard's tests drive (Playwright, through ExecutablePath).
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
+python3 -c 'import cryptography.hazmat.primitives.asymmetric.ed25519' 2>/dev/null || missing+=(python3 python3-cryptography)
 if (( ${#missing[@]} )); then
   apt-get -o DPkg::Lock::Timeout=900 -q update >&2
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 -q install -y "${missing[@]}" >&2

@@ -105,9 +105,13 @@ public static class HistorySeed
             var typeName = type.GetEventTypeName();
             var json = serializer.ToJson(data);
             var version = i + 1L;
-            var hash = HashChain.Compute(previous, streamId, version, typeName, json);
-            var headers = $$"""{"principal":"bench-service","{{HashChain.PreviousHashHeader}}":"{{previous}}","{{HashChain.HashHeader}}":"{{hash}}"}""";
-            rows.Add(new Row(streamId, version, typeName, $"{type.FullName}, {type.Assembly.GetName().Name}", json, headers, TimestampOf(data)));
+            // Hash version 2, as the listener writes it: the time as stored, correlation and causation as COPY writes them below.
+            var timestamp = HashChain.ToStoredPrecision(TimestampOf(data));
+            var unhashed = $$"""{"principal":"bench-service","{{HashChain.VersionHeader}}":{{HashChain.CurrentVersion}}}""";
+            var hash = HashChain.ComputeV2(previous, new StoredEvent(0, streamId, version, typeName, timestamp, streamId.ToString(), streamId.ToString(),
+                IsArchived: false, unhashed, json));
+            var headers = $$"""{"principal":"bench-service","{{HashChain.VersionHeader}}":{{HashChain.CurrentVersion}},"{{HashChain.PreviousHashHeader}}":"{{previous}}","{{HashChain.HashHeader}}":"{{hash}}"}""";
+            rows.Add(new Row(streamId, version, typeName, $"{type.FullName}, {type.Assembly.GetName().Name}", json, headers, timestamp));
             previous = hash;
         }
         return rows;

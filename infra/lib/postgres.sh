@@ -121,15 +121,16 @@ pg_start() {
   fi
 }
 
-# Role and database, idempotent; cheap enough (~50 ms) to run on every `up`.
+# Role and database, idempotent; cheap enough (~50 ms) to run on every `up`. CREATEROLE: the audit tests create a
+# role that may only SELECT, to show that verify, replay and export run under it.
 pg_provision() {
   pg_psql_admin <<EOF
 DO \$\$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$APP_USER') THEN
-    CREATE ROLE $APP_USER LOGIN CREATEDB PASSWORD '$APP_PASSWORD';
+    CREATE ROLE $APP_USER LOGIN CREATEDB CREATEROLE PASSWORD '$APP_PASSWORD';
   ELSE
-    ALTER ROLE $APP_USER LOGIN CREATEDB PASSWORD '$APP_PASSWORD';
+    ALTER ROLE $APP_USER LOGIN CREATEDB CREATEROLE PASSWORD '$APP_PASSWORD';
   END IF;
 END
 \$\$;

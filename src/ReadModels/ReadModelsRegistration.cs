@@ -4,6 +4,7 @@ using Marten;
 using Orchestrator.Contracts;
 using Orchestrator.ReadModels.Attention;
 using Orchestrator.ReadModels.Audit;
+using Orchestrator.ReadModels.Audit.Ledger;
 using Orchestrator.ReadModels.Hosts;
 using Orchestrator.ReadModels.Migrations;
 
@@ -25,6 +26,8 @@ public static class ReadModelsRegistration
         options.Events.MetadataConfig.CorrelationIdEnabled = true;
         options.Events.MetadataConfig.CausationIdEnabled = true;
         options.Listeners.Add(new HashChainListener());
+        // The ledger over every stream and its signed checkpoints (Audit/Ledger).
+        options.ConfigureLedger();
         options.Schema.For<MigrationSummary>().Index(x => x.VmId).Index(x => x.State);
         // Dashboards: asynchronous, run on one serve node at a time (Marten's HotCold daemon, see the executable's
         // AddEventStore); each can be rebuilt from the events.

@@ -2,8 +2,12 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Marten;
+using Npgsql;
 using Orchestrator.Api;
 using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
+using Orchestrator.Hosting;
 using Orchestrator.ReadModels.Migrations;
 
 namespace Orchestrator.Tests;
@@ -156,5 +160,36 @@ public sealed class When_clients_use_the_http_api(RabbitMqOrchestrator orchestra
             using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = body is null ? null : Json(body) };
             return (await client.SendAsync(request)).StatusCode;
         }
+    }
+
+    /// <summary>Issue 15: a number rewritten past its type's range is a history that was altered (409, the event named), not a 500.</summary>
+    [Fact]
+    public async Task Should_answer_a_replay_of_a_rewritten_history_with_the_altered_event_not_a_500()
+    {
+        var id = Guid.NewGuid();
+        await using (var store = DocumentStore.For(options => Roles.Configure(options, orchestrator.Settings)))
+        await using (var session = store.LightweightSession())
+        {
+            var at = DateTimeOffset.UtcNow;
+            session.Events.StartStream(id, new MigrationRequested(id, "vm-http-tampered", "e2e-a", "e2e-b", HypervisorKinds.Sim,
+                MigrationStrategies.PreCopy, new MigrationPolicy(), "auditor-test", at), new PreCopyRoundCompleted(id, 1, 4L << 30, 512, 10, 100, 5.12, at));
+            await session.SaveChangesAsync();
+        }
+        await using (var connection = new NpgsqlConnection(orchestrator.Settings.Postgres))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"update {orchestrator.Settings.Schema}.mt_events "
+                + "set data = jsonb_set(data, '{BytesTransferred}', '4294967296.0000001') where stream_id = @id and version = 2", connection);
+            command.Parameters.AddWithValue("id", id);
+            (await command.ExecuteNonQueryAsync()).ShouldBe(1);
+        }
+        using var client = _api.Client(ApiRoles.Auditor);
+
+        var response = await client.GetAsync($"/api/migrations/{id}/replay");
+
+        var body = await response.Content.ReadAsStringAsync();
+        response.StatusCode.ShouldBe(HttpStatusCode.Conflict, body);
+        body.ShouldContain("at event 2");
+        body.ShouldContain("4294967296.0000001");
     }
 }

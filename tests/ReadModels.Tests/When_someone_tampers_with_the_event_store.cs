@@ -94,8 +94,12 @@ public sealed class When_someone_tampers_with_the_event_store : IAsyncLifetime
             e.GetProperty("streamId").GetGuid().ShouldBe(id);
             var headers = e.GetProperty("headers");
             headers.GetProperty(HashChain.PreviousHashHeader).GetString().ShouldBe(previous);
-            var recomputed = HashChain.Compute(previous, id, e.GetProperty("version").GetInt64(), e.GetProperty("type").GetString()!,
-                e.GetProperty("data").GetRawText());
+            headers.GetProperty(HashChain.VersionHeader).GetInt32().ShouldBe(2);
+            var stored = new StoredEvent(e.GetProperty("sequence").GetInt64(), id, e.GetProperty("version").GetInt64(), e.GetProperty("type").GetString()!,
+                DateTimeOffset.Parse(e.GetProperty("timestamp").GetString()!, System.Globalization.CultureInfo.InvariantCulture),
+                e.GetProperty("correlationId").GetString(), e.GetProperty("causationId").GetString(), e.GetProperty("isArchived").GetBoolean(),
+                headers.GetRawText(), e.GetProperty("data").GetRawText());
+            var recomputed = HashChain.ComputeV2(previous, stored);
             recomputed.ShouldBe(headers.GetProperty(HashChain.HashHeader).GetString());
             previous = recomputed;
         }

@@ -191,7 +191,16 @@ public static class MigrationEndpoints
             {
                 ["at"] = [$"At is {moment:O}; migration {id} has events from {stream.Created:O} on."],
             }, title: "The migration cannot be replayed as asked.");
-        return await MigrationReplay.AsOf(session, id, version, at, cancellationToken) is { } summary ? Results.Ok(summary) : NotFound(id);
+        try
+        {
+            return await MigrationReplay.AsOf(session, id, version, at, cancellationToken) is { } summary ? Results.Ok(summary) : NotFound(id);
+        }
+        catch (TamperedHistoryException tampered)
+        {
+            // Not a server fault: the stored history was altered, and the verdict says where.
+            return Results.Problem(tampered.Message, statusCode: StatusCodes.Status409Conflict, title: "The history of this migration was altered.",
+                extensions: new Dictionary<string, object?> { ["verdict"] = tampered.Verdict });
+        }
     }
 
     /// <summary>One migration's history as NDJSON; a migration nobody knows is a 404, not an empty 200.</summary>

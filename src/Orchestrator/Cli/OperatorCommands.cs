@@ -221,6 +221,13 @@ public static class OperatorCommands
 
     public static DocumentStore OpenStore(OrchestratorSettings settings) => DocumentStore.For(options => Roles.Configure(options, settings));
 
+    /// <summary>The same store, never changing the schema (no table, function or index created or altered): for audits under a SELECT-only role.</summary>
+    public static DocumentStore OpenReadOnlyStore(OrchestratorSettings settings) => DocumentStore.For(options =>
+    {
+        Roles.Configure(options, settings);
+        options.AutoCreateSchemaObjects = JasperFx.AutoCreate.None;
+    });
+
     /// <summary>Runs a command against the API; a <see cref="CliError"/> is printed to standard error with its exit code.</summary>
     public static async Task<int> Run(ParseResult parse, Func<OrchestratorApiClient, Task<int>> action, CancellationToken cancellationToken)
     {
@@ -243,14 +250,14 @@ public static class OperatorCommands
 
     static Argument<Guid> IdArgument() => new("id") { Description = "The migration id." };
 
-    static Option<string> OutputOption(string? json = null)
+    internal static Option<string> OutputOption(string? json = null)
     {
         var option = new Option<string>("--output", "-o") { Description = $"table (default) or json{(json is null ? "" : $" ({json})")}.", DefaultValueFactory = _ => "table" };
         option.AcceptOnlyFromAmong("table", "json");
         return option;
     }
 
-    static bool IsJson(ParseResult parse, Option<string> output) => parse.GetValue(output) == "json";
+    internal static bool IsJson(ParseResult parse, Option<string> output) => parse.GetValue(output) == "json";
 
     public static void WriteJson(JsonElement element, bool indented = true) =>
         Console.Out.WriteLine(JsonSerializer.Serialize(element, new JsonSerializerOptions { WriteIndented = indented }));

@@ -31,6 +31,8 @@ public static class RoleCommands
             builder.Services.AddEventStore(settings).AddBus(settings, new BusOptions { Workflows = true }).AddOrchestratorApi()
                 .AddOrchestratorTelemetry(builder.Configuration, "serve")
                 .AddHostedService<FleetGauges>();
+            // Signed checkpoints of the audit ledger, every N events or T seconds and at shutdown (Audit:SigningKey).
+            builder.Services.AddHostedService<AuditCheckpointService>();
             var app = builder.Build();
             app.UseOrchestratorApi();
             app.MapMetrics();

@@ -12,14 +12,24 @@ namespace Orchestrator.ReadModels.Audit;
 /// </summary>
 public static class ChainVerifier
 {
-    sealed record StoredEvent(long Version, string Type, string Data, string? Hash, string? PreviousHash);
-
-    public static async Task<ChainVerdict> Verify(IDocumentStore store, Guid streamId, CancellationToken cancellationToken = default) =>
-        Verify(streamId, await Read(store, streamId, cancellationToken));
+    public static async Task<ChainVerdict> Verify(IDocumentStore store, Guid streamId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            $"select {EventRows.Columns} from {EventRows.Table(store)} e where e.stream_id = $1 order by e.version", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = streamId });
+        var events = new List<StoredEvent>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            events.Add(EventRows.Read(reader));
+        return Verify(streamId, [.. events.Where(e => !IsTombstone(e))]);
+    }
 
     /// <summary>
-    /// Every stream, in one pass over the events table (ordered by stream and version): the rows are read on one thread
-    /// while the hashes are re-computed on the others. One verdict per stream, in stream id order.
+    /// Every stream (migrations, drains, any other), in one pass over the events table (ordered by stream and version):
+    /// the rows are read on one thread while the hashes are re-computed on the others. One verdict per stream, in
+    /// stream id order.
     /// </summary>
     public static async Task<IReadOnlyList<ChainVerdict>> VerifyAll(IDocumentStore store, CancellationToken cancellationToken = default)
     {
@@ -28,7 +38,11 @@ public static class ChainVerifier
         var verifiers = Enumerable.Range(0, Math.Max(1, Environment.ProcessorCount)).Select(_ => Task.Run(async () =>
         {
             await foreach (var (id, events) in streams.Reader.ReadAllAsync(cancellationToken))
-                verdicts.Add(Verify(id, events));
+            {
+                var history = events.Where(e => !IsTombstone(e)).ToList();
+                if (history.Count > 0)
+                    verdicts.Add(Verify(id, history));
+            }
         }, cancellationToken)).ToArray();
 
         try
@@ -36,23 +50,21 @@ public static class ChainVerifier
             await using var connection = store.Storage.Database.CreateConnection();
             await connection.OpenAsync(cancellationToken);
             await using var command = new NpgsqlCommand(
-                $"select stream_id, version, type, data::text, headers->>'{HashChain.HashHeader}', headers->>'{HashChain.PreviousHashHeader}' "
-                + $"from {store.Options.Events.DatabaseSchemaName}.mt_events order by stream_id, version", connection);
+                $"select {EventRows.Columns} from {EventRows.Table(store)} e order by e.stream_id, e.version", connection);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             Guid? current = null;
             var events = new List<StoredEvent>();
             while (await reader.ReadAsync(cancellationToken))
             {
-                var streamId = reader.GetGuid(0);
-                if (streamId != current)
+                var e = EventRows.Read(reader);
+                if (e.StreamId != current)
                 {
                     if (current is { } done)
                         await streams.Writer.WriteAsync((done, events), cancellationToken);
-                    current = streamId;
+                    current = e.StreamId;
                     events = [];
                 }
-                events.Add(new StoredEvent(reader.GetInt64(1), reader.GetString(2), reader.GetString(3),
-                    reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5)));
+                events.Add(e);
             }
             if (current is { } last)
                 await streams.Writer.WriteAsync((last, events), cancellationToken);
@@ -65,10 +77,18 @@ public static class ChainVerifier
         return [.. verdicts.OrderBy(v => v.StreamId)];
     }
 
-    static ChainVerdict Verify(Guid streamId, IReadOnlyList<StoredEvent> events)
+    /// <summary>
+    /// Marten's placeholder for a sequence number whose transaction rolled back (type <c>tombstone</c>, in a stream of
+    /// its own, written past the listener, so with no hash): no history, so no chain. An event of a history turned into
+    /// one still breaks its stream's chain (a version missing) or the ledger (its recorded hash).
+    /// </summary>
+    public static bool IsTombstone(StoredEvent e) => e.Type == "tombstone" && e.Chain.Hash is null;
+
+    public static ChainVerdict Verify(Guid streamId, IReadOnlyList<StoredEvent> events)
     {
         var previous = HashChain.Genesis;
         long expectedVersion = 0;
+        var hashVersion = 1;
         foreach (var e in events)
         {
             expectedVersion++;
@@ -76,38 +96,53 @@ public static class ChainVerifier
                 return Broken(e.Version, e.Version > expectedVersion
                     ? $"event {expectedVersion} is missing: deleted, or the versions were changed"
                     : $"event {e.Version} appears where event {expectedVersion} should be: inserted or reordered");
-            if (e.Hash is null)
-                return Broken(e.Version, $"event {e.Version} carries no hash: written outside the orchestrator, or its headers were removed");
-            if (e.PreviousHash != previous)
-                return Broken(e.Version, $"event {e.Version} does not chain to event {e.Version - 1}: an event before it was inserted, deleted or reordered");
-            if (HashChain.Compute(previous, streamId, e.Version, e.Type, e.Data) != e.Hash)
-                return Broken(e.Version, $"event {e.Version} ({e.Type}) does not match its hash: its content was altered");
-            previous = e.Hash;
+            if (Problem(e, previous, ref hashVersion) is { } problem)
+                return Broken(e.Version, problem);
+            previous = e.Header(HashChain.HashHeader)!;
         }
         return ChainVerdict.Clean(streamId, events.Count);
 
         ChainVerdict Broken(long version, string problem) => new(streamId, events.Count, false, version, problem);
     }
 
-    static async Task<IReadOnlyList<StoredEvent>> Read(IDocumentStore store, Guid streamId, CancellationToken cancellationToken)
+    /// <summary>Why one event does not fit the chain after <paramref name="previous"/>, or null when it does.</summary>
+    static string? Problem(StoredEvent e, string previous, ref int hashVersion)
     {
-        await using var connection = store.Storage.Database.CreateConnection();
-        await connection.OpenAsync(cancellationToken);
-        var table = $"{store.Options.Events.DatabaseSchemaName}.mt_events";
-        await using var command = new NpgsqlCommand(
-            $"select version, type, data::text, headers::text from {table} where stream_id = $1 order by version", connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = streamId });
-        var events = new List<StoredEvent>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        var hash = e.Header(HashChain.HashHeader);
+        if (hash is null)
+            return $"event {e.Version} carries no hash: written outside the orchestrator, or its headers were removed";
+        if (e.Header(HashChain.PreviousHashHeader) != previous)
+            return $"event {e.Version} does not chain to event {e.Version - 1}: an event before it was inserted, deleted or reordered";
+        var version = e.Header(HashChain.VersionHeader) switch
         {
-            JsonElement? headers = reader.IsDBNull(3) ? null : JsonDocument.Parse(reader.GetString(3)).RootElement;
-            events.Add(new StoredEvent(reader.GetInt64(0), reader.GetString(1), reader.GetString(2),
-                Header(headers, HashChain.HashHeader), Header(headers, HashChain.PreviousHashHeader)));
+            null => 1,
+            "2" => 2,
+            _ => 0,
+        };
+        if (version == 0)
+            return $"event {e.Version} names a hash version this verifier does not know: its headers were altered";
+        if (version < hashVersion)
+            return $"event {e.Version} claims hash version 1 after events of version 2: its headers were altered to hide a change";
+        hashVersion = version;
+        if (version == 1)
+            return HashChain.Compute(previous, e.StreamId, e.Version, e.Type, e.DataJson) == hash
+                ? null
+                : $"event {e.Version} ({e.Type}) does not match its hash: its content was altered";
+        try
+        {
+            if (HashChain.ComputeV2(previous, e) == hash)
+                return null;
+            if (e.IsArchived && HashChain.ComputeV2(previous, e with { IsArchived = false }) == hash)
+                return $"event {e.Version} ({e.Type}) was marked archived after it was written: hidden from replay and history";
+            return $"event {e.Version} ({e.Type}) does not match its hash: its content was altered (data, type, time, principal, correlation, causation or archived flag)";
         }
-        return events;
+        catch (InexactNumberException inexact)
+        {
+            return $"event {e.Version} ({e.Type}) holds the number {inexact.Text}, which its hash cannot cover: rewritten";
+        }
+        catch (JsonException)
+        {
+            return $"event {e.Version} ({e.Type}) holds data that is not JSON a hash can cover: rewritten";
+        }
     }
-
-    static string? Header(JsonElement? headers, string name) =>
-        headers is { ValueKind: JsonValueKind.Object } h && h.TryGetProperty(name, out var value) ? value.GetString() : null;
 }

@@ -1,24 +1,109 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 
 namespace Orchestrator.ReadModels.Audit;
 
 /// <summary>
-/// The tamper-evidence of a stream: each event carries the SHA-256 of its previous event's hash, its stream, its
-/// version, its type and its canonical stored content. Changing, inserting, deleting or reordering an event breaks the
-/// chain from there on.
+/// The tamper-evidence of a stream: each event carries the SHA-256 of its previous event's hash and of its own content.
+/// Changing, inserting, deleting or reordering an event breaks the chain from there on. docs/audit.md gives the hash
+/// input byte by byte.
+/// <para>
+/// Version 1 (events with no <c>hash-version</c> header): stream, version, type and the data in <see cref="CanonicalJson"/>.
+/// Version 2 (<c>"hash-version": 2</c>): one RFC 8785 object over every column an auditor relies on, headers (the
+/// principal among them) included.
+/// </para>
 /// </summary>
 public static class HashChain
 {
     public const string HashHeader = "hash";
     public const string PreviousHashHeader = "previous-hash";
+    public const string VersionHeader = "hash-version";
+    public const int CurrentVersion = 2;
 
     /// <summary>What the first event of a stream chains to.</summary>
     public static readonly string Genesis = new('0', 64);
 
+    /// <summary>Version 1, kept so that events written before version 2 still verify.</summary>
     public static string Compute(string previousHash, Guid streamId, long version, string eventType, string dataJson)
     {
         var content = $"{previousHash}\n{streamId:N}\n{version}\n{eventType}\n{CanonicalJson.Of(dataJson)}";
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
+    }
+
+    /// <summary>Version 2: the hex SHA-256 of the UTF-8 of <see cref="InputV2"/>.</summary>
+    public static string ComputeV2(string previousHash, StoredEvent e) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(InputV2(previousHash, e))));
+
+    /// <summary>
+    /// The RFC 8785 text of {archived, causationId, correlationId, data, headers, previousHash, streamId, timestamp, type,
+    /// version}, headers without <c>hash</c> and <c>previous-hash</c>. Throws <see cref="InexactNumberException"/> for
+    /// a number the form cannot represent exactly.
+    /// </summary>
+    public static string InputV2(string previousHash, StoredEvent e)
+    {
+        var b = new StringBuilder(e.DataJson.Length + 512);
+        b.Append("{\"archived\":").Append(e.IsArchived ? "true" : "false");
+        b.Append(",\"causationId\":");
+        Nullable(e.CausationId, b);
+        b.Append(",\"correlationId\":");
+        Nullable(e.CorrelationId, b);
+        b.Append(",\"data\":").Append(Jcs.Of(e.DataJson, exact: true));
+        b.Append(",\"headers\":");
+        Headers(e.HeadersJson, b);
+        b.Append(",\"previousHash\":");
+        Jcs.WriteString(previousHash, b);
+        b.Append(",\"streamId\":");
+        Jcs.WriteString(e.StreamId.ToString("D"), b);
+        b.Append(",\"timestamp\":");
+        Jcs.WriteString(Timestamp(e.Timestamp), b);
+        b.Append(",\"type\":");
+        Jcs.WriteString(e.Type, b);
+        b.Append(",\"version\":").Append(e.Version.ToString(CultureInfo.InvariantCulture)).Append('}');
+        return b.ToString();
+    }
+
+    /// <summary>A stored time as the hash sees it: UTC, always six fraction digits (PostgreSQL keeps microseconds).</summary>
+    public static string Timestamp(DateTimeOffset timestamp) =>
+        timestamp.ToUniversalTime().ToString("yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'ffffff'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>A time as PostgreSQL will store it (microseconds, truncated as Npgsql sends it), so the hash matches the row.</summary>
+    public static DateTimeOffset ToStoredPrecision(DateTimeOffset timestamp) =>
+        new DateTimeOffset(timestamp.UtcTicks - timestamp.UtcTicks % 10, TimeSpan.Zero);
+
+    static void Nullable(string? value, StringBuilder b)
+    {
+        if (value is null)
+            b.Append("null");
+        else
+            Jcs.WriteString(value, b);
+    }
+
+    static void Headers(string? headersJson, StringBuilder b)
+    {
+        if (headersJson is null)
+        {
+            b.Append("null");
+            return;
+        }
+        using var document = JsonDocument.Parse(headersJson);
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            Jcs.Write(document.RootElement, b, exact: true);
+            return;
+        }
+        var members = document.RootElement.EnumerateObject().Where(m => m.Name is not (HashHeader or PreviousHashHeader)).ToList();
+        members.Sort((x, y) => string.CompareOrdinal(x.Name, y.Name));
+        b.Append('{');
+        for (var i = 0; i < members.Count; i++)
+        {
+            if (i > 0)
+                b.Append(',');
+            Jcs.WriteString(members[i].Name, b);
+            b.Append(':');
+            Jcs.Write(members[i].Value, b, exact: true);
+        }
+        b.Append('}');
     }
 }

@@ -4,8 +4,8 @@ using Npgsql;
 namespace Orchestrator.ReadModels.Audit;
 
 /// <summary>
-/// Stamps every event appended through any session with its place in its stream's hash chain, just before the
-/// session commits. The previous hash comes from the stream's last stored event; two sessions racing on one stream
+/// Stamps every event appended through any session with its place in its stream's hash chain (hash version 2, see
+/// <see cref="HashChain"/>), just before the session commits. The previous hash comes from the stream's last stored event; two sessions racing on one stream
 /// cannot both commit (the migration saga's optimistic concurrency), so the chain stays linear.
 /// </summary>
 public sealed class HashChainListener : DocumentSessionListenerBase
@@ -19,7 +19,14 @@ public sealed class HashChainListener : DocumentSessionListenerBase
             foreach (var e in stream.Events)
             {
                 version++;
-                var hash = HashChain.Compute(previous, stream.Id, version, e.EventTypeName, serializer.ToJson(e.Data));
+                // The row keeps microseconds: the time is cut to them here so that the hash covers what is stored.
+                e.Timestamp = HashChain.ToStoredPrecision(e.Timestamp);
+                e.SetHeader(HashChain.VersionHeader, HashChain.CurrentVersion);
+                e.Headers!.Remove(HashChain.HashHeader);
+                e.Headers.Remove(HashChain.PreviousHashHeader);
+                var stored = new StoredEvent(0, stream.Id, version, e.EventTypeName, e.Timestamp, e.CorrelationId, e.CausationId,
+                    IsArchived: false, serializer.ToJson(e.Headers), serializer.ToJson(e.Data));
+                var hash = HashChain.ComputeV2(previous, stored);
                 e.SetHeader(HashChain.PreviousHashHeader, previous);
                 e.SetHeader(HashChain.HashHeader, hash);
                 previous = hash;

@@ -12,5 +12,7 @@ public static class PublishedEvents
     [
         typeof(MigrationStateChanged), typeof(MigrationRejected), typeof(MigrationCompleted), typeof(MigrationRolledBack),
         typeof(MigrationCancelled), typeof(MigrationFailed), typeof(CommandRefused),
+        // Published by serve's audit checkpoints (the executable's AuditCheckpointService), not by a saga.
+        typeof(AuditCheckpointTaken),
     ];
 }

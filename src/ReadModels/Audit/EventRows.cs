@@ -1,0 +1,18 @@
+using Marten;
+using Npgsql;
+
+namespace Orchestrator.ReadModels.Audit;
+
+/// <summary>The events table read as PostgreSQL holds it (text, not deserialized objects): what verify and export see.</summary>
+public static class EventRows
+{
+    /// <summary>The columns, of the events table aliased <c>e</c>.</summary>
+    public const string Columns = "e.seq_id, e.stream_id, e.version, e.type, e.timestamp, e.correlation_id, e.causation_id, e.is_archived, e.headers::text, e.data::text";
+
+    public static string Table(IDocumentStore store) => $"{store.Options.Events.DatabaseSchemaName}.mt_events";
+
+    public static StoredEvent Read(NpgsqlDataReader reader) => new(
+        reader.GetInt64(0), reader.GetGuid(1), reader.GetInt64(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4),
+        reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetBoolean(7),
+        reader.IsDBNull(8) ? null : reader.GetString(8), reader.GetString(9));
+}
