@@ -85,6 +85,6 @@ public sealed class When_an_operator_uses_the_cli(RabbitMqOrchestrator orchestra
         wrongKey.Output.ShouldContain("ORCHESTRATOR_API_KEY");
         unreachable.ExitCode.ShouldBe(ExitCodes.Unreachable, unreachable.Output);
         unreachable.Output.ShouldContain("is 'orchestrator serve' running");
-        usage.ExitCode.ShouldNotBe(ExitCodes.Ok);
+        usage.ExitCode.ShouldBe(ExitCodes.Usage, usage.Output);
     }
 }
