@@ -42,15 +42,16 @@ public static class DrainCommand
 
     public static Command Status()
     {
-        var id = new Argument<Guid>("id") { Description = "The drain id." };
+        var id = new Argument<string>("id") { Description = "The drain id, or a prefix of it that only one drain's id starts with." };
         var wait = new Option<bool>("--wait") { Description = "Follow the drain to its end; exit 3 unless every VM moved." };
         var output = CliOptions.Output();
         var command = new Command("drain-status", "Show a drain: its plan, each VM's migration, what could not move.") { id, wait, output };
         command.SetAction((parse, cancellationToken) => OperatorCommands.Run(parse, async api =>
         {
+            var drainId = await Ids.Drain(api, parse.GetValue(id)!, cancellationToken);
             if (parse.GetValue(wait))
-                return await Follow(api, parse.GetValue(id), parse.GetValue(output) == "json", cancellationToken);
-            var progress = await api.Get($"/api/drains/{parse.GetValue(id)}", cancellationToken);
+                return await Follow(api, drainId, parse.GetValue(output) == "json", cancellationToken);
+            var progress = await api.Get($"/api/drains/{drainId}", cancellationToken);
             if (parse.GetValue(output) == "json")
                 OperatorCommands.WriteJson(progress);
             else if (Tables.Piped)

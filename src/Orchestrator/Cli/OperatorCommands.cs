@@ -101,12 +101,12 @@ public static class OperatorCommands
 
     public static Command Show()
     {
-        var id = MigrationIds.Argument();
+        var id = Ids.Argument();
         var output = CliOptions.Output();
         var command = new Command("show", "Show one migration: state, hosts, policy, progress, reason.") { id, output };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
-            var summary = await api.Get($"/api/migrations/{await MigrationIds.Resolve(api, parse.GetValue(id)!, cancellationToken)}", cancellationToken);
+            var summary = await api.Get($"/api/migrations/{await Ids.Migration(api, parse.GetValue(id)!, cancellationToken)}", cancellationToken);
             if (IsJson(parse, output))
                 WriteJson(summary);
             else
@@ -118,7 +118,7 @@ public static class OperatorCommands
 
     public static Command Watch()
     {
-        var id = MigrationIds.OptionalArgument("A migration to follow to its end (its id or a unique prefix); without it, a live table of migrations (Ctrl-C ends it).");
+        var id = Ids.OptionalArgument("A migration to follow to its end (its id or a unique prefix); without it, a live table of migrations (Ctrl-C ends it).");
         var interval = new Option<int>("--interval-ms") { Description = "How often to refresh.", DefaultValueFactory = _ => 500 };
         var output = CliOptions.Output("json: one summary a line (NDJSON) each time it changes.");
         var command = new Command("watch", "Follow migrations live: phase, round, bytes remaining, dirty rate, expected downtime.") { id, interval, output };
@@ -126,7 +126,7 @@ public static class OperatorCommands
         {
             var every = TimeSpan.FromMilliseconds(Math.Max(50, parse.GetValue(interval)));
             return parse.GetValue(id) is { } text
-                ? await Watcher.Follow(api, await MigrationIds.Resolve(api, text, cancellationToken), IsJson(parse, output), every, cancellationToken)
+                ? await Watcher.Follow(api, await Ids.Migration(api, text, cancellationToken), IsJson(parse, output), every, cancellationToken)
                 : await Watcher.Fleet(api, IsJson(parse, output), every, cancellationToken);
         }, cancellationToken));
         return command;
@@ -134,12 +134,12 @@ public static class OperatorCommands
 
     public static Command History()
     {
-        var id = MigrationIds.Argument();
+        var id = Ids.Argument();
         var output = CliOptions.Output();
         var command = new Command("history", "Show every event of a migration, in order, with its data.") { id, output };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
-            var migrationId = await MigrationIds.Resolve(api, parse.GetValue(id)!, cancellationToken);
+            var migrationId = await Ids.Migration(api, parse.GetValue(id)!, cancellationToken);
             var events = await api.Get($"/api/migrations/{migrationId}/events", cancellationToken);
             if (IsJson(parse, output))
                 WriteJson(events);
@@ -152,12 +152,12 @@ public static class OperatorCommands
 
     public static Command Cancel()
     {
-        var id = MigrationIds.Argument();
+        var id = Ids.Argument();
         var reason = new Option<string?>("--reason") { Description = "Why; recorded in the migration's history." };
         var command = new Command("cancel", "Cancel a migration before its switchover; the VM stays on its source.") { id, reason };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
-            var migrationId = await MigrationIds.Resolve(api, parse.GetValue(id)!, cancellationToken);
+            var migrationId = await Ids.Migration(api, parse.GetValue(id)!, cancellationToken);
             await api.Post($"/api/migrations/{migrationId}/cancel", new { reason = parse.GetValue(reason) }, cancellationToken);
             AnsiConsole.MarkupLineInterpolated($"Cancel of {migrationId} accepted. 'orchestrator watch {migrationId}' follows it to its end.");
             return ExitCodes.Ok;
@@ -167,11 +167,11 @@ public static class OperatorCommands
 
     public static Command ForceComplete()
     {
-        var id = MigrationIds.Argument();
+        var id = Ids.Argument();
         var command = new Command("force-complete", "Finish a migration that does not converge: post-copy where allowed, else the downtime cap.") { id };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
-            var migrationId = await MigrationIds.Resolve(api, parse.GetValue(id)!, cancellationToken);
+            var migrationId = await Ids.Migration(api, parse.GetValue(id)!, cancellationToken);
             await api.Post($"/api/migrations/{migrationId}/force-complete", null, cancellationToken);
             AnsiConsole.MarkupLineInterpolated($"Force-complete of {migrationId} accepted. 'orchestrator history {migrationId}' shows what the policy did.");
             return ExitCodes.Ok;
@@ -181,13 +181,13 @@ public static class OperatorCommands
 
     public static Command Retry()
     {
-        var id = MigrationIds.Argument();
+        var id = Ids.Argument();
         var wait = new Option<bool>("--wait") { Description = "Wait until the new migration ends; exit 3 unless it completed." };
         var output = CliOptions.Output();
         var command = new Command("retry", "Start a new migration asking again what a rolled-back, cancelled or rejected one asked.") { id, wait, output };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
-            var retried = await MigrationIds.Resolve(api, parse.GetValue(id)!, cancellationToken);
+            var retried = await Ids.Migration(api, parse.GetValue(id)!, cancellationToken);
             var accepted = await api.Post($"/api/migrations/{retried}/retry", null, cancellationToken);
             var migrationId = accepted.GetProperty("migrationId").GetGuid();
             if (IsJson(parse, output) && !parse.GetValue(wait))
@@ -203,7 +203,7 @@ public static class OperatorCommands
 
     public static Command Recover()
     {
-        var id = MigrationIds.Argument();
+        var id = Ids.Argument();
         var wait = new Option<bool>("--wait") { Description = "Wait for the verdict and the end it leads to; exit 3 unless it completed." };
         var output = CliOptions.Output();
         var command = new Command("recover",
@@ -211,7 +211,7 @@ public static class OperatorCommands
             { id, wait, output };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
-            var migrationId = await MigrationIds.Resolve(api, parse.GetValue(id)!, cancellationToken);
+            var migrationId = await Ids.Migration(api, parse.GetValue(id)!, cancellationToken);
             var before = (await api.Get<MigrationSummary>($"/api/migrations/{migrationId}", cancellationToken)).Recoveries;
             await api.Post($"/api/migrations/{migrationId}/recover", null, cancellationToken);
             if (!IsJson(parse, output))
