@@ -11,9 +11,8 @@ namespace Orchestrator.Bench;
 
 /// <summary>
 /// Many migrations in flight at once, on real processes: one <c>serve</c> and <c>workers</c> sim workers (together
-/// serving <see cref="HostCount"/> hosts; a migration moves between two hosts of one worker, as the sim's fleet lives in
-/// its worker's process) at their default settings, started as a service would, over plain AMQP, at a steady
-/// pace. Every VM has 1 GiB, and the sim runs <c>timeFactor</c> times slower than the model's time, so each first pass
+/// serving <see cref="HostCount"/> hosts; a migration moves between two hosts of one worker) at their default settings,
+/// started as a service would, over plain AMQP, at a steady pace. Every VM has 1 GiB, and the sim runs <c>timeFactor</c> times slower than the model's time, so each first pass
 /// lasts minutes of wall time: longer than it takes to start them all, so they are all in flight together, and longer
 /// than the progress timeout, so only the heartbeats keep them alive (the completion timeout is raised to match).
 /// Sampled every second: the saga queue's depth, the migrations in flight, and the resident memory of both processes;

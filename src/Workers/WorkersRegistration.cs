@@ -1,6 +1,9 @@
 using System.Net;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orchestrator.Contracts;
 using Orchestrator.Workers.Consumers;
 using Orchestrator.Workers.Drivers;
@@ -26,7 +29,22 @@ public static class WorkersRegistration
             .Validate(options => Validate(options), "Sim: a profile named in Profile or HostProfiles is unknown (use generic, xen, esxi or hyperv, or define it under Sim:Profiles).")
             .ValidateOnStart();
         services.AddSingleton<SimulatedFleet>();
+        services.TryAddSingleton<ISimFleet>(provider => provider.GetRequiredService<SimulatedFleet>());
         services.AddSingleton<IHypervisorDriver, SimDriver>();
+        return services;
+    }
+
+    /// <summary>
+    /// The sim driver's fleet in PostgreSQL (<paramref name="schema"/>), shared with every sim worker on that database,
+    /// instead of one kept in this process. An outage of PostgreSQL is waited out for up to the budget.
+    /// </summary>
+    public static IServiceCollection AddSharedSimFleet(this IServiceCollection services, string connectionString, string schema,
+        Func<IServiceProvider, TimeSpan> outageBudget)
+    {
+        services.AddSingleton(provider => new SharedSimFleetTables(connectionString, schema, provider.GetRequiredService<IOptions<SimOptions>>().Value.Placements));
+        services.AddSingleton(provider => new SharedSimFleet(provider.GetRequiredService<SharedSimFleetTables>(), outageBudget(provider),
+            provider.GetRequiredService<ILogger<SharedSimFleet>>()));
+        services.Replace(ServiceDescriptor.Singleton<ISimFleet>(provider => provider.GetRequiredService<SharedSimFleet>()));
         return services;
     }
 

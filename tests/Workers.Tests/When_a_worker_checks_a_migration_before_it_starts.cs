@@ -53,6 +53,17 @@ public sealed class When_a_worker_checks_a_migration_before_it_starts
     }
 
     [Fact]
+    public async Task Should_count_the_memory_promised_to_a_prepared_destination_as_taken()
+    {
+        _options.Vms["inbound"] = new SimVm("inbound", 12 * GiB, 32L << 20, 1L << 20);
+        _options.Vms["late"] = new SimVm("late", 8 * GiB, 32L << 20, 1L << 20);
+        await Driver.PrepareTargetAsync(new PrepareTarget(Guid.NewGuid(), 1, "inbound", "host-a", "host-b", HypervisorKinds.Sim), CancellationToken.None);
+
+        (await Driver.PreflightAsync(Check("late"), CancellationToken.None)).Problem.ShouldBe(
+            "Target 'host-b' has 4 GiB free (12 GiB of its memory promised to 1 inbound migration); VM 'late' needs 8 GiB.");
+    }
+
+    [Fact]
     public async Task Should_refuse_a_vm_predicted_not_to_converge_unless_post_copy_or_auto_converge_may_help()
     {
         _options.Vms["hot"] = new SimVm("hot", 4 * GiB, WorkingSetBytes: GiB, DirtyRateBytesPerSecond: 900L << 20);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.AspNetCore.Builder;
@@ -6,6 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Orchestrator.Api;
 using Orchestrator.Contracts;
 using Orchestrator.Hosting;
+using Orchestrator.Telemetry;
 using Orchestrator.Workflows.Intake;
 using Serilog;
 
@@ -24,9 +26,12 @@ public static class RoleCommands
             UseSerilog(builder.Services, builder.Configuration);
             builder.WebHost.UseUrls(parse.GetValue(urls)!);
             var settings = OrchestratorSettings.From(builder.Configuration);
-            builder.Services.AddEventStore(settings).AddBus(settings, new BusOptions { Workflows = true }).AddOrchestratorApi();
+            builder.Services.AddEventStore(settings).AddBus(settings, new BusOptions { Workflows = true }).AddOrchestratorApi()
+                .AddOrchestratorTelemetry(builder.Configuration, "serve")
+                .AddHostedService<FleetGauges>();
             var app = builder.Build();
             app.UseOrchestratorApi();
+            app.MapMetrics();
             await app.RunAsync(cancellationToken);
             return 0;
         });
@@ -42,7 +47,8 @@ public static class RoleCommands
         var profile = new Option<string?>("--profile") { Description = "sim: the hypervisor these hosts behave like (default: config Sim:Profile, else generic)." };
         profile.OneOf(Orchestrator.Workers.Sim.SimProfiles.Names, "a sim profile");
         var qemuRoot = new Option<string?>("--qemu-root") { Description = "qemu: the folder holding each host's VMs (<root>/<host>/<vm>/); default Qemu:RuntimeRoot." };
-        var command = new Command("worker", "Run a worker that carries out migration steps on the named hosts.") { driver, hosts, realTime, profile, qemuRoot };
+        var urls = new Option<string?>("--urls") { Description = "Where the worker's HTTP port listens: /health/live, /health/ready and /metrics (default: no HTTP port)." };
+        var command = new Command("worker", "Run a worker that carries out migration steps on the named hosts.") { driver, hosts, realTime, profile, qemuRoot, urls };
         command.SetAction(async (parse, cancellationToken) =>
         {
             // A host name becomes part of the worker's queue name (worker.<hypervisor>.<host>): the same grammar as every command's.
@@ -51,7 +57,11 @@ public static class RoleCommands
                 await Console.Error.WriteLineAsync(problem);
                 return ExitCodes.Usage;
             }
-            var builder = CreateBuilder();
+            // With --urls the worker is a web host too, for its health and metrics; without, a plain host.
+            var listen = parse.GetValue(urls);
+            var web = listen is null ? null : WebApplication.CreateBuilder();
+            IHostApplicationBuilder builder = web is null ? Host.CreateApplicationBuilder() : web;
+            UseSerilog(builder.Services, builder.Configuration);
             var settings = OrchestratorSettings.From(builder.Configuration);
             var factor = parse.GetValue(realTime);
             var simProfile = parse.GetValue(profile);
@@ -59,6 +69,8 @@ public static class RoleCommands
             {
                 Hypervisor = parse.GetValue(driver)!,
                 WorkerHosts = parse.GetValue(hosts)!,
+                // Several sim workers make one fleet: where VMs run lives in PostgreSQL, not in this process.
+                SharedSimFleet = true,
                 ConfigureSim = sim =>
                 {
                     sim.RealTimeFactor = factor;
@@ -71,25 +83,45 @@ public static class RoleCommands
                         qemu.RuntimeRoot = Path.GetFullPath(root);
                 },
             });
-            await builder.Build().RunAsync(cancellationToken);
+            if (web is null)
+            {
+                await ((HostApplicationBuilder)builder).Build().RunAsync(cancellationToken);
+                return 0;
+            }
+            web.WebHost.UseUrls(listen!);
+            // Readiness: the bus is connected (MassTransit's own check, tagged "ready").
+            web.Services.AddHealthChecks();
+            web.Services.AddOrchestratorTelemetry(web.Configuration, "worker");
+            var app = web.Build();
+            app.MapHealthApi();
+            app.MapMetrics();
+            await app.RunAsync(cancellationToken);
             return 0;
         });
         return command;
     }
 
-    static HostApplicationBuilder CreateBuilder()
-    {
-        var builder = Host.CreateApplicationBuilder();
-        UseSerilog(builder.Services, builder.Configuration);
-        return builder;
-    }
-
-    static void UseSerilog(IServiceCollection services, Microsoft.Extensions.Configuration.IConfiguration configuration) =>
-        services.AddSerilog((_, logger) => logger
-            .ReadFrom.Configuration(configuration)
-            .MinimumLevel.Information()
-            .MinimumLevel.Override("Microsoft", Serilog.Events.LogEventLevel.Warning)
-            .MinimumLevel.Override("MassTransit", Serilog.Events.LogEventLevel.Information)
-            .Enrich.FromLogContext()
-            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {Properties:j}{NewLine}{Exception}"));
+    /// <summary>
+    /// Logging from settings: the defaults below (Information; Microsoft and Marten, whose schema DDL and projection
+    /// progress are chatty, at Warning), then the <c>Serilog</c> section, which wins (its MinimumLevel, its overrides; its
+    /// WriteTo replaces the console sink instead of adding a second one). <c>Serilog:Format=json</c> writes compact JSON
+    /// lines to the console instead of text.
+    /// </summary>
+    static void UseSerilog(IServiceCollection services, IConfiguration configuration) =>
+        services.AddSerilog((_, logger) =>
+        {
+            logger.MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft", Serilog.Events.LogEventLevel.Warning)
+                .MinimumLevel.Override("Marten", Serilog.Events.LogEventLevel.Warning)
+                .MinimumLevel.Override("Weasel", Serilog.Events.LogEventLevel.Warning)
+                .MinimumLevel.Override("MassTransit", Serilog.Events.LogEventLevel.Information)
+                .Enrich.FromLogContext()
+                .ReadFrom.Configuration(configuration);
+            if (configuration.GetSection("Serilog:WriteTo").Exists())
+                return;
+            if (string.Equals(configuration["Serilog:Format"], "json", StringComparison.OrdinalIgnoreCase))
+                logger.WriteTo.Console(new Serilog.Formatting.Compact.RenderedCompactJsonFormatter());
+            else
+                logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {Properties:j}{NewLine}{Exception}");
+        });
 }

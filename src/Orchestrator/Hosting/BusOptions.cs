@@ -24,6 +24,12 @@ public sealed record BusOptions
 
     public Action<SimOptions>? ConfigureSim { get; init; }
 
+    /// <summary>
+    /// The sim worker keeps its fleet in PostgreSQL, shared with every sim worker on the same database and schema, rather
+    /// than in this process (the demo and in-process tests, which have nobody to share it with).
+    /// </summary>
+    public bool SharedSimFleet { get; init; }
+
     /// <summary>qemu driver settings beyond the configuration's <c>Qemu</c> section (the CLI, tests).</summary>
     public Action<QemuOptions>? ConfigureQemu { get; init; }
 

@@ -65,7 +65,15 @@ public static class Roles
         if (options.WorkerHosts.Count > 0 && options.Hypervisor == Contracts.HypervisorKinds.Qemu)
             services.AddQemuDriver(options.ConfigureQemu);
         else if (options.WorkerHosts.Count > 0)
+        {
             services.AddSimDriver(options.ConfigureSim);
+            if (options.SharedSimFleet)
+            {
+                services.AddOptions<ResilienceOptions>().BindConfiguration(ResilienceOptions.Section);
+                services.AddSharedSimFleet(settings.Postgres, settings.Schema,
+                    provider => provider.GetRequiredService<IOptions<ResilienceOptions>>().Value.OutageBudget);
+            }
+        }
         if (options.Workflows)
         {
             services.AddOptions<AdmissionOptions>().BindConfiguration(AdmissionOptions.Section)
@@ -80,6 +88,8 @@ public static class Roles
                 .Configure(timeouts => options.ConfigureTimeouts?.Invoke(timeouts));
         }
 
+        // MassTransit's anonymous usage report would phone home some minutes after the start: off, for every bus.
+        services.Configure<UsageTelemetryOptions>(usage => usage.Enabled = false);
         services.AddMassTransit(bus =>
         {
             if (options.Workflows)

@@ -10,7 +10,7 @@ namespace Orchestrator.Workers.Sim;
 /// The simulated hypervisor: a model of live migration, not a hypervisor. It stands in for the hypervisors these
 /// machines cannot run, for tests, demos and capacity planning.
 /// </summary>
-public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options) : IHypervisorDriver
+public sealed class SimDriver(ISimFleet fleet, IOptions<SimOptions> options) : IHypervisorDriver
 {
     const long MiB = 1024 * 1024;
     readonly ConcurrentDictionary<Guid, SimTransfer> _transfers = new();
@@ -22,19 +22,21 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
     public async Task<PreflightResult> PreflightAsync(CheckMigration command, CancellationToken cancellationToken)
     {
         await SilenceIfInjected(MigrationSteps.Preflight, command.VmId, command.SourceHost, cancellationToken);
-        ThrowIfFaulted(MigrationSteps.Preflight, command.VmId, fleet.WhereIs(command.VmId));
+        ThrowIfFaulted(MigrationSteps.Preflight, command.VmId, await fleet.WhereIsAsync(command.VmId, cancellationToken));
         var vm = Options.Vm(command.VmId);
         if (command.Hypervisor != Kind)
             return Verdict($"This worker serves '{Kind}' hosts; the migration asks for '{command.Hypervisor}'.", vm, null);
-        foreach (var host in new[] { command.SourceHost, command.TargetHost }.Where(fleet.IsDown))
-            return Verdict($"Host '{host}' is down.", vm, null);
-        var runningOn = fleet.RunningOnOrPlace(command.VmId, command.SourceHost);
+        foreach (var host in new[] { command.SourceHost, command.TargetHost })
+        {
+            if (await fleet.IsDownAsync(host, cancellationToken))
+                return Verdict($"Host '{host}' is down.", vm, null);
+        }
+        var runningOn = await fleet.RunningOnOrPlaceAsync(command.VmId, command.SourceHost, cancellationToken);
         if (runningOn != command.SourceHost)
             return Verdict($"VM '{command.VmId}' runs on '{runningOn}', not on the source '{command.SourceHost}'.", vm, null);
-        var used = fleet.VmsOn(command.TargetHost).Sum(id => Options.Vm(id).MemoryBytes);
-        if (used + vm.MemoryBytes > Options.HostMemoryBytes)
-            return Verdict($"Target '{command.TargetHost}' has {(Options.HostMemoryBytes - used) / (double)(1L << 30):0.#} GiB free; "
-                + $"VM '{command.VmId}' needs {vm.MemoryBytes / (double)(1L << 30):0.#} GiB.", vm, null);
+        // The memory promised to migrations already on their way to the target counts as taken.
+        if (NoRoom(command.TargetHost, vm, (await fleet.LoadAsync(command.TargetHost, cancellationToken)).Without(command.MigrationId)) is { } full)
+            return Verdict(full, vm, null);
 
         var profile = Options.ProfileFor(vm, command.SourceHost);
         var bandwidth = command.MaxBandwidthMiBps * MiB;
@@ -65,9 +67,14 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
     public async Task<TargetPreparation> PrepareTargetAsync(PrepareTarget command, CancellationToken cancellationToken)
     {
         await SilenceIfInjected(MigrationSteps.PrepareTarget, command.VmId, command.TargetHost, cancellationToken);
-        ThrowIfDown(command.TargetHost, command.VmId);
-        ThrowIfFaulted(MigrationSteps.PrepareTarget, command.VmId, fleet.RunningOnOrPlace(command.VmId, command.SourceHost));
-        fleet.PrepareTarget(command.MigrationId, command.TargetHost);
+        await ThrowIfDown(command.TargetHost, command.VmId, cancellationToken);
+        var runningOn = await fleet.RunningOnOrPlaceAsync(command.VmId, command.SourceHost, cancellationToken);
+        ThrowIfFaulted(MigrationSteps.PrepareTarget, command.VmId, runningOn);
+        // The destination promises the VM's memory; a target another migration filled since the pre-flight refuses.
+        var vm = Options.Vm(command.VmId);
+        if (await fleet.PrepareTargetAsync(command.MigrationId, command.VmId, command.TargetHost, load => NoRoom(command.TargetHost, vm, load),
+                cancellationToken) is { } full)
+            throw new HypervisorStepException(full, runningOn);
         // The model moves no bytes over any network: there is nothing to listen on.
         return TargetPreparation.NoUri;
     }
@@ -75,18 +82,18 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
     public async Task MigrateAsync(BeginTransfer command, ITransferObserver observer, CancellationToken cancellationToken)
     {
         await SilenceIfInjected(MigrationSteps.Transfer, command.VmId, command.SourceHost, cancellationToken);
-        ThrowIfDown(command.SourceHost, command.VmId);
-        var runningOn = fleet.RunningOnOrPlace(command.VmId, command.SourceHost);
+        await ThrowIfDown(command.SourceHost, command.VmId, cancellationToken);
+        var runningOn = await fleet.RunningOnOrPlaceAsync(command.VmId, command.SourceHost, cancellationToken);
         if (runningOn == command.TargetHost)
         {
             // A redelivered BeginTransfer after the switchover: report the outcome again, move nothing.
             await observer.SwitchedOver(runningOn, 0);
             return;
         }
-        ThrowIfDown(command.TargetHost, command.VmId);
+        await ThrowIfDown(command.TargetHost, command.VmId, cancellationToken);
         if (runningOn != command.SourceHost)
             throw new HypervisorStepException($"VM '{command.VmId}' runs on '{runningOn}', not on the source '{command.SourceHost}'.", runningOn);
-        if (!fleet.IsTargetPrepared(command.MigrationId, command.TargetHost))
+        if (!await fleet.IsTargetPreparedAsync(command.MigrationId, command.TargetHost, cancellationToken))
             throw new HypervisorStepException($"No destination is prepared on '{command.TargetHost}' for migration {command.MigrationId}.", runningOn);
 
         using var transfer = new SimTransfer(command.MaxDowntimeMs, command.MaxBandwidthMiBps);
@@ -111,32 +118,55 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
         var vm = Options.Vm(command.VmId);
         var profile = Options.ProfileFor(vm, command.SourceHost);
         var run = new PreCopyRun(vm, profile, new SimRandom(SimRandom.Seed(vm.EffectiveSeed, command.MigrationId)));
+        var pass = await Replay(command, transfer, profile, run, cancellationToken);
         while (true)
         {
-            var bandwidth = transfer.MaxBandwidthMiBps * MiB;
-            var pass = run.Next(bandwidth, transfer.MaxDowntimeMs, transfer.ThrottlePercent, command.AllowAutoConverge && profile.BuiltInAutoConverge);
-            await Pass(command, pass, cancellationToken);
-            await observer.RoundCompleted(new PreCopyPass(pass.Round, pass.BytesSent, pass.BytesRemaining, pass.DirtyRateBytesPerSecond,
-                (long)profile.MemoryRate(pass.WireBytesPerSecond), pass.ExpectedDowntimeMs, pass.ThrottlePercent));
-            await SilenceIfInjected(MigrationSteps.Transfer, command.VmId, command.SourceHost, cancellationToken, pass.Round);
+            if (pass is null)
+            {
+                pass = NextPass(command, transfer, profile, run);
+                await Pass(command, pass, cancellationToken);
+                await observer.RoundCompleted(new PreCopyPass(pass.Round, pass.BytesSent, pass.BytesRemaining, pass.DirtyRateBytesPerSecond,
+                    (long)profile.MemoryRate(pass.WireBytesPerSecond), pass.ExpectedDowntimeMs, pass.ThrottlePercent));
+                await fleet.RecordPassAsync(command.MigrationId, pass.Round, cancellationToken);
+                await SilenceIfInjected(MigrationSteps.Transfer, command.VmId, command.SourceHost, cancellationToken, pass.Round);
+            }
 
             if (command.Strategy == MigrationStrategies.PostCopy || transfer.PostCopyRequested)
             {
-                await PostCopy(command, vm, profile, run, bandwidth, observer, cancellationToken);
+                await PostCopy(command, vm, profile, run, transfer.MaxBandwidthMiBps * MiB, observer, cancellationToken);
                 return;
             }
             if (pass.IsLast)
             {
                 await Elapse(pass.ExpectedDowntimeMs / 1000, cancellationToken);
-                ThrowIfDown(command.SourceHost, command.VmId);
-                ThrowIfDown(command.TargetHost, command.VmId);
+                await ThrowIfDown(command.SourceHost, command.VmId, cancellationToken);
+                await ThrowIfDown(command.TargetHost, command.VmId, cancellationToken);
                 var stopAndCopyBytes = pass.BytesRemaining + profile.DeviceStateBytes;
                 await observer.StoppedAndCopied(pass.ExpectedDowntimeMs, stopAndCopyBytes);
-                fleet.SwitchOver(command.MigrationId, command.VmId, command.TargetHost);
+                await fleet.SwitchOverAsync(command.MigrationId, command.VmId, command.TargetHost, cancellationToken);
                 await observer.SwitchedOver(command.TargetHost, run.BytesSent + stopAndCopyBytes);
                 return;
             }
+            pass = null;
         }
+    }
+
+    static SimPass NextPass(BeginTransfer command, SimTransfer transfer, SimProfile profile, PreCopyRun run) =>
+        run.Next(transfer.MaxBandwidthMiBps * MiB, transfer.MaxDowntimeMs, transfer.ThrottlePercent, command.AllowAutoConverge && profile.BuiltInAutoConverge);
+
+    /// <summary>
+    /// A transfer that starts again (a redelivered command, a restarted worker) resumes after the passes its destination
+    /// recorded: the run is deterministic, so they are replayed here, unreported and in no time, under the command's limits
+    /// (a change made to the limits of the transfer that broke off is not known here). Returns the last of them; null when
+    /// none was sent.
+    /// </summary>
+    async Task<SimPass?> Replay(BeginTransfer command, SimTransfer transfer, SimProfile profile, PreCopyRun run, CancellationToken cancellationToken)
+    {
+        var sent = await fleet.PassesSentAsync(command.MigrationId, cancellationToken);
+        SimPass? pass = null;
+        while (run.Round < sent && pass is not { IsLast: true })
+            pass = NextPass(command, transfer, profile, run);
+        return pass;
     }
 
     /// <summary>One pass in (simulated or real) time, with the host deaths and link drops injected into it.</summary>
@@ -147,18 +177,18 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
         if (crash is null && drop is null)
         {
             await Elapse(pass.Seconds, cancellationToken);
-            ThrowIfDown(command.SourceHost, command.VmId);
-            ThrowIfDown(command.TargetHost, command.VmId);
+            await ThrowIfDown(command.SourceHost, command.VmId, cancellationToken);
+            await ThrowIfDown(command.TargetHost, command.VmId, cancellationToken);
             ThrowIfFaulted(MigrationSteps.Transfer, command.VmId, command.SourceHost);
             return;
         }
         await Elapse(pass.Seconds / 2, cancellationToken);
         if (crash is not null)
-            fleet.KillHost(crash.Host);
-        ThrowIfDown(command.SourceHost, command.VmId);
-        ThrowIfDown(command.TargetHost, command.VmId);
+            await fleet.KillHostAsync(crash.Host, cancellationToken);
+        await ThrowIfDown(command.SourceHost, command.VmId, cancellationToken);
+        await ThrowIfDown(command.TargetHost, command.VmId, cancellationToken);
         throw new HypervisorStepException($"Injected fault: the link from '{command.SourceHost}' to '{command.TargetHost}' dropped during pass {pass.Round} "
-            + $"of VM '{command.VmId}'.", fleet.WhereIs(command.VmId));
+            + $"of VM '{command.VmId}'.", await fleet.WhereIsAsync(command.VmId, cancellationToken));
     }
 
     static bool Touches(string? host, string? vmId, BeginTransfer command) =>
@@ -175,17 +205,17 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
         var handoverMs = profile.DeviceStateBytes * 1000.0 / rate;
         await Elapse(handoverMs / 1000, cancellationToken);
         await observer.StoppedAndCopied(handoverMs, profile.DeviceStateBytes);
-        fleet.SwitchOver(command.MigrationId, command.VmId, command.TargetHost);
+        await fleet.SwitchOverAsync(command.MigrationId, command.VmId, command.TargetHost, cancellationToken);
         await observer.PostCopyStarted(command.TargetHost, run.RemainingBytes);
         // From here the transfer cannot be cancelled: neither host alone holds the VM.
         var (hot, cold) = run.Missing;
         var pages = PostCopyModel.Run(vm, hot, cold, rate, run.Random);
         var drop = Options.LinkDrops.FirstOrDefault(d => d.DuringPostCopy && Touches(d.Host, d.VmId, command));
         await Elapse(drop is null ? pages.Seconds : pages.Seconds / 2, CancellationToken.None);
-        if (fleet.IsDown(command.SourceHost) || fleet.IsDown(command.TargetHost) || drop is not null)
+        if (drop is not null || await fleet.IsDownAsync(command.SourceHost, CancellationToken.None) || await fleet.IsDownAsync(command.TargetHost, CancellationToken.None))
         {
             // Half the pages are on each side: the VM cannot run anywhere.
-            fleet.Lose(command.VmId);
+            await fleet.LoseAsync(command.VmId, CancellationToken.None);
             throw new HypervisorStepException($"Post-copy of VM '{command.VmId}' broke off: "
                 + (drop is null ? "a host died" : $"the link from '{command.SourceHost}' to '{command.TargetHost}' dropped") + ".", null);
         }
@@ -207,19 +237,19 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
         return Task.CompletedTask;
     }
 
-    public Task SwitchToPostCopyAsync(SwitchToPostCopy command, CancellationToken cancellationToken)
+    public async Task SwitchToPostCopyAsync(SwitchToPostCopy command, CancellationToken cancellationToken)
     {
         if (!_transfers.TryGetValue(command.MigrationId, out var transfer))
-            throw new HypervisorStepException($"No transfer of VM '{command.VmId}' runs on '{command.Host}' to switch to post-copy.", fleet.WhereIs(command.VmId));
+            throw new HypervisorStepException($"No transfer of VM '{command.VmId}' runs on '{command.Host}' to switch to post-copy.",
+                await fleet.WhereIsAsync(command.VmId, cancellationToken));
         transfer.PostCopyRequested = true;
-        return Task.CompletedTask;
     }
 
     public async Task AbortAsync(AbortTransfer command, CancellationToken cancellationToken)
     {
         await SilenceIfInjected(MigrationSteps.AbortTransfer, command.VmId, command.Host, cancellationToken);
-        var runningOn = fleet.WhereIs(command.VmId);
-        ThrowIfDown(command.Host, command.VmId);
+        var runningOn = await fleet.WhereIsAsync(command.VmId, cancellationToken);
+        await ThrowIfDown(command.Host, command.VmId, cancellationToken);
         ThrowIfFaulted(MigrationSteps.AbortTransfer, command.VmId, runningOn);
         if (runningOn is not null && runningOn != command.Host)
             throw new HypervisorStepException($"VM '{command.VmId}' already runs on '{runningOn}': the transfer completed and cannot be undone.", runningOn);
@@ -230,38 +260,55 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
     public async Task DestroyTargetAsync(DestroyTarget command, CancellationToken cancellationToken)
     {
         await SilenceIfInjected(MigrationSteps.DestroyTarget, command.VmId, command.Host, cancellationToken);
-        ThrowIfDown(command.Host, command.VmId);
-        ThrowIfFaulted(MigrationSteps.DestroyTarget, command.VmId, fleet.WhereIs(command.VmId));
-        fleet.RemoveTarget(command.MigrationId);
+        await ThrowIfDown(command.Host, command.VmId, cancellationToken);
+        ThrowIfFaulted(MigrationSteps.DestroyTarget, command.VmId, await fleet.WhereIsAsync(command.VmId, cancellationToken));
+        await fleet.RemoveTargetAsync(command.MigrationId, cancellationToken);
     }
 
     public async Task CleanupSourceAsync(CleanupSource command, CancellationToken cancellationToken)
     {
         await SilenceIfInjected(MigrationSteps.CleanupSource, command.VmId, command.Host, cancellationToken);
-        ThrowIfDown(command.Host, command.VmId);
-        ThrowIfFaulted(MigrationSteps.CleanupSource, command.VmId, fleet.WhereIs(command.VmId));
+        await ThrowIfDown(command.Host, command.VmId, cancellationToken);
+        ThrowIfFaulted(MigrationSteps.CleanupSource, command.VmId, await fleet.WhereIsAsync(command.VmId, cancellationToken));
     }
 
-    public Task<string?> WhereIsAsync(string vmId, CancellationToken cancellationToken) => Task.FromResult(fleet.WhereIs(vmId));
+    public Task<string?> WhereIsAsync(string vmId, CancellationToken cancellationToken) => fleet.WhereIsAsync(vmId, cancellationToken);
 
     /// <summary>A dead host holds nothing: its VMs went with it.</summary>
-    public Task<VmInspection> InspectAsync(string vmId, string host, CancellationToken cancellationToken)
+    public async Task<VmInspection> InspectAsync(string vmId, string host, CancellationToken cancellationToken)
     {
-        var runningOn = fleet.WhereIs(vmId);
-        return Task.FromResult(fleet.IsDown(host) ? new VmInspection(VmPresences.Absent, $"sim host {host} is down: nothing runs there")
+        var runningOn = await fleet.WhereIsAsync(vmId, cancellationToken);
+        return await fleet.IsDownAsync(host, cancellationToken) ? new VmInspection(VmPresences.Absent, $"sim host {host} is down: nothing runs there")
             : runningOn == host ? new VmInspection(VmPresences.Running, $"sim reports VM '{vmId}' running on {host}")
             : new VmInspection(VmPresences.Absent, runningOn is null
                 ? $"sim reports VM '{vmId}' running on no host"
-                : $"sim reports VM '{vmId}' running on {runningOn}, not on {host}"));
+                : $"sim reports VM '{vmId}' running on {runningOn}, not on {host}");
     }
 
-    public Task<HostDescription> DescribeHostAsync(string host, CancellationToken cancellationToken)
+    /// <summary>The host's VMs; its free memory leaves out what it has promised to inbound migrations.</summary>
+    public async Task<HostDescription> DescribeHostAsync(string host, CancellationToken cancellationToken)
     {
-        if (fleet.IsDown(host))
+        if (await fleet.IsDownAsync(host, cancellationToken))
             throw new HypervisorStepException($"Host '{host}' is down.", null);
-        var vms = fleet.VmsOn(host).Order(StringComparer.Ordinal).Select(id => new HostedVm(id, options.Value.Vm(id).MemoryBytes)).ToList();
-        var capacity = options.Value.HostMemoryBytes;
-        return Task.FromResult(new HostDescription(host, capacity, Math.Max(0, capacity - vms.Sum(vm => vm.MemoryBytes)), vms));
+        var load = await fleet.LoadAsync(host, cancellationToken);
+        var vms = load.Resident.Order(StringComparer.Ordinal).Select(id => new HostedVm(id, MemoryOf(id))).ToList();
+        var capacity = Options.HostMemoryBytes;
+        return new HostDescription(host, capacity, Math.Max(0, capacity - load.CommittedBytes(MemoryOf)), vms);
+    }
+
+    long MemoryOf(string vmId) => Options.Vm(vmId).MemoryBytes;
+
+    /// <summary>Why <paramref name="host"/>, holding <paramref name="load"/>, has no room for <paramref name="vm"/>; null when it has.</summary>
+    string? NoRoom(string host, SimVm vm, SimHostLoad load)
+    {
+        var committed = load.CommittedBytes(MemoryOf);
+        if (committed + vm.MemoryBytes <= Options.HostMemoryBytes)
+            return null;
+        var promised = load.Inbound.Count == 0 ? string.Empty
+            : $" ({GiB(load.InboundBytes(MemoryOf))} GiB of its memory promised to {load.Inbound.Count} inbound migration{(load.Inbound.Count == 1 ? "" : "s")})";
+        return $"Target '{host}' has {GiB(Options.HostMemoryBytes - committed)} GiB free{promised}; VM '{vm.VmId}' needs {GiB(vm.MemoryBytes)} GiB.";
+
+        static string GiB(long bytes) => (bytes / (double)(1L << 30)).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
     }
 
     Task Elapse(double simulatedSeconds, CancellationToken cancellationToken)
@@ -278,10 +325,10 @@ public sealed class SimDriver(SimulatedFleet fleet, IOptions<SimOptions> options
             throw new HypervisorStepException($"Injected fault: {step} fails for VM '{vmId}'.", runningOn);
     }
 
-    void ThrowIfDown(string host, string vmId)
+    async Task ThrowIfDown(string host, string vmId, CancellationToken cancellationToken)
     {
-        if (fleet.IsDown(host))
-            throw new HypervisorStepException($"Host '{host}' is down.", fleet.WhereIs(vmId));
+        if (await fleet.IsDownAsync(host, cancellationToken))
+            throw new HypervisorStepException($"Host '{host}' is down.", await fleet.WhereIsAsync(vmId, cancellationToken));
     }
 
     /// <summary>An injected unresponsive worker: the command is taken and never answered (until the worker stops).</summary>

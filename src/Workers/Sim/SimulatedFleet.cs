@@ -4,14 +4,18 @@ using Microsoft.Extensions.Options;
 namespace Orchestrator.Workers.Sim;
 
 /// <summary>
-/// The simulated world one worker process sees: which host runs which VM, which destinations wait for a VM, which
-/// hosts are dead. A VM the fleet has never seen is taken to run on the source host of the first migration that names it.
+/// The simulated world kept in one process (the demo, in-process tests): which host runs which VM, which destinations
+/// wait for a VM, which hosts are dead. Another process does not see it and a restart forgets it; worker processes use
+/// <see cref="SharedSimFleet"/>. A VM the fleet has never seen is taken to run on the source host of the first migration
+/// that names it.
 /// </summary>
-public sealed class SimulatedFleet
+public sealed class SimulatedFleet : ISimFleet
 {
     readonly ConcurrentDictionary<string, string> _runningOn = new(StringComparer.Ordinal);
-    readonly ConcurrentDictionary<Guid, string> _preparedTargets = new();
+    readonly ConcurrentDictionary<Guid, Destination> _preparedTargets = new();
     readonly ConcurrentDictionary<string, DateTimeOffset> _deadHosts = new(StringComparer.Ordinal);
+    // Preparations check a host's room and promise it in one step: one at a time.
+    readonly Lock _preparing = new();
 
     public SimulatedFleet()
     {
@@ -31,14 +35,8 @@ public sealed class SimulatedFleet
 
     public string? WhereIs(string vmId) => _runningOn.TryGetValue(vmId, out var host) ? host : null;
 
-    public string RunningOnOrPlace(string vmId, string host) => _runningOn.GetOrAdd(vmId, host);
-
-    public void PrepareTarget(Guid migrationId, string host) => _preparedTargets[migrationId] = host;
-
     public bool IsTargetPrepared(Guid migrationId, string host) =>
-        _preparedTargets.TryGetValue(migrationId, out var prepared) && prepared == host;
-
-    public void RemoveTarget(Guid migrationId) => _preparedTargets.TryRemove(migrationId, out _);
+        _preparedTargets.TryGetValue(migrationId, out var prepared) && prepared.Host == host;
 
     /// <summary>Ownership moves: the VM now runs on <paramref name="host"/> and nowhere else.</summary>
     public void SwitchOver(Guid migrationId, string vmId, string host)
@@ -57,13 +55,73 @@ public sealed class SimulatedFleet
         var lost = VmsOn(host);
         foreach (var vm in lost)
             _runningOn.TryRemove(new KeyValuePair<string, string>(vm, host));
-        foreach (var target in _preparedTargets.Where(p => p.Value == host))
+        foreach (var target in _preparedTargets.Where(p => p.Value.Host == host))
             _preparedTargets.TryRemove(target);
         return lost;
     }
 
-    /// <summary>The VM runs nowhere any more (a post-copy that broke off: each host holds part of it).</summary>
-    public void Lose(string vmId) => _runningOn.TryRemove(vmId, out _);
-
     public bool IsDown(string host) => _deadHosts.ContainsKey(host);
+
+    SimHostLoad Load(string host) => new(VmsOn(host),
+        [.. _preparedTargets.Where(p => p.Value.Host == host).Select(p => new InboundVm(p.Key, p.Value.VmId))]);
+
+    Task<string?> ISimFleet.WhereIsAsync(string vmId, CancellationToken cancellationToken) => Task.FromResult(WhereIs(vmId));
+
+    Task<string> ISimFleet.RunningOnOrPlaceAsync(string vmId, string host, CancellationToken cancellationToken) =>
+        Task.FromResult(_runningOn.GetOrAdd(vmId, host));
+
+    Task<SimHostLoad> ISimFleet.LoadAsync(string host, CancellationToken cancellationToken) => Task.FromResult(Load(host));
+
+    Task<string?> ISimFleet.PrepareTargetAsync(Guid migrationId, string vmId, string host, Func<SimHostLoad, string?> refuse,
+        CancellationToken cancellationToken)
+    {
+        lock (_preparing)
+        {
+            if (IsTargetPrepared(migrationId, host))
+                return Task.FromResult<string?>(null);
+            var problem = refuse(Load(host).Without(migrationId));
+            if (problem is null)
+                _preparedTargets[migrationId] = new Destination(host, vmId, 0);
+            return Task.FromResult(problem);
+        }
+    }
+
+    Task<bool> ISimFleet.IsTargetPreparedAsync(Guid migrationId, string host, CancellationToken cancellationToken) =>
+        Task.FromResult(IsTargetPrepared(migrationId, host));
+
+    Task ISimFleet.RemoveTargetAsync(Guid migrationId, CancellationToken cancellationToken)
+    {
+        _preparedTargets.TryRemove(migrationId, out _);
+        return Task.CompletedTask;
+    }
+
+    Task<int> ISimFleet.PassesSentAsync(Guid migrationId, CancellationToken cancellationToken) =>
+        Task.FromResult(_preparedTargets.TryGetValue(migrationId, out var prepared) ? prepared.PassesSent : 0);
+
+    Task ISimFleet.RecordPassAsync(Guid migrationId, int round, CancellationToken cancellationToken)
+    {
+        while (_preparedTargets.TryGetValue(migrationId, out var prepared) && prepared.PassesSent < round
+            && !_preparedTargets.TryUpdate(migrationId, prepared with { PassesSent = round }, prepared))
+        {
+        }
+        return Task.CompletedTask;
+    }
+
+    Task ISimFleet.SwitchOverAsync(Guid migrationId, string vmId, string host, CancellationToken cancellationToken)
+    {
+        SwitchOver(migrationId, vmId, host);
+        return Task.CompletedTask;
+    }
+
+    Task<IReadOnlyList<string>> ISimFleet.KillHostAsync(string host, CancellationToken cancellationToken) => Task.FromResult(KillHost(host));
+
+    Task ISimFleet.LoseAsync(string vmId, CancellationToken cancellationToken)
+    {
+        _runningOn.TryRemove(vmId, out _);
+        return Task.CompletedTask;
+    }
+
+    Task<bool> ISimFleet.IsDownAsync(string host, CancellationToken cancellationToken) => Task.FromResult(IsDown(host));
+
+    sealed record Destination(string Host, string VmId, int PassesSent);
 }

@@ -14,6 +14,7 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IH
     readonly List<object> _pendingEvents = [];
     readonly List<OutboxMessage> _pendingMessages = [];
     readonly List<(string Id, MigrationTimer? Timer)> _pendingTimers = [];
+    readonly List<(string Phase, TimeSpan Spent)> _endedPhases = [];
 
     public Guid CorrelationId { get; set; }
     public string CurrentState { get; set; } = string.Empty;
@@ -121,6 +122,18 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IH
     public void Record(object @event) => _pendingEvents.Add(@event);
 
     public void ClearPendingEvents() => _pendingEvents.Clear();
+
+    /// <summary>When the migration entered its current state (null in sagas stored before this was kept).</summary>
+    public DateTimeOffset? StateEnteredAt { get; set; }
+
+    /// <summary>The transition being applied leaves <paramref name="phase"/> after <paramref name="spent"/> in it.</summary>
+    public void EndPhase(string phase, TimeSpan spent) => _endedPhases.Add((phase, spent));
+
+    public void Committed(IReadOnlyList<object> events)
+    {
+        MigrationMetrics.Committed(this, events, _endedPhases);
+        _endedPhases.Clear();
+    }
 
     [JsonIgnore]
     public IReadOnlyList<(string Id, MigrationTimer? Timer)> PendingTimers => _pendingTimers;

@@ -18,6 +18,9 @@ public sealed class StateChangePublisher : IStateObserver<MigrationState>
         {
             var changed = new MigrationStateChanged(saga.CorrelationId, string.IsNullOrEmpty(saga.VmId) ? null : saga.VmId,
                 previousState?.Name is null or "Initial" ? null : previousState.Name, currentState.Name, DateTimeOffset.UtcNow);
+            if (changed.FromState is { } left && saga.StateEnteredAt is { } enteredAt)
+                saga.EndPhase(left, changed.Timestamp - enteredAt);
+            saga.StateEnteredAt = changed.Timestamp;
             saga.Record(changed);
             saga.Publish(changed);
         }

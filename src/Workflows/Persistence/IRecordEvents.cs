@@ -9,4 +9,9 @@ public interface IRecordEvents
     IReadOnlyList<object> PendingEvents { get; }
 
     void ClearPendingEvents();
+
+    /// <summary>Called once the transaction holding <paramref name="events"/> has committed (metrics count only what is stored).</summary>
+    void Committed(IReadOnlyList<object> events)
+    {
+    }
 }

@@ -102,9 +102,11 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
     /// </summary>
     async Task Commit(TSaga saga)
     {
+        object[] recorded = [];
         if (saga is IRecordEvents { PendingEvents.Count: > 0 } recorder)
         {
-            session.Events.Append(saga.CorrelationId, recorder.PendingEvents.ToArray());
+            recorded = [.. recorder.PendingEvents];
+            session.Events.Append(saga.CorrelationId, recorded);
             recorder.ClearPendingEvents();
         }
         if (saga is IHaveTimers timers)
@@ -132,6 +134,7 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
         var startedAt = TransitionMetrics.Start();
         await session.SaveChangesAsync(CancellationToken);
         TransitionMetrics.Record("commit", startedAt);
+        (saga as IRecordEvents)?.Committed(recorded);
 
         startedAt = TransitionMetrics.Start();
         // Bounded: a send to a queue RabbitMQ refuses is retried by MassTransit until cancelled, and this input's
