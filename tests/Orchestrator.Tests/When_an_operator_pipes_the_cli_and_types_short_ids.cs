@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Orchestrator.Api;
 using Orchestrator.Cli;
 using Orchestrator.ReadModels.Migrations;
@@ -40,6 +41,7 @@ public sealed class When_an_operator_pipes_the_cli_and_types_short_ids(RabbitMqO
         var list = await Cli("list", "--vm", "vm-cli-prefix-1");
         var unique = await Cli("show", first.ToString()[..24]);
         var undashed = await Cli("history", second.ToString("N")[..21]);
+        var watched = await Cli("watch", first.ToString()[..24]);
         var ambiguous = await Cli("show", shared);
         var unknown = await Cli("cancel", shared + "c");
 
@@ -57,6 +59,13 @@ public sealed class When_an_operator_pipes_the_cli_and_types_short_ids(RabbitMqO
         unique.Out.IndexOfAny(Drawn).ShouldBe(-1, unique.ToString());
         undashed.ExitCode.ShouldBe(ExitCodes.Ok, undashed.ToString());
         undashed.Out.ShouldContain($"History of migration {second}");
+        // Each event on a line of its own, however long its data: no line is the wrapped end of another.
+        undashed.OutLines.Skip(1).ShouldAllBe(l => Regex.IsMatch(l, @"^\s*\d+  \d\d:\d\d:\d\d\.\d{3}  "), undashed.ToString());
+        undashed.OutLines.ShouldContain(l => l.Length > 80, undashed.ToString());
+        // watch, piped: a plain progress line for the migration, which has ended, and the exit code of its outcome.
+        watched.ExitCode.ShouldBe(ExitCodes.Ok, watched.ToString());
+        var progress = watched.OutLines.ShouldHaveSingleItem(watched.ToString());
+        progress.ShouldContain($"{first}  vm-cli-prefix-1 e2e-a → e2e-b  {MigrationStates.Completed}");
 
         ambiguous.ExitCode.ShouldBe(ExitCodes.Usage, ambiguous.ToString());
         ambiguous.Out.ShouldBeEmpty();
