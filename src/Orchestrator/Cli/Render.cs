@@ -11,11 +11,16 @@ namespace Orchestrator.Cli;
 /// <summary>How the CLI shows migrations on a terminal.</summary>
 public static class Render
 {
-    /// <summary>When standard output is a file or a pipe, nothing Spectre writes is wrapped at a width (80 by default there).</summary>
+    /// <summary>
+    /// When standard output is a file or a pipe, nothing Spectre writes is wrapped at a width (80 by default there), and
+    /// no live view is drawn into it, even when standard input is a terminal (<c>orchestrator watch | tee log</c>).
+    /// </summary>
     public static void ForPipes()
     {
-        if (Tables.Piped)
-            AnsiConsole.Profile.Width = short.MaxValue;
+        if (!Tables.Piped)
+            return;
+        AnsiConsole.Profile.Width = short.MaxValue;
+        AnsiConsole.Profile.Capabilities.Interactive = false;
     }
 
     static readonly string[] SummaryHeaders = ["Migration", "VM", "From", "To", "State", "Round", "Remaining", "Downtime", "Reason"];
