@@ -1,4 +1,5 @@
 using Spectre.Console;
+using Spectre.Console.Rendering;
 
 namespace Orchestrator.Cli;
 
@@ -11,21 +12,35 @@ public static class Tables
     /// <summary>Standard output goes to a file or a pipe: plain lines, nothing drawn.</summary>
     public static bool Piped => Console.IsOutputRedirected;
 
-    /// <summary>Writes the rows; <paramref name="stateColumn"/> is coloured as a state on a terminal.</summary>
+    /// <summary>
+    /// Writes the rows; <paramref name="stateColumn"/> is coloured as a state on a terminal. The last column (a reason)
+    /// may wrap within the table; a table that does not fit the terminal even so is written as plain lines: the terminal
+    /// folds a long line, but no cell is split into a column of fragments and an id stays whole.
+    /// </summary>
     public static void Write(IReadOnlyList<string> headers, IEnumerable<string?[]> rows, int stateColumn = -1)
     {
-        if (Piped)
-            WritePlain([[.. headers.Select(h => h.ToUpperInvariant())], .. rows]);
+        var all = rows.ToList();
+        var narrowest = Table(headers, all.Select(row => row.Select((cell, i) => i == row.Length - 1 && cell?.Length > LastColumnAtLeast ? cell[..LastColumnAtLeast] : cell).ToArray()));
+        if (!Piped && NaturalWidth(narrowest) <= AnsiConsole.Profile.Width)
+            AnsiConsole.Write(Table(headers, all, stateColumn));
         else
-            AnsiConsole.Write(Table(headers, rows, stateColumn));
+            WritePlain([[.. headers.Select(h => h.ToUpperInvariant())], .. all]);
     }
+
+    const int LastColumnAtLeast = 24;
+
+    static int NaturalWidth(IRenderable table) =>
+        table.Measure(RenderOptions.Create(AnsiConsole.Console, AnsiConsole.Profile.Capabilities), int.MaxValue).Max;
 
     public static Table Table(IReadOnlyList<string> headers, IEnumerable<string?[]> rows, int stateColumn = -1)
     {
         var table = new Table().Border(TableBorder.Rounded).AddColumns([.. headers]);
+        // An id is copied whole from the screen: its column is never wrapped, the others give way.
+        foreach (var column in table.Columns.Where((_, i) => headers[i] == "Migration"))
+            column.NoWrap = true;
         foreach (var row in rows)
             table.AddRow(row.Select((cell, i) => i == stateColumn && cell is not null
-                ? (Spectre.Console.Rendering.IRenderable)new Markup(Render.StateMarkup(Markup.Escape(cell)))
+                ? (IRenderable)new Markup(Render.StateMarkup(Markup.Escape(cell)))
                 : new Text(cell ?? "-")));
         return table;
     }
