@@ -69,7 +69,7 @@ public static class OperatorCommands
 
     public static Command List()
     {
-        var state = new Option<string?>("--state") { Description = "Only migrations in this state (PreCopying, Failed, …)." }.OneOf(MigrationStates.All, "a state");
+        var state = new Option<string?>("--state") { Description = $"Only migrations in this state: {string.Join(", ", MigrationStates.All)}." }.OneOf(MigrationStates.All, "a state");
         var host = new Option<string?>("--host") { Description = "Only migrations from or to this host." };
         var vm = new Option<string?>("--vm") { Description = "Only migrations of this VM." };
         var hypervisor = new Option<string?>("--hypervisor") { Description = "Only migrations on this hypervisor kind." }.OneOf(HypervisorKinds.All, "a hypervisor kind");
