@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
 using Orchestrator.Cli;
 using Serilog;
 using Serilog.Events;
@@ -13,12 +15,21 @@ Log.Logger = new LoggerConfiguration()
 
 try
 {
-    return await CommandLine.Build().Parse(args).InvokeAsync();
+    Render.ForPipes();
+    var parse = CommandLine.Build().Parse(args);
+    // Bad usage: one line on standard error and 64, not the whole help on standard output and 1.
+    if (parse.Action is ParseErrorAction && parse.Errors.Count > 0)
+        return Failures.Usage(parse);
+    // Exceptions come here, not to System.CommandLine's handler (which prints the stack trace).
+    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (OperationCanceledException)
+{
+    return 130;   // Ctrl-C, as a shell reports it
 }
 catch (Exception exception)
 {
-    Log.Fatal(exception, "orchestrator stopped on an unexpected error");
-    return 70;
+    return Failures.Report(exception);
 }
 finally
 {

@@ -31,6 +31,9 @@ public sealed class When_clients_send_odd_input_to_the_http_api(RabbitMqOrchestr
     [InlineData("state=%00", "state", "is not a state")]
     [InlineData("vm=%00", "vm", "is not a valid name")]
     [InlineData("host=host%20b", "host", "is not a valid name")]
+    [InlineData("id=055b-0000", "id", "is not the start of a migration id")]
+    [InlineData("id=xyz", "id", "is not the start of a migration id")]
+    [InlineData("id=%25", "id", "is not the start of a migration id")]
     public async Task Should_answer_a_list_query_out_of_range_with_400_naming_the_parameter(string query, string member, string rule)
     {
         using var client = _api.Client(ApiRoles.Viewer);

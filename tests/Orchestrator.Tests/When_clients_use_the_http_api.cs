@@ -67,6 +67,7 @@ public sealed class When_clients_use_the_http_api(RabbitMqOrchestrator orchestra
             ("GET", "/api/audit/export?since=2026-01-01T00:00:00Z", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor]),
             ("POST", "/api/drains", """{"host":"e2e-a","targets":["e2e-a"]}""", [ApiRoles.Operator]),
             ("GET", $"/api/drains/{id}", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer]),
+            ("GET", "/api/drains?id=0", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer]),
             ("GET", "/openapi/v1.json", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer]),
             ("GET", "/api/hosts", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer]),
             ("GET", "/api/hosts/e2e-a", null, [ApiRoles.Operator, ApiRoles.Service, ApiRoles.Auditor, ApiRoles.Viewer]),

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Marten;
+using Marten.Linq.MatchesSql;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -21,7 +22,21 @@ public static class DrainEndpoints
     {
         var api = app.MapGroup("/api/drains");
         api.MapPost("/", Start).RequireAuthorization(ApiRoles.OperatorsOnlyPolicy);
+        api.MapGet("/", List).RequireAuthorization(ApiRoles.ReadPolicy);
         api.MapGet("/{id:guid}", Get).RequireAuthorization(ApiRoles.ReadPolicy);
+    }
+
+    /// <summary>The drains asked for, newest first (at most 50); <c>id</c>: only those whose id starts with it, for the CLI's short ids.</summary>
+    static async Task<IResult> List(string? id, IQuerySession session, CancellationToken cancellationToken)
+    {
+        var prefix = IdPrefix.Canonical(id);
+        if (id is not null && prefix is null)
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["id"] = ["Not the start of a drain id; use 1 to 32 hex digits, dashes where a Guid has them."] },
+                title: "The drains cannot be listed as asked.");
+        var requests = session.Events.QueryRawEventDataOnly<HostDrainRequested>().AsQueryable();
+        if (prefix is not null)
+            requests = requests.Where(r => r.MatchesSql("d.stream_id::text like ?", prefix + "%"));
+        return Results.Ok(await requests.OrderByDescending(r => r.Timestamp).Take(50).ToListAsync(cancellationToken));
     }
 
     static async Task<IResult> Start(DrainRequest request, ClaimsPrincipal user, CommandOutbox commands, CancellationToken cancellationToken)

@@ -16,9 +16,11 @@ public static class ListQuery
     /// <summary>The last page that can be asked for (so that the offset, page × page size, stays well within range).</summary>
     public const int MaxPage = 1_000_000;
 
-    public static Dictionary<string, string[]> Problems(string? state, string? host, string? vm, string? hypervisor, int? page, int? pageSize)
+    public static Dictionary<string, string[]> Problems(string? id, string? state, string? host, string? vm, string? hypervisor, int? page, int? pageSize)
     {
         var problems = new Dictionary<string, string[]>();
+        if (id is not null && IdPrefix.Canonical(id) is null)
+            problems["id"] = [$"Id {InputRules.Show(id)} is not the start of a migration id; use 1 to 32 hex digits, dashes where a Guid has them."];
         if (state is not null && !MigrationStates.All.Contains(state))
             problems["state"] = [$"State {InputRules.Show(state)} is not a state; use one of: {string.Join(", ", MigrationStates.All)}."];
         if (host is not null && InputRules.NameProblem("Host", host) is { } hostProblem)

@@ -10,6 +10,7 @@ using Orchestrator.ReadModels.Migrations;
 using Orchestrator.Workflows.Intake;
 using Orchestrator.Workflows.Migration;
 using Orchestrator.Workflows.Outbox;
+using Marten.Linq.MatchesSql;
 
 namespace Orchestrator.Api;
 
@@ -133,14 +134,17 @@ public static class MigrationEndpoints
         return Results.Accepted($"/api/migrations/{command.MigrationId}", new { command.MigrationId, retryOf = id });
     }
 
-    static async Task<IResult> List(IQuerySession session, string? state, string? host, string? vm, string? hypervisor,
+    static async Task<IResult> List(IQuerySession session, string? id, string? state, string? host, string? vm, string? hypervisor,
         DateTimeOffset? since, DateTimeOffset? until, int? page, int? pageSize, CancellationToken cancellationToken)
     {
-        if (ListQuery.Problems(state, host, vm, hypervisor, page, pageSize) is { Count: > 0 } problems)
+        if (ListQuery.Problems(id, state, host, vm, hypervisor, page, pageSize) is { Count: > 0 } problems)
             return Results.ValidationProblem(problems, title: "The migrations cannot be listed as asked.");
         var size = pageSize ?? ListQuery.DefaultPageSize;
         var number = page ?? 1;
         var query = session.Query<MigrationSummary>().AsQueryable();
+        // An id prefix, for the CLI's short ids: the canonical text of the uuid column starts with it (hex and dashes only).
+        if (IdPrefix.Canonical(id) is { } prefix)
+            query = query.Where(s => s.MatchesSql("d.id::text like ?", prefix + "%"));
         if (state is not null)
             query = query.Where(s => s.State == state);
         if (host is not null)

@@ -31,7 +31,7 @@ public static class AuditCommands
         var id = new Argument<Guid>("id") { Description = "The migration id." };
         var version = new Option<long?>("--version") { Description = "The stream version to stop at." };
         var at = new Option<DateTimeOffset?>("--at") { Description = "The moment to stop at (ISO 8601)." };
-        var output = OperatorCommands.OutputOption();
+        var output = CliOptions.Output();
         var command = new Command("replay", "Show a migration as it stood at a version or a moment, rebuilt from its events.") { id, version, at, output };
         command.SetAction((parse, cancellationToken) => Run(async store =>
         {
@@ -74,7 +74,7 @@ public static class AuditCommands
         var all = new Option<bool>("--all") { Description = "Every stream in the store (migrations, drains, any other) and the ledger over them." };
         var checkpoint = new Option<FileInfo[]>("--checkpoint") { Description = "Checkpoint files kept from 'audit checkpoint': the ledger must still extend each." };
         var publicKey = new Option<FileInfo?>("--public-key") { Description = "The signer's public key (PEM): every checkpoint must be signed with it." };
-        var output = OperatorCommands.OutputOption();
+        var output = CliOptions.Output();
         var command = new Command("verify", "Re-compute the hash chain of a stream's events (or of all, and the ledger) and report the first altered, inserted or deleted event.")
             { id, all, checkpoint, publicKey, output };
         command.SetAction((parse, cancellationToken) => Run(async store =>

@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace Orchestrator.Cli;
 
-/// <summary>The <c>orchestrator</c> command tree: the roles (serve, worker, demo) and the operator commands.</summary>
+/// <summary>The <c>orchestrator</c> command tree: the roles (serve, worker, demo), the operator commands and the audit.</summary>
 public static class CommandLine
 {
     public static RootCommand Build()
@@ -11,18 +11,18 @@ public static class CommandLine
         root.Subcommands.Add(RoleCommands.Serve());
         root.Subcommands.Add(RoleCommands.Worker());
         root.Subcommands.Add(DemoCommand.Create());
-        root.Options.Add(OperatorCommands.Api);
-        root.Subcommands.Add(OperatorCommands.Migrate());
-        root.Subcommands.Add(OperatorCommands.List());
-        root.Subcommands.Add(OperatorCommands.Show());
-        root.Subcommands.Add(OperatorCommands.Watch());
-        root.Subcommands.Add(OperatorCommands.History());
-        root.Subcommands.Add(OperatorCommands.Cancel());
-        root.Subcommands.Add(OperatorCommands.ForceComplete());
-        root.Subcommands.Add(OperatorCommands.Retry());
-        root.Subcommands.Add(OperatorCommands.Recover());
-        root.Subcommands.Add(DrainCommand.Create());
-        root.Subcommands.Add(DrainCommand.Status());
+        // The commands that talk to serve's HTTP API, and only they, take --api.
+        Command[] operatorCommands =
+        [
+            OperatorCommands.Migrate(), OperatorCommands.List(), OperatorCommands.Show(), OperatorCommands.Watch(), OperatorCommands.History(),
+            OperatorCommands.Cancel(), OperatorCommands.ForceComplete(), OperatorCommands.Retry(), OperatorCommands.Recover(),
+            DrainCommand.Create(), DrainCommand.Status(), FleetCommands.Attention(), FleetCommands.Hosts(), FleetCommands.Stats(),
+        ];
+        foreach (var command in operatorCommands)
+        {
+            command.Options.Add(OperatorCommands.Api);
+            root.Subcommands.Add(command);
+        }
         root.Subcommands.Add(AuditCommands.Create());
         return root;
     }

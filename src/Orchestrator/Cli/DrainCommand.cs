@@ -16,10 +16,10 @@ public static class DrainCommand
     {
         var host = new Argument<string>("host") { Description = "The host to empty." };
         var targets = new Option<string[]>("--to") { Description = "A host the VMs may go to (repeatable; those with room are used).", Required = true };
-        var hypervisor = new Option<string>("--hypervisor") { Description = "The hypervisor kind of the hosts.", DefaultValueFactory = _ => HypervisorKinds.Sim };
+        var hypervisor = new Option<string>("--hypervisor") { Description = "The hypervisor kind of the hosts.", DefaultValueFactory = _ => HypervisorKinds.Sim }
+            .OneOf(HypervisorKinds.All, "a hypervisor kind");
         var wait = new Option<bool>("--wait") { Description = "Follow the drain to its end; exit 3 unless every VM moved." };
-        var output = new Option<string>("--output", "-o") { Description = "table (default) or json.", DefaultValueFactory = _ => "table" };
-        output.AcceptOnlyFromAmong("table", "json");
+        var output = CliOptions.Output();
         var command = new Command("drain", "Move every VM off a host under the admission limits; VMs that cannot move are reported.") { host, targets, hypervisor, wait, output };
         command.SetAction((parse, cancellationToken) => OperatorCommands.Run(parse, async api =>
         {
@@ -42,18 +42,20 @@ public static class DrainCommand
 
     public static Command Status()
     {
-        var id = new Argument<Guid>("id") { Description = "The drain id." };
+        var id = new Argument<string>("id") { Description = "The drain id, or a prefix of it that only one drain's id starts with." };
         var wait = new Option<bool>("--wait") { Description = "Follow the drain to its end; exit 3 unless every VM moved." };
-        var output = new Option<string>("--output", "-o") { Description = "table (default) or json.", DefaultValueFactory = _ => "table" };
-        output.AcceptOnlyFromAmong("table", "json");
+        var output = CliOptions.Output();
         var command = new Command("drain-status", "Show a drain: its plan, each VM's migration, what could not move.") { id, wait, output };
         command.SetAction((parse, cancellationToken) => OperatorCommands.Run(parse, async api =>
         {
+            var drainId = await Ids.Drain(api, parse.GetValue(id)!, cancellationToken);
             if (parse.GetValue(wait))
-                return await Follow(api, parse.GetValue(id), parse.GetValue(output) == "json", cancellationToken);
-            var progress = await api.Get($"/api/drains/{parse.GetValue(id)}", cancellationToken);
+                return await Follow(api, drainId, parse.GetValue(output) == "json", cancellationToken);
+            var progress = await api.Get($"/api/drains/{drainId}", cancellationToken);
             if (parse.GetValue(output) == "json")
                 OperatorCommands.WriteJson(progress);
+            else if (Tables.Piped)
+                Plain(progress.Deserialize<DrainProgress>(OrchestratorApiClient.Json)!);
             else
                 AnsiConsole.Write(View(progress.Deserialize<DrainProgress>(OrchestratorApiClient.Json)!));
             return ExitCodes.Ok;
@@ -114,18 +116,28 @@ public static class DrainCommand
     }
 
     static string Line(DrainProgress d) => string.Create(CultureInfo.InvariantCulture,
-        $"{DateTime.UtcNow:HH:mm:ss}  drain of {d.Host}: {d.State}  moved {d.Moved}/{d.Total}  active {d.Active}  not moved {d.NotMoved}{(d.Reason is null ? "" : $"  {d.Reason}")}");
+        $"{DateTime.UtcNow:HH:mm:ss}  drain {d.DrainId} of {d.Host}: {d.State}  moved {d.Moved}/{d.Total}  active {d.Active}  not moved {d.NotMoved}{(d.Reason is null ? "" : $"  {d.Reason}")}");
+
+    static readonly string[] ItemHeaders = ["VM", "To", "Migration", "State", "Reason"];
+
+    /// <summary>Each VM of the drain, those still moving first, then those that cannot move.</summary>
+    static IEnumerable<string?[]> ItemRows(DrainProgress d, int? most = null) =>
+        d.Items.Where(i => !MigrationStates.IsTerminal(i.State)).Concat(d.Items.Where(i => MigrationStates.IsTerminal(i.State))).Take(most ?? int.MaxValue)
+            .Select(item => new[] { item.VmId, item.TargetHost, item.MigrationId.ToString(), item.State, item.Reason })
+            .Concat(d.Unmovable.Select(problem => new[] { problem.VmId, null, null, "not moved", problem.Reason }));
+
+    /// <summary>The drain as plain lines, for a pipe: its progress line, then one line per VM.</summary>
+    static void Plain(DrainProgress d)
+    {
+        Console.Out.WriteLine(Line(d));
+        Tables.WritePlain([[.. ItemHeaders.Select(h => h.ToUpperInvariant())], .. ItemRows(d)]);
+    }
 
     static IRenderable View(DrainProgress d)
     {
-        var table = new Table().Border(TableBorder.Rounded).AddColumns("VM", "To", "Migration", "State", "Reason");
-        foreach (var item in d.Items.Where(i => !MigrationStates.IsTerminal(i.State)).Concat(d.Items.Where(i => MigrationStates.IsTerminal(i.State))).Take(20))
-            table.AddRow(new Text(item.VmId), new Text(item.TargetHost), new Text(item.MigrationId.ToString()[..8]),
-                new Markup(Render.StateMarkup(item.State)), new Text(item.Reason ?? string.Empty));
-        foreach (var problem in d.Unmovable)
-            table.AddRow(new Text(problem.VmId), new Text("-"), new Text("-"), new Markup("[yellow]not moved[/]"), new Text(problem.Reason));
+        var table = Tables.Table(ItemHeaders, ItemRows(d, most: 20), stateColumn: 3);
         return new Rows(
-            new Markup(Markup.Escape($"Drain {d.DrainId.ToString()[..8]} of {d.Host} → {string.Join(", ", d.Targets)}: ") + Render.StateMarkup(d.State)
+            new Markup(Markup.Escape($"Drain {d.DrainId} of {d.Host} → {string.Join(", ", d.Targets)}: ") + Render.StateMarkup(d.State)
                 + Markup.Escape($"   moved {d.Moved}/{d.Total}, active {d.Active}, not moved {d.NotMoved}")),
             d.Reason is null ? new Text(string.Empty) : new Text(d.Reason),
             table);

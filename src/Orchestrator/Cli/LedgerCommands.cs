@@ -59,7 +59,7 @@ public static class LedgerCommands
 
     static Command PublicKey()
     {
-        var output = OperatorCommands.OutputOption();
+        var output = CliOptions.Output();
         var command = new Command("public-key", "Print the public key of the configured signing key (PEM), for auditors to check checkpoints with.") { output };
         command.SetAction(parse =>
         {
@@ -83,7 +83,7 @@ public static class LedgerCommands
 
     static Command KeyGen()
     {
-        var output = OperatorCommands.OutputOption();
+        var output = CliOptions.Output();
         var command = new Command("keygen", "Print a new Ed25519 signing key (base64) for Audit:SigningKey. Keep it secret; publish its public key.") { output };
         command.SetAction(parse =>
         {
@@ -102,7 +102,7 @@ public static class LedgerCommands
         var checkpointFile = new Option<FileInfo>("--checkpoint") { Description = "A checkpoint file (audit checkpoint).", Required = true };
         var sequence = new Option<long?>("--sequence") { Description = "Prove the event with this sequence number included in the checkpoint." };
         var from = new Option<FileInfo?>("--from") { Description = "An older checkpoint file: prove the newer one extends it (consistency)." };
-        var output = OperatorCommands.OutputOption();
+        var output = CliOptions.Output();
         var command = new Command("prove", "RFC 9162 proofs from the ledger: an event's inclusion in a checkpoint, or one checkpoint's consistency with an older one.")
             { checkpointFile, sequence, from, output };
         command.SetAction((parse, cancellationToken) => AuditCommands.Run(async store =>

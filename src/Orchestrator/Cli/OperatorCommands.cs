@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Marten;
+using Orchestrator.Api;
 using Orchestrator.Contracts;
 using Orchestrator.Hosting;
 using Orchestrator.ReadModels.Migrations;
@@ -15,11 +16,10 @@ namespace Orchestrator.Cli;
 /// </summary>
 public static class OperatorCommands
 {
-    /// <summary>Where the HTTP API is; given on the root command, it applies to every operator command.</summary>
+    /// <summary>Where the HTTP API is: an option of each command that talks to it (<see cref="CommandLine"/> adds it), and of no other.</summary>
     public static readonly Option<string?> Api = new("--api")
     {
         Description = $"The orchestrator HTTP API (default: ORCHESTRATOR_API, Cli:Api, or {OrchestratorApiClient.DefaultAddress}). The key comes from ORCHESTRATOR_API_KEY.",
-        Recursive = true,
     };
 
     public static Command Migrate()
@@ -27,8 +27,9 @@ public static class OperatorCommands
         var vm = new Option<string>("--vm") { Description = "The VM to move.", Required = true };
         var from = new Option<string>("--from") { Description = "The host it runs on now.", Required = true };
         var to = new Option<string>("--to") { Description = "The host to move it to.", Required = true };
-        var hypervisor = new Option<string>("--hypervisor") { Description = "The hypervisor kind (sim, qemu).", DefaultValueFactory = _ => HypervisorKinds.Sim };
-        var strategy = new Option<string?>("--strategy") { Description = "precopy, postcopy, hybrid or auto." };
+        var hypervisor = new Option<string>("--hypervisor") { Description = "The hypervisor kind (sim, qemu).", DefaultValueFactory = _ => HypervisorKinds.Sim }
+            .OneOf(HypervisorKinds.All, "a hypervisor kind");
+        var strategy = new Option<string?>("--strategy") { Description = "precopy, postcopy, hybrid or auto." }.OneOf(MigrationStrategies.All, "a strategy");
         var maxDowntime = new Option<int?>("--max-downtime-ms") { Description = "The longest pause the VM may see." };
         var maxBandwidth = new Option<int?>("--max-bandwidth-mibps") { Description = "The most the migration may use of the link." };
         var postCopy = new Option<bool?>("--allow-post-copy") { Description = "Whether the policy may switch to post-copy." };
@@ -36,7 +37,7 @@ public static class OperatorCommands
         var multifd = new Option<int?>("--multifd-channels") { Description = "Parallel connections for the memory stream (qemu multifd, 1-255; 0: off)." };
         var xbzrle = new Option<int?>("--xbzrle-cache-mib") { Description = "XBZRLE delta compression with a source cache of this many MiB (a power of two; 0: off)." };
         var wait = new Option<bool>("--wait") { Description = "Wait until the migration ends; exit 3 unless it completed." };
-        var output = OutputOption();
+        var output = CliOptions.Output();
         var command = new Command("migrate", "Start a live migration.") { vm, from, to, hypervisor, strategy, maxDowntime, maxBandwidth, postCopy, priority, multifd, xbzrle, wait, output };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
@@ -68,15 +69,16 @@ public static class OperatorCommands
 
     public static Command List()
     {
-        var state = new Option<string?>("--state") { Description = "Only migrations in this state (PreCopying, Failed, …)." };
+        var state = new Option<string?>("--state") { Description = $"Only migrations in this state: {string.Join(", ", MigrationStates.All)}." }.OneOf(MigrationStates.All, "a state");
         var host = new Option<string?>("--host") { Description = "Only migrations from or to this host." };
         var vm = new Option<string?>("--vm") { Description = "Only migrations of this VM." };
-        var hypervisor = new Option<string?>("--hypervisor") { Description = "Only migrations on this hypervisor kind." };
+        var hypervisor = new Option<string?>("--hypervisor") { Description = "Only migrations on this hypervisor kind." }.OneOf(HypervisorKinds.All, "a hypervisor kind");
         var since = new Option<DateTimeOffset?>("--since") { Description = "Requested at or after this moment (ISO 8601)." };
         var until = new Option<DateTimeOffset?>("--until") { Description = "Requested before this moment (ISO 8601)." };
-        var page = new Option<int>("--page") { Description = "The page, from 1.", DefaultValueFactory = _ => 1 };
-        var pageSize = new Option<int>("--page-size") { Description = "Migrations per page (1–500).", DefaultValueFactory = _ => 50 };
-        var output = OutputOption();
+        var page = new Option<int>("--page") { Description = "The page, from 1.", DefaultValueFactory = _ => 1 }.Within(1, ListQuery.MaxPage);
+        var pageSize = new Option<int>("--page-size") { Description = "Migrations per page (1–500).", DefaultValueFactory = _ => ListQuery.DefaultPageSize }
+            .Within(1, ListQuery.MaxPageSize);
+        var output = CliOptions.Output();
         var command = new Command("list", "List migrations, newest first.") { state, host, vm, hypervisor, since, until, page, pageSize, output };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
@@ -99,12 +101,12 @@ public static class OperatorCommands
 
     public static Command Show()
     {
-        var id = IdArgument();
-        var output = OutputOption();
+        var id = Ids.Argument();
+        var output = CliOptions.Output();
         var command = new Command("show", "Show one migration: state, hosts, policy, progress, reason.") { id, output };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
-            var summary = await api.Get($"/api/migrations/{parse.GetValue(id)}", cancellationToken);
+            var summary = await api.Get($"/api/migrations/{await Ids.Migration(api, parse.GetValue(id)!, cancellationToken)}", cancellationToken);
             if (IsJson(parse, output))
                 WriteJson(summary);
             else
@@ -116,32 +118,33 @@ public static class OperatorCommands
 
     public static Command Watch()
     {
-        var id = new Argument<Guid?>("id") { Description = "A migration to follow to its end; without it, a live table of migrations (Ctrl-C ends it).", Arity = ArgumentArity.ZeroOrOne };
+        var id = Ids.OptionalArgument("A migration to follow to its end (its id or a unique prefix); without it, a live table of migrations (Ctrl-C ends it).");
         var interval = new Option<int>("--interval-ms") { Description = "How often to refresh.", DefaultValueFactory = _ => 500 };
-        var output = OutputOption("json: one summary a line (NDJSON) each time it changes.");
+        var output = CliOptions.Output("json: one summary a line (NDJSON) each time it changes.");
         var command = new Command("watch", "Follow migrations live: phase, round, bytes remaining, dirty rate, expected downtime.") { id, interval, output };
-        command.SetAction((parse, cancellationToken) => Run(parse, api =>
+        command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
             var every = TimeSpan.FromMilliseconds(Math.Max(50, parse.GetValue(interval)));
-            return parse.GetValue(id) is { } migrationId
-                ? Watcher.Follow(api, migrationId, IsJson(parse, output), every, cancellationToken)
-                : Watcher.Fleet(api, IsJson(parse, output), every, cancellationToken);
+            return parse.GetValue(id) is { } text
+                ? await Watcher.Follow(api, await Ids.Migration(api, text, cancellationToken), IsJson(parse, output), every, cancellationToken)
+                : await Watcher.Fleet(api, IsJson(parse, output), every, cancellationToken);
         }, cancellationToken));
         return command;
     }
 
     public static Command History()
     {
-        var id = IdArgument();
-        var output = OutputOption();
+        var id = Ids.Argument();
+        var output = CliOptions.Output();
         var command = new Command("history", "Show every event of a migration, in order, with its data.") { id, output };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
-            var events = await api.Get($"/api/migrations/{parse.GetValue(id)}/events", cancellationToken);
+            var migrationId = await Ids.Migration(api, parse.GetValue(id)!, cancellationToken);
+            var events = await api.Get($"/api/migrations/{migrationId}/events", cancellationToken);
             if (IsJson(parse, output))
                 WriteJson(events);
             else
-                Render.History(parse.GetValue(id), events);
+                Render.History(migrationId, events);
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;
@@ -149,13 +152,14 @@ public static class OperatorCommands
 
     public static Command Cancel()
     {
-        var id = IdArgument();
+        var id = Ids.Argument();
         var reason = new Option<string?>("--reason") { Description = "Why; recorded in the migration's history." };
         var command = new Command("cancel", "Cancel a migration before its switchover; the VM stays on its source.") { id, reason };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
-            await api.Post($"/api/migrations/{parse.GetValue(id)}/cancel", new { reason = parse.GetValue(reason) }, cancellationToken);
-            AnsiConsole.MarkupLineInterpolated($"Cancel of {parse.GetValue(id)} accepted. 'orchestrator watch {parse.GetValue(id)}' follows it to its end.");
+            var migrationId = await Ids.Migration(api, parse.GetValue(id)!, cancellationToken);
+            await api.Post($"/api/migrations/{migrationId}/cancel", new { reason = parse.GetValue(reason) }, cancellationToken);
+            AnsiConsole.MarkupLineInterpolated($"Cancel of {migrationId} accepted. 'orchestrator watch {migrationId}' follows it to its end.");
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;
@@ -163,12 +167,13 @@ public static class OperatorCommands
 
     public static Command ForceComplete()
     {
-        var id = IdArgument();
+        var id = Ids.Argument();
         var command = new Command("force-complete", "Finish a migration that does not converge: post-copy where allowed, else the downtime cap.") { id };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
-            await api.Post($"/api/migrations/{parse.GetValue(id)}/force-complete", null, cancellationToken);
-            AnsiConsole.MarkupLineInterpolated($"Force-complete of {parse.GetValue(id)} accepted. 'orchestrator history {parse.GetValue(id)}' shows what the policy did.");
+            var migrationId = await Ids.Migration(api, parse.GetValue(id)!, cancellationToken);
+            await api.Post($"/api/migrations/{migrationId}/force-complete", null, cancellationToken);
+            AnsiConsole.MarkupLineInterpolated($"Force-complete of {migrationId} accepted. 'orchestrator history {migrationId}' shows what the policy did.");
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;
@@ -176,18 +181,19 @@ public static class OperatorCommands
 
     public static Command Retry()
     {
-        var id = IdArgument();
+        var id = Ids.Argument();
         var wait = new Option<bool>("--wait") { Description = "Wait until the new migration ends; exit 3 unless it completed." };
-        var output = OutputOption();
+        var output = CliOptions.Output();
         var command = new Command("retry", "Start a new migration asking again what a rolled-back, cancelled or rejected one asked.") { id, wait, output };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
-            var accepted = await api.Post($"/api/migrations/{parse.GetValue(id)}/retry", null, cancellationToken);
+            var retried = await Ids.Migration(api, parse.GetValue(id)!, cancellationToken);
+            var accepted = await api.Post($"/api/migrations/{retried}/retry", null, cancellationToken);
             var migrationId = accepted.GetProperty("migrationId").GetGuid();
             if (IsJson(parse, output) && !parse.GetValue(wait))
                 WriteJson(accepted);
             else if (!IsJson(parse, output))
-                AnsiConsole.MarkupLineInterpolated($"Retry of {parse.GetValue(id)} started as migration [bold]{migrationId}[/].");
+                AnsiConsole.MarkupLineInterpolated($"Retry of {retried} started as migration [bold]{migrationId}[/].");
             return parse.GetValue(wait)
                 ? await Watcher.Follow(api, migrationId, IsJson(parse, output), TimeSpan.FromMilliseconds(250), cancellationToken, justStarted: true)
                 : ExitCodes.Ok;
@@ -197,15 +203,15 @@ public static class OperatorCommands
 
     public static Command Recover()
     {
-        var id = IdArgument();
+        var id = Ids.Argument();
         var wait = new Option<bool>("--wait") { Description = "Wait for the verdict and the end it leads to; exit 3 unless it completed." };
-        var output = OutputOption();
+        var output = CliOptions.Output();
         var command = new Command("recover",
             "Ask the hosts where the VM really runs and drive the migration to the end that implies: finish, roll back, or Failed with the VM lost.")
             { id, wait, output };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
-            var migrationId = parse.GetValue(id);
+            var migrationId = await Ids.Migration(api, parse.GetValue(id)!, cancellationToken);
             var before = (await api.Get<MigrationSummary>($"/api/migrations/{migrationId}", cancellationToken)).Recoveries;
             await api.Post($"/api/migrations/{migrationId}/recover", null, cancellationToken);
             if (!IsJson(parse, output))
@@ -248,21 +254,12 @@ public static class OperatorCommands
         }
     }
 
-    static Argument<Guid> IdArgument() => new("id") { Description = "The migration id." };
-
-    internal static Option<string> OutputOption(string? json = null)
-    {
-        var option = new Option<string>("--output", "-o") { Description = $"table (default) or json{(json is null ? "" : $" ({json})")}.", DefaultValueFactory = _ => "table" };
-        option.AcceptOnlyFromAmong("table", "json");
-        return option;
-    }
-
-    internal static bool IsJson(ParseResult parse, Option<string> output) => parse.GetValue(output) == "json";
+    public static bool IsJson(ParseResult parse, Option<string> output) => parse.GetValue(output) == "json";
 
     public static void WriteJson(JsonElement element, bool indented = true) =>
         Console.Out.WriteLine(JsonSerializer.Serialize(element, new JsonSerializerOptions { WriteIndented = indented }));
 
-    static string Query(params (string Name, string? Value)[] parameters)
+    public static string Query(params (string Name, string? Value)[] parameters)
     {
         var present = parameters.Where(p => !string.IsNullOrEmpty(p.Value)).Select(p => $"{p.Name}={Uri.EscapeDataString(p.Value!)}").ToList();
         return present.Count == 0 ? string.Empty : "?" + string.Join("&", present);

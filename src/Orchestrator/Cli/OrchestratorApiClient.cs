@@ -73,7 +73,9 @@ public sealed class OrchestratorApiClient : IDisposable
                     $"The role of your API key may not {method.Method} {path}: ask for an operator key (auditors and viewers may only read)."),
                 HttpStatusCode.NotFound => new CliError(ExitCodes.NotFound, Problem(text) ?? $"Nothing at {path}."),
                 HttpStatusCode.BadRequest or HttpStatusCode.Conflict => new CliError(ExitCodes.Refused, Problem(text) ?? $"Refused: {text}"),
-                _ => new CliError(70, $"The orchestrator API answered {(int)response.StatusCode} {response.ReasonPhrase}: {text}"),
+                HttpStatusCode.ServiceUnavailable => new CliError(ExitCodes.Unreachable,
+                    $"The orchestrator API at {Address} answered 503: {Problem(text) ?? "its database is unreachable; try again in a few seconds."}"),
+                _ => new CliError(ExitCodes.Internal, $"The orchestrator API answered {(int)response.StatusCode} {response.ReasonPhrase}: {Problem(text) ?? text} See serve's log."),
             };
         }
     }

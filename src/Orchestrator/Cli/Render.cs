@@ -11,52 +11,71 @@ namespace Orchestrator.Cli;
 /// <summary>How the CLI shows migrations on a terminal.</summary>
 public static class Render
 {
-    public static Table SummaryTable(IEnumerable<MigrationSummary> summaries)
+    /// <summary>
+    /// When standard output is a file or a pipe, nothing Spectre writes is wrapped at a width (80 by default there), and
+    /// no live view is drawn into it, even when standard input is a terminal (<c>orchestrator watch | tee log</c>).
+    /// </summary>
+    public static void ForPipes()
     {
-        var table = new Table().Border(TableBorder.Rounded)
-            .AddColumns("Migration", "VM", "From → To", "State", "Round", "Remaining", "Downtime", "Reason");
-        foreach (var s in summaries)
-        {
-            table.AddRow(
-                new Text(s.Id.ToString()[..8]),
-                new Text(s.VmId ?? "-"),
-                new Text($"{s.SourceHost ?? "-"} → {s.TargetHost ?? "-"}"),
-                new Markup(StateMarkup(s.State)),
-                new Text(s.Rounds.ToString(CultureInfo.InvariantCulture)),
-                new Text(Bytes(s.BytesRemaining)),
-                new Text(s.DowntimeMs is { } d ? $"{d:0.#} ms" : $"~{s.ExpectedDowntimeMs:0.#} ms"),
-                new Text(s.Reason ?? string.Empty));
-        }
-        return table;
+        if (!Tables.Piped)
+            return;
+        AnsiConsole.Profile.Width = short.MaxValue;
+        AnsiConsole.Profile.Capabilities.Interactive = false;
     }
 
-    public static void Summaries(IEnumerable<MigrationSummary> summaries) => AnsiConsole.Write(SummaryTable(summaries));
+    static readonly string[] SummaryHeaders = ["Migration", "VM", "From", "To", "State", "Round", "Remaining", "Downtime", "Reason"];
 
-    /// <summary>One line of progress, for output that is not a terminal (logs, CI).</summary>
-    public static void ProgressLine(MigrationSummary s) => AnsiConsole.MarkupLineInterpolated(
-        $"{s.UpdatedAt.UtcDateTime:HH:mm:ss.fff}  {s.VmId,-8} {s.SourceHost} → {s.TargetHost}  {s.State,-14} round {s.Rounds,2}  remaining {Bytes(s.BytesRemaining),10}  {(s.DowntimeMs is { } d ? $"downtime {d:0.#} ms" : $"expected downtime {s.ExpectedDowntimeMs:0.#} ms")}  {s.Reason}");
+    static string?[] SummaryRow(MigrationSummary s) =>
+    [
+        s.Id.ToString(), s.VmId, s.SourceHost, s.TargetHost, s.State, s.Rounds.ToString(CultureInfo.InvariantCulture), Bytes(s.BytesRemaining),
+        s.DowntimeMs is { } d ? string.Create(CultureInfo.InvariantCulture, $"{d:0.#} ms") : string.Create(CultureInfo.InvariantCulture, $"~{s.ExpectedDowntimeMs:0.#} ms"),
+        s.Reason,
+    ];
+
+    /// <summary>The migrations as a table with whole ids, for a terminal (and its live views).</summary>
+    public static Table SummaryTable(IEnumerable<MigrationSummary> summaries) => Tables.Table(SummaryHeaders, summaries.Select(SummaryRow), stateColumn: 4);
+
+    /// <summary>The migrations: a table on a terminal, one plain line each otherwise.</summary>
+    public static void Summaries(IEnumerable<MigrationSummary> summaries) => Tables.Write(SummaryHeaders, summaries.Select(SummaryRow), stateColumn: 4);
+
+    /// <summary>One line of progress, for output that is not a terminal (logs, CI): plain text, never wrapped.</summary>
+    public static void ProgressLine(MigrationSummary s) => Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{s.UpdatedAt.UtcDateTime:HH:mm:ss.fff}  {s.Id}  {s.VmId,-8} {s.SourceHost} → {s.TargetHost}  {s.State,-14} round {s.Rounds,2}  remaining {Bytes(s.BytesRemaining),10}  {(s.DowntimeMs is { } d ? $"downtime {d:0.#} ms" : $"expected downtime {s.ExpectedDowntimeMs:0.#} ms")}  {s.Reason}").TrimEnd());
 
     public static void Summary(MigrationSummary s)
     {
-        var grid = new Grid().AddColumn().AddColumn();
-        void Row(string name, string? value) => grid.AddRow(new Text(name, new Style(decoration: Decoration.Bold)), new Text(value ?? "-"));
-        Row("Migration", s.Id.ToString());
-        Row("VM", s.VmId);
-        grid.AddRow(new Text("State", new Style(decoration: Decoration.Bold)), new Markup(StateMarkup(s.State)));
-        Row("Hypervisor", s.Hypervisor);
-        Row("From → To", $"{s.SourceHost} → {s.TargetHost}");
-        Row("Runs on", s.RunningOn);
-        Row("Strategy", s.Strategy);
-        Row("Policy", s.PolicyName);
+        List<(string Name, string? Value)> rows =
+        [
+            ("Migration", s.Id.ToString()),
+            ("VM", s.VmId),
+            ("State", s.State),
+            ("Hypervisor", s.Hypervisor),
+            ("From → To", $"{s.SourceHost} → {s.TargetHost}"),
+            ("Runs on", s.RunningOn),
+            ("Strategy", s.Strategy),
+            ("Policy", s.PolicyName),
+        ];
         if (s.State == MigrationStates.Queued)
-            Row("Queued", $"#{s.QueuePosition} when it joined: {s.QueueReason}");
-        Row("Downtime limit", s.DowntimeLimitMs is { } limit ? $"{limit} ms, vCPU throttle {s.ThrottlePercent} %" : null);
-        Row("Rounds", s.Rounds.ToString(CultureInfo.InvariantCulture));
-        Row("Transferred", Bytes(s.BytesTransferred));
-        Row("Downtime", s.DowntimeMs is { } d ? $"{d:0.#} ms" : null);
-        Row("Duration", s.DurationMs is { } t ? $"{t:0} ms" : null);
-        Row("Requested by", s.RequestedBy);
-        Row("Reason", s.Reason);
+            rows.Add(("Queued", $"#{s.QueuePosition} when it joined: {s.QueueReason}"));
+        rows.AddRange(
+        [
+            ("Downtime limit", s.DowntimeLimitMs is { } limit ? $"{limit} ms, vCPU throttle {s.ThrottlePercent} %" : null),
+            ("Rounds", s.Rounds.ToString(CultureInfo.InvariantCulture)),
+            ("Transferred", Bytes(s.BytesTransferred)),
+            ("Downtime", s.DowntimeMs is { } d ? string.Create(CultureInfo.InvariantCulture, $"{d:0.#} ms") : null),
+            ("Duration", s.DurationMs is { } t ? string.Create(CultureInfo.InvariantCulture, $"{t:0} ms") : null),
+            ("Requested by", s.RequestedBy),
+            ("Reason", s.Reason),
+        ]);
+        if (Tables.Piped)
+        {
+            Tables.WritePlain(rows.Select(r => new[] { r.Name, r.Value }));
+            return;
+        }
+        var grid = new Grid().AddColumn().AddColumn();
+        foreach (var (name, value) in rows)
+            grid.AddRow(new Text(name, new Style(decoration: Decoration.Bold)),
+                name == "State" ? new Markup(StateMarkup(Markup.Escape(value ?? "-"))) : new Text(value ?? "-"));
         AnsiConsole.Write(new Panel(grid).Header("migration").Border(BoxBorder.Rounded));
     }
 
@@ -118,7 +137,7 @@ public static class Render
         MigrationStates.RolledBack or MigrationStates.Cancelled or MigrationStates.Rejected => $"[yellow]{state}[/]",
         MigrationStates.Reconciling => $"[magenta]{state}[/]",
         "Drained" => $"[green]{state}[/]",
-        "DrainedWithProblems" => $"[yellow]{state}[/]",
+        "DrainedWithProblems" or "not moved" => $"[yellow]{state}[/]",
         _ => $"[blue]{state}[/]",
     };
 

@@ -45,11 +45,11 @@ public static class RoleCommands
     public static Command Worker()
     {
         var driver = new Option<string>("--driver") { Description = "The hypervisor driver.", DefaultValueFactory = _ => HypervisorKinds.Sim };
-        driver.AcceptOnlyFromAmong(HypervisorKinds.Sim, HypervisorKinds.Qemu);
+        driver.OneOf(HypervisorKinds.All, "a hypervisor driver");
         var hosts = new Option<string[]>("--host") { Description = "A host whose commands this worker carries out (repeatable).", Required = true, AllowMultipleArgumentsPerToken = false };
         var realTime = new Option<double>("--real-time-factor") { Description = "sim: wall seconds per simulated second (0 = simulated time).", DefaultValueFactory = _ => 0 };
         var profile = new Option<string?>("--profile") { Description = "sim: the hypervisor these hosts behave like (default: config Sim:Profile, else generic)." };
-        profile.AcceptOnlyFromAmong([.. Orchestrator.Workers.Sim.SimProfiles.Names]);
+        profile.OneOf(Orchestrator.Workers.Sim.SimProfiles.Names, "a sim profile");
         var qemuRoot = new Option<string?>("--qemu-root") { Description = "qemu: the folder holding each host's VMs (<root>/<host>/<vm>/); default Qemu:RuntimeRoot." };
         var urls = new Option<string?>("--urls") { Description = "Where the worker's HTTP port listens: /health/live, /health/ready and /metrics (default: no HTTP port)." };
         var command = new Command("worker", "Run a worker that carries out migration steps on the named hosts.") { driver, hosts, realTime, profile, qemuRoot, urls };

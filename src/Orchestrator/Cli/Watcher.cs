@@ -140,7 +140,7 @@ public static class Watcher
         if (s.Reason is not null)
             Row("Reason", Markup.Escape(s.Reason));
         return new Panel(grid)
-            .Header(Markup.Escape($" {s.VmId}: {s.SourceHost} → {s.TargetHost} ({s.Id.ToString()[..8]}) "))
+            .Header(Markup.Escape($" {s.VmId}: {s.SourceHost} → {s.TargetHost} ({s.Id}) "))
             .Border(BoxBorder.Rounded);
     }
 
