@@ -122,7 +122,7 @@ public static class AuditCommands
 
     /// <summary>
     /// Opens the store and runs an audit; any failure is one plain line on standard error with its exit code: tampering
-    /// 5, else the <see cref="CliError"/>'s, else 1. A read-only audit (all but <c>checkpoint</c>) never changes the
+    /// 5, else what <see cref="Failures"/> says (7 when PostgreSQL is away or refuses). A read-only audit (all but <c>checkpoint</c>) never changes the
     /// schema, so it runs under a role that may only SELECT.
     /// </summary>
     internal static async Task<int> Run(Func<DocumentStore, Task<int>> action, CancellationToken cancellationToken, bool readOnly = true)
@@ -145,15 +145,8 @@ public static class AuditCommands
         }
         catch (Exception failure) when (failure is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // The database's own words (42501 for a right the role lacks), not a stack trace: the innermost Npgsql error when there is one.
-            var cause = failure;
-            for (var inner = failure; inner is not null; inner = inner.InnerException)
-                if (inner is NpgsqlException)
-                    cause = inner;
-            Console.Error.WriteLine($"audit failed: {OneLine(cause.Message)}");
-            return 1;
+            // One line, as every command says it: PostgreSQL away or refusing (42501 for a right the role lacks) is 7.
+            return Failures.Report(failure);
         }
     }
-
-    static string OneLine(string message) => string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }
