@@ -121,11 +121,14 @@ public sealed class PlainAmqpClient : IAsyncDisposable
 
     /// <summary>
     /// Takes every message now in <paramref name="queue"/> (an _error queue), each with the reason MassTransit gave
-    /// (its <c>MT-Fault-Message</c> header).
+    /// (its <c>MT-Fault-Message</c> header). None while the queue does not exist yet: MassTransit declares an _error
+    /// queue with its first fault.
     /// </summary>
     public async Task<List<(string Body, string? Fault)>> Take(string queue)
     {
         var taken = new List<(string Body, string? Fault)>();
+        if (!await QueueExists(queue))
+            return taken;
         await using var channel = await _connection.CreateChannelAsync();
         while (await channel.BasicGetAsync(queue, autoAck: true) is { } message)
         {
