@@ -52,6 +52,9 @@ public sealed class When_an_operator_pipes_the_cli_and_types_short_ids(RabbitMqO
         var row = list.OutLines.Where(l => l.Contains(first.ToString())).ShouldHaveSingleItem(list.ToString());
         row.Split(' ', StringSplitOptions.RemoveEmptyEntries)[..5].ShouldBe([first.ToString(), "vm-cli-prefix-1", "e2e-a", "e2e-b", MigrationStates.Completed]);
         row.Length.ShouldBeGreaterThan(80);
+        // Rows alone on standard output (the header and one migration); the page footer on stderr.
+        list.OutLines.Length.ShouldBe(2, list.ToString());
+        list.ErrLines.ShouldHaveSingleItem(list.ToString()).ShouldMatch(@"^page 1, 1 of 1 migrations$");
 
         unique.ExitCode.ShouldBe(ExitCodes.Ok, unique.ToString());
         unique.Out.ShouldContain(first.ToString());

@@ -93,7 +93,12 @@ public static class OperatorCommands
             }
             var items = result.GetProperty("items").Deserialize<List<MigrationSummary>>(OrchestratorApiClient.Json)!;
             Render.Summaries(items);
-            AnsiConsole.MarkupLineInterpolated($"[grey]page {result.GetProperty("page").GetInt32()}, {items.Count} of {result.GetProperty("total").GetInt32()} migrations[/]");
+            var footer = $"page {result.GetProperty("page").GetInt32()}, {items.Count} of {result.GetProperty("total").GetInt32()} migrations";
+            // Piped, standard output holds the rows alone (a script counts or cuts them); the footer goes to stderr.
+            if (Tables.Piped)
+                Console.Error.WriteLine(footer);
+            else
+                AnsiConsole.MarkupLineInterpolated($"[grey]{footer}[/]");
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;
