@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -33,8 +34,73 @@ public static class HashChain
     }
 
     /// <summary>Version 2: the hex SHA-256 of the UTF-8 of <see cref="InputV2"/>.</summary>
-    public static string ComputeV2(string previousHash, StoredEvent e) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(InputV2(previousHash, e))));
+    public static string ComputeV2(string previousHash, StoredEvent e)
+    {
+        // The same bytes as the UTF-8 of InputV2, written without building its text: verify's and the writer's cost.
+        var b = _input ??= new ArrayBufferWriter<byte>(4096);
+        b.ResetWrittenCount();
+        b.Write(e.IsArchived ? "{\"archived\":true"u8 : "{\"archived\":false"u8);
+        b.Write(",\"causationId\":"u8);
+        NullableUtf8(e.CausationId, b);
+        b.Write(",\"correlationId\":"u8);
+        NullableUtf8(e.CorrelationId, b);
+        b.Write(",\"data\":"u8);
+        JcsUtf8.Write(e.DataJson, b, exact: true);
+        b.Write(",\"headers\":"u8);
+        if (e.CanonicalHeaders is { } headers)
+            b.Write(headers);
+        else
+            HeadersUtf8(e.HeadersJson, b);
+        b.Write(",\"previousHash\":"u8);
+        NullableUtf8(previousHash, b);
+        b.Write(",\"streamId\":"u8);
+        NullableUtf8(e.StreamId.ToString("D"), b);
+        b.Write(",\"timestamp\":"u8);
+        NullableUtf8(Timestamp(e.Timestamp), b);
+        b.Write(",\"type\":"u8);
+        NullableUtf8(e.Type, b);
+        b.Write(",\"version\":"u8);
+        var digits = b.GetSpan(20);
+        e.Version.TryFormat(digits, out var written, default, CultureInfo.InvariantCulture);
+        b.Advance(written);
+        b.Write("}"u8);
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(b.WrittenSpan, hash);
+        return Convert.ToHexStringLower(hash);
+    }
+
+    [ThreadStatic]
+    static ArrayBufferWriter<byte>? _input;
+
+    static void NullableUtf8(string? value, ArrayBufferWriter<byte> b)
+    {
+        if (value is null)
+            b.Write("null"u8);
+        else
+            JcsUtf8.WriteString(value, b);
+    }
+
+    /// <summary>A headers object in RFC 8785 form without <c>hash</c> and <c>previous-hash</c>, as UTF-8.</summary>
+    internal static byte[] CanonicalHeaders(JsonElement headers)
+    {
+        var b = new ArrayBufferWriter<byte>(256);
+        JcsUtf8.WriteObject(headers, b, exact: true, name => name is HashHeader or PreviousHashHeader);
+        return b.WrittenSpan.ToArray();
+    }
+
+    static void HeadersUtf8(string? headersJson, ArrayBufferWriter<byte> b)
+    {
+        if (headersJson is null)
+        {
+            b.Write("null"u8);
+            return;
+        }
+        using var document = JsonDocument.Parse(headersJson);
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+            JcsUtf8.Write(document.RootElement, b, exact: true);
+        else
+            JcsUtf8.WriteObject(document.RootElement, b, exact: true, name => name is HashHeader or PreviousHashHeader);
+    }
 
     /// <summary>
     /// The RFC 8785 text of {archived, causationId, correlationId, data, headers, previousHash, streamId, timestamp, type,

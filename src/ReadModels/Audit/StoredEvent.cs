@@ -23,11 +23,46 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
         _ => Read(HeadersJson, name),
     };
 
-    static (string?, string?, string?) ReadChain(string? headersJson)
+    byte[]? _canonicalHeaders;
+
+    /// <summary>A copy (<c>with</c>) parses its own columns again: a changed one must not keep the original's chain.</summary>
+    StoredEvent(StoredEvent original)
+    {
+        (Sequence, StreamId, Version, Type, Timestamp) = (original.Sequence, original.StreamId, original.Version, original.Type, original.Timestamp);
+        (CorrelationId, CausationId, IsArchived, HeadersJson, DataJson) =
+            (original.CorrelationId, original.CausationId, original.IsArchived, original.HeadersJson, original.DataJson);
+    }
+
+    /// <summary>Equal when every column is: what was parsed from them and kept is no part of the event.</summary>
+    public bool Equals(StoredEvent? other) =>
+        other is not null && Sequence == other.Sequence && StreamId == other.StreamId && Version == other.Version && Type == other.Type
+        && Timestamp == other.Timestamp && CorrelationId == other.CorrelationId && CausationId == other.CausationId
+        && IsArchived == other.IsArchived && HeadersJson == other.HeadersJson && DataJson == other.DataJson;
+
+    public override int GetHashCode() => HashCode.Combine(Sequence, StreamId, Version, Type, Timestamp, HeadersJson, DataJson);
+
+    /// <summary>
+    /// The headers in RFC 8785 form without the chain's own two (what the hash of version 2 covers), written while the
+    /// chain was read, so verify parses the headers once; null when not written (then the hash writes them itself).
+    /// </summary>
+    internal byte[]? CanonicalHeaders => _canonicalHeaders;
+
+    (string?, string?, string?) ReadChain(string? headersJson)
     {
         if (headersJson is null)
             return (null, null, null);
         using var headers = JsonDocument.Parse(headersJson);
+        if (headers.RootElement.ValueKind == JsonValueKind.Object)
+        {
+            try
+            {
+                _canonicalHeaders = HashChain.CanonicalHeaders(headers.RootElement);
+            }
+            catch (Exception e) when (e is InexactNumberException or InvalidOperationException or JsonException)
+            {
+                // The hash meets the same problem and says what it is.
+            }
+        }
         return (Text(headers.RootElement, HashChain.HashHeader), Text(headers.RootElement, HashChain.PreviousHashHeader),
             Text(headers.RootElement, HashChain.VersionHeader));
     }

@@ -1,0 +1,155 @@
+using System.Buffers;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+
+namespace Orchestrator.ReadModels.Audit;
+
+/// <summary>
+/// <see cref="Jcs"/> written straight as UTF-8 bytes, for the hash: the same bytes as the UTF-8 of <see cref="Jcs"/>'s
+/// text, without building that text. What needs no work is copied as it was read: a string with no escape in it (it
+/// holds no character RFC 8785 escapes, or the JSON would not have parsed), an integer of at most 15 digits, a member
+/// name of plain ASCII. Anything else goes through <see cref="Jcs"/> itself.
+/// </summary>
+public static class JcsUtf8
+{
+    static readonly SearchValues<byte> NeedsText = SearchValues.Create("\\"u8);
+
+    /// <summary>Appends the canonical form of <paramref name="json"/> to <paramref name="output"/>.</summary>
+    public static void Write(string json, ArrayBufferWriter<byte> output, bool exact)
+    {
+        using var document = JsonDocument.Parse(json);
+        Write(document.RootElement, output, exact);
+    }
+
+    public static void Write(JsonElement element, ArrayBufferWriter<byte> output, bool exact)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                WriteObject(element, output, exact, skip: null);
+                break;
+            case JsonValueKind.Array:
+                output.Write("["u8);
+                var first = true;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (!first)
+                        output.Write(","u8);
+                    first = false;
+                    Write(item, output, exact);
+                }
+                output.Write("]"u8);
+                break;
+            case JsonValueKind.String:
+                var raw = JsonMarshal.GetRawUtf8Value(element);
+                // The raw value includes its quotes.
+                if (!raw.ContainsAny(NeedsText))
+                    output.Write(raw);
+                else
+                    WriteText(b => Jcs.WriteString(element.GetString()!, b), output);
+                break;
+            case JsonValueKind.Number:
+                var number = JsonMarshal.GetRawUtf8Value(element);
+                if (IsShortInteger(number) || IsCanonicalDecimal(number))
+                    output.Write(number);
+                else
+                    WriteText(b => Jcs.Write(element, b, exact), output);
+                break;
+            case JsonValueKind.True:
+                output.Write("true"u8);
+                break;
+            case JsonValueKind.False:
+                output.Write("false"u8);
+                break;
+            default:
+                output.Write("null"u8);
+                break;
+        }
+    }
+
+    /// <summary>An object's members sorted by name, without those <paramref name="skip"/> names.</summary>
+    public static void WriteObject(JsonElement element, ArrayBufferWriter<byte> output, bool exact, Func<string, bool>? skip)
+    {
+        var members = new List<(JsonProperty Member, string Name)>();
+        foreach (var member in element.EnumerateObject())
+        {
+            var name = member.Name;
+            if (skip is not null && skip(name))
+                continue;
+            members.Add((member, name));
+        }
+        // Ordinal order of .NET strings is the UTF-16 code unit order RFC 8785 asks for.
+        members.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        output.Write("{"u8);
+        for (var i = 0; i < members.Count; i++)
+        {
+            if (i > 0)
+                output.Write(","u8);
+            WriteString(members[i].Name, output);
+            output.Write(":"u8);
+            Write(members[i].Member.Value, output, exact);
+        }
+        output.Write("}"u8);
+    }
+
+    /// <summary>A string as <see cref="Jcs.WriteString"/> writes it; printable ASCII with no quote or backslash is copied.</summary>
+    public static void WriteString(string value, ArrayBufferWriter<byte> output)
+    {
+        if (!PlainAscii(value))
+        {
+            WriteText(b => Jcs.WriteString(value, b), output);
+            return;
+        }
+        var span = output.GetSpan(value.Length + 2);
+        span[0] = (byte)'"';
+        Encoding.ASCII.GetBytes(value, span[1..]);
+        span[value.Length + 1] = (byte)'"';
+        output.Advance(value.Length + 2);
+    }
+
+    static readonly SearchValues<char> NotPlain = SearchValues.Create(
+        [.. Enumerable.Range(0, 0x20).Select(c => (char)c), '"', '\\']);
+
+    static bool PlainAscii(string value) => Ascii.IsValid(value) && value.AsSpan().IndexOfAny(NotPlain) < 0;
+
+    /// <summary>Appends the UTF-8 of text <see cref="Jcs"/> writes (a lone surrogate becomes U+FFFD, as in Encoding.UTF8).</summary>
+    public static void WriteText(Action<StringBuilder> write, ArrayBufferWriter<byte> output)
+    {
+        var builder = new StringBuilder();
+        write(builder);
+        var text = builder.ToString();
+        var span = output.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length));
+        output.Advance(Encoding.UTF8.GetBytes(text, span));
+    }
+
+    /// <summary>
+    /// A plain decimal with a fraction (<c>-?(0|[1-9][0-9]*)\.[0-9]*[1-9]</c>) that is already the shortest text of its
+    /// double: .NET's round-trip form of it is the same bytes (it writes plain notation from 1e-5 to 1e15, where
+    /// ECMAScript does too, with the same shortest digits). System.Text.Json writes doubles so.
+    /// </summary>
+    static bool IsCanonicalDecimal(ReadOnlySpan<byte> text)
+    {
+        var body = text.Length > 0 && text[0] == (byte)'-' ? text[1..] : text;
+        var point = body.IndexOf((byte)'.');
+        if (point <= 0 || point == body.Length - 1 || body.Length > 24 || body[^1] == (byte)'0'
+            || (body[0] == (byte)'0' && point != 1)
+            || body[..point].IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0
+            || body[(point + 1)..].IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0)
+            return false;
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value == 0)
+            return false;
+        Span<byte> shortest = stackalloc byte[32];
+        return value.TryFormat(shortest, out var written, "R", CultureInfo.InvariantCulture) && shortest[..written].SequenceEqual(text);
+    }
+
+    /// <summary>At most 15 digits, an optional minus, no leading zero: a double holds it exactly and ECMAScript writes it as it is.</summary>
+    static bool IsShortInteger(ReadOnlySpan<byte> text)
+    {
+        var digits = text.Length > 0 && text[0] == (byte)'-' ? text[1..] : text;
+        if (digits.Length is 0 or > 15 || (digits[0] == (byte)'0' && (digits.Length > 1 || text.Length > 1)))
+            return false;
+        return digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0;
+    }
+}

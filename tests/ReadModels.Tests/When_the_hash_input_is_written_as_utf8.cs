@@ -1,0 +1,76 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using Orchestrator.ReadModels.Audit;
+
+namespace Orchestrator.ReadModels.Tests;
+
+/// <summary>
+/// The hash of version 2 is computed from RFC 8785 bytes written straight from the parsed JSON (<see cref="JcsUtf8"/>),
+/// not from <see cref="HashChain.InputV2"/>'s text: both must give the same bytes for any stored value, or an event
+/// written by one and verified by the other would read as tampered.
+/// </summary>
+public sealed class When_the_hash_input_is_written_as_utf8
+{
+    public static TheoryData<string> Vectors() => ["arrays", "french", "structures", "unicode", "values", "weird"];
+
+    [Theory]
+    [MemberData(nameof(Vectors))]
+    public void Should_write_the_bytes_of_the_official_test_vector(string name)
+    {
+        var directory = Path.Combine(AppContext.BaseDirectory, "Fixtures", "jcs");
+        var input = File.ReadAllText(Path.Combine(directory, "input", name + ".json"), Encoding.UTF8);
+        var output = new ArrayBufferWriter<byte>();
+
+        JcsUtf8.Write(input, output, exact: false);
+
+        output.WrittenSpan.ToArray().ShouldBe(File.ReadAllBytes(Path.Combine(directory, "output", name + ".json")));
+    }
+
+    [Theory]
+    // Escapes of every kind, in values and in names, a surrogate pair among them.
+    [InlineData("""{"b":"tab\there \"quoted\" back\\slash \u0001 \u001f \/ \u00e9 \ud83d\ude00","a\u0000b":1}""")]
+    // Names outside ASCII: UTF-16 order puts U+FB01 after U+1F600 (a surrogate pair, 0xD83D…), code point order would not.
+    [InlineData("""{"\ufb01":1,"😀":2,"é":3,"z":4,"Z":5}""")]
+    // Numbers: short integers copied, the rest as ECMAScript writes a double.
+    [InlineData("""{"n":[0,-0,1e3,1E-7,0.1,-12,123456789012345,1234567890123456,5e-324,1.5]}""")]
+    // Decimals: the shortest text of its double is copied; any other text of the same value is rewritten.
+    [InlineData("""[0.1,123.456789,-0.000123,0.000001,0.0000015,1.50,0.30000000000000004,99999999999999.9,999999999999999.9]""")]
+    [InlineData("""[true,false,null,{"x":{"y":[]}},"",[[]]]""")]
+    [InlineData("\"just a string\"")]
+    public void Should_give_the_hash_of_the_text_form(string data)
+    {
+        var e = Event(data, """{"hash":"h","previous-hash":"p","hash-version":2,"principal":"ops \"night\" é","x\ud83d\ude00":[1.50,2]}""",
+            correlation: "corr\"elation", causation: null);
+
+        HashChain.ComputeV2("0123", e).ShouldBe(TextHash("0123", e));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("[1,2]")]
+    [InlineData("{}")]
+    [InlineData("{\"hash\":\"only the chain\"}")]
+    public void Should_give_the_hash_of_the_text_form_whatever_the_headers(string? headers)
+    {
+        var e = Event("""{"vmId":"vm-1","bytes":1073741824}""", headers, correlation: null, causation: "c-1");
+
+        HashChain.ComputeV2(HashChain.Genesis, e).ShouldBe(TextHash(HashChain.Genesis, e));
+    }
+
+    [Fact]
+    public void Should_refuse_an_inexact_number_as_the_text_form_does()
+    {
+        var e = Event("""{"n":4294967296.0000001}""", null, null, null);
+
+        Should.Throw<InexactNumberException>(() => HashChain.ComputeV2(HashChain.Genesis, e));
+        Should.Throw<InexactNumberException>(() => HashChain.InputV2(HashChain.Genesis, e));
+    }
+
+    static StoredEvent Event(string data, string? headers, string? correlation, string? causation) =>
+        new(7, Guid.Parse("6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"), 3, "pre_copy_round_completed",
+            new DateTimeOffset(2026, 12, 5, 16, 30, 1, 123, TimeSpan.Zero).AddTicks(4560), correlation, causation, true, headers, data);
+
+    static string TextHash(string previous, StoredEvent e) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(HashChain.InputV2(previous, e))));
+}
