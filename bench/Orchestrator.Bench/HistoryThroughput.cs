@@ -17,8 +17,10 @@ namespace Orchestrator.Bench;
 public static class HistoryThroughput
 {
     public sealed record Result(long Events, int Streams, TimeSpan Seed, TimeSpan Generating, TimeSpan Copying, TimeSpan RawRead, TimeSpan Replay, TimeSpan Verify, int Broken,
-        TimeSpan VerifyCompute)
+        TimeSpan VerifyCompute, TimeSpan BulkReplay)
     {
+        public double BulkReplayPerSecond => Events / BulkReplay.TotalSeconds;
+
         /// <summary>The hash chains' own cost, one thread, the rows already in memory: what verify adds to the read.</summary>
         public double VerifyComputeMicrosecondsPerEvent => VerifyCompute.TotalMicroseconds / Events;
 
@@ -71,6 +73,13 @@ public static class HistoryThroughput
                 throw new InvalidOperationException($"The replay built {summaries} summaries ({ended} ended) from {seeded.Streams} streams.");
         }
 
+        // The same summaries in one ordered read, written in bulk: what an operator's rebuild runs.
+        clock.Restart();
+        var rebuilt = await SummaryRebuild.Run(store);
+        var bulkReplay = clock.Elapsed;
+        if (rebuilt != seeded.Streams)
+            throw new InvalidOperationException($"The ordered rebuild wrote {rebuilt} summaries from {seeded.Streams} streams.");
+
         clock.Restart();
         var verdicts = await ChainVerifier.VerifyAll(store);
         var verify = clock.Elapsed;
@@ -78,7 +87,7 @@ public static class HistoryThroughput
             throw new InvalidOperationException($"Verified {verdicts.Count} streams, seeded {seeded.Streams}.");
 
         var compute = await VerifyCompute(store);
-        return new Result(seeded.Events, seeded.Streams, seed, seeded.Generating, seeded.Copying, rawRead, replay, verify, verdicts.Count(v => !v.Intact), compute);
+        return new Result(seeded.Events, seeded.Streams, seed, seeded.Generating, seeded.Copying, rawRead, replay, verify, verdicts.Count(v => !v.Intact), compute, bulkReplay);
     }
 
     /// <summary>Every stream's chain re-computed on one thread from rows read beforehand (the fastest of three passes).</summary>

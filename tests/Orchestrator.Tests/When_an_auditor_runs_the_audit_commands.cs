@@ -5,6 +5,7 @@ using Orchestrator.Cli;
 using Orchestrator.Contracts;
 using Orchestrator.Contracts.Workers;
 using Orchestrator.Hosting;
+using Orchestrator.ReadModels.Migrations;
 
 namespace Orchestrator.Tests;
 
@@ -95,6 +96,22 @@ public sealed class When_an_auditor_runs_the_audit_commands : IAsyncLifetime
         broken.ShouldBe(ExitCodes.TamperingFound, brokenOutput);
         brokenOutput.ShouldContain($"BROKEN  {drain}  at event 1");
         brokenOutput.ShouldContain($"intact  {migration}  3 events");
+    }
+
+    [Fact]
+    public async Task Should_rebuild_the_summaries_from_the_events_after_they_were_lost()
+    {
+        var (migration, _) = await WriteHistories();
+        await Sql("update {schema}.mt_doc_migrationsummary set data = jsonb_set(data, '{VmId}', '\"wrong\"') where id = @id", migration);
+
+        var (exitCode, output) = await Cli("rebuild-summaries");
+
+        exitCode.ShouldBe(ExitCodes.Ok, output);
+        output.ShouldMatch(@"Rebuilt 1 migration summaries from the events in \d+\.\d s\.");
+        await using var session = _store.QuerySession();
+        var summary = await session.LoadAsync<MigrationSummary>(migration);
+        summary.ShouldNotBeNull().VmId.ShouldBe("vm-audit-cli");
+        summary.Rounds.ShouldBe(1);
     }
 
     [Fact]

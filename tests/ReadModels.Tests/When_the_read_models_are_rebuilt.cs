@@ -80,4 +80,23 @@ public sealed class When_the_read_models_are_rebuilt : IAsyncLifetime
         (await Stored<MigrationSummary>(s => s.Id.ToString())).ShouldBe(stored);
         stored.ShouldContain(_fleet.Completed1.ToString());
     }
+
+    [Fact]
+    public async Task Should_rebuild_the_summaries_in_one_ordered_pass_as_the_daemon_does()
+    {
+        var stored = await Stored<MigrationSummary>(s => s.Id.ToString());
+        await using (var session = _fleet.Store.LightweightSession())
+        {
+            session.Delete<MigrationSummary>(_fleet.Completed1);
+            session.Store(new MigrationSummary { Id = _fleet.VmLost, State = MigrationStates.Completed, VmId = "damaged" });
+            session.Store(new MigrationSummary { Id = Guid.NewGuid(), State = MigrationStates.Completed, VmId = "no-stream" });
+            await session.SaveChangesAsync();
+        }
+
+        var written = await SummaryRebuild.Run(_fleet.Store);
+
+        (await Stored<MigrationSummary>(s => s.Id.ToString())).ShouldBe(stored);
+        written.ShouldBe(JsonDocument.Parse(stored).RootElement.GetArrayLength());
+        stored.ShouldContain(_fleet.Completed1.ToString());
+    }
 }

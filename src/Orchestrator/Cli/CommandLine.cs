@@ -24,6 +24,7 @@ public static class CommandLine
             root.Subcommands.Add(command);
         }
         root.Subcommands.Add(AuditCommands.Create());
+        root.Subcommands.Add(RebuildCommand.Create());
         return root;
     }
 }
