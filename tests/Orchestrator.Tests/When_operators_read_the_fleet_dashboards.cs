@@ -18,6 +18,44 @@ public sealed class When_operators_read_the_fleet_dashboards(RabbitMqOrchestrato
     public ValueTask DisposeAsync() => _api.DisposeAsync();
 
     [Fact]
+    public async Task Should_push_each_change_of_a_summary_once_on_the_live_stream()
+    {
+        using var viewer = _api.Client(ApiRoles.Viewer);
+        viewer.Timeout = Timeout.InfiniteTimeSpan;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var response = await viewer.GetAsync("/api/stream", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        using var lines = new StreamReader(await response.Content.ReadAsStreamAsync(timeout.Token));
+        (await lines.ReadLineAsync(timeout.Token)).ShouldBe(": stream open");
+
+        using var operatorClient = _api.Client(ApiRoles.Operator);
+        var started = await operatorClient.PostAsync("/api/migrations", new StringContent(
+            """{"vmId":"vm-http-stream","sourceHost":"e2e-a","targetHost":"e2e-b","hypervisor":"sim"}""", Encoding.UTF8, "application/json"));
+        var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("migrationId").GetGuid();
+
+        // Every summary of the migration the stream pushes, until four ticks after the one that says it completed.
+        var pushed = new List<(string State, long Version)>();
+        var ticksAfterTheEnd = -1;
+        while (ticksAfterTheEnd < 4 && await lines.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line == ": tick" && ticksAfterTheEnd >= 0)
+                ticksAfterTheEnd++;
+            if (!line.StartsWith("data: ", StringComparison.Ordinal))
+                continue;
+            var data = JsonDocument.Parse(line["data: ".Length..]).RootElement;
+            if (data.TryGetProperty("id", out var summaryId) && summaryId.GetGuid() == id)
+            {
+                pushed.Add((data.GetProperty("state").GetString()!, data.GetProperty("lastEventVersion").GetInt64()));
+                if (pushed[^1].State == MigrationStates.Completed && ticksAfterTheEnd < 0)
+                    ticksAfterTheEnd = 0;
+            }
+        }
+
+        pushed.Count(p => p.State == MigrationStates.Completed).ShouldBe(1, string.Join(", ", pushed));
+        pushed.ShouldBe(pushed.Distinct().ToList(), "no change pushed twice");
+    }
+
+    [Fact]
     public async Task Should_show_a_finished_migration_in_the_host_load_and_the_statistics_and_not_on_the_attention_queue()
     {
         using var operatorClient = _api.Client(ApiRoles.Operator);

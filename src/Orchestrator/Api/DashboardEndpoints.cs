@@ -70,6 +70,9 @@ public static class DashboardEndpoints
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
         var since = DateTimeOffset.UtcNow.AddSeconds(-2);
+        // The summaries already sent whose time is `since` (the query takes >= since, not to miss one written in the
+        // same microsecond as the last): each is sent again only when it changed.
+        var sentAtSince = new Dictionary<Guid, long>();
         long version = 0;
         await context.Response.WriteAsync(": stream open\n\n", cancellationToken);
         await context.Response.Body.FlushAsync(cancellationToken);
@@ -82,9 +85,19 @@ public static class DashboardEndpoints
                 var changed = await session.Query<MigrationSummary>().Where(s => s.UpdatedAt >= since)
                     .OrderBy(s => s.UpdatedAt).Take(500).ToListAsync(cancellationToken);
                 foreach (var summary in changed)
+                {
+                    if (summary.UpdatedAt == since && sentAtSince.GetValueOrDefault(summary.Id, -1) == summary.LastEventVersion)
+                        continue;
                     await Send(context, "summary", summary, cancellationToken);
+                }
                 if (changed.Count > 0)
+                {
+                    if (changed[^1].UpdatedAt != since)
+                        sentAtSince.Clear();
                     since = changed[^1].UpdatedAt;
+                    foreach (var summary in changed.Where(s => s.UpdatedAt == since))
+                        sentAtSince[summary.Id] = summary.LastEventVersion;
+                }
                 if (migrationId is { } id)
                 {
                     var events = await session.Events.FetchStreamAsync(id, fromVersion: version + 1, token: cancellationToken);
@@ -93,6 +106,8 @@ public static class DashboardEndpoints
                     if (events.Count > 0)
                         version = events[^1].Version;
                 }
+                // A comment each tick: idle proxies keep the connection, and a client can count the ticks.
+                await context.Response.WriteAsync(": tick\n\n", cancellationToken);
                 await context.Response.Body.FlushAsync(cancellationToken);
             }
             while (await timer.WaitForNextTickAsync(cancellationToken));
