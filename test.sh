@@ -18,6 +18,7 @@ missing=()
 command -v tmux >/dev/null || missing+=(tmux)
 command -v ss >/dev/null || missing+=(iproute2)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
+command -v openssl >/dev/null || missing+=(openssl)
 # chromium: the browser the dashboard's tests drive (Playwright, through ExecutablePath).
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
