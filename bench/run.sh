@@ -3,7 +3,8 @@
 #   bench/run.sh [migrations] [--events N]   everything: the QEMU comparison, saga throughput and step latency, then
 #                                             replay and verify over N (default 1,000,000) hash-chained events
 #   bench/run.sh --history-only [--events N]  only the replay and verify part
-#   bench/run.sh qemu                         only the real QEMU migrations: orchestrated vs a direct QMP sequence
+#   bench/run.sh qemu                         only the real QEMU migrations: orchestrated vs a direct QMP sequence,
+#                                             and orchestrated with TLS vs plain
 #   bench/run.sh saga [migrations]            only saga throughput and step latency, beside the INSERT baseline
 #   bench/run.sh scale [migrations] [--starts-per-second R] [--time-factor F] [--workers W]
 #                                             serve and sim workers as processes with (default) 10,000 migrations in
@@ -19,6 +20,9 @@ cleanup() {
 trap cleanup EXIT
 eval "$(infra/services.sh up)"
 eval "$(infra/qemu.sh setup)"
+# Both QEMU hosts' TLS credentials (one development CA), for the encrypted migration beside the plain one.
+for host in bench-qa bench-qb; do infra/tls.sh host .data/tls/bench-ca ".data/tls/bench/$host" "$host"; done
+export ORCHESTRATOR_BENCH_TLS=$PWD/.data/tls/bench
 vhost="bench-$(date +%s)-$$"
 infra/vhost.sh create "$vhost"
 export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq%/}/$vhost"

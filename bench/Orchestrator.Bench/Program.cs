@@ -29,7 +29,9 @@ if (args.Length > 0 && args[0] == "scale")
 // Real QEMU: the same migrations by the orchestrator and by a direct QMP sequence, in this run.
 if (!onlySaga && Environment.GetEnvironmentVariable("ORCHESTRATOR_QEMU_GUEST") is { Length: > 0 } guest)
 {
-    foreach (var result in await QemuMigrations.Measure(postgres, rabbit, guest, repeats: 5))
+    var (qemuResults, tlsCost) = await QemuMigrations.Measure(postgres, rabbit, guest, repeats: 5,
+        Environment.GetEnvironmentVariable("ORCHESTRATOR_BENCH_TLS") is { Length: > 0 } tlsDirectory ? tlsDirectory : null);
+    foreach (var result in qemuResults)
     {
         var orchestrated = Median(result.Orchestrated.Select(r => r.TotalMs));
         var direct = Median(result.Direct.Select(r => r.TotalMs));
@@ -38,6 +40,13 @@ if (!onlySaga && Environment.GetEnvironmentVariable("ORCHESTRATOR_QEMU_GUEST") i
             + $"{Median(result.Direct.Select(r => r.QemuDowntimeMs)):0} ms (goal: unchanged)");
         Console.WriteLine($"    runs (total ms/downtime ms/rounds (ms to target ready + transfer + after the switchover)): orchestrated {string.Join(", ", result.Orchestrated.Select(r => $"{r.TotalMs:0}/{r.QemuDowntimeMs:0}/{r.Rounds} ({r.Phases})"))}; "
             + $"direct {string.Join(", ", result.Direct.Select(r => r.Rounds < 0 ? "not converged in 120 s" : $"{r.TotalMs:0}/{r.QemuDowntimeMs:0}/{r.Rounds} ({r.Phases})"))}");
+    }
+    if (tlsCost is not null)
+    {
+        double tlsMs = Median(tlsCost.Tls.Select(r => r.TotalMs)), plainMs = Median(tlsCost.Plain.Select(r => r.TotalMs));
+        Console.WriteLine($"qemu tls: {tlsMs:0} ms vs {plainMs:0} ms plain ({tlsCost.Scenario}, orchestrated, median of {tlsCost.Tls.Count}), "
+            + $"{tlsMs - plainMs:0} ms more; QEMU-reported downtime {Median(tlsCost.Tls.Select(r => r.QemuDowntimeMs)):0} ms vs "
+            + $"{Median(tlsCost.Plain.Select(r => r.QemuDowntimeMs)):0} ms");
     }
 }
 if (onlyQemu)

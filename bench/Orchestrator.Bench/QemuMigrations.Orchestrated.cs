@@ -12,7 +12,9 @@ namespace Orchestrator.Bench;
 /// <summary>The orchestrated harness: a StartMigration to the saga, the qemu worker moving the VM, the outcome read from the event stream.</summary>
 public static partial class QemuMigrations
 {
-    static async Task<(Run Run, Decisions Decisions)> Orchestrated(IHost serve, QemuHosts hosts, string guest, Scenario scenario, string vm)
+    /// <summary>One migration; plain TCP unless <paramref name="encrypted"/>, as the direct sequence it is compared with.</summary>
+    static async Task<(Run Run, Decisions Decisions)> Orchestrated(IHost serve, QemuHosts hosts, string guest, Scenario scenario, string vm,
+        bool encrypted = false)
     {
         await StartGuest(hosts, guest, scenario, vm);
         await using var observer = await DowntimeObserver.Attach(hosts.MonitorSocket(Source, vm));
@@ -22,7 +24,7 @@ public static partial class QemuMigrations
         var sentAt = DateTimeOffset.UtcNow;
         await endpoint.Send(new StartMigration(id, vm, Source, Target, HypervisorKinds.Qemu, null,
             new MigrationPolicy(MaxDowntimeMs: scenario.MaxDowntimeMs, MaxBandwidthMiBps: scenario.BandwidthMiBps,
-                AllowPostCopy: scenario.PostCopy, AllowAutoConverge: false, CompletionTimeoutSecondsPerGiB: 60)));
+                AllowPostCopy: scenario.PostCopy, AllowAutoConverge: false, CompletionTimeoutSecondsPerGiB: 60, RequireEncryption: encrypted)));
         MigrationSummary? summary;
         while (true)
         {

@@ -30,6 +30,9 @@ public static partial class QemuMigrations
 
     public sealed record Result(string Scenario, IReadOnlyList<Run> Orchestrated, IReadOnlyList<Run> Direct);
 
+    /// <summary>The same orchestrated migration with the stream encrypted (TLS) and plain, alternated in this run.</summary>
+    public sealed record TlsCost(string Scenario, IReadOnlyList<Run> Tls, IReadOnlyList<Run> Plain);
+
     /// <summary>
     /// What the orchestrator's policy did during a run, for the direct sequence to do at the same rounds: each raise of
     /// the downtime limit (after round, new limit in ms) and the round after which it switched to post-copy (0: never).
@@ -39,10 +42,16 @@ public static partial class QemuMigrations
     /// <summary>A guest and a policy: <paramref name="PostCopy"/> lets a migration that cannot converge switch to post-copy.</summary>
     public sealed record Scenario(string Name, int Mib, int Rate, int BandwidthMiBps, int MaxDowntimeMs, bool PostCopy);
 
-    public static async Task<IReadOnlyList<Result>> Measure(string postgres, string rabbit, string guest, int repeats)
+    /// <summary>
+    /// The orchestrated and direct runs of each scenario, both over plain TCP (the direct sequence sets no TLS); and, when
+    /// <paramref name="tlsDirectory"/> holds both hosts' credentials (bench/run.sh makes them with infra/tls.sh), the
+    /// first scenario orchestrated with and without TLS.
+    /// </summary>
+    public static async Task<(IReadOnlyList<Result> Results, TlsCost? Tls)> Measure(string postgres, string rabbit, string guest, int repeats,
+        string? tlsDirectory = null)
     {
         var root = Path.Combine("/tmp", $"ob-{Guid.NewGuid():N}"[..11]);
-        var options = new QemuOptions { RuntimeRoot = root, PollInterval = TimeSpan.FromMilliseconds(100) };
+        var options = new QemuOptions { RuntimeRoot = root, PollInterval = TimeSpan.FromMilliseconds(100), TlsDirectory = tlsDirectory };
         await using var hosts = new QemuHosts(Options.Create(options), NullLogger<QemuHosts>.Instance);
         var settings = new OrchestratorSettings(postgres, rabbit, $"benchq_{Guid.NewGuid():N}"[..20]);
         using var serve = Build(builder => builder.Services.AddEventStore(settings).AddBus(settings, new BusOptions
@@ -54,7 +63,7 @@ public static partial class QemuMigrations
         {
             Hypervisor = HypervisorKinds.Qemu,
             WorkerHosts = [Source, Target],
-            ConfigureQemu = qemu => (qemu.RuntimeRoot, qemu.PollInterval) = (root, options.PollInterval),
+            ConfigureQemu = qemu => (qemu.RuntimeRoot, qemu.PollInterval, qemu.TlsDirectory) = (root, options.PollInterval, tlsDirectory),
         }));
         await serve.StartAsync();
         await worker.StartAsync();
@@ -116,7 +125,15 @@ public static partial class QemuMigrations
                 }
                 results.Add(new Result(scenario.Name, orchestrated, direct));
             }
-            return results;
+            if (tlsDirectory is null)
+                return (results, null);
+            var (tls, plain) = (new List<Run>(), new List<Run>());
+            for (var i = 0; i < repeats; i++)
+            {
+                tls.Add((await Orchestrated(serve, hosts, guest, scenarios[0], $"vm-t{n++}", encrypted: true)).Run);
+                plain.Add((await Orchestrated(serve, hosts, guest, scenarios[0], $"vm-p{n++}")).Run);
+            }
+            return (results, new TlsCost(scenarios[0].Name, tls, plain));
         }
         finally
         {

@@ -8,6 +8,9 @@ namespace Orchestrator.Contracts;
 /// connection, multifd off (the default).</param>
 /// <param name="XbzrleCacheMiB">XBZRLE delta compression of re-sent pages with a cache of this many MiB on the source (a
 /// power of two); 0: off (the default).</param>
+/// <param name="RequireEncryption">The memory stream moves only over TLS (QEMU's <c>tls-creds-x509</c>, each host's
+/// credentials from its worker's <c>Qemu:TlsDirectory</c>); a host without credentials refuses the migration, it never
+/// falls back to plain TCP. Default: on for the <c>qemu</c> hypervisor, off for <c>sim</c> (which moves no bytes).</param>
 public sealed record MigrationPolicy(
     int? MaxDowntimeMs = null,
     int? MaxBandwidthMiBps = null,
@@ -17,4 +20,5 @@ public sealed record MigrationPolicy(
     bool? AllowAutoConverge = null,
     int? Priority = null,
     int? MultifdChannels = null,
-    int? XbzrleCacheMiB = null);
+    int? XbzrleCacheMiB = null,
+    bool? RequireEncryption = null);

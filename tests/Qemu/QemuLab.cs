@@ -32,6 +32,29 @@ public sealed class QemuLab : IAsyncDisposable
     /// <summary>The test guest's ELF.</summary>
     public string Guest { get; }
 
+    /// <summary>Where <see cref="MakeTls"/> puts each host's credentials (<c>Qemu:TlsDirectory</c>), one sub-directory per host.</summary>
+    public string TlsDirectory => Root + "-tls";
+
+    /// <summary>The development CA of this lab's credentials (another lab may share it).</summary>
+    public string CaDirectory => Root + "-ca";
+
+    /// <summary>
+    /// Credentials for <paramref name="host"/> made by infra/tls.sh, signed by the CA in <paramref name="caDirectory"/>
+    /// (default: the lab's own) and naming <paramref name="names"/> (default: the host itself); the lab's
+    /// <see cref="QemuOptions.TlsDirectory"/> points at them from now on. Returns the host's directory.
+    /// </summary>
+    public string MakeTls(string host, string? caDirectory = null, params string[] names)
+    {
+        var directory = Path.Combine(TlsDirectory, host);
+        string[] arguments = ["host", caDirectory ?? CaDirectory, directory, .. names.Length > 0 ? names : [host]];
+        using var script = Process.Start(new ProcessStartInfo(Path.Combine(RepoRoot(), "infra", "tls.sh"), arguments) { RedirectStandardError = true })!;
+        var errors = script.StandardError.ReadToEnd();
+        if (!script.WaitForExit(TimeSpan.FromMinutes(2)) || script.ExitCode != 0)
+            throw new InvalidOperationException($"infra/tls.sh failed for {host}: {errors}");
+        Options.TlsDirectory = TlsDirectory;
+        return directory;
+    }
+
     /// <summary>The test guest rewriting <paramref name="mib"/> MiB at <paramref name="rate"/> MiB/s.</summary>
     public QemuVmDefinition Definition(int mib, int rate) => new(MemoryKiB, Guest, $"mib={mib} rate={rate}");
 
@@ -87,6 +110,17 @@ public sealed class QemuLab : IAsyncDisposable
     {
         await Hosts.KillAllAsync();
         await Hosts.DisposeAsync();
+        foreach (var directory in new[] { TlsDirectory, CaDirectory })
+            if (Directory.Exists(directory))
+                Directory.Delete(directory, recursive: true);
+    }
+
+    static string RepoRoot()
+    {
+        var repo = new DirectoryInfo(AppContext.BaseDirectory);
+        while (repo is not null && !File.Exists(Path.Combine(repo.FullName, "infra", "qemu.sh")))
+            repo = repo.Parent;
+        return repo?.FullName ?? throw new InvalidOperationException("The repository (infra/) was not found above " + AppContext.BaseDirectory);
     }
 
     static string FindOrBuildGuest()

@@ -67,6 +67,16 @@ public sealed class When_named_policies_select_a_migration
     }
 
     [Fact]
+    public void Should_require_encryption_by_default_on_qemu_only_and_let_a_policy_or_request_say_otherwise()
+    {
+        EffectivePolicy.From(null, null, HypervisorKinds.Qemu).RequireEncryption.ShouldBeTrue();
+        EffectivePolicy.From(null, null, HypervisorKinds.Sim).RequireEncryption.ShouldBeFalse();
+        EffectivePolicy.From(null, new MigrationPolicy(RequireEncryption: false), HypervisorKinds.Qemu).RequireEncryption.ShouldBeFalse();
+        EffectivePolicy.From(new MigrationPolicy(RequireEncryption: true), new MigrationPolicy(RequireEncryption: false), HypervisorKinds.Qemu)
+            .ShouldSatisfyAllConditions(p => p.RequireEncryption.ShouldBeTrue(), p => p.ToRecorded().RequireEncryption.ShouldBe(true));
+    }
+
+    [Fact]
     [Trait("Category", "Integration")]
     public async Task Should_record_the_policy_and_its_values_in_force_at_admission()
     {

@@ -11,7 +11,7 @@ public sealed class When_the_saga_commands_a_worker
     {
         CorrelationId = Guid.NewGuid(), Epoch = 3, VmId = "vm-1", SourceHost = "host-a", TargetHost = "host-b", Hypervisor = "qemu",
         Strategy = "hybrid", IncomingUri = "tcp:host-b:49152", VmDefinition = "<domain/>",
-        Policy = EffectivePolicy.Defaults with { MaxDowntimeMs = 400, AllowPostCopy = true, MultifdChannels = 4, XbzrleCacheMiB = 64 },
+        Policy = EffectivePolicy.Defaults with { MaxDowntimeMs = 400, AllowPostCopy = true, MultifdChannels = 4, XbzrleCacheMiB = 64, RequireEncryption = true },
         Convergence = ConvergenceState.Start(100),
     };
 
@@ -47,6 +47,11 @@ public sealed class When_the_saga_commands_a_worker
         Saga.PrepareTarget().ShouldSatisfyAllConditions(p => p.MultifdChannels.ShouldBe(4), p => p.VmDefinition.ShouldBe("<domain/>"));
         Saga.CheckMigration().MaxDowntimeMs.ShouldBe(400);
     }
+
+    [Fact]
+    public void Should_tell_both_hosts_workers_that_the_stream_must_be_encrypted() =>
+        (Saga.CheckMigration().RequireEncryption, Saga.PrepareTarget().RequireEncryption, Saga.BeginTransfer().RequireEncryption)
+            .ShouldBe((true, true, true));
 
     [Fact]
     public void Should_leave_the_throttle_as_it_is_unless_asked() =>

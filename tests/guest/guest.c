@@ -153,10 +153,13 @@ static void poll_serial(void) {
 }
 
 /* ---- the working set ---- */
+/* Every page also carries the text "SECRET-GUEST-MEM" (words 2-5, little-endian): a secret the tests look for in a
+ * recording of the migration stream, which it must not show when the stream is encrypted. */
 static void write_page(u32 i, u32 pass) {
     volatile u32 *p = (volatile u32 *)(WORKSET_ADDR + i * PAGE);
     p[0] = PAGE_MAGIC ^ i;
     p[1] = pass;
+    p[2] = 0x52434553u; p[3] = 0x472D5445u; p[4] = 0x54534555u; p[5] = 0x4D454D2Du;
     p[PAGE / 4 / 2] = pass ^ i;
     p[PAGE / 4 - 1] = pass;
 }

@@ -6,6 +6,7 @@ namespace Orchestrator.Contracts.Workers;
 /// first pass; the others iterate until the rest fits the downtime limit, and the orchestrator adjusts them on the way.
 /// <see cref="MultifdChannels"/> and <see cref="XbzrleCacheMiB"/> (0: off) come from the policy. <see cref="IncomingUri"/>
 /// is where the target's destination listens, as its worker reported it in <see cref="TargetPrepared"/>.
+/// <see cref="RequireEncryption"/>: the stream goes over TLS, the target's certificate checked against its host name.
 /// </summary>
 public sealed record BeginTransfer(
     Guid MigrationId,
@@ -20,4 +21,5 @@ public sealed record BeginTransfer(
     bool AllowPostCopy = false,
     int MultifdChannels = 0,
     int XbzrleCacheMiB = 0,
-    string? IncomingUri = null) : IWorkerCommand;
+    string? IncomingUri = null,
+    bool RequireEncryption = false) : IWorkerCommand;

@@ -36,9 +36,10 @@ public static class OperatorCommands
         var priority = new Option<int?>("--priority") { Description = "Admission priority: higher goes first when hosts are busy." };
         var multifd = new Option<int?>("--multifd-channels") { Description = "Parallel connections for the memory stream (qemu multifd, 1-255; 0: off)." };
         var xbzrle = new Option<int?>("--xbzrle-cache-mib") { Description = "XBZRLE delta compression with a source cache of this many MiB (a power of two; 0: off)." };
+        var encryption = new Option<bool?>("--require-encryption") { Description = "Whether the memory stream must be encrypted (TLS; default: on for qemu, off for sim)." };
         var wait = new Option<bool>("--wait") { Description = "Wait until the migration ends; exit 3 unless it completed." };
         var output = CliOptions.Output();
-        var command = new Command("migrate", "Start a live migration.") { vm, from, to, hypervisor, strategy, maxDowntime, maxBandwidth, postCopy, priority, multifd, xbzrle, wait, output };
+        var command = new Command("migrate", "Start a live migration.") { vm, from, to, hypervisor, strategy, maxDowntime, maxBandwidth, postCopy, priority, multifd, xbzrle, encryption, wait, output };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
             CliInput.Name("VmId (--vm)", parse.GetValue(vm));
@@ -46,7 +47,8 @@ public static class OperatorCommands
             CliInput.Name("TargetHost (--to)", parse.GetValue(to));
             var policy = new MigrationPolicy(MaxDowntimeMs: parse.GetValue(maxDowntime), MaxBandwidthMiBps: parse.GetValue(maxBandwidth),
                 AllowPostCopy: parse.GetValue(postCopy), Priority: parse.GetValue(priority),
-                MultifdChannels: parse.GetValue(multifd), XbzrleCacheMiB: parse.GetValue(xbzrle));
+                MultifdChannels: parse.GetValue(multifd), XbzrleCacheMiB: parse.GetValue(xbzrle),
+                RequireEncryption: parse.GetValue(encryption));
             var accepted = await api.Post("/api/migrations", new
             {
                 vmId = parse.GetValue(vm), sourceHost = parse.GetValue(from), targetHost = parse.GetValue(to),

@@ -77,6 +77,12 @@ public sealed partial class QemuDriver
                     parameters["multifd-channels"] = command.MultifdChannels;
                 if (command.XbzrleCacheMiB > 0)
                     parameters["xbzrle-cache-size"] = command.XbzrleCacheMiB * MiB;
+                // TLS by policy: the source is the client, and the target's certificate must name the target host.
+                // Without it, an empty tls-creds clears what an earlier encrypted attempt left: plain TCP, as asked.
+                if (command.RequireEncryption)
+                    await QemuTls.Install(qmp, options.Value, source, QemuTls.Endpoint.Client, source, cancellationToken);
+                parameters["tls-creds"] = command.RequireEncryption ? QemuTls.ObjectId : "";
+                parameters["tls-hostname"] = command.RequireEncryption ? target : "";
                 await qmp.ExecuteAsync("migrate-set-parameters", parameters, CommandTimeout, cancellationToken);
                 transfer.DowntimeLimitMs = Math.Max(1, command.MaxDowntimeMs);
                 await qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = command.IncomingUri }, CommandTimeout, cancellationToken);

@@ -46,6 +46,11 @@ public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> op
         }
         if (await hosts.RunStateAsync(command.TargetHost, command.VmId, cancellationToken) == "running")
             return new($"Target '{command.TargetHost}' already runs VM '{command.VmId}'.", memory, null);
+        // An encrypted stream needs the source's client credentials (this worker's) and the target's server credentials,
+        // checked here when this worker holds the target too, else by the target's worker when it prepares.
+        if (command.RequireEncryption && (QemuTls.Problem(options.Value, command.SourceHost, QemuTls.Endpoint.Client)
+                ?? (hosts.HoldsHost(command.TargetHost) ? QemuTls.Problem(options.Value, command.TargetHost, QemuTls.Endpoint.Server) : null)) is { } tls)
+            return new(tls, memory, null);
 
         // Before the first pass only the memory size is known: the downtime if the whole RAM had to move while stopped
         // is an upper bound; QEMU measures the real dirty rate during the transfer and the policy acts on it.
@@ -68,6 +73,8 @@ public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> op
             await hosts.KillAsync(target, vm);
         }
         var definition = DefinitionFor(command);
+        if (command.RequireEncryption && QemuTls.Problem(options.Value, target, QemuTls.Endpoint.Server) is { } tls)
+            throw new HypervisorStepException($"{tls} Nothing was started there; the VM runs on '{command.SourceHost}'.", command.SourceHost);
         // The target's own worker knows its room: Qemu:HostMemoryMiB minus every live QEMU there, else MemAvailable.
         var free = await FreeMemory(target, cancellationToken);
         if (definition.MemoryBytes > free)
@@ -79,6 +86,12 @@ public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> op
         // postcopy-ram must be on on both sides before migrate; on the destination alone it changes nothing, so it is
         // always on: the source decides by policy.
         await SetCapabilities(qmp, cancellationToken, ("events", true), ("postcopy-ram", true), ("multifd", command.MultifdChannels > 0));
+        // TLS: the destination accepts only a stream from a source whose client certificate its CA signed; set before it listens.
+        if (command.RequireEncryption)
+        {
+            await QemuTls.Install(qmp, options.Value, target, QemuTls.Endpoint.Server, command.SourceHost, cancellationToken);
+            await qmp.ExecuteAsync("migrate-set-parameters", new JsonObject { ["tls-creds"] = QemuTls.ObjectId }, CommandTimeout, cancellationToken);
+        }
         // multifd: the destination must expect the source's channels before it listens.
         if (command.MultifdChannels > 0)
             await qmp.ExecuteAsync("migrate-set-parameters", new JsonObject { ["multifd-channels"] = command.MultifdChannels }, CommandTimeout, cancellationToken);

@@ -42,4 +42,15 @@ public sealed class QemuOptions
     /// live QEMU on the host. Null: the machine's own figures (<c>/proc/meminfo</c> MemTotal, and MemAvailable as free).
     /// </summary>
     public long? HostMemoryMiB { get; set; }
+
+    /// <summary>
+    /// The X.509 credentials of the encrypted migration stream (policy <c>requireEncryption</c>), laid out as QEMU's
+    /// <c>tls-creds-x509</c> reads a directory: <c>ca-cert.pem</c>, <c>server-cert.pem</c> and <c>server-key.pem</c> (a
+    /// destination here, <c>endpoint=server</c>), <c>client-cert.pem</c> and <c>client-key.pem</c> (a source here,
+    /// <c>endpoint=client</c>). A worker serving one host (one per machine) points it at that host's directory; a worker
+    /// serving several hosts may give each a sub-directory named after it (<c>&lt;TlsDirectory&gt;/&lt;host&gt;/</c>),
+    /// which then wins over the files at the top. Null: this worker's hosts have no credentials, and an encrypted
+    /// migration from or to them is refused with that reason. <c>infra/tls.sh</c> makes a development CA and credentials.
+    /// </summary>
+    public string? TlsDirectory { get; set; }
 }

@@ -25,7 +25,7 @@ public static class MigrationAcceptance
         saga.SourceHost = Kept(command.SourceHost);
         saga.TargetHost = Kept(command.TargetHost);
         saga.Hypervisor = Kept(command.Hypervisor);
-        saga.Policy = EffectivePolicy.From(valid ? command.Policy : null, named?.Policy);
+        saga.Policy = EffectivePolicy.From(valid ? command.Policy : null, named?.Policy, saga.Hypervisor);
         saga.Strategy = saga.Policy.StrategyFor(valid ? command.Strategy : null);
         saga.RequestedBy = valid ? command.RequestedBy : InputRules.Clip(command.RequestedBy);
         saga.RequestedAt = DateTimeOffset.UtcNow;

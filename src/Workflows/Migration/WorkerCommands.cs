@@ -11,12 +11,13 @@ public static class WorkerCommands
     /// <summary>To the source's worker, once admitted: can this VM move to the target as asked?</summary>
     public static CheckMigration CheckMigration(this MigrationState saga) => new(
         saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor,
-        saga.Policy.MaxDowntimeMs, saga.Policy.MaxBandwidthMiBps, saga.Policy.AllowPostCopy, saga.Policy.AllowAutoConverge);
+        saga.Policy.MaxDowntimeMs, saga.Policy.MaxBandwidthMiBps, saga.Policy.AllowPostCopy, saga.Policy.AllowAutoConverge,
+        saga.Policy.RequireEncryption);
 
     /// <summary>To the target's worker: get a destination ready, started from the VM as the source described it.</summary>
     public static PrepareTarget PrepareTarget(this MigrationState saga) => new(
         saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor,
-        saga.Policy.MultifdChannels, saga.VmDefinition);
+        saga.Policy.MultifdChannels, saga.VmDefinition, saga.Policy.RequireEncryption);
 
     /// <summary>
     /// To the source's worker: move the VM to where the target said its destination listens, starting at the downtime limit
@@ -30,7 +31,8 @@ public static class WorkerCommands
         saga.Policy.AllowPostCopy,
         saga.Policy.MultifdChannels,
         saga.Policy.XbzrleCacheMiB,
-        saga.IncomingUri);
+        saga.IncomingUri,
+        saga.Policy.RequireEncryption);
 
     /// <summary>To the source's worker: change the running transfer's limits; a throttle left null stays as it is.</summary>
     public static AdjustTransfer AdjustTransfer(this MigrationState saga, int maxDowntimeMs, int? throttlePercent = null) => new(

@@ -12,7 +12,8 @@ namespace Orchestrator.Workflows.Policy;
 /// <remarks>
 /// The members are named as <see cref="MigrationPolicy"/>'s, with the same JSON: a saga stored before this type existed
 /// held a <see cref="MigrationPolicy"/> with every member set (by the same merge), and it loads as this one. A saga
-/// stored before multifd and XBZRLE existed has no such members; they load as 0, off, as they were then.
+/// stored before multifd and XBZRLE existed has no such members; they load as 0, off, as they were then; one stored before
+/// encryption existed loads with <see cref="RequireEncryption"/> off: its stream was plain TCP.
 /// </remarks>
 public sealed record EffectivePolicy(
     int MaxDowntimeMs,
@@ -23,7 +24,8 @@ public sealed record EffectivePolicy(
     bool AllowAutoConverge,
     int Priority,
     int MultifdChannels = 0,
-    int XbzrleCacheMiB = 0)
+    int XbzrleCacheMiB = 0,
+    bool RequireEncryption = false)
 {
     /// <summary>What a migration gets when neither its command nor a named policy says otherwise.</summary>
     public static EffectivePolicy Defaults { get; } = new(
@@ -37,8 +39,11 @@ public sealed record EffectivePolicy(
         MultifdChannels: 0,
         XbzrleCacheMiB: 0);
 
-    /// <summary>Each value from the request, else the named policy, else the default.</summary>
-    public static EffectivePolicy From(MigrationPolicy? requested, MigrationPolicy? named = null) => new(
+    /// <summary>
+    /// Each value from the request, else the named policy, else the default. <see cref="RequireEncryption"/>'s default
+    /// depends on the <paramref name="hypervisor"/>: on for <c>qemu</c> (a real memory stream), off otherwise.
+    /// </summary>
+    public static EffectivePolicy From(MigrationPolicy? requested, MigrationPolicy? named = null, string? hypervisor = null) => new(
         MaxDowntimeMs: requested?.MaxDowntimeMs ?? named?.MaxDowntimeMs ?? Defaults.MaxDowntimeMs,
         MaxBandwidthMiBps: requested?.MaxBandwidthMiBps ?? named?.MaxBandwidthMiBps ?? Defaults.MaxBandwidthMiBps,
         CompletionTimeoutSecondsPerGiB: requested?.CompletionTimeoutSecondsPerGiB ?? named?.CompletionTimeoutSecondsPerGiB
@@ -48,7 +53,11 @@ public sealed record EffectivePolicy(
         AllowAutoConverge: requested?.AllowAutoConverge ?? named?.AllowAutoConverge ?? Defaults.AllowAutoConverge,
         Priority: requested?.Priority ?? named?.Priority ?? Defaults.Priority,
         MultifdChannels: requested?.MultifdChannels ?? named?.MultifdChannels ?? Defaults.MultifdChannels,
-        XbzrleCacheMiB: requested?.XbzrleCacheMiB ?? named?.XbzrleCacheMiB ?? Defaults.XbzrleCacheMiB);
+        XbzrleCacheMiB: requested?.XbzrleCacheMiB ?? named?.XbzrleCacheMiB ?? Defaults.XbzrleCacheMiB,
+        RequireEncryption: requested?.RequireEncryption ?? named?.RequireEncryption ?? EncryptionByDefault(hypervisor));
+
+    /// <summary>Whether a migration on <paramref name="hypervisor"/> is encrypted when no policy says: QEMU's stream carries the VM's memory.</summary>
+    public static bool EncryptionByDefault(string? hypervisor) => hypervisor == HypervisorKinds.Qemu;
 
     /// <summary>The strategy a request gets: <c>auto</c> (or none) picks hybrid where post-copy is allowed, plain pre-copy otherwise.</summary>
     public string StrategyFor(string? requested) =>
@@ -59,5 +68,5 @@ public sealed record EffectivePolicy(
     /// <summary>The values in force as <see cref="MigrationRequested"/> records them: the wire's type, every member set.</summary>
     public MigrationPolicy ToRecorded() => new(
         MaxDowntimeMs, MaxBandwidthMiBps, CompletionTimeoutSecondsPerGiB, ProgressTimeoutSeconds, AllowPostCopy, AllowAutoConverge,
-        Priority, MultifdChannels, XbzrleCacheMiB);
+        Priority, MultifdChannels, XbzrleCacheMiB, RequireEncryption);
 }

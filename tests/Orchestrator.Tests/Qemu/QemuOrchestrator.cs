@@ -20,6 +20,12 @@ public sealed class QemuOrchestrator : IAsyncLifetime
 {
     public const string Source = "qemu-a";
     public const string Target = "qemu-b";
+
+    /// <summary>A host whose TLS credentials another CA signed: an encrypted migration to it is refused.</summary>
+    public const string Rogue = "qemu-rogue";
+
+    /// <summary>A host with no TLS credentials of its own (nothing in Qemu:TlsDirectory for it).</summary>
+    public const string Bare = "qemu-bare";
     RabbitVhost _vhost = null!;
     readonly TestSchema _schema = TestSchema.Create("qemu");
     IHost _serve = null!;
@@ -44,18 +50,33 @@ public sealed class QemuOrchestrator : IAsyncLifetime
         });
         _serve = serve.Build();
 
+        // Migrations on qemu are encrypted unless the policy says otherwise: each host has credentials from infra/tls.sh.
+        Lab.MakeTls(Source);
+        Lab.MakeTls(Target);
+        Lab.MakeTls(Rogue, caDirectory: Lab.CaDirectory + "-rogue");
         var worker = Host.CreateApplicationBuilder();
         worker.Services.AddBus(Settings, new BusOptions
         {
             Hypervisor = HypervisorKinds.Qemu,
-            WorkerHosts = [Source, Target],
-            ConfigureQemu = qemu => (qemu.RuntimeRoot, qemu.PollInterval) = (Lab.Root, TimeSpan.FromMilliseconds(100)),
+            WorkerHosts = [Source, Target, Rogue, Bare],
+            ConfigureQemu = qemu => (qemu.RuntimeRoot, qemu.PollInterval, qemu.TlsDirectory) = (Lab.Root, TimeSpan.FromMilliseconds(100), Lab.TlsDirectory),
             ConfigureWorker = w => w.HeartbeatInterval = TimeSpan.FromSeconds(1),
         });
         _worker = worker.Build();
 
         await _serve.StartAsync();
         await _worker.StartAsync();
+    }
+
+    /// <summary>
+    /// Credentials (infra/tls.sh, the lab's CA) for <paramref name="hosts"/> served by a worker process of a test's own;
+    /// returns its <c>Qemu:TlsDirectory</c>.
+    /// </summary>
+    public string TlsFor(params string[] hosts)
+    {
+        foreach (var host in hosts)
+            Lab.MakeTls(host);
+        return Lab.TlsDirectory;
     }
 
     /// <summary>Sends a StartMigration of <paramref name="vmId"/> from <see cref="Source"/> to <see cref="Target"/>.</summary>
@@ -139,6 +160,8 @@ public sealed class QemuOrchestrator : IAsyncLifetime
         finally
         {
             await Lab.DisposeAsync();
+            if (Directory.Exists(Lab.CaDirectory + "-rogue"))
+                Directory.Delete(Lab.CaDirectory + "-rogue", recursive: true);
             await _vhost.DisposeAsync();
             await _schema.DisposeAsync();
         }

@@ -33,6 +33,9 @@ public sealed class QemuWorkersApart(QemuOrchestrator orchestrator) : IAsyncLife
 
     public async ValueTask InitializeAsync()
     {
+        // One CA signed both hosts' credentials; each worker sees only its own host's (Qemu:TlsDirectory).
+        SourceLab.MakeTls(Source);
+        TargetLab.MakeTls(Target, caDirectory: SourceLab.CaDirectory);
         _sourceWorker = Start(Source, SourceLab, new Dictionary<string, string>());
         _targetWorker = Start(Target, TargetLab, new Dictionary<string, string>
         {
@@ -52,6 +55,7 @@ public sealed class QemuWorkersApart(QemuOrchestrator orchestrator) : IAsyncLife
         settings["Worker__HeartbeatInterval"] = "00:00:01";
         settings["Worker__StateDirectory"] = Path.Combine(_epochs, host);
         settings["Qemu__PollInterval"] = "00:00:00.100";
+        settings["Qemu__TlsDirectory"] = lab.TlsDirectory;
         return OrchestratorProcess.Start(settings, "worker", "--driver", "qemu", "--host", host, "--qemu-root", lab.Root);
     }
 

@@ -222,6 +222,7 @@ public sealed class When_a_qemu_migration_is_recovered(QemuOrchestrator orchestr
         ["ConnectionStrings__RabbitMq"] = orchestrator.Settings.RabbitMq,
         ["Worker__HeartbeatInterval"] = "00:00:01",
         ["Qemu__PollInterval"] = "00:00:00.100",
+        ["Qemu__TlsDirectory"] = orchestrator.TlsFor(source, target),
     }, "worker", "--driver", "qemu", "--host", source, "--host", target, "--qemu-root", orchestrator.Lab.Root);
 
     /// <summary>Waits until the recovery has a verdict and the migration has ended again.</summary>

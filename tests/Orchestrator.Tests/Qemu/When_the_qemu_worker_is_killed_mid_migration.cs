@@ -59,5 +59,6 @@ public sealed class When_the_qemu_worker_is_killed_mid_migration(QemuOrchestrato
         ["ConnectionStrings__RabbitMq"] = orchestrator.Settings.RabbitMq,
         ["Worker__HeartbeatInterval"] = "00:00:01",
         ["Qemu__PollInterval"] = "00:00:00.100",
+        ["Qemu__TlsDirectory"] = orchestrator.TlsFor(Source, Target),
     }, "worker", "--driver", "qemu", "--host", Source, "--host", Target, "--qemu-root", orchestrator.Lab.Root);
 }
