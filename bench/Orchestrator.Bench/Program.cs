@@ -20,6 +20,15 @@ if (args.Length > 0 && args[0] == "predict")
     Console.WriteLine($"    ending foreseen (converges / post-copy / aborts): {compared.Count(c => c.Predicted.Outcome == c.Actual.Ending)} of {compared.Count}; "
         + "per kind, median error total / downtime: " + string.Join("; ", ended.GroupBy(c => c.Kind).Select(g =>
             $"{g.Key} {100 * Median(g.Select(c => c.TotalError(c.Predicted))):0.0} % / {100 * Median(g.Select(c => c.DowntimeError(c.Predicted))):0.0} %")));
+    foreach (var gbit in new[] { 25, 10 })
+    {
+        var (linkAware, fixedLimit, fixedAtFive) = DrainSchedule.Run(gbit * 1e9);
+        Console.WriteLine($"{(gbit == 25 ? "drain" : "    drain, 10 Gbit/s")}: {linkAware.Migrations} VMs over shared links, link-aware {linkAware.Seconds:0} s vs fixed-limit {fixedLimit.Seconds:0} s, "
+            + $"ratio {linkAware.Seconds / fixedLimit.Seconds:0.00} (goal <= 0.8), SLO misses {linkAware.SloMisses} vs {fixedLimit.SloMisses}");
+        Console.WriteLine($"    {gbit} Gbit/s uplink shared by the drain ({linkAware.MemoryBytes / (gbit * 1e9 / 8):0} s to send every VM's memory once); "
+            + $"at most {linkAware.MostAtOnce} at once link-aware, {fixedLimit.MostAtOnce} fixed-limit (2 per host, each at most 1,024 MiB/s); "
+            + $"the fixed limit raised to 5: {fixedAtFive.Seconds:0} s, SLO misses {fixedAtFive.SloMisses} (a miss: the guest throttled, or aborted)");
+    }
     return;
 }
 

@@ -36,7 +36,8 @@ public static class MigrationForecaster
             var downtimeMs = (dirty + DeviceStateBytes) * 1000 / bandwidthBytesPerSecond;
             if (downtimeMs <= state.DowntimeLimitMs)
                 return new(ForecastOutcomes.Converges, round, elapsed + downtimeMs / 1000, downtimeMs, (long)(sent + dirty + DeviceStateBytes),
-                    $"pre-copy converges in {round} rounds: {dirty / Mib:0} MiB left, {downtimeMs:0} ms within the limit {state.DowntimeLimitMs} ms");
+                    $"pre-copy converges in {round} rounds: {dirty / Mib:0} MiB left, {downtimeMs:0} ms within the limit {state.DowntimeLimitMs} ms",
+                    state.DowntimeLimitMs);
 
             var report = new PreCopyRoundCompleted(Guid.Empty, round, (long)toSend, (long)dirty, (long)(dirty / seconds), (long)bandwidthBytesPerSecond,
                 downtimeMs, DateTimeOffset.UnixEpoch, state.ThrottlePercent);
@@ -47,7 +48,7 @@ public static class MigrationForecaster
                 case ConvergenceAction.SwitchToPostCopy:
                     return PostCopy(round, elapsed, dirty, bandwidthBytesPerSecond, sent, decision.Reason);
                 case ConvergenceAction.Abort:
-                    return new(ForecastOutcomes.Aborts, round, elapsed, downtimeMs, (long)sent, decision.Reason);
+                    return new(ForecastOutcomes.Aborts, round, elapsed, downtimeMs, (long)sent, decision.Reason, state.DowntimeLimitMs);
             }
         }
         return new(ForecastOutcomes.Aborts, MaxRounds, elapsed, toSend * 1000 / bandwidthBytesPerSecond, (long)sent,
@@ -65,7 +66,7 @@ public static class MigrationForecaster
     /// <summary>Today's pre-flight figure: all memory once over the link, and the policy's downtime limit as the downtime.</summary>
     public static MigrationForecast UpperBound(long memoryBytes, double bandwidthBytesPerSecond, EffectivePolicy policy) =>
         new(ForecastOutcomes.Converges, 1, memoryBytes / bandwidthBytesPerSecond, policy.MaxDowntimeMs, memoryBytes,
-            "memory over bandwidth; downtime at the policy's limit");
+            "memory over bandwidth; downtime at the policy's limit", policy.MaxDowntimeMs);
 
     const double Mib = 1024 * 1024;
 }
