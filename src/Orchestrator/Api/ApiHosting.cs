@@ -51,7 +51,7 @@ public static class ApiHosting
             json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
         });
-        services.AddOpenApi();
+        services.AddOrchestratorOpenApi();
         return services;
     }
 
