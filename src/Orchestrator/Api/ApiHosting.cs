@@ -43,12 +43,11 @@ public static class ApiHosting
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         // A body is at most what the AMQP intake takes (PublicCommandBody): a larger one is a 413.
         services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = PublicCommandBody.MaxBodyBytes);
-        // Unknown members are refused, not ignored: a typo in a field name must not silently fall back to a default.
-        // Numbers are JSON numbers ("300" is refused), as on AMQP: both transports read a body the same way.
+        // A body is read by the AMQP intake's rules (PublicBodyReading): unknown members refused, not ignored (a typo in a
+        // field name must not silently fall back to a default), numbers as JSON numbers ("300" is refused), each member once.
         services.ConfigureHttpJsonOptions(json =>
         {
-            json.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
-            json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+            PublicBodyReading.Apply(json.SerializerOptions);
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
         });
         services.AddOrchestratorOpenApi();
