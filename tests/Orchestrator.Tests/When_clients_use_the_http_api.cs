@@ -223,6 +223,40 @@ public sealed class When_clients_use_the_http_api(RabbitMqOrchestrator orchestra
         forbidden.StatusCode.ShouldBe(403);
     }
 
+    /// <summary>Issue 17: the curl walkthrough that docs/integrate.md quotes runs as written against a real serve.</summary>
+    [Fact]
+    public async Task Should_walk_through_the_api_as_the_curl_example_does()
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(CheckedInFile.RepositoryRoot(), "examples", "curl", "walkthrough.sh"));
+        start.Environment["ORCHESTRATOR_API"] = _api.Address.ToString();
+        start.Environment["ORCHESTRATOR_API_KEY"] = ApiServer.Keys[ApiRoles.Service];
+        (start.Environment["VM"], start.Environment["SOURCE_HOST"], start.Environment["TARGET_HOST"]) = ("vm-http-curl", "e2e-a", "e2e-b");
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(3));
+        await process.WaitForExitAsync(timeout.Token);
+
+        var printed = await output + await error;
+        process.ExitCode.ShouldBe(0, printed);
+        printed.ShouldContain("state: Completed");
+        printed.ShouldContain("\"vmId\":\"vm-http-curl\"");
+        printed.ShouldContain("\"type\":\"MigrationRequested\"");
+        printed.ShouldContain("SourceHost 'host a' is not a valid name");
+        printed.ShouldContain("it belongs in 'policy.maxDowntimeMs'");
+        // What docs/integrate.md quotes of it is in it, line for line.
+        var script = CheckedInFile.Read("examples/curl/walkthrough.sh").Split('\n').Select(line => line.Trim()).ToHashSet();
+        var guide = CheckedInFile.Read("docs/integrate.md");
+        var quoted = System.Text.RegularExpressions.Regex.Matches(guide[guide.IndexOf("## Over HTTP", StringComparison.Ordinal)..], "```bash\n(.*?)```",
+            System.Text.RegularExpressions.RegexOptions.Singleline).SelectMany(block => block.Groups[1].Value.Split('\n')).Select(line => line.Trim())
+            .Where(line => line.Length > 0).ToList();
+        quoted.Count.ShouldBeGreaterThan(4);
+        quoted.Where(line => !script.Contains(line)).ShouldBeEmpty("docs/integrate.md quotes lines examples/curl/walkthrough.sh does not have");
+    }
+
     static string Indented(string json) =>
         JsonSerializer.Serialize(JsonDocument.Parse(json).RootElement, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
 
