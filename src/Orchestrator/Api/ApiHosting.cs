@@ -31,10 +31,11 @@ public static class ApiHosting
         // Commands are stored before they are answered (see CommandOutbox).
         services.AddSingleton<CommandOutbox>();
         // Kestrel and the body binding answer 413 and 415 themselves; the problem says which rule the body broke.
+        // In the AMQP intake's words (PublicBodyReading), with what HTTP takes instead.
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context => context.ProblemDetails.Detail ??= context.ProblemDetails.Status switch
         {
-            StatusCodes.Status413PayloadTooLarge => $"The request body is larger than {PublicCommandBody.MaxBodyBytes} bytes, the most any command may be.",
-            StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON: send it with Content-Type: application/json.",
+            StatusCodes.Status413PayloadTooLarge => BadRequestExceptionHandler.TooLarge(context.HttpContext.Request),
+            StatusCodes.Status415UnsupportedMediaType => BadRequestExceptionHandler.NotJson(context.HttpContext.Request),
             _ => null,
         });
         services.AddExceptionHandler<BadRequestExceptionHandler>();

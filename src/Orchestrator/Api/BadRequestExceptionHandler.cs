@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Net.Http.Headers;
 using Orchestrator.Contracts;
 using Orchestrator.Workflows.Intake;
 
@@ -45,10 +46,23 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
                 StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
                 _ => "The request body cannot be read.",
             },
-            Detail = refusal?.Reason ?? bad.InnerException?.Message ?? bad.Message,
+            Detail = refusal?.Reason ?? bad.StatusCode switch
+            {
+                StatusCodes.Status413PayloadTooLarge => TooLarge(httpContext.Request),
+                StatusCodes.Status415UnsupportedMediaType => NotJson(httpContext.Request),
+                _ => bad.InnerException?.Message ?? bad.Message,
+            },
         };
         if (refusal?.Member is { } member)
             problem.Errors[member] = [refusal.Reason];
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem });
     }
+
+    /// <summary>A body over the limit, in the AMQP intake's words (its size from Content-Length when sent).</summary>
+    public static string TooLarge(HttpRequest request) => PublicBodyReading.TooLarge(request.ContentLength);
+
+    /// <summary>A body not sent as JSON, in the AMQP intake's words: its media type (without parameters), what HTTP takes.</summary>
+    public static string NotJson(HttpRequest request) =>
+        PublicBodyReading.NotJson(MediaTypeHeaderValue.TryParse(request.ContentType, out var type) ? type.MediaType.Value : request.ContentType,
+            PublicCommandBody.PlainJson);
 }

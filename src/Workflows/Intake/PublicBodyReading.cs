@@ -28,6 +28,14 @@ public static partial class PublicBodyReading
         return options;
     }
 
+    /// <summary>A body over <see cref="PublicCommandBody.MaxBodyBytes"/>: its size when known (AMQP always, HTTP from Content-Length).</summary>
+    public static string TooLarge(long? bytes) =>
+        $"The body is {(bytes is { } size ? $"{size}" : $"more than {PublicCommandBody.MaxBodyBytes}")} bytes; at most {PublicCommandBody.MaxBodyBytes} are accepted.";
+
+    /// <summary>A body not said to be JSON; <paramref name="accepted"/>: what this transport takes instead.</summary>
+    public static string NotJson(string? mediaType, string accepted) =>
+        $"Content type {(string.IsNullOrEmpty(mediaType) ? "(none)" : InputRules.Show(mediaType))} is not accepted: send {accepted}.";
+
     public static string NotAnObject(string command) =>
         $"The body cannot be read as {command}: it must be a JSON object, the command's members by name.";
 

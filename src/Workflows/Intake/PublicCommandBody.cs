@@ -22,11 +22,10 @@ public sealed class PublicCommandBody(Type messageType)
     public string? Problem(string? mediaType, MessageBody body)
     {
         if (mediaType is not (PlainJson or Envelope))
-            return $"Content type {(mediaType is null ? "(none)" : InputRules.Show(mediaType))} is not accepted: send {PlainJson} "
-                + $"(a plain JSON body) or {Envelope} (a MassTransit envelope).";
+            return PublicBodyReading.NotJson(mediaType, $"{PlainJson} (a plain JSON body) or {Envelope} (a MassTransit envelope)");
         var length = body.Length ?? body.GetBytes().Length;
         if (length > MaxBodyBytes)
-            return $"The body is {length} bytes; at most {MaxBodyBytes} are accepted.";
+            return PublicBodyReading.TooLarge(length);
         try
         {
             using var document = JsonDocument.Parse(body.GetBytes());
