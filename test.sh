@@ -18,6 +18,8 @@ missing=()
 command -v tmux >/dev/null || missing+=(tmux)
 command -v ss >/dev/null || missing+=(iproute2)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
+# curl: examples/curl/walkthrough.sh, the HTTP API's walkthrough that a test runs.
+command -v curl >/dev/null || missing+=(curl)
 # chromium: the browser the dashboard's tests drive (Playwright, through ExecutablePath).
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 command -v systemd-analyze >/dev/null || missing+=(systemd)

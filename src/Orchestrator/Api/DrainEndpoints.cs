@@ -20,10 +20,16 @@ public static class DrainEndpoints
 {
     public static void MapDrainApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/drains");
-        api.MapPost("/", Start).RequireAuthorization(ApiRoles.OperatorsOnlyPolicy);
-        api.MapGet("/", List).RequireAuthorization(ApiRoles.ReadPolicy);
-        api.MapGet("/{id:guid}", Get).RequireAuthorization(ApiRoles.ReadPolicy);
+        var api = app.MapGroup("/api/drains").WithTags("Drains");
+        api.MapPost("/", Start).RequireAuthorization(ApiRoles.OperatorsOnlyPolicy).WithName("startDrain")
+            .WithSummary("Moves every VM off a host, to the targets named (operators only): 202 once the command is stored.")
+            .Produces<DrainAccepted>(StatusCodes.Status202Accepted).ProducesValidationProblem();
+        api.MapGet("/", List).RequireAuthorization(ApiRoles.ReadPolicy).WithName("listDrains")
+            .WithSummary("The drains asked for, newest first (at most 50); id: only those whose id starts with it.")
+            .Produces<List<HostDrainRequested>>().ProducesValidationProblem();
+        api.MapGet("/{id:guid}", Get).RequireAuthorization(ApiRoles.ReadPolicy).WithName("getDrain")
+            .WithSummary("One drain and the progress of its migrations.")
+            .Produces<DrainProgress>().ProducesProblem(StatusCodes.Status404NotFound);
     }
 
     /// <summary>The drains asked for, newest first (at most 50); <c>id</c>: only those whose id starts with it, for the CLI's short ids.</summary>
@@ -48,7 +54,7 @@ public static class DrainEndpoints
                 title: "The drain cannot start as requested.");
 
         await commands.Enqueue(QueueNames.DrainHost, command.DrainId, command, cancellationToken);
-        return Results.Accepted($"/api/drains/{command.DrainId}", new { command.DrainId });
+        return Results.Accepted($"/api/drains/{command.DrainId}", new DrainAccepted(command.DrainId));
     }
 
     static async Task<IResult> Get(Guid id, IQuerySession session, CancellationToken cancellationToken) =>

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using MassTransit;
 
 namespace Orchestrator.Workflows.Intake;
@@ -16,22 +15,17 @@ public sealed class PublicCommandBody(Type messageType)
     public const string PlainJson = "application/json";
     public const string Envelope = "application/vnd.masstransit+json";
 
-    /// <summary>The HTTP API's reading (web defaults: camelCase, case-insensitive), not MassTransit's, which converts more than JSON says.</summary>
-    static readonly JsonSerializerOptions Strict = new(JsonSerializerDefaults.Web)
-    {
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        NumberHandling = JsonNumberHandling.Strict,
-    };
+    /// <summary>The HTTP API's reading (web defaults, <see cref="PublicBodyReading.Apply"/>), not MassTransit's, which converts more than JSON says.</summary>
+    static readonly JsonSerializerOptions Strict = PublicBodyReading.Apply(new(JsonSerializerDefaults.Web));
 
     /// <summary>Why the body cannot be taken as <see cref="messageType"/>; null when it can.</summary>
     public string? Problem(string? mediaType, MessageBody body)
     {
         if (mediaType is not (PlainJson or Envelope))
-            return $"Content type {(mediaType is null ? "(none)" : InputRules.Show(mediaType))} is not accepted: send {PlainJson} "
-                + $"(a plain JSON body) or {Envelope} (a MassTransit envelope).";
+            return PublicBodyReading.NotJson(mediaType, $"{PlainJson} (a plain JSON body) or {Envelope} (a MassTransit envelope)");
         var length = body.Length ?? body.GetBytes().Length;
         if (length > MaxBodyBytes)
-            return $"The body is {length} bytes; at most {MaxBodyBytes} are accepted.";
+            return PublicBodyReading.TooLarge(length);
         try
         {
             using var document = JsonDocument.Parse(body.GetBytes());
@@ -44,7 +38,7 @@ public sealed class PublicCommandBody(Type messageType)
                 message = message.GetProperty("message");
             }
             if (message.ValueKind != JsonValueKind.Object)
-                return $"The body is a JSON {message.ValueKind.ToString().ToLowerInvariant()}, not an object.";
+                return PublicBodyReading.NotAnObject(messageType.Name);
             message.Deserialize(messageType, Strict);
             return null;
         }
@@ -54,9 +48,8 @@ public sealed class PublicCommandBody(Type messageType)
         }
         catch (JsonException e)
         {
-            // The serializer's words (member, path, position), clipped: a refused member's name can be as long as the body.
-            var at = e.Path is { } path ? $" at {InputRules.Clip(path, 128)}" : string.Empty;
-            return $"The body cannot be read as {messageType.Name}{at}: {InputRules.Clip(e.Message, 512)}";
+            // The member by its JSON path and the rule it broke, as the HTTP API says it (a refused name is clipped).
+            return PublicBodyReading.Describe(e, messageType, messageType.Name).Reason;
         }
     }
 }
