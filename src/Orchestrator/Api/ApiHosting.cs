@@ -21,6 +21,8 @@ public static class ApiHosting
                 $"Api:Clients: a client's Name is recorded as requestedBy: at most {InputRules.RequestedByMaxLength} characters, and {InputRules.TextRule}.")
             .ValidateOnStart();
         services.AddOptions<AttentionOptions>().BindConfiguration(AttentionOptions.Section);
+        services.AddOptions<Workflows.Scheduling.HostLinkOptions>().BindConfiguration(Workflows.Scheduling.HostLinkOptions.Section);
+        services.AddOptions<Workflows.Admission.AdmissionOptions>().BindConfiguration(Workflows.Admission.AdmissionOptions.Section);
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorizationBuilder()

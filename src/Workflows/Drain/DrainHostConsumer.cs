@@ -15,8 +15,6 @@ namespace Orchestrator.Workflows.Drain;
 /// </summary>
 public sealed class DrainHostConsumer(IDocumentSession session, IClientFactory clients, ILogger<DrainHostConsumer> logger) : IConsumer<DrainHost>
 {
-    public static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(10);
-
     public async Task Consume(ConsumeContext<DrainHost> context)
     {
         var drain = context.Message;
@@ -80,25 +78,8 @@ public sealed class DrainHostConsumer(IDocumentSession session, IClientFactory c
         return new HostDrainPlanned(drain.DrainId, moves, unmovable, DateTimeOffset.UtcNow);
     }
 
-    /// <summary>The host's description from its worker, or why there is none.</summary>
-    async Task<(HostDescription? Description, string? Problem)> Describe(string hypervisor, string host, CancellationToken cancellationToken)
-    {
-        var client = clients.CreateRequestClient<DescribeHost>(new Uri($"queue:{QueueNames.Worker(hypervisor, host)}"), RequestTimeout.After(s: (int)AnswerTimeout.TotalSeconds));
-        try
-        {
-            return ((await client.GetResponse<HostDescription>(new DescribeHost(host), cancellationToken)).Message, null);
-        }
-        catch (RequestTimeoutException)
-        {
-            return (null, $"The worker of {host} did not say what runs there within {AnswerTimeout.TotalSeconds:0} s");
-        }
-        catch (RequestFaultException fault)
-        {
-            var reason = fault.Fault?.Exceptions.FirstOrDefault()?.Message ?? fault.Message;
-            logger.LogWarning("The worker of {Host} could not describe it: {Reason}", host, reason);
-            return (null, $"The worker of {host} could not describe it ({reason})");
-        }
-    }
+    Task<(HostDescription? Description, string? Problem)> Describe(string hypervisor, string host, CancellationToken cancellationToken) =>
+        HostDescriber.Describe(clients, logger, hypervisor, host, cancellationToken);
 
     /// <summary>Why the drain cannot be planned as asked, with the member it concerns; null when it can.</summary>
     public static (string Member, string Problem)? Validate(DrainHost drain)

@@ -3096,6 +3096,167 @@ namespace Orchestrator.Tests.Generated
         }
 
         /// <summary>
+        /// What a drain would do, without starting anything: each VM's target, order, bandwidth, predicted start, end, downtime and ending (operators only).
+        /// </summary>
+        /// <returns>OK</returns>
+        /// <exception cref="OrchestratorApiException">A server side error occurred.</exception>
+        public virtual System.Threading.Tasks.Task<DrainPlanView> PlanDrainAsync(DrainRequest body)
+        {
+            return PlanDrainAsync(body, System.Threading.CancellationToken.None);
+        }
+
+        /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
+        /// <summary>
+        /// What a drain would do, without starting anything: each VM's target, order, bandwidth, predicted start, end, downtime and ending (operators only).
+        /// </summary>
+        /// <returns>OK</returns>
+        /// <exception cref="OrchestratorApiException">A server side error occurred.</exception>
+        public virtual async System.Threading.Tasks.Task<DrainPlanView> PlanDrainAsync(DrainRequest body, System.Threading.CancellationToken cancellationToken)
+        {
+            if (body == null)
+                throw new System.ArgumentNullException("body");
+
+            var client_ = _httpClient;
+            var disposeClient_ = false;
+            try
+            {
+                using (var request_ = new System.Net.Http.HttpRequestMessage())
+                {
+                    var json_ = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, JsonSerializerSettings);
+                    var content_ = new System.Net.Http.ByteArrayContent(json_);
+                    content_.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("application/json");
+                    request_.Content = content_;
+                    request_.Method = new System.Net.Http.HttpMethod("POST");
+                    request_.Headers.Accept.Add(System.Net.Http.Headers.MediaTypeWithQualityHeaderValue.Parse("application/json"));
+
+                    var urlBuilder_ = new System.Text.StringBuilder();
+                
+                    // Operation Path: "api/drains/plan"
+                    urlBuilder_.Append("api/drains/plan");
+
+                    PrepareRequest(client_, request_, urlBuilder_);
+
+                    var url_ = urlBuilder_.ToString();
+                    request_.RequestUri = new System.Uri(url_, System.UriKind.RelativeOrAbsolute);
+
+                    PrepareRequest(client_, request_, url_);
+
+                    var response_ = await client_.SendAsync(request_, System.Net.Http.HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+                    var disposeResponse_ = true;
+                    try
+                    {
+                        var headers_ = new System.Collections.Generic.Dictionary<string, System.Collections.Generic.IEnumerable<string>>();
+                        foreach (var item_ in response_.Headers)
+                            headers_[item_.Key] = item_.Value;
+                        if (response_.Content != null && response_.Content.Headers != null)
+                        {
+                            foreach (var item_ in response_.Content.Headers)
+                                headers_[item_.Key] = item_.Value;
+                        }
+
+                        ProcessResponse(client_, response_);
+
+                        var status_ = (int)response_.StatusCode;
+                        if (status_ == 200)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<DrainPlanView>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new OrchestratorApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            return objectResponse_.Object;
+                        }
+                        else
+                        if (status_ == 400)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<HttpValidationProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new OrchestratorApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new OrchestratorApiException<HttpValidationProblemDetails>("Bad Request", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 401)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new OrchestratorApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new OrchestratorApiException<ProblemDetails>("No API key, or one no client has.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 403)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new OrchestratorApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new OrchestratorApiException<ProblemDetails>("The client\'s roles do not allow this operation.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 413)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new OrchestratorApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new OrchestratorApiException<ProblemDetails>("The body is larger than 65536 bytes, the most any command may be.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 415)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new OrchestratorApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new OrchestratorApiException<ProblemDetails>("The body is not sent as application/json.", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 502)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new OrchestratorApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new OrchestratorApiException<ProblemDetails>("Bad Gateway", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        if (status_ == 503)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<ProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new OrchestratorApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new OrchestratorApiException<ProblemDetails>("PostgreSQL cannot be reached: nothing was read or stored. Retry after the seconds Retry-After says (a command with the same id stays one).", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
+                        }
+                        else
+                        {
+                            var responseData_ = response_.Content == null ? null : await ReadAsStringAsync(response_.Content, cancellationToken).ConfigureAwait(false);
+                            throw new OrchestratorApiException("The HTTP status code of the response was not expected (" + status_ + ").", status_, responseData_, headers_, null);
+                        }
+                    }
+                    finally
+                    {
+                        if (disposeResponse_)
+                            response_.Dispose();
+                    }
+                }
+            }
+            finally
+            {
+                if (disposeClient_)
+                    client_.Dispose();
+            }
+        }
+
+        /// <summary>
         /// One drain and the progress of its migrations.
         /// </summary>
         /// <returns>OK</returns>
@@ -3587,6 +3748,41 @@ namespace Orchestrator.Tests.Generated
     }
 
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class DrainPlanView
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("host")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Host { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("linkMiBps")]
+        public double LinkMiBps { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("maxAtOnce")]
+        public int MaxAtOnce { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("scheduler")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Scheduler { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("totalSeconds")]
+        public double TotalSeconds { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("migrations")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.ICollection<PlannedMigrationView> Migrations { get; set; } = new System.Collections.ObjectModel.Collection<PlannedMigrationView>();
+
+        [System.Text.Json.Serialization.JsonPropertyName("unmovable")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.ICollection<DrainProblem> Unmovable { get; set; } = new System.Collections.ObjectModel.Collection<DrainProblem>();
+
+        [System.Text.Json.Serialization.JsonPropertyName("unanswered")]
+        [System.ComponentModel.DataAnnotations.Required]
+        public System.Collections.Generic.ICollection<string> Unanswered { get; set; } = new System.Collections.ObjectModel.Collection<string>();
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class DrainProblem
     {
 
@@ -3996,6 +4192,21 @@ namespace Orchestrator.Tests.Generated
         [System.Text.Json.Serialization.JsonPropertyName("predictedDowntimeMs")]
         public double? PredictedDowntimeMs { get; set; } = default!;
 
+        [System.Text.Json.Serialization.JsonPropertyName("forecastOutcome")]
+        public string? ForecastOutcome { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("forecastRounds")]
+        public int? ForecastRounds { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("forecastTotalSeconds")]
+        public double? ForecastTotalSeconds { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("forecastDowntimeMs")]
+        public double? ForecastDowntimeMs { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("forecastFromMigrations")]
+        public int? ForecastFromMigrations { get; set; } = default!;
+
         [System.Text.Json.Serialization.JsonPropertyName("memoryBytes")]
         public long? MemoryBytes { get; set; } = default!;
 
@@ -4034,6 +4245,42 @@ namespace Orchestrator.Tests.Generated
 
         [System.Text.Json.Serialization.JsonPropertyName("isTerminal")]
         public bool IsTerminal { get; set; } = default!;
+
+    }
+
+    [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
+    public partial class PlannedMigrationView
+    {
+
+        [System.Text.Json.Serialization.JsonPropertyName("order")]
+        public int Order { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("vmId")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string VmId { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("targetHost")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string TargetHost { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("bandwidthMiBps")]
+        public double BandwidthMiBps { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("startSeconds")]
+        public double StartSeconds { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("endSeconds")]
+        public double EndSeconds { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("downtimeMs")]
+        public double DowntimeMs { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("outcome")]
+        [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
+        public string Outcome { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("earlierMigrations")]
+        public int EarlierMigrations { get; set; } = default!;
 
     }
 

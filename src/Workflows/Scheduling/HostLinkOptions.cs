@@ -5,7 +5,7 @@ namespace Orchestrator.Workflows.Scheduling;
 /// for a host not named (1,192 MiB/s: 10 Gbit/s). The drain plan's forecast shares the drained host's uplink among its
 /// migrations.
 /// </summary>
-public sealed class LinkOptions
+public sealed class HostLinkOptions
 {
     public const string Section = "Links";
 
