@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MassTransit;
+using Orchestrator.Contracts;
 
 namespace Orchestrator.Workflows.Intake;
 
@@ -22,6 +23,8 @@ public sealed class PublicCommandBody(Type messageType)
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         NumberHandling = JsonNumberHandling.Strict,
     };
+
+    readonly int _supportedVersion = PublicContract.Command(messageType)?.SchemaVersion ?? PublicContract.DefaultSchemaVersion;
 
     /// <summary>Why the body cannot be taken as <see cref="messageType"/>; null when it can.</summary>
     public string? Problem(string? mediaType, MessageBody body)
@@ -45,6 +48,9 @@ public sealed class PublicCommandBody(Type messageType)
             }
             if (message.ValueKind != JsonValueKind.Object)
                 return $"The body is a JSON {message.ValueKind.ToString().ToLowerInvariant()}, not an object.";
+            // The version first: a later version's new members would otherwise be refused as unknown, with less clear words.
+            if (InputRules.SchemaVersionProblem(messageType.Name, SchemaVersionOf(message), _supportedVersion) is { } version)
+                return version;
             message.Deserialize(messageType, Strict);
             return null;
         }
@@ -58,5 +64,17 @@ public sealed class PublicCommandBody(Type messageType)
             var at = e.Path is { } path ? $" at {InputRules.Clip(path, 128)}" : string.Empty;
             return $"The body cannot be read as {messageType.Name}{at}: {InputRules.Clip(e.Message, 512)}";
         }
+    }
+
+    /// <summary>The body's <c>schemaVersion</c> (named as the reading matches names: any case) when it is an integer; else null.</summary>
+    static long? SchemaVersionOf(JsonElement message)
+    {
+        foreach (var member in message.EnumerateObject())
+        {
+            if (string.Equals(member.Name, "schemaVersion", StringComparison.OrdinalIgnoreCase)
+                && member.Value.ValueKind == JsonValueKind.Number && member.Value.TryGetInt64(out var version))
+                return version;
+        }
+        return null;
     }
 }
