@@ -22,6 +22,8 @@ command -v shellcheck >/dev/null || missing+=(shellcheck)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
 python3 -c 'import cryptography.hazmat.primitives.asymmetric.ed25519' 2>/dev/null || missing+=(python3 python3-cryptography)
+# Debian's python3-pika: examples/python/start_migration.py, which a test runs (Debian's python3, not another on the PATH).
+/usr/bin/python3 -c 'import pika' 2>/dev/null || missing+=(python3-pika)
 # npm: fetches the AsyncAPI 3.0 JSON Schema (below) that docs/asyncapi.json is validated against.
 command -v npm >/dev/null || missing+=(npm)
 if (( ${#missing[@]} )); then
