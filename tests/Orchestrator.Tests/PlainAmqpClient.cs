@@ -78,6 +78,14 @@ public sealed class PlainAmqpClient : IAsyncDisposable
 
     public sealed record Delivered(string RoutingKey, string? ContentType, string? Type, string? MessageId, IReadOnlyDictionary<string, object?> Headers, string Body);
 
+    /// <summary>A durable queue of the caller's name bound to <paramref name="exchange"/>: what it collects survives a broker restart.</summary>
+    public async Task DeclareDurableQueue(string queue, string exchange, string bindingKey)
+    {
+        await using var channel = await _connection.CreateChannelAsync();
+        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
+        await channel.QueueBindAsync(queue, exchange, bindingKey);
+    }
+
     /// <summary>Whether <paramref name="queue"/> exists (its consumer declared it).</summary>
     public async Task<bool> QueueExists(string queue)
     {
