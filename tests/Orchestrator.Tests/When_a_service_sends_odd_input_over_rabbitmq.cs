@@ -94,6 +94,20 @@ public sealed class When_a_service_sends_odd_input_over_rabbitmq(RabbitMqOrchest
     }
 
     [Fact]
+    public async Task Should_set_aside_a_schema_version_this_release_does_not_read_in_the_words_of_http()
+    {
+        await using var client = await PlainAmqpClient.ConnectAsync();
+        var id = Guid.NewGuid();
+
+        await client.Publish(QueueNames.StartMigration, StartBody(id, "vm-odd-v2").TrimEnd('}') + ""","schemaVersion":2,"placementHint":"rack-7"}""");
+
+        (await TakeFaults(client, id)).ShouldHaveSingleItem().ShouldBe(
+            "SchemaVersion 2 of StartMigration is not supported: this orchestrator reads version 1 only. "
+            + "Send schemaVersion 1 (or leave it out), as docs/asyncapi.json describes.");
+        (await orchestrator.Summary(id)).ShouldBeNull();
+    }
+
+    [Fact]
     public async Task Should_set_aside_a_top_level_member_the_command_does_not_have()
     {
         await using var client = await PlainAmqpClient.ConnectAsync();

@@ -17,6 +17,23 @@ public sealed class When_a_public_command_body_is_read
     [Fact]
     public void Should_take_a_plain_json_body() => Problem(PublicCommandBody.PlainJson, Start).ShouldBeNull();
 
+    [Theory]
+    [InlineData(""","schemaVersion":1}""")]
+    [InlineData("}")]
+    public void Should_take_schema_version_1_or_none(string tail) =>
+        Problem(PublicCommandBody.PlainJson, Start.TrimEnd('}') + tail).ShouldBeNull();
+
+    [Fact]
+    public void Should_refuse_a_schema_version_this_release_does_not_read_before_its_new_members() =>
+        Problem(PublicCommandBody.PlainJson, Start.TrimEnd('}') + ""","schemaVersion":2,"placementHint":"rack-7"}""")
+            .ShouldBe("SchemaVersion 2 of StartMigration is not supported: this orchestrator reads version 1 only. "
+                + "Send schemaVersion 1 (or leave it out), as docs/asyncapi.json describes.");
+
+    [Fact]
+    public void Should_refuse_a_schema_version_in_an_envelope_with_the_same_words() =>
+        Problem(PublicCommandBody.Envelope, $$$"""{"messageType":["urn:message:Orchestrator.Contracts:StartMigration"],"message":{{{Start.TrimEnd('}')}}},"schemaVersion":3}}""")
+            .ShouldNotBeNull().ShouldStartWith("SchemaVersion 3 of StartMigration is not supported");
+
     [Fact]
     public void Should_take_a_masstransit_envelope() =>
         Problem(PublicCommandBody.Envelope, $$"""{"messageId":"{{Guid.NewGuid()}}","messageType":["urn:message:Orchestrator.Contracts:StartMigration"],"message":{{Start}}}""")

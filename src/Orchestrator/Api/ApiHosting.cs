@@ -70,6 +70,7 @@ public static class ApiHosting
         app.MapFleetApi();
         app.MapDeadLetterApi();
         app.MapDashboard();
+        app.MapContractDocuments();
         return app;
     }
 }

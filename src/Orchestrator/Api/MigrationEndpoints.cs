@@ -78,6 +78,10 @@ public static class MigrationEndpoints
     static async Task<IResult> Start(StartMigrationRequest request, ClaimsPrincipal user, IQuerySession session, CommandOutbox commands,
         CancellationToken cancellationToken)
     {
+        if (InputRules.SchemaVersionProblem(nameof(StartMigration), request.SchemaVersion,
+                PublicContract.Command(typeof(StartMigration))!.SchemaVersion) is { } version)
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["schemaVersion"] = [version] },
+                title: "The migration cannot start as requested.");
         var command = request.ToCommand(request.MigrationId ?? NewId.NextGuid(), user.Identity!.Name!);
         var problems = StartMigrationValidator.ValidateFields(command);
         if (problems.Count > 0)

@@ -47,6 +47,7 @@ public sealed class DrainHostConsumer(IDocumentSession session, IClientFactory c
             planned ??= outcome as HostDrainPlanned;
         }
 
+        await PublishStream(context, drain.DrainId);
         if (planned is null)
             return;
         // Starting is idempotent (the migration ids are fixed by the plan): a redelivered drain sends the same commands.
@@ -54,6 +55,25 @@ public sealed class DrainHostConsumer(IDocumentSession session, IClientFactory c
         foreach (var move in planned.Moves)
             await endpoint.Send(new StartMigration(move.MigrationId, move.VmId, drain.Host, move.TargetHost, drain.Hypervisor,
                 RequestedBy: $"drain {drain.DrainId:N} by {InputRules.Clip(drain.RequestedBy, InputRules.RequestedByMaxLength - 50) ?? "unknown"}"), context.CancellationToken);
+    }
+
+    /// <summary>
+    /// Publishes the drain's events for other services, each with its stored event's id as the message id: a redelivered
+    /// drain publishes them again with the same ids, so a subscriber can tell a repeat from a new event.
+    /// </summary>
+    async Task PublishStream(ConsumeContext context, Guid drainId)
+    {
+        foreach (var stored in await session.Events.FetchStreamAsync(drainId, token: context.CancellationToken))
+        {
+            if (PublicContract.Event(stored.EventType) is null)
+                continue;
+            var id = stored.Id;
+            await context.Publish(stored.Data, stored.EventType, Pipe.Execute<PublishContext>(publish =>
+            {
+                publish.MessageId = id;
+                publish.CorrelationId = drainId;
+            }), context.CancellationToken);
+        }
     }
 
     async Task<HostDrainPlanned?> StoredPlan(Guid drainId, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MassTransit;
+using Orchestrator.Contracts;
 
 namespace Orchestrator.Workflows.Intake;
 
@@ -17,6 +18,8 @@ public sealed class PublicCommandBody(Type messageType)
 
     /// <summary>The HTTP API's reading (web defaults, <see cref="PublicBodyReading.Apply"/>), not MassTransit's, which converts more than JSON says.</summary>
     static readonly JsonSerializerOptions Strict = PublicBodyReading.Apply(new(JsonSerializerDefaults.Web));
+
+    readonly int _supportedVersion = PublicContract.Command(messageType)?.SchemaVersion ?? PublicContract.DefaultSchemaVersion;
 
     /// <summary>Why the body cannot be taken as <see cref="messageType"/>; null when it can.</summary>
     public string? Problem(string? mediaType, MessageBody body)
@@ -39,6 +42,9 @@ public sealed class PublicCommandBody(Type messageType)
             }
             if (message.ValueKind != JsonValueKind.Object)
                 return PublicBodyReading.NotAnObject(messageType.Name);
+            // The version first: a later version's new members would otherwise be refused as unknown, with less clear words.
+            if (InputRules.SchemaVersionProblem(messageType.Name, SchemaVersionOf(message), _supportedVersion) is { } version)
+                return version;
             message.Deserialize(messageType, Strict);
             return null;
         }
@@ -51,5 +57,17 @@ public sealed class PublicCommandBody(Type messageType)
             // The member by its JSON path and the rule it broke, as the HTTP API says it (a refused name is clipped).
             return PublicBodyReading.Describe(e, messageType, messageType.Name).Reason;
         }
+    }
+
+    /// <summary>The body's <c>schemaVersion</c> (named as the reading matches names: any case) when it is an integer; else null.</summary>
+    static long? SchemaVersionOf(JsonElement message)
+    {
+        foreach (var member in message.EnumerateObject())
+        {
+            if (string.Equals(member.Name, "schemaVersion", StringComparison.OrdinalIgnoreCase)
+                && member.Value.ValueKind == JsonValueKind.Number && member.Value.TryGetInt64(out var version))
+                return version;
+        }
+        return null;
     }
 }

@@ -33,7 +33,7 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                 .If(context => context.Saga.RejectionCode is null, claim => claim.Activity(x => x.OfType<ClaimVmActivity>()))
                 .IfElse(context => context.Saga.RejectionCode is null,
                     accepted => accepted
-                        .Record(saga => saga.Requested())
+                        .RecordAndPublish(saga => saga.Requested())
                         .Activity(x => x.OfType<AdmitOrQueueActivity>())
                         .IfElse(context => context.Saga.Queued,
                             queued => queued.TransitionTo(Queued),
@@ -223,7 +223,7 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                 context.Saga.Epoch = 1;
                 context.Saga.Queued = false;
             })
-            .Record(saga => saga.Admitted())
+            .RecordAndPublish(saga => saga.Admitted())
             .SendToWorker(saga => saga.SourceHost, saga => saga.CheckMigration())
             .TransitionTo(Checking);
 
