@@ -3957,6 +3957,9 @@ namespace Orchestrator.Tests.Generated
         [System.ComponentModel.DataAnnotations.Required(AllowEmptyStrings = true)]
         public System.DateTimeOffset Timestamp { get; set; } = default!;
 
+        [System.Text.Json.Serialization.JsonPropertyName("schemaVersion")]
+        public int SchemaVersion { get; set; } = 1;
+
     }
 
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
@@ -4332,6 +4335,9 @@ namespace Orchestrator.Tests.Generated
 
         [System.Text.Json.Serialization.JsonPropertyName("vmLabels")]
         public System.Collections.Generic.IDictionary<string, string>? VmLabels { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("schemaVersion")]
+        public int? SchemaVersion { get; set; } = default!;
 
     }
 
