@@ -16,6 +16,8 @@ COPY src/ReadModels/ReadModels.csproj src/ReadModels/
 COPY src/Orchestrator/Orchestrator.csproj src/Orchestrator/
 RUN dotnet restore src/Orchestrator/Orchestrator.csproj
 COPY src/ src/
+# The AsyncAPI document the executable serves at /asyncapi.json.
+COPY docs/asyncapi.json docs/
 RUN dotnet publish src/Orchestrator/Orchestrator.csproj -c Release --no-restore -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime

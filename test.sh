@@ -18,11 +18,18 @@ missing=()
 command -v tmux >/dev/null || missing+=(tmux)
 command -v ss >/dev/null || missing+=(iproute2)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
+# openssl: infra/tls.sh makes the QEMU migration stream's development CA and host credentials.
 command -v openssl >/dev/null || missing+=(openssl)
+# curl: examples/curl/walkthrough.sh, the HTTP API's walkthrough that a test runs.
+command -v curl >/dev/null || missing+=(curl)
 # chromium: the browser the dashboard's tests drive (Playwright, through ExecutablePath).
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
 python3 -c 'import cryptography.hazmat.primitives.asymmetric.ed25519' 2>/dev/null || missing+=(python3 python3-cryptography)
+# Debian's python3-pika: examples/python/start_migration.py, which a test runs (Debian's python3, not another on the PATH).
+/usr/bin/python3 -c 'import pika' 2>/dev/null || missing+=(python3-pika)
+# npm: fetches the AsyncAPI 3.0 JSON Schema (below) that docs/asyncapi.json is validated against.
+command -v npm >/dev/null || missing+=(npm)
 if (( ${#missing[@]} )); then
   apt-get -o DPkg::Lock::Timeout=900 -q update >&2
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 -q install -y "${missing[@]}" >&2
@@ -71,6 +78,14 @@ export ORCHESTRATOR_TEST_RUN
 infra/schemas.sh sweep || echo "[schemas] the sweep of earlier runs' schemas failed; the run goes on" >&2
 
 mkdir -p .data
+# The AsyncAPI 3.0 JSON Schema (bundled, without $id) from the npm registry's @asyncapi/specs (Apache-2.0), unpacked
+# once into .data/asyncapi-specs: tests/Contracts.Tests validates docs/asyncapi.json against it.
+asyncapi_specs=.data/asyncapi-specs
+if [[ ! -f $asyncapi_specs/package/schemas/3.0.0-without-\$id.json ]]; then
+  mkdir -p "$asyncapi_specs"
+  (cd "$asyncapi_specs" && npm pack --silent @asyncapi/specs@6.11.1 >/dev/null && tar xzf asyncapi-specs-6.11.1.tgz) ||
+    echo "[contract] npm pack @asyncapi/specs failed: the AsyncAPI validation test will say so" >&2
+fi
 log=.data/test-output.log
 set +e
 {

@@ -6,11 +6,15 @@
 #   bench/run.sh qemu                         only the real QEMU migrations: orchestrated vs a direct QMP sequence,
 #                                             and orchestrated with TLS vs plain
 #   bench/run.sh saga [migrations]            only saga throughput and step latency, beside the INSERT baseline
+#   bench/run.sh predict                      the predictor's forecasts against sim migrations (no service needed)
 #   bench/run.sh scale [migrations] [--starts-per-second R] [--time-factor F] [--workers W]
 #                                             serve and sim workers as processes with (default) 10,000 migrations in
 #                                             flight: the saga queue's deepest backlog, both processes' peak memory
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [[ ${1:-} == predict ]]; then   # the model alone: no service to start
+  exec dotnet run -c Release --project bench/Orchestrator.Bench -- "$@"
+fi
 if infra/services.sh status >/dev/null 2>&1; then started=no; else started=yes; fi
 vhost=""
 cleanup() {

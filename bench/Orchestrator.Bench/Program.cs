@@ -8,6 +8,30 @@ var positional = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordin
 var migrations = positional.Count > 0 && int.TryParse(positional[0], out var n) ? n : 300;
 var events = eventsAt >= 0 && eventsAt + 1 < args.Length && long.TryParse(args[eventsAt + 1], out var e) ? e : 1_000_000;
 var historyOnly = args.Contains("--history-only");
+// bench/run.sh predict: the predictor's forecasts against the sim's migrations (no services needed).
+if (args.Length > 0 && args[0] == "predict")
+{
+    var compared = Prediction.Run();
+    var ended = compared.Where(c => c.Actual.Ending != Orchestrator.Workflows.Prediction.ForecastOutcomes.Aborts).ToList();
+    foreach (var (name, pick) in new (string, Func<Prediction.Compared, Orchestrator.Workflows.Prediction.MigrationForecast>)[]
+        { ("prediction", c => c.Predicted), ("upper-bound baseline", c => c.Baseline) })
+        Console.WriteLine($"{name}: median error total time {100 * Median(ended.Select(c => c.TotalError(pick(c)))):0.0} %, "
+            + $"downtime {100 * Median(ended.Select(c => c.DowntimeError(pick(c)))):0.0} % (goals <= 15 %, <= 25 %), over {ended.Count} migrations");
+    Console.WriteLine($"    ending foreseen (converges / post-copy / aborts): {compared.Count(c => c.Predicted.Outcome == c.Actual.Ending)} of {compared.Count}; "
+        + "per kind, median error total / downtime: " + string.Join("; ", ended.GroupBy(c => c.Kind).Select(g =>
+            $"{g.Key} {100 * Median(g.Select(c => c.TotalError(c.Predicted))):0.0} % / {100 * Median(g.Select(c => c.DowntimeError(c.Predicted))):0.0} %")));
+    foreach (var gbit in new[] { 25, 10 })
+    {
+        var (linkAware, fixedLimit, fixedAtFive) = DrainSchedule.Run(gbit * 1e9);
+        Console.WriteLine($"{(gbit == 25 ? "drain" : "    drain, 10 Gbit/s")}: {linkAware.Migrations} VMs over shared links, link-aware {linkAware.Seconds:0} s vs fixed-limit {fixedLimit.Seconds:0} s, "
+            + $"ratio {linkAware.Seconds / fixedLimit.Seconds:0.00} (goal <= 0.8), SLO misses {linkAware.SloMisses} vs {fixedLimit.SloMisses}");
+        Console.WriteLine($"    {gbit} Gbit/s uplink shared by the drain ({linkAware.MemoryBytes / (gbit * 1e9 / 8):0} s to send every VM's memory once); "
+            + $"at most {linkAware.MostAtOnce} at once link-aware, {fixedLimit.MostAtOnce} fixed-limit (2 per host, each at most 1,024 MiB/s); "
+            + $"the fixed limit raised to 5: {fixedAtFive.Seconds:0} s, SLO misses {fixedAtFive.SloMisses} (a miss: the guest throttled, or aborted)");
+    }
+    return;
+}
+
 var postgres = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
     ?? throw new InvalidOperationException("Run through bench/run.sh, which starts the services and sets the connection strings.");
 var rabbit = Environment.GetEnvironmentVariable("ConnectionStrings__RabbitMq")!;

@@ -17,4 +17,5 @@ public sealed record AuditCheckpointTaken(
     DateTimeOffset SignedAt,
     string KeyId,
     string Signature,
-    DateTimeOffset Timestamp);
+    DateTimeOffset Timestamp,
+    int SchemaVersion = 1);

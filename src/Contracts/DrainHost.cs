@@ -5,4 +5,4 @@ namespace Orchestrator.Contracts;
 /// One tracked operation: its stream is <see cref="DrainId"/>.
 /// Sending the same command twice starts one drain.
 /// </summary>
-public sealed record DrainHost(Guid DrainId, string Host, string Hypervisor, IReadOnlyList<string> Targets, string? RequestedBy = null);
+public sealed record DrainHost(Guid DrainId, string Host, string Hypervisor, IReadOnlyList<string> Targets, string? RequestedBy = null, int SchemaVersion = 1);

@@ -7,4 +7,5 @@ public sealed record MigrationCompleted(
     string RunningOn,
     double DowntimeMs,
     double DurationMs,
-    DateTimeOffset Timestamp) : IMigrationEvent;
+    DateTimeOffset Timestamp,
+    int SchemaVersion = 1) : IMigrationEvent;

@@ -4,4 +4,4 @@ namespace Orchestrator.Contracts;
 /// The migration waits for a free slot: <see cref="Reason"/> names the limit that holds it back and
 /// <see cref="Position"/> its place in the queue when it joined (1 = next).
 /// </summary>
-public sealed record MigrationQueued(Guid MigrationId, int Position, string Reason, DateTimeOffset Timestamp) : IMigrationEvent;
+public sealed record MigrationQueued(Guid MigrationId, int Position, string Reason, DateTimeOffset Timestamp, int SchemaVersion = 1) : IMigrationEvent;

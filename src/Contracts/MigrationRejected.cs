@@ -8,4 +8,5 @@ public sealed record MigrationRejected(
     string? VmId,
     string ReasonCode,
     string Reason,
-    DateTimeOffset Timestamp) : IMigrationEvent;
+    DateTimeOffset Timestamp,
+    int SchemaVersion = 1) : IMigrationEvent;

@@ -14,4 +14,5 @@ public sealed record MigrationRequested(
     MigrationPolicy Policy,
     string? RequestedBy,
     DateTimeOffset Timestamp,
-    string? PolicyName = null) : IMigrationEvent;
+    string? PolicyName = null,
+    int SchemaVersion = 1) : IMigrationEvent;

@@ -6,4 +6,5 @@ public sealed record MigrationStateChanged(
     string? VmId,
     string? FromState,
     string ToState,
-    DateTimeOffset Timestamp) : IMigrationEvent;
+    DateTimeOffset Timestamp,
+    int SchemaVersion = 1) : IMigrationEvent;

@@ -5,4 +5,4 @@ namespace Orchestrator.Contracts;
 /// drive the migration to the terminal state that answer implies: finished, rolled back, or failed with the VM lost.
 /// Accepted in every state from Preparing on, Failed included; refused before any host was touched and after a clean end.
 /// </summary>
-public sealed record RecoverMigration(Guid MigrationId, string? RequestedBy = null);
+public sealed record RecoverMigration(Guid MigrationId, string? RequestedBy = null, int SchemaVersion = 1);

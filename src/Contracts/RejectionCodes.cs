@@ -8,4 +8,7 @@ public static class RejectionCodes
 
     /// <summary>The source host's worker found the migration cannot go ahead (kind, capacity, predicted downtime).</summary>
     public const string PreflightFailed = "preflight-failed";
+
+    /// <summary>The VM's own history says pre-copy cannot converge within the policy, and the policy allows nothing else.</summary>
+    public const string PredictedNotToConverge = "predicted-not-to-converge";
 }

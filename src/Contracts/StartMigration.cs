@@ -16,4 +16,5 @@ public sealed record StartMigration(
     string? Strategy = null,
     MigrationPolicy? Policy = null,
     string? RequestedBy = null,
-    IReadOnlyDictionary<string, string>? VmLabels = null);
+    IReadOnlyDictionary<string, string>? VmLabels = null,
+    int SchemaVersion = 1);

@@ -10,6 +10,7 @@ using Orchestrator.Workflows.Liveness;
 using Orchestrator.Workflows.Migration;
 using Orchestrator.Workflows.Outbox;
 using Orchestrator.Workflows.Persistence;
+using Orchestrator.Workflows.Prediction;
 using Orchestrator.Workflows.Timers;
 
 namespace Orchestrator.Workflows;
@@ -44,6 +45,7 @@ public static class WorkflowsRegistration
         options.Schema.For<InboxRecord>().Identity(x => x.Id).Duplicate(x => x.ProcessedAt);
         options.Schema.For<DeadLetter>().Identity(x => x.Id).Duplicate(x => x.SetAsideAt);
         options.Schema.For<TransferLiveness>().Identity(x => x.Id).Duplicate(x => x.SeenAt);
+        options.Schema.For<VmBehaviourHistory>().Identity(x => x.Id);
         options.Events.StreamIdentity = StreamIdentity.AsGuid;
         options.Events.MetadataConfig.CorrelationIdEnabled = true;
         options.Events.MetadataConfig.CausationIdEnabled = true;

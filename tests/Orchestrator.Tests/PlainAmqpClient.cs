@@ -53,6 +53,39 @@ public sealed class PlainAmqpClient : IAsyncDisposable
         return received;
     }
 
+    /// <summary>
+    /// Binds a private queue to the topic exchange <paramref name="exchange"/> with <paramref name="bindingKey"/>, without
+    /// declaring the exchange (binding fails when it does not exist), and collects what arrives, with its properties.
+    /// </summary>
+    public async Task<List<Delivered>> Follow(string exchange, string bindingKey = "#")
+    {
+        var received = new List<Delivered>();
+        var queue = await _channel.QueueDeclareAsync(queue: string.Empty, durable: false, exclusive: true, autoDelete: true);
+        await _channel.QueueBindAsync(queue.QueueName, exchange, bindingKey);
+        var consumer = new AsyncEventingBasicConsumer(_channel);
+        consumer.ReceivedAsync += (_, delivery) =>
+        {
+            var headers = (delivery.BasicProperties.Headers ?? new Dictionary<string, object?>())
+                .ToDictionary(h => h.Key, h => h.Value is byte[] bytes ? Encoding.UTF8.GetString(bytes) : h.Value);
+            lock (received)
+                received.Add(new Delivered(delivery.RoutingKey, delivery.BasicProperties.ContentType, delivery.BasicProperties.Type,
+                    delivery.BasicProperties.MessageId, headers, Encoding.UTF8.GetString(delivery.Body.Span)));
+            return Task.CompletedTask;
+        };
+        await _channel.BasicConsumeAsync(queue.QueueName, autoAck: true, consumer);
+        return received;
+    }
+
+    public sealed record Delivered(string RoutingKey, string? ContentType, string? Type, string? MessageId, IReadOnlyDictionary<string, object?> Headers, string Body);
+
+    /// <summary>A durable queue of the caller's name bound to <paramref name="exchange"/>: what it collects survives a broker restart.</summary>
+    public async Task DeclareDurableQueue(string queue, string exchange, string bindingKey)
+    {
+        await using var channel = await _connection.CreateChannelAsync();
+        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
+        await channel.QueueBindAsync(queue, exchange, bindingKey);
+    }
+
     /// <summary>Whether <paramref name="queue"/> exists (its consumer declared it).</summary>
     public async Task<bool> QueueExists(string queue)
     {

@@ -6,7 +6,8 @@ namespace Orchestrator.Tests;
 
 /// <summary>
 /// A service that starts before anything has happened binds its queue to the outcome exchanges at once: on a RabbitMQ
-/// virtual host of the test's own, a freshly started serve role has declared every integration event's exchange.
+/// virtual host of the test's own, a freshly started serve role has declared every integration event's exchange, and
+/// orchestrator.events, where the same events go as CloudEvents.
 /// </summary>
 [Trait("Category", "Integration")]
 public sealed class When_a_service_binds_before_the_first_outcome : IAsyncLifetime
@@ -38,6 +39,9 @@ public sealed class When_a_service_binds_before_the_first_outcome : IAsyncLifeti
         try
         {
             await using var client = await PlainAmqpClient.ConnectAsync(_settings.RabbitMq);
+            // orchestrator.events is declared while serve starts: a queue binds to it at once (a bind to a missing exchange fails).
+            (await client.ExchangeExists(Contracts.PublicContract.EventsExchange)).ShouldBeTrue();
+            await client.Follow(Contracts.PublicContract.EventsExchange, "migration.completed");
             // The bus connects in the background: wait for it, not for any outcome (nothing is ever published here).
             var missing = await Eventually.Get(async () =>
             {

@@ -49,6 +49,24 @@ public sealed class When_an_operator_uses_the_cli(RabbitMqOrchestrator orchestra
     [Fact]
     public async Task Should_drain_a_host_and_follow_the_drain_to_its_end()
     {
+        // First the plan: each VM's target, order, bandwidth and predicted finish, and nothing started.
+        var (planned, planOutput) = await Cli(ApiRoles.Operator, "drain", "e2e-drained", "--to", "e2e-b", "--plan", "-o", "json");
+        planned.ShouldBe(ExitCodes.Ok, planOutput);
+        var plan = JsonDocument.Parse(planOutput).RootElement;
+        var planVms = plan.GetProperty("migrations").EnumerateArray().ToList();
+        planVms.Select(m => m.GetProperty("vmId").GetString()).Order().ShouldBe(RabbitMqOrchestrator.DrainedVms);
+        planVms.Select(m => m.GetProperty("order").GetInt32()).ShouldBe([1, 2, 3]);
+        planVms.ShouldAllBe(m => m.GetProperty("targetHost").GetString() == "e2e-b" && m.GetProperty("bandwidthMiBps").GetDouble() > 0
+            && m.GetProperty("endSeconds").GetDouble() > m.GetProperty("startSeconds").GetDouble());
+        plan.GetProperty("totalSeconds").GetDouble().ShouldBe(planVms.Max(m => m.GetProperty("endSeconds").GetDouble()), 0.01);
+        plan.GetProperty("maxAtOnce").GetInt32().ShouldBe(2, "the admission limits: two outbound per host");
+        planVms[2].GetProperty("startSeconds").GetDouble().ShouldBeGreaterThan(0, "the third waits for one of the first two");
+        var (plainPlan, plainOutput) = await Cli(ApiRoles.Operator, "drain", "e2e-drained", "--to", "e2e-b", "--plan");
+        plainPlan.ShouldBe(ExitCodes.Ok, plainOutput);
+        plainOutput.ShouldContain("nothing was started");
+        var (_, listed) = await Cli(ApiRoles.Viewer, "list", "--vm", RabbitMqOrchestrator.DrainedVms[0], "-o", "json");
+        JsonDocument.Parse(listed).RootElement.GetProperty("total").GetInt32().ShouldBe(0, "a plan starts no migration");
+
         var (code, output) = await Cli(ApiRoles.Operator, "drain", "e2e-drained", "--to", "e2e-b", "--wait", "-o", "json");
 
         code.ShouldBe(ExitCodes.Ok, output);

@@ -147,6 +147,119 @@ public sealed class When_clients_use_the_http_api(RabbitMqOrchestrator orchestra
         (again!.VmId, again.SourceHost, again.TargetHost, again.RequestedBy).ShouldBe(("vm-http-retry", "e2e-a", "e2e-gone", "operator-client"));
     }
 
+    /// <summary>
+    /// Issue 17: the document served is the one checked in (docs/openapi.json), which generated clients are built from;
+    /// ORCHESTRATOR_WRITE_OPENAPI=1 rewrites it. Every operation has an operationId, and every protected one the API key.
+    /// </summary>
+    [Fact]
+    public async Task Should_serve_the_openapi_document_that_is_checked_in()
+    {
+        using var viewer = _api.Client(ApiRoles.Viewer);
+
+        var served = await viewer.GetStringAsync("/openapi/v1.json");
+
+        var document = JsonDocument.Parse(served).RootElement;
+        var operations = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Select(operation => (Path: path.Name, Operation: operation.Value))).ToList();
+        operations.Count.ShouldBeGreaterThan(20);
+        foreach (var (path, operation) in operations)
+        {
+            operation.TryGetProperty("operationId", out _).ShouldBeTrue(path);
+            operation.GetProperty("security").GetArrayLength().ShouldBe(2, path);
+            operation.GetProperty("responses").TryGetProperty("503", out var unavailable).ShouldBeTrue(path);
+            unavailable.GetProperty("headers").TryGetProperty("Retry-After", out _).ShouldBeTrue(path);
+        }
+        CheckedInFile.ShouldMatch("docs/openapi.json", Indented(served));
+    }
+
+    /// <summary>Issue 17: a service that knows only the document (the client generated from it) starts a migration and sees it end.</summary>
+    [Fact]
+    public async Task Should_run_a_migration_through_the_client_generated_from_the_document()
+    {
+        using var http = _api.Client();
+        http.DefaultRequestHeaders.Add(ApiKeyAuthenticationHandler.HeaderName, ApiServer.Keys[ApiRoles.Service]);
+        var client = new Generated.OrchestratorApiClient(http);
+
+        var accepted = await client.StartMigrationAsync(new Generated.StartMigrationRequest
+        {
+            VmId = "vm-http-generated", SourceHost = "e2e-a", TargetHost = "e2e-b", Hypervisor = HypervisorKinds.Sim,
+            Policy = new Generated.MigrationPolicy { MaxDowntimeMs = 500 },
+        });
+
+        var summary = await Eventually.Get(async () =>
+        {
+            try
+            {
+                return await client.GetMigrationAsync(accepted.MigrationId);
+            }
+            catch (Generated.OrchestratorApiException<Generated.ProblemDetails> notYet) when (notYet.StatusCode == 404)
+            {
+                return null;
+            }
+        }, s => s?.State == MigrationStates.Completed, "the migration started by the generated client to complete");
+        (summary!.VmId, summary.RequestedBy).ShouldBe(("vm-http-generated", "service-client"));
+        var page = await client.ListMigrationsAsync(null, null, null, "vm-http-generated", null, null, null, null, null);
+        page.Items.ShouldContain(item => item.Id == accepted.MigrationId);
+        (await client.GetMigrationEventsAsync(accepted.MigrationId)).First().Type.ShouldBe(nameof(MigrationRequested));
+    }
+
+    [Fact]
+    public async Task Should_surface_a_refusal_as_the_generated_clients_exception_with_the_problem()
+    {
+        using var http = _api.Client(ApiRoles.Operator);
+        var client = new Generated.OrchestratorApiClient(http);
+        var unknown = Guid.NewGuid();
+
+        var invalid = await Should.ThrowAsync<Generated.OrchestratorApiException<Generated.HttpValidationProblemDetails>>(() => client.StartMigrationAsync(
+            new Generated.StartMigrationRequest { VmId = "vm http", SourceHost = "e2e-a", TargetHost = "e2e-b", Hypervisor = HypervisorKinds.Sim }));
+        var missing = await Should.ThrowAsync<Generated.OrchestratorApiException<Generated.ProblemDetails>>(() => client.GetMigrationAsync(unknown));
+        var forbidden = await Should.ThrowAsync<Generated.OrchestratorApiException>(() => new Generated.OrchestratorApiClient(_api.Client(ApiRoles.Viewer))
+            .StartMigrationAsync(new Generated.StartMigrationRequest { VmId = "vm-http-viewer", SourceHost = "e2e-a", TargetHost = "e2e-b", Hypervisor = "sim" }));
+
+        invalid.StatusCode.ShouldBe(400);
+        invalid.Result.Errors["vmId"].ShouldHaveSingleItem().ShouldStartWith("VmId 'vm http' is not a valid name");
+        missing.StatusCode.ShouldBe(404);
+        (missing.Result.Title, missing.Result.Detail).ShouldBe(("No such migration.", $"No migration {unknown} is known."));
+        forbidden.StatusCode.ShouldBe(403);
+    }
+
+    /// <summary>Issue 17: the curl walkthrough that docs/integrate.md quotes runs as written against a real serve.</summary>
+    [Fact]
+    public async Task Should_walk_through_the_api_as_the_curl_example_does()
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(CheckedInFile.RepositoryRoot(), "examples", "curl", "walkthrough.sh"));
+        start.Environment["ORCHESTRATOR_API"] = _api.Address.ToString();
+        start.Environment["ORCHESTRATOR_API_KEY"] = ApiServer.Keys[ApiRoles.Service];
+        (start.Environment["VM"], start.Environment["SOURCE_HOST"], start.Environment["TARGET_HOST"]) = ("vm-http-curl", "e2e-a", "e2e-b");
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(3));
+        await process.WaitForExitAsync(timeout.Token);
+
+        var printed = await output + await error;
+        process.ExitCode.ShouldBe(0, printed);
+        printed.ShouldContain("state: Completed");
+        printed.ShouldContain("\"vmId\":\"vm-http-curl\"");
+        printed.ShouldContain("\"type\":\"MigrationRequested\"");
+        printed.ShouldContain("SourceHost 'host a' is not a valid name");
+        printed.ShouldContain("it belongs in 'policy.maxDowntimeMs'");
+        // What docs/integrate.md quotes of it is in it, line for line.
+        var script = CheckedInFile.Read("examples/curl/walkthrough.sh").Split('\n').Select(line => line.Trim()).ToHashSet();
+        var guide = CheckedInFile.Read("docs/integrate.md");
+        var quoted = System.Text.RegularExpressions.Regex.Matches(guide[guide.IndexOf("## Over HTTP", StringComparison.Ordinal)..], "```bash\n(.*?)```",
+            System.Text.RegularExpressions.RegexOptions.Singleline).SelectMany(block => block.Groups[1].Value.Split('\n')).Select(line => line.Trim())
+            .Where(line => line.Length > 0).ToList();
+        quoted.Count.ShouldBeGreaterThan(4);
+        quoted.Where(line => !script.Contains(line)).ShouldBeEmpty("docs/integrate.md quotes lines examples/curl/walkthrough.sh does not have");
+    }
+
+    static string Indented(string json) =>
+        JsonSerializer.Serialize(JsonDocument.Parse(json).RootElement, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
+
     /// <summary>The summary, or null while the accepted command has not reached the workflow yet (404).</summary>
     static async Task<MigrationSummary?> Summary(HttpClient client, Guid id)
     {

@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Orchestrator.Api;
 using Orchestrator.Contracts;
 using Orchestrator.ReadModels.Migrations;
@@ -13,7 +14,8 @@ namespace Orchestrator.Tests;
 /// <summary>
 /// The API never hangs on the broker: with RabbitMQ stopped, <c>POST /api/migrations</c> is answered 202 within a second
 /// (the command is stored in the outbox), and the migration completes once the broker is back. serve and a sim worker
-/// run as real processes on a RabbitMQ of the test's own.
+/// run as real processes on a RabbitMQ of the test's own. A service that follows orchestrator.events on a durable queue
+/// gets every CloudEvent of both migrations, in order, across the outage.
 /// </summary>
 [Trait("Category", "Chaos")]
 public sealed class When_rabbitmq_goes_away_while_a_client_posts : IAsyncLifetime
@@ -53,11 +55,15 @@ public sealed class When_rabbitmq_goes_away_while_a_client_posts : IAsyncLifetim
         using var serve = OrchestratorProcess.Start(environment, "serve", "--urls", $"http://127.0.0.1:{port}");
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", OperatorKey);
+        var follower = $"mq-outage-follower-{Guid.NewGuid():N}";
         await using (var amqp = await PlainAmqpClient.ConnectAsync(_rabbit.ConnectionString))
+        {
             // The bus starts before the HTTP listener: the queues alone do not say serve answers yet.
             await Eventually.Get(async () => await amqp.QueueExists(QueueNames.StartMigration) && await amqp.QueueExists(QueueNames.Worker("sim", "mq-b"))
-                    && await HttpProbe.Status(client, "/health/live") == HttpStatusCode.OK,
+                    && await amqp.ExchangeExists(PublicContract.EventsExchange) && await HttpProbe.Status(client, "/health/live") == HttpStatusCode.OK,
                 up => up, "the orchestrator and the worker to start", TimeSpan.FromSeconds(60));
+            await amqp.DeclareDurableQueue(follower, PublicContract.EventsExchange, "migration.#");
+        }
         var before = await Start(client, "vm-before-outage");
         await Eventually.Get(() => State(client, before.Id), state => state == MigrationStates.Completed, "a migration before the outage");
 
@@ -76,7 +82,31 @@ public sealed class When_rabbitmq_goes_away_while_a_client_posts : IAsyncLifetim
         {
             throw new TimeoutException($"{timeout.Message}\n--- serve ---\n{Tail(serve.Output)}", timeout);
         }
+
+        await using var after = await PlainAmqpClient.ConnectAsync(_rabbit.ConnectionString);
+        var cloudEvents = new List<JsonNode>();
+        await Eventually.Get(async () =>
+            {
+                cloudEvents.AddRange((await after.Take(follower)).Select(m => JsonNode.Parse(m.Body)!));
+                return cloudEvents;
+            }, events => new[] { before.Id, during.Id }.All(id => events.Any(e => Is(e, id, "orchestrator.migration.completed.v1"))
+                && events.Any(e => Is(e, id, "orchestrator.migration.state-changed.v1") && e["data"]!["toState"]!.GetValue<string>() == MigrationStates.Completed)),
+            "both completions on orchestrator.events", TimeSpan.FromSeconds(60));
+        foreach (var id in new[] { before.Id, during.Id })
+        {
+            // At least once: a repeat keeps its id. Once each, the state changes form one unbroken chain.
+            var mine = cloudEvents.Where(e => e["subject"]?.GetValue<string>() == id.ToString()).DistinctBy(e => e["id"]!.GetValue<string>()).ToList();
+            mine[0]["type"]!.GetValue<string>().ShouldBe("orchestrator.migration.requested.v1");
+            var changes = mine.Where(e => e["type"]!.GetValue<string>() == "orchestrator.migration.state-changed.v1").Select(e => e["data"]!).ToList();
+            changes[0]["fromState"].ShouldBeNull();
+            for (var i = 1; i < changes.Count; i++)
+                changes[i]["fromState"]!.GetValue<string>().ShouldBe(changes[i - 1]["toState"]!.GetValue<string>());
+            changes[^1]["toState"]!.GetValue<string>().ShouldBe(MigrationStates.Completed);
+        }
     }
+
+    static bool Is(JsonNode cloudEvent, Guid id, string type) =>
+        cloudEvent["subject"]?.GetValue<string>() == id.ToString() && cloudEvent["type"]!.GetValue<string>() == type;
 
     static async Task<(Guid Id, HttpStatusCode Status, TimeSpan Elapsed, string Body)> Start(HttpClient client, string vm)
     {

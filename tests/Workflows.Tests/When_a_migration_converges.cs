@@ -25,9 +25,10 @@ public sealed class When_a_migration_converges
 
         var events = await orchestrator.Events(command.MigrationId);
         var kinds = events.Where(e => e is not MigrationStateChanged).Select(e => e.GetType()).ToList();
-        kinds.Take(4).ShouldBe([typeof(MigrationRequested), typeof(MigrationAdmitted), typeof(PreflightPassed), typeof(TargetPrepared)]);
-        kinds.Skip(4).Take(summary.Rounds).ShouldAllBe(t => t == typeof(PreCopyRoundCompleted) || t == typeof(MigrationPolicyAdjusted));
-        kinds.Skip(4 + summary.Rounds + events.OfType<MigrationPolicyAdjusted>().Count()).ShouldBe([typeof(StopAndCopyCompleted), typeof(SwitchoverCompleted),
+        kinds.Take(5).ShouldBe([typeof(MigrationRequested), typeof(MigrationAdmitted), typeof(PreflightPassed), typeof(MigrationPredicted),
+            typeof(TargetPrepared)]);
+        kinds.Skip(5).Take(summary.Rounds).ShouldAllBe(t => t == typeof(PreCopyRoundCompleted) || t == typeof(MigrationPolicyAdjusted));
+        kinds.Skip(5 + summary.Rounds + events.OfType<MigrationPolicyAdjusted>().Count()).ShouldBe([typeof(StopAndCopyCompleted), typeof(SwitchoverCompleted),
             typeof(SourceCleanedUp), typeof(MigrationCompleted)]);
         events.OfType<PreCopyRoundCompleted>().Select(r => r.Round).ShouldBe(Enumerable.Range(1, summary.Rounds));
         // Each transition ends with the state change it records, the one the summary's state comes from.

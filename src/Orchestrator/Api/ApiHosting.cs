@@ -21,6 +21,8 @@ public static class ApiHosting
                 $"Api:Clients: a client's Name is recorded as requestedBy: at most {InputRules.RequestedByMaxLength} characters, and {InputRules.TextRule}.")
             .ValidateOnStart();
         services.AddOptions<AttentionOptions>().BindConfiguration(AttentionOptions.Section);
+        services.AddOptions<Workflows.Scheduling.HostLinkOptions>().BindConfiguration(Workflows.Scheduling.HostLinkOptions.Section);
+        services.AddOptions<Workflows.Admission.AdmissionOptions>().BindConfiguration(Workflows.Admission.AdmissionOptions.Section);
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorizationBuilder()
@@ -31,10 +33,11 @@ public static class ApiHosting
         // Commands are stored before they are answered (see CommandOutbox).
         services.AddSingleton<CommandOutbox>();
         // Kestrel and the body binding answer 413 and 415 themselves; the problem says which rule the body broke.
+        // In the AMQP intake's words (PublicBodyReading), with what HTTP takes instead.
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context => context.ProblemDetails.Detail ??= context.ProblemDetails.Status switch
         {
-            StatusCodes.Status413PayloadTooLarge => $"The request body is larger than {PublicCommandBody.MaxBodyBytes} bytes, the most any command may be.",
-            StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON: send it with Content-Type: application/json.",
+            StatusCodes.Status413PayloadTooLarge => BadRequestExceptionHandler.TooLarge(context.HttpContext.Request),
+            StatusCodes.Status415UnsupportedMediaType => BadRequestExceptionHandler.NotJson(context.HttpContext.Request),
             _ => null,
         });
         services.AddExceptionHandler<BadRequestExceptionHandler>();
@@ -43,15 +46,14 @@ public static class ApiHosting
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         // A body is at most what the AMQP intake takes (PublicCommandBody): a larger one is a 413.
         services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = PublicCommandBody.MaxBodyBytes);
-        // Unknown members are refused, not ignored: a typo in a field name must not silently fall back to a default.
-        // Numbers are JSON numbers ("300" is refused), as on AMQP: both transports read a body the same way.
+        // A body is read by the AMQP intake's rules (PublicBodyReading): unknown members refused, not ignored (a typo in a
+        // field name must not silently fall back to a default), numbers as JSON numbers ("300" is refused), each member once.
         services.ConfigureHttpJsonOptions(json =>
         {
-            json.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
-            json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+            PublicBodyReading.Apply(json.SerializerOptions);
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
         });
-        services.AddOpenApi();
+        services.AddOrchestratorOpenApi();
         return services;
     }
 
@@ -68,6 +70,7 @@ public static class ApiHosting
         app.MapFleetApi();
         app.MapDeadLetterApi();
         app.MapDashboard();
+        app.MapContractDocuments();
         return app;
     }
 }

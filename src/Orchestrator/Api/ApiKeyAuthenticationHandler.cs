@@ -18,6 +18,9 @@ public sealed class ApiKeyAuthenticationHandler(
 {
     public const string SchemeName = "ApiKey";
 
+    /// <summary>The header that carries the key (else <c>Authorization: Bearer</c>).</summary>
+    public const string HeaderName = "X-Api-Key";
+
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var presented = PresentedKey();
@@ -36,7 +39,7 @@ public sealed class ApiKeyAuthenticationHandler(
 
     string? PresentedKey()
     {
-        if (Request.Headers.TryGetValue("X-Api-Key", out var key) && !string.IsNullOrEmpty(key))
+        if (Request.Headers.TryGetValue(HeaderName, out var key) && !string.IsNullOrEmpty(key))
             return key.ToString();
         var authorization = Request.Headers.Authorization.ToString();
         return authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization["Bearer ".Length..].Trim() : null;

@@ -27,8 +27,13 @@ public static class DashboardEndpoints
         app.MapGet("/ui", (HttpContext context) => context.Request.Path.Value!.EndsWith('/') ? Asset(null) : Results.Redirect("/ui/"))
             .AllowAnonymous().ExcludeFromDescription();
         app.MapGet("/ui/{*file}", Asset).AllowAnonymous().ExcludeFromDescription();
-        app.MapGet("/api/stream", Stream).RequireAuthorization(ApiRoles.ReadPolicy).ExcludeFromDescription();
-        app.MapGet("/api/drains/recent", RecentDrains).RequireAuthorization(ApiRoles.ReadPolicy).WithName("RecentDrainProgress");
+        app.MapGet("/api/stream", Stream).RequireAuthorization(ApiRoles.ReadPolicy).WithTags("Dashboard").WithName("streamChanges")
+            .WithSummary("Server-Sent Events until the client goes: `event: summary` for every migration summary that changed, and with "
+                + "migrationId `event: event` for each new event of that migration; a `: tick` comment twice a second.")
+            .Produces<string>(StatusCodes.Status200OK, "text/event-stream");
+        app.MapGet("/api/drains/recent", RecentDrains).RequireAuthorization(ApiRoles.ReadPolicy).WithTags("Drains").WithName("listRecentDrains")
+            .WithSummary("The drains requested lately (limit, 1 to 100, default 20), newest first, each with its progress.")
+            .Produces<List<DrainProgress>>();
     }
 
     static IResult Asset(string? file)

@@ -19,10 +19,10 @@ public static class DeadLetterEndpoints
 
     public static void MapDeadLetterApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/dead-letters", List).RequireAuthorization(ApiRoles.ReadPolicy).WithName("ListDeadLetters")
+        app.MapGet("/api/dead-letters", List).WithTags("Dead letters").RequireAuthorization(ApiRoles.ReadPolicy).WithName("listDeadLetters")
             .WithSummary("Messages set aside after bounded attempts, newest first; filters: migrationId; paged (page, pageSize).");
-        app.MapGet("/api/dead-letters/{id:guid}", Get).RequireAuthorization(ApiRoles.ReadPolicy).WithName("GetDeadLetter")
-            .WithSummary("One message set aside, with its body.");
+        app.MapGet("/api/dead-letters/{id:guid}", Get).WithTags("Dead letters").RequireAuthorization(ApiRoles.ReadPolicy).WithName("getDeadLetter")
+            .WithSummary("One message set aside, with its body.").ProducesProblem(StatusCodes.Status404NotFound);
     }
 
     static async Task<Results<Ok<DeadLetterPage>, ValidationProblem>> List(Guid? migrationId, int? page, int? pageSize, IQuerySession session,

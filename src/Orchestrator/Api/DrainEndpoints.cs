@@ -7,7 +7,13 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Orchestrator.Contracts;
 using Orchestrator.ReadModels.Drains;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Drain;
+using Orchestrator.Workflows.Policy;
+using Orchestrator.Workflows.Prediction;
+using Orchestrator.Workflows.Scheduling;
 using Orchestrator.Workflows.Outbox;
 
 namespace Orchestrator.Api;
@@ -20,10 +26,19 @@ public static class DrainEndpoints
 {
     public static void MapDrainApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/drains");
-        api.MapPost("/", Start).RequireAuthorization(ApiRoles.OperatorsOnlyPolicy);
-        api.MapGet("/", List).RequireAuthorization(ApiRoles.ReadPolicy);
-        api.MapGet("/{id:guid}", Get).RequireAuthorization(ApiRoles.ReadPolicy);
+        var api = app.MapGroup("/api/drains").WithTags("Drains");
+        api.MapPost("/", Start).RequireAuthorization(ApiRoles.OperatorsOnlyPolicy).WithName("startDrain")
+            .WithSummary("Moves every VM off a host, to the targets named (operators only): 202 once the command is stored.")
+            .Produces<DrainAccepted>(StatusCodes.Status202Accepted).ProducesValidationProblem();
+        api.MapPost("/plan", Plan).RequireAuthorization(ApiRoles.OperatorsOnlyPolicy).WithName("planDrain")
+            .WithSummary("What a drain would do, without starting anything: each VM's target, order, bandwidth, predicted start, end, downtime and ending (operators only).")
+            .Produces<DrainPlanView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status502BadGateway);
+        api.MapGet("/", List).RequireAuthorization(ApiRoles.ReadPolicy).WithName("listDrains")
+            .WithSummary("The drains asked for, newest first (at most 50); id: only those whose id starts with it.")
+            .Produces<List<HostDrainRequested>>().ProducesValidationProblem();
+        api.MapGet("/{id:guid}", Get).RequireAuthorization(ApiRoles.ReadPolicy).WithName("getDrain")
+            .WithSummary("One drain and the progress of its migrations.")
+            .Produces<DrainProgress>().ProducesProblem(StatusCodes.Status404NotFound);
     }
 
     /// <summary>The drains asked for, newest first (at most 50); <c>id</c>: only those whose id starts with it, for the CLI's short ids.</summary>
@@ -48,7 +63,41 @@ public static class DrainEndpoints
                 title: "The drain cannot start as requested.");
 
         await commands.Enqueue(QueueNames.DrainHost, command.DrainId, command, cancellationToken);
-        return Results.Accepted($"/api/drains/{command.DrainId}", new { command.DrainId });
+        return Results.Accepted($"/api/drains/{command.DrainId}", new DrainAccepted(command.DrainId));
+    }
+
+    /// <summary>
+    /// Asks the workers what runs on the host and how much room the targets have, plans as the drain would, and forecasts
+    /// each VM from its history (<see cref="VmBehaviourHistory"/>) over the host's uplink under the admission limits.
+    /// </summary>
+    static async Task<IResult> Plan(DrainRequest request, IQuerySession session, IClientFactory clients, ILogger<DrainPlanView> logger,
+        IOptions<HostLinkOptions> links, IOptions<AdmissionOptions> admission, CancellationToken cancellationToken)
+    {
+        var command = new DrainHost(Guid.Empty, request.Host ?? string.Empty, request.Hypervisor ?? HypervisorKinds.Sim, request.Targets ?? []);
+        if (DrainHostConsumer.Validate(command) is { } problem)
+            return Results.ValidationProblem(new Dictionary<string, string[]> { [problem.Member] = [problem.Problem] },
+                title: "The drain cannot be planned as requested.");
+
+        var (source, trouble) = await HostDescriber.Describe(clients, logger, command.Hypervisor, command.Host, cancellationToken);
+        if (source is null)
+            return Results.Problem(statusCode: StatusCodes.Status502BadGateway, title: "The drained host's worker did not answer.",
+                detail: $"{trouble}: nothing can be planned. Check the host's worker, then ask again.");
+        var answers = await Task.WhenAll(command.Targets.Select(async target =>
+            (Target: target, Answer: await HostDescriber.Describe(clients, logger, command.Hypervisor, target, cancellationToken))));
+        var targets = answers.Where(a => a.Answer.Description is not null).Select(a => a.Answer.Description!).ToList();
+        var unanswered = answers.Where(a => a.Answer.Description is null).Select(a => a.Target).ToList();
+        var (moves, unmovable) = DrainPlanner.Plan(Guid.Empty, source, targets, unanswered);
+
+        var histories = (await session.LoadManyAsync<VmBehaviourHistory>(cancellationToken, moves.Select(m => m.VmId).ToArray()))
+            .ToDictionary(h => h.Id, StringComparer.Ordinal);
+        var candidates = moves.Select(m => histories.TryGetValue(m.VmId, out var history)
+            ? new BatchForecast.Candidate(m.VmId, m.TargetHost, m.MemoryBytes, history.Behaviour(), history.Samples.Count)
+            : new BatchForecast.Candidate(m.VmId, m.TargetHost, m.MemoryBytes, null, 0)).ToList();
+        var link = links.Value.BytesPerSecondOf(command.Host);
+        var atOnce = Math.Min(admission.Value.MaxOutboundPerHost, admission.Value.MaxPerCluster);
+        var (planned, total) = BatchForecast.Plan(candidates, EffectivePolicy.Defaults, link, atOnce);
+        return Results.Ok(new DrainPlanView(command.Host, link / (1024 * 1024), atOnce, "fixed-limits", Math.Round(total, 2),
+            [.. planned.Select(PlannedMigrationView.From)], unmovable, unanswered));
     }
 
     static async Task<IResult> Get(Guid id, IQuerySession session, CancellationToken cancellationToken) =>

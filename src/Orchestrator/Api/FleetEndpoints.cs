@@ -22,13 +22,13 @@ public static class FleetEndpoints
 
     public static void MapFleetApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/hosts", Hosts).RequireAuthorization(ApiRoles.ReadPolicy).WithName("ListHostLoads")
+        app.MapGet("/api/hosts", Hosts).WithTags("Fleet").RequireAuthorization(ApiRoles.ReadPolicy).WithName("listHostLoads")
             .WithSummary("Active and queued migrations, in and out, per host.");
-        app.MapGet("/api/hosts/{name}", Host).RequireAuthorization(ApiRoles.ReadPolicy).WithName("GetHostLoad")
-            .WithSummary("One host's load and the migrations that make it up.");
-        app.MapGet("/api/statistics", Statistics).RequireAuthorization(ApiRoles.ReadPolicy).WithName("GetFleetStatistics")
+        app.MapGet("/api/hosts/{name}", Host).WithTags("Fleet").RequireAuthorization(ApiRoles.ReadPolicy).WithName("getHostLoad")
+            .WithSummary("One host's load and the migrations that make it up.").ProducesProblem(StatusCodes.Status404NotFound);
+        app.MapGet("/api/statistics", Statistics).WithTags("Fleet").RequireAuthorization(ApiRoles.ReadPolicy).WithName("getFleetStatistics")
             .WithSummary("Outcomes, downtime percentiles and time per GiB per hypervisor and strategy; filters: hypervisor, strategy, since, until (requested at).");
-        app.MapGet("/api/attention", Attention).RequireAuthorization(ApiRoles.ReadPolicy).WithName("GetAttentionQueue")
+        app.MapGet("/api/attention", Attention).WithTags("Fleet").RequireAuthorization(ApiRoles.ReadPolicy).WithName("getAttentionQueue")
             .WithSummary("Failed migrations (VM lost, rollback failed, other), running ones without an event for longer than the stuck threshold, "
                 + "and those a message of which was set aside as a dead letter lately.");
     }

@@ -28,25 +28,60 @@ public static class MigrationEndpoints
     public static void MapMigrationApi(this IEndpointRouteBuilder app)
     {
 
-        var api = app.MapGroup("/api/migrations");
-        api.MapPost("/", Start).RequireAuthorization(ApiRoles.CommandsPolicy);
-        api.MapPost("/{id:guid}/cancel", Cancel).RequireAuthorization(ApiRoles.CommandsPolicy);
-        api.MapPost("/{id:guid}/force-complete", ForceComplete).RequireAuthorization(ApiRoles.CommandsPolicy);
-        api.MapPost("/{id:guid}/recover", Recover).RequireAuthorization(ApiRoles.OperatorsOnlyPolicy);
-        api.MapPost("/{id:guid}/retry", Retry).RequireAuthorization(ApiRoles.CommandsPolicy);
-        api.MapGet("/", List).RequireAuthorization(ApiRoles.ReadPolicy);
-        api.MapGet("/{id:guid}", Get).RequireAuthorization(ApiRoles.ReadPolicy);
-        api.MapGet("/{id:guid}/events", Events).RequireAuthorization(ApiRoles.HistoryPolicy);
-        api.MapGet("/{id:guid}/verify", Verify).RequireAuthorization(ApiRoles.HistoryPolicy);
-        api.MapGet("/{id:guid}/replay", Replay).RequireAuthorization(ApiRoles.HistoryPolicy);
-        api.MapGet("/{id:guid}/export", ExportOne).RequireAuthorization(ApiRoles.HistoryPolicy);
+        var api = app.MapGroup("/api/migrations").WithTags("Migrations");
+        api.MapPost("/", Start).RequireAuthorization(ApiRoles.CommandsPolicy).WithName("startMigration")
+            .WithSummary("Starts a migration: 202 once the command is stored (Location: the migration); the same migrationId again is the same migration.")
+            .Produces<MigrationAccepted>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapPost("/{id:guid}/cancel", Cancel).RequireAuthorization(ApiRoles.CommandsPolicy).WithName("cancelMigration")
+            .WithSummary("Cancels a migration that is Queued, Checking, Preparing or PreCopying; the body (a reason) is optional.")
+            .Produces(StatusCodes.Status202Accepted).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapPost("/{id:guid}/force-complete", ForceComplete).RequireAuthorization(ApiRoles.CommandsPolicy).WithName("forceCompleteMigration")
+            .WithSummary("Ends pre-copy now: switches over with the downtime that takes. Only while PreCopying.")
+            .Produces(StatusCodes.Status202Accepted).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapPost("/{id:guid}/recover", Recover).RequireAuthorization(ApiRoles.OperatorsOnlyPolicy).WithName("recoverMigration")
+            .WithSummary("Asks the hosts where the VM runs and drives the migration to the end that implies (operators only).")
+            .Produces(StatusCodes.Status202Accepted).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapPost("/{id:guid}/retry", Retry).RequireAuthorization(ApiRoles.CommandsPolicy).WithName("retryMigration")
+            .WithSummary("Starts a new migration like one that ended without moving the VM (RolledBack, Cancelled, Rejected, Failed on its source).")
+            .Produces<MigrationRetryAccepted>(StatusCodes.Status202Accepted).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapGet("/", List).RequireAuthorization(ApiRoles.ReadPolicy).WithName("listMigrations")
+            .WithSummary("Migrations, newest first; filters: id (a prefix), state, host, vm, hypervisor, since, until (requested at); paged (page, pageSize).")
+            .Produces<MigrationPage>().ProducesValidationProblem();
+        api.MapGet("/{id:guid}", Get).RequireAuthorization(ApiRoles.ReadPolicy).WithName("getMigration")
+            .WithSummary("One migration's summary; 404 until its command has reached the workflow.")
+            .Produces<MigrationSummary>().ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/{id:guid}/events", Events).RequireAuthorization(ApiRoles.HistoryPolicy).WithName("getMigrationEvents")
+            .WithSummary("One migration's history: every event, oldest first, with its metadata.")
+            .Produces<EventRecord[]>().ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/{id:guid}/verify", Verify).RequireAuthorization(ApiRoles.HistoryPolicy).WithName("verifyMigration")
+            .WithSummary("Checks one migration's hash chain: intact, or the first event that was altered.")
+            .Produces<ChainVerdict>().ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/{id:guid}/replay", Replay).RequireAuthorization(ApiRoles.HistoryPolicy).WithName("replayMigration")
+            .WithSummary("The summary as it stood at a version (?version=N) or a moment (?at=…), rebuilt from the stream; 409 when the history was altered.")
+            .Produces<MigrationSummary>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapGet("/{id:guid}/export", ExportOne).RequireAuthorization(ApiRoles.HistoryPolicy).WithName("exportMigration")
+            .WithSummary("One migration's history as NDJSON (one event per line, with its hashes), streamed.")
+            .Produces<string>(StatusCodes.Status200OK, AuditNdjson).ProducesProblem(StatusCodes.Status404NotFound);
         app.MapGet("/api/audit/export", (DateTimeOffset? since, DateTimeOffset? until, IDocumentStore store, HttpResponse response,
-            CancellationToken cancellationToken) => Export(store, response, null, since, until, cancellationToken)).RequireAuthorization(ApiRoles.HistoryPolicy);
+            CancellationToken cancellationToken) => Export(store, response, null, since, until, cancellationToken)).RequireAuthorization(ApiRoles.HistoryPolicy)
+            .WithTags("Audit").WithName("exportAudit")
+            .WithSummary("Every event (of migrations, drains, checkpoints) as NDJSON, streamed; filters: since, until (stored at).")
+            .Produces<string>(StatusCodes.Status200OK, AuditNdjson);
     }
+
+    const string AuditNdjson = "application/x-ndjson";
 
     static async Task<IResult> Start(StartMigrationRequest request, ClaimsPrincipal user, IQuerySession session, CommandOutbox commands,
         CancellationToken cancellationToken)
     {
+        if (InputRules.SchemaVersionProblem(nameof(StartMigration), request.SchemaVersion,
+                PublicContract.Command(typeof(StartMigration))!.SchemaVersion) is { } version)
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["schemaVersion"] = [version] },
+                title: "The migration cannot start as requested.");
         var command = request.ToCommand(request.MigrationId ?? NewId.NextGuid(), user.Identity!.Name!);
         var problems = StartMigrationValidator.ValidateFields(command);
         if (problems.Count > 0)
@@ -56,7 +91,7 @@ public static class MigrationEndpoints
                 detail: $"VM '{command.VmId}' already has an active migration {lease.MigrationId}; wait for it to end or cancel it first.");
 
         await commands.Enqueue(QueueNames.StartMigration, command.MigrationId, command, cancellationToken);
-        return Results.Accepted($"/api/migrations/{command.MigrationId}", new { command.MigrationId });
+        return Results.Accepted($"/api/migrations/{command.MigrationId}", new MigrationAccepted(command.MigrationId));
     }
 
     static async Task<IResult> Cancel(Guid id, CancelRequest? request, ClaimsPrincipal user, IQuerySession session, CommandOutbox commands,
@@ -131,7 +166,7 @@ public static class MigrationEndpoints
 
         var command = MigrationRetry.Command(summary, NewId.NextGuid(), user.Identity!.Name!);
         await commands.Enqueue(QueueNames.StartMigration, command.MigrationId, command, cancellationToken);
-        return Results.Accepted($"/api/migrations/{command.MigrationId}", new { command.MigrationId, retryOf = id });
+        return Results.Accepted($"/api/migrations/{command.MigrationId}", new MigrationRetryAccepted(command.MigrationId, id));
     }
 
     static async Task<IResult> List(IQuerySession session, string? id, string? state, string? host, string? vm, string? hypervisor,
@@ -219,7 +254,7 @@ public static class MigrationEndpoints
     static async Task Export(IDocumentStore store, HttpResponse response, Guid? id, DateTimeOffset? since, DateTimeOffset? until,
         CancellationToken cancellationToken)
     {
-        response.ContentType = "application/x-ndjson";
+        response.ContentType = AuditNdjson;
         await using var writer = new StreamWriter(response.Body);
         await AuditExport.WriteNdjson(store, writer, id, since, until, cancellationToken);
     }

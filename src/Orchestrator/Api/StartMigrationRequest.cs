@@ -4,7 +4,8 @@ namespace Orchestrator.Api;
 
 /// <summary>
 /// The body of <c>POST /api/migrations</c>: a <see cref="StartMigration"/> without <c>requestedBy</c> (the authenticated
-/// client is the principal). <see cref="MigrationId"/> is optional: the API picks one when it is left out.
+/// client is the principal). <see cref="MigrationId"/> is optional: the API picks one when it is left out;
+/// <see cref="SchemaVersion"/> too (version 1), and a version this release does not read is refused as on AMQP.
 /// </summary>
 public sealed record StartMigrationRequest(
     string? VmId,
@@ -14,8 +15,10 @@ public sealed record StartMigrationRequest(
     Guid? MigrationId = null,
     string? Strategy = null,
     MigrationPolicy? Policy = null,
-    Dictionary<string, string>? VmLabels = null)
+    Dictionary<string, string>? VmLabels = null,
+    int? SchemaVersion = null)
 {
     public StartMigration ToCommand(Guid migrationId, string principal) =>
-        new(migrationId, VmId!, SourceHost!, TargetHost!, Hypervisor!, Strategy, Policy, principal, VmLabels);
+        new(migrationId, VmId!, SourceHost!, TargetHost!, Hypervisor!, Strategy, Policy, principal, VmLabels,
+            SchemaVersion ?? PublicContract.DefaultSchemaVersion);
 }

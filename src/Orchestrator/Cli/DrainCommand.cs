@@ -19,11 +19,28 @@ public static class DrainCommand
         var hypervisor = new Option<string>("--hypervisor") { Description = "The hypervisor kind of the hosts.", DefaultValueFactory = _ => HypervisorKinds.Sim }
             .OneOf(HypervisorKinds.All, "a hypervisor kind");
         var wait = new Option<bool>("--wait") { Description = "Follow the drain to its end; exit 3 unless every VM moved." };
+        var plan = new Option<bool>("--plan")
+        {
+            Description = "Start nothing: print the order, each VM's target and bandwidth, and the predicted finish of each VM and of the whole drain.",
+        };
         var output = CliOptions.Output();
-        var command = new Command("drain", "Move every VM off a host under the admission limits; VMs that cannot move are reported.") { host, targets, hypervisor, wait, output };
+        var command = new Command("drain", "Move every VM off a host under the admission limits; VMs that cannot move are reported.")
+        {
+            host, targets, hypervisor, wait, plan, output,
+        };
         command.SetAction((parse, cancellationToken) => OperatorCommands.Run(parse, async api =>
         {
             var json = parse.GetValue(output) == "json";
+            if (parse.GetValue(plan))
+            {
+                var planned = await api.Post("/api/drains/plan", new { host = CliInput.Name("Host", parse.GetValue(host)),
+                    targets = CliInput.Names("Targets[] (--to)", parse.GetValue(targets)), hypervisor = parse.GetValue(hypervisor) }, cancellationToken);
+                if (json)
+                    OperatorCommands.WriteJson(planned);
+                else
+                    WritePlan(planned.Deserialize<Api.DrainPlanView>(OrchestratorApiClient.Json)!);
+                return ExitCodes.Ok;
+            }
             var accepted = await api.Post("/api/drains", new { host = CliInput.Name("Host", parse.GetValue(host)), targets = CliInput.Names("Targets[] (--to)", parse.GetValue(targets)), hypervisor = parse.GetValue(hypervisor) },
                 cancellationToken);
             var drainId = accepted.GetProperty("drainId").GetGuid();
@@ -127,6 +144,30 @@ public static class DrainCommand
             .Concat(d.Unmovable.Select(problem => new[] { problem.VmId, null, null, "not moved", problem.Reason }));
 
     /// <summary>The drain as plain lines, for a pipe: its progress line, then one line per VM.</summary>
+    static readonly string[] PlanHeaders = ["#", "VM", "To", "MiB/s", "Start s", "End s", "Downtime ms", "Learned from", "Ending"];
+
+    /// <summary>The plan: a line for the whole drain, then one row per VM (plain lines when piped), then what cannot move.</summary>
+    static void WritePlan(Api.DrainPlanView plan)
+    {
+        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Drain plan of {plan.Host}: {plan.Migrations.Count} VMs, predicted to finish in {plan.TotalSeconds:0.#} s over {plan.LinkMiBps:0} MiB/s, at most {plan.MaxAtOnce} at once ({plan.Scheduler}); nothing was started."));
+        var rows = plan.Migrations.Select(m => new string?[]
+        {
+            m.Order.ToString(CultureInfo.InvariantCulture), m.VmId, m.TargetHost, m.BandwidthMiBps.ToString("0", CultureInfo.InvariantCulture),
+            m.StartSeconds.ToString("0.#", CultureInfo.InvariantCulture), m.EndSeconds.ToString("0.#", CultureInfo.InvariantCulture),
+            m.DowntimeMs.ToString("0", CultureInfo.InvariantCulture),
+            m.EarlierMigrations == 0 ? "no history (upper bound)" : $"{m.EarlierMigrations} migrations", m.Outcome,
+        });
+        if (Tables.Piped)
+            Tables.WritePlain([[.. PlanHeaders.Select(h => h.ToUpperInvariant())], .. rows]);
+        else
+            Tables.Write(PlanHeaders, rows);
+        foreach (var problem in plan.Unmovable)
+            Console.Out.WriteLine($"cannot move {problem.VmId}: {problem.Reason}");
+        foreach (var silent in plan.Unanswered)
+            Console.Out.WriteLine($"target {silent} did not answer and was not considered");
+    }
+
     static void Plain(DrainProgress d)
     {
         Console.Out.WriteLine(Line(d));

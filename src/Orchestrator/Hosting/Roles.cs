@@ -15,6 +15,8 @@ using Orchestrator.Workflows.Outbox;
 using Orchestrator.Workflows.Policy;
 using Orchestrator.Workflows.Resilience;
 using Orchestrator.Api;
+using Orchestrator.Events;
+using Microsoft.Extensions.Logging;
 
 namespace Orchestrator.Hosting;
 
@@ -94,6 +96,8 @@ public static class Roles
         {
             if (options.Workflows)
                 bus.AddMigrationWorkflows();
+            if (options.Workflows && !options.InMemory)
+                bus.AddCloudEventRelays();
             if (options.WorkerHosts.Count > 0)
                 bus.AddWorkerConsumers(options.ConfigureWorker);
 
@@ -132,7 +136,22 @@ public static class Roles
                 ExcludeMarkerInterfaces(cfg);
             }));
         }
+        if (options.Workflows && !options.InMemory)
+        {
+            services.AddSingleton(provider => new CloudEventPublisher(settings.RabbitMq, provider.GetRequiredService<ILogger<CloudEventPublisher>>()));
+            services.AddHostedService<EventsExchangeDeclaration>();
+        }
         return services;
+    }
+
+    /// <summary>
+    /// One relay per integration event, all on one queue: each event the bus carries is also written to
+    /// <c>orchestrator.events</c> as a CloudEvent for services without MassTransit (docs/integrate.md).
+    /// </summary>
+    static void AddCloudEventRelays(this IBusRegistrationConfigurator bus)
+    {
+        foreach (var @event in Contracts.PublicContract.Events)
+            bus.AddConsumer(typeof(CloudEventRelay<>).MakeGenericType(@event.Type), typeof(CloudEventRelayDefinition<>).MakeGenericType(@event.Type));
     }
 
     /// <summary>

@@ -43,6 +43,21 @@ public sealed class MigrationSummary
     /// <summary>The downtime the source host's worker predicted at the pre-flight check.</summary>
     public double? PredictedDowntimeMs { get; set; }
 
+    /// <summary>
+    /// The orchestrator's own forecast before any host was touched (<see cref="Contracts.MigrationPredicted"/>): how it
+    /// would end (converges, post-copy, aborts), in how many rounds, how long and with how much downtime, learned from
+    /// how many earlier migrations of the VM (0: the upper bound). Beside the actual figures, its accuracy.
+    /// </summary>
+    public string? ForecastOutcome { get; set; }
+
+    public int? ForecastRounds { get; set; }
+
+    public double? ForecastTotalSeconds { get; set; }
+
+    public double? ForecastDowntimeMs { get; set; }
+
+    public int? ForecastFromMigrations { get; set; }
+
     public long? MemoryBytes { get; set; }
 
     /// <summary>The downtime limit and vCPU throttle in force, as the convergence policy last set them.</summary>

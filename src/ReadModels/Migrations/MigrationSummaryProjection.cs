@@ -70,6 +70,16 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
         summary.Touch(@event, @event.Data.Timestamp);
     }
 
+    public void Apply(IEvent<MigrationPredicted> @event, MigrationSummary summary)
+    {
+        summary.ForecastOutcome = @event.Data.Outcome;
+        summary.ForecastRounds = @event.Data.Rounds;
+        summary.ForecastTotalSeconds = @event.Data.TotalSeconds;
+        summary.ForecastDowntimeMs = @event.Data.DowntimeMs;
+        summary.ForecastFromMigrations = @event.Data.EarlierMigrations;
+        summary.Touch(@event, @event.Data.Timestamp);
+    }
+
     public void Apply(IEvent<PreflightFailed> @event, MigrationSummary summary)
     {
         summary.PredictedDowntimeMs = @event.Data.PredictedDowntimeMs;

@@ -24,8 +24,12 @@ public sealed class AdmitOrQueueActivity(IDocumentSession session, IOptions<Admi
         // Insert: a redelivered start that got here twice fails on the second insert and retries into the saga's load.
         session.Insert(slot);
         if (blocker is not null)
-            saga.Record(new MigrationQueued(saga.CorrelationId, await AdmissionBook.PositionOf(session, slot, context.CancellationToken),
-                blocker, DateTimeOffset.UtcNow));
+        {
+            var queued = new MigrationQueued(saga.CorrelationId, await AdmissionBook.PositionOf(session, slot, context.CancellationToken),
+                blocker, DateTimeOffset.UtcNow);
+            saga.Record(queued);
+            saga.Publish(queued);
+        }
         saga.Queued = blocker is not null;
 
         await next.Execute(context);

@@ -15,8 +15,6 @@ namespace Orchestrator.Workflows.Drain;
 /// </summary>
 public sealed class DrainHostConsumer(IDocumentSession session, IClientFactory clients, ILogger<DrainHostConsumer> logger) : IConsumer<DrainHost>
 {
-    public static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(10);
-
     public async Task Consume(ConsumeContext<DrainHost> context)
     {
         var drain = context.Message;
@@ -49,6 +47,7 @@ public sealed class DrainHostConsumer(IDocumentSession session, IClientFactory c
             planned ??= outcome as HostDrainPlanned;
         }
 
+        await PublishStream(context, drain.DrainId);
         if (planned is null)
             return;
         // Starting is idempotent (the migration ids are fixed by the plan): a redelivered drain sends the same commands.
@@ -56,6 +55,25 @@ public sealed class DrainHostConsumer(IDocumentSession session, IClientFactory c
         foreach (var move in planned.Moves)
             await endpoint.Send(new StartMigration(move.MigrationId, move.VmId, drain.Host, move.TargetHost, drain.Hypervisor,
                 RequestedBy: $"drain {drain.DrainId:N} by {InputRules.Clip(drain.RequestedBy, InputRules.RequestedByMaxLength - 50) ?? "unknown"}"), context.CancellationToken);
+    }
+
+    /// <summary>
+    /// Publishes the drain's events for other services, each with its stored event's id as the message id: a redelivered
+    /// drain publishes them again with the same ids, so a subscriber can tell a repeat from a new event.
+    /// </summary>
+    async Task PublishStream(ConsumeContext context, Guid drainId)
+    {
+        foreach (var stored in await session.Events.FetchStreamAsync(drainId, token: context.CancellationToken))
+        {
+            if (PublicContract.Event(stored.EventType) is null)
+                continue;
+            var id = stored.Id;
+            await context.Publish(stored.Data, stored.EventType, Pipe.Execute<PublishContext>(publish =>
+            {
+                publish.MessageId = id;
+                publish.CorrelationId = drainId;
+            }), context.CancellationToken);
+        }
     }
 
     async Task<HostDrainPlanned?> StoredPlan(Guid drainId, CancellationToken cancellationToken)
@@ -80,25 +98,8 @@ public sealed class DrainHostConsumer(IDocumentSession session, IClientFactory c
         return new HostDrainPlanned(drain.DrainId, moves, unmovable, DateTimeOffset.UtcNow);
     }
 
-    /// <summary>The host's description from its worker, or why there is none.</summary>
-    async Task<(HostDescription? Description, string? Problem)> Describe(string hypervisor, string host, CancellationToken cancellationToken)
-    {
-        var client = clients.CreateRequestClient<DescribeHost>(new Uri($"queue:{QueueNames.Worker(hypervisor, host)}"), RequestTimeout.After(s: (int)AnswerTimeout.TotalSeconds));
-        try
-        {
-            return ((await client.GetResponse<HostDescription>(new DescribeHost(host), cancellationToken)).Message, null);
-        }
-        catch (RequestTimeoutException)
-        {
-            return (null, $"The worker of {host} did not say what runs there within {AnswerTimeout.TotalSeconds:0} s");
-        }
-        catch (RequestFaultException fault)
-        {
-            var reason = fault.Fault?.Exceptions.FirstOrDefault()?.Message ?? fault.Message;
-            logger.LogWarning("The worker of {Host} could not describe it: {Reason}", host, reason);
-            return (null, $"The worker of {host} could not describe it ({reason})");
-        }
-    }
+    Task<(HostDescription? Description, string? Problem)> Describe(string hypervisor, string host, CancellationToken cancellationToken) =>
+        HostDescriber.Describe(clients, logger, hypervisor, host, cancellationToken);
 
     /// <summary>Why the drain cannot be planned as asked, with the member it concerns; null when it can.</summary>
     public static (string Member, string Problem)? Validate(DrainHost drain)

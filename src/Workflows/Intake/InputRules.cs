@@ -55,6 +55,16 @@ public static class InputRules
         return null;
     }
 
+    /// <summary>
+    /// What is wrong with a command's <c>schemaVersion</c>, in the words both transports use; null when this release reads
+    /// that version (a command without one is version <see cref="Contracts.PublicContract.DefaultSchemaVersion"/>).
+    /// </summary>
+    public static string? SchemaVersionProblem(string message, long? version, int supported) =>
+        version is null || version == supported
+            ? null
+            : $"SchemaVersion {version} of {message} is not supported: this orchestrator reads version {supported} only. "
+                + $"Send schemaVersion {supported} (or leave it out), as docs/asyncapi.json describes.";
+
     /// <summary>Problems with a VM's labels: how many, and each key and value as free text.</summary>
     public static IEnumerable<string> LabelProblems(string member, IReadOnlyDictionary<string, string>? labels)
     {

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using MassTransit;
+using Orchestrator.Contracts;
 
 namespace Orchestrator.Workflows.Intake;
 
@@ -16,22 +16,19 @@ public sealed class PublicCommandBody(Type messageType)
     public const string PlainJson = "application/json";
     public const string Envelope = "application/vnd.masstransit+json";
 
-    /// <summary>The HTTP API's reading (web defaults: camelCase, case-insensitive), not MassTransit's, which converts more than JSON says.</summary>
-    static readonly JsonSerializerOptions Strict = new(JsonSerializerDefaults.Web)
-    {
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        NumberHandling = JsonNumberHandling.Strict,
-    };
+    /// <summary>The HTTP API's reading (web defaults, <see cref="PublicBodyReading.Apply"/>), not MassTransit's, which converts more than JSON says.</summary>
+    static readonly JsonSerializerOptions Strict = PublicBodyReading.Apply(new(JsonSerializerDefaults.Web));
+
+    readonly int _supportedVersion = PublicContract.Command(messageType)?.SchemaVersion ?? PublicContract.DefaultSchemaVersion;
 
     /// <summary>Why the body cannot be taken as <see cref="messageType"/>; null when it can.</summary>
     public string? Problem(string? mediaType, MessageBody body)
     {
         if (mediaType is not (PlainJson or Envelope))
-            return $"Content type {(mediaType is null ? "(none)" : InputRules.Show(mediaType))} is not accepted: send {PlainJson} "
-                + $"(a plain JSON body) or {Envelope} (a MassTransit envelope).";
+            return PublicBodyReading.NotJson(mediaType, $"{PlainJson} (a plain JSON body) or {Envelope} (a MassTransit envelope)");
         var length = body.Length ?? body.GetBytes().Length;
         if (length > MaxBodyBytes)
-            return $"The body is {length} bytes; at most {MaxBodyBytes} are accepted.";
+            return PublicBodyReading.TooLarge(length);
         try
         {
             using var document = JsonDocument.Parse(body.GetBytes());
@@ -44,7 +41,10 @@ public sealed class PublicCommandBody(Type messageType)
                 message = message.GetProperty("message");
             }
             if (message.ValueKind != JsonValueKind.Object)
-                return $"The body is a JSON {message.ValueKind.ToString().ToLowerInvariant()}, not an object.";
+                return PublicBodyReading.NotAnObject(messageType.Name);
+            // The version first: a later version's new members would otherwise be refused as unknown, with less clear words.
+            if (InputRules.SchemaVersionProblem(messageType.Name, SchemaVersionOf(message), _supportedVersion) is { } version)
+                return version;
             message.Deserialize(messageType, Strict);
             return null;
         }
@@ -54,9 +54,20 @@ public sealed class PublicCommandBody(Type messageType)
         }
         catch (JsonException e)
         {
-            // The serializer's words (member, path, position), clipped: a refused member's name can be as long as the body.
-            var at = e.Path is { } path ? $" at {InputRules.Clip(path, 128)}" : string.Empty;
-            return $"The body cannot be read as {messageType.Name}{at}: {InputRules.Clip(e.Message, 512)}";
+            // The member by its JSON path and the rule it broke, as the HTTP API says it (a refused name is clipped).
+            return PublicBodyReading.Describe(e, messageType, messageType.Name).Reason;
         }
+    }
+
+    /// <summary>The body's <c>schemaVersion</c> (named as the reading matches names: any case) when it is an integer; else null.</summary>
+    static long? SchemaVersionOf(JsonElement message)
+    {
+        foreach (var member in message.EnumerateObject())
+        {
+            if (string.Equals(member.Name, "schemaVersion", StringComparison.OrdinalIgnoreCase)
+                && member.Value.ValueKind == JsonValueKind.Number && member.Value.TryGetInt64(out var version))
+                return version;
+        }
+        return null;
     }
 }

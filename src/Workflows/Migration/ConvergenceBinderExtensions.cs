@@ -10,11 +10,15 @@ public static class ConvergenceBinderExtensions
 {
     static readonly ConvergenceSettings Settings = new();
 
-    /// <summary>The transfer begins at the first step of the downtime ramp; <see cref="WorkerCommands.BeginTransfer"/> sends it.</summary>
+    /// <summary>
+    /// The transfer begins at the first step of the downtime ramp, or where the prediction foresaw the ramp would end
+    /// (never above the cap); <see cref="WorkerCommands.BeginTransfer"/> sends it.
+    /// </summary>
     public static EventActivityBinder<MigrationState, T> StartConvergence<T>(this EventActivityBinder<MigrationState, T> binder)
         where T : class =>
         binder.Then(context => context.Saga.Convergence = ConvergenceState.Start(
-            Settings.RampStart(context.Saga.Policy.MaxDowntimeMs)));
+            Math.Min(context.Saga.Policy.MaxDowntimeMs,
+                Math.Max(Settings.RampStart(context.Saga.Policy.MaxDowntimeMs), context.Saga.FirstDowntimeLimitMs ?? 0))));
 
     public static EventActivityBinder<MigrationState, PreCopyRoundCompleted> ApplyConvergencePolicy(
         this EventActivityBinder<MigrationState, PreCopyRoundCompleted> binder) =>

@@ -91,6 +91,9 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IH
     /// <summary>What the convergence policy engine remembers between rounds; null until the transfer begins.</summary>
     public ConvergenceState? Convergence { get; set; }
 
+    /// <summary>Where the downtime ramp starts when the prediction foresaw where it ends; null: at the ramp's first step.</summary>
+    public int? FirstDowntimeLimitMs { get; set; }
+
     /// <summary>The state a recovery started from; null until one starts.</summary>
     public string? RecoveringFrom { get; set; }
 

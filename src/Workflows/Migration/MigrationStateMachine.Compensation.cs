@@ -2,6 +2,7 @@ using MassTransit;
 using Orchestrator.Contracts;
 using Orchestrator.Contracts.Workers;
 using Orchestrator.Workflows.Admission;
+using Orchestrator.Workflows.Prediction;
 
 namespace Orchestrator.Workflows.Migration;
 
@@ -105,6 +106,7 @@ public sealed partial class MigrationStateMachine
         where T : class =>
         binder
             .Activity(x => x.OfInstanceType<ReleaseActivity>())
+            .Activity(x => x.OfInstanceType<LearnBehaviourActivity>())
             .RecordAndPublish(saga => saga.RollbackOutcome())
             .IfElse(context => context.Saga.CancelRequested,
                 cancelled => cancelled.TransitionTo(Cancelled),

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Orchestrator.Contracts;
 using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Policy;
+using Orchestrator.Workflows.Prediction;
 using Orchestrator.Workflows.Timers;
 
 namespace Orchestrator.Workflows.Migration;
@@ -32,7 +33,7 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                 .If(context => context.Saga.RejectionCode is null, claim => claim.Activity(x => x.OfType<ClaimVmActivity>()))
                 .IfElse(context => context.Saga.RejectionCode is null,
                     accepted => accepted
-                        .Record(saga => saga.Requested())
+                        .RecordAndPublish(saga => saga.Requested())
                         .Activity(x => x.OfType<AdmitOrQueueActivity>())
                         .IfElse(context => context.Saga.Queued,
                             queued => queued.TransitionTo(Queued),
@@ -54,8 +55,13 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                     context.Saga.MemoryBytes = context.Message.MemoryBytes;
                     context.Saga.VmDefinition = context.Message.VmDefinition;
                 })
-                .SendToWorker(saga => saga.TargetHost, saga => saga.PrepareTarget())
-                .TransitionTo(Preparing),
+                .Activity(x => x.OfType<PredictActivity>())
+                .IfElse(context => context.Saga.RejectionCode is null,
+                    go => go
+                        .SendToWorker(saga => saga.TargetHost, saga => saga.PrepareTarget())
+                        .TransitionTo(Preparing),
+                    predictedToFail => RejectAfterAdmission(predictedToFail, context => context.Saga.Reason!,
+                        RejectionCodes.PredictedNotToConverge)),
             RejectAfterAdmission(When(PreflightFailed).RecordReport(), context => context.Message.Reason),
             RejectAfterAdmission(When(StepFailed).RecordReport(), context => $"The pre-flight check failed: {context.Message.Reason}"),
             RejectAfterAdmission(When(StepTimeout, IsCurrent), context =>
@@ -217,7 +223,7 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                 context.Saga.Epoch = 1;
                 context.Saga.Queued = false;
             })
-            .Record(saga => saga.Admitted())
+            .RecordAndPublish(saga => saga.Admitted())
             .SendToWorker(saga => saga.SourceHost, saga => saga.CheckMigration())
             .TransitionTo(Checking);
 
@@ -243,6 +249,7 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
         where T : class =>
         binder
             .Activity(x => x.OfInstanceType<ReleaseActivity>())
+            .Activity(x => x.OfInstanceType<LearnBehaviourActivity>())
             .RecordAndPublish(saga => saga.Completion())
             .TransitionTo(Completed);
 

@@ -8,11 +8,6 @@ namespace Orchestrator.Workflows.Migration;
 /// </summary>
 public static class PublishedEvents
 {
-    public static IReadOnlyList<Type> All { get; } =
-    [
-        typeof(MigrationStateChanged), typeof(MigrationRejected), typeof(MigrationCompleted), typeof(MigrationRolledBack),
-        typeof(MigrationCancelled), typeof(MigrationFailed), typeof(CommandRefused),
-        // Published by serve's audit checkpoints (the executable's AuditCheckpointService), not by a saga.
-        typeof(AuditCheckpointTaken),
-    ];
+    /// <summary>Every integration event of the public contract: the migrations', the drains' and the audit checkpoints'.</summary>
+    public static IReadOnlyList<Type> All { get; } = [.. PublicContract.Events.Select(e => e.Type)];
 }

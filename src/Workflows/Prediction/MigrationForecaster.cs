@@ -1,0 +1,72 @@
+using Orchestrator.Contracts;
+using Orchestrator.Contracts.Workers;
+using Orchestrator.Workflows.Policy;
+
+namespace Orchestrator.Workflows.Prediction;
+
+/// <summary>
+/// Forecasts a migration by playing it out: the expected pre-copy passes of a VM with the learned
+/// <see cref="DirtyBehaviour"/> over the link, each fed to the same <see cref="ConvergencePolicyEngine"/> the saga runs,
+/// whose decisions (raise the downtime limit, throttle, post-copy, abort) shape the passes that follow. Pure.
+/// </summary>
+public static class MigrationForecaster
+{
+    /// <summary>CPU and device state sent while the VM is paused, on top of the remaining pages.</summary>
+    public const long DeviceStateBytes = 256 * 1024;
+
+    const int MaxRounds = 1000;
+
+    public static MigrationForecast Forecast(DirtyBehaviour behaviour, long memoryBytes, double bandwidthBytesPerSecond, EffectivePolicy policy,
+        string strategy, ConvergenceSettings? settings = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bandwidthBytesPerSecond);
+        settings ??= new ConvergenceSettings();
+        var state = ConvergenceState.Start(settings.RampStart(policy.MaxDowntimeMs));
+        double elapsed = 0, toSend = memoryBytes, sent = 0;
+        if (strategy == MigrationStrategies.PostCopy)
+            return PostCopy(0, 0, memoryBytes, bandwidthBytesPerSecond, 0, "post-copy from the start");
+
+        for (var round = 1; round <= MaxRounds; round++)
+        {
+            var seconds = toSend / bandwidthBytesPerSecond;
+            var dirty = Math.Min(memoryBytes, behaviour.Dirtied(seconds, state.ThrottlePercent));
+            elapsed += seconds;
+            sent += toSend;
+            toSend = dirty;
+            var downtimeMs = (dirty + DeviceStateBytes) * 1000 / bandwidthBytesPerSecond;
+            if (downtimeMs <= state.DowntimeLimitMs)
+                return new(ForecastOutcomes.Converges, round, elapsed + downtimeMs / 1000, downtimeMs, (long)(sent + dirty + DeviceStateBytes),
+                    $"pre-copy converges in {round} rounds: {dirty / Mib:0} MiB left, {downtimeMs:0} ms within the limit {state.DowntimeLimitMs} ms",
+                    state.DowntimeLimitMs);
+
+            var report = new PreCopyRoundCompleted(Guid.Empty, round, (long)toSend, (long)dirty, (long)(dirty / seconds), (long)bandwidthBytesPerSecond,
+                downtimeMs, DateTimeOffset.UnixEpoch, state.ThrottlePercent);
+            var decision = ConvergencePolicyEngine.Evaluate(policy, strategy, state, report, settings);
+            state = decision.State;
+            switch (decision.Action)
+            {
+                case ConvergenceAction.SwitchToPostCopy:
+                    return PostCopy(round, elapsed, dirty, bandwidthBytesPerSecond, sent, decision.Reason);
+                case ConvergenceAction.Abort:
+                    return new(ForecastOutcomes.Aborts, round, elapsed, downtimeMs, (long)sent, decision.Reason, state.DowntimeLimitMs);
+            }
+        }
+        return new(ForecastOutcomes.Aborts, MaxRounds, elapsed, toSend * 1000 / bandwidthBytesPerSecond, (long)sent,
+            $"no convergence within {MaxRounds} rounds");
+    }
+
+    /// <summary>Post-copy after <paramref name="rounds"/>: a pause for the device state, then the rest fetched at the link's rate.</summary>
+    static MigrationForecast PostCopy(int rounds, double elapsed, double remaining, double bandwidth, double sent, string reason)
+    {
+        var downtimeMs = DeviceStateBytes * 1000.0 / bandwidth;
+        return new(ForecastOutcomes.PostCopy, rounds, elapsed + (remaining + DeviceStateBytes) / bandwidth, downtimeMs,
+            (long)(sent + remaining + DeviceStateBytes), reason);
+    }
+
+    /// <summary>Today's pre-flight figure: all memory once over the link, and the policy's downtime limit as the downtime.</summary>
+    public static MigrationForecast UpperBound(long memoryBytes, double bandwidthBytesPerSecond, EffectivePolicy policy) =>
+        new(ForecastOutcomes.Converges, 1, memoryBytes / bandwidthBytesPerSecond, policy.MaxDowntimeMs, memoryBytes,
+            "memory over bandwidth; downtime at the policy's limit", policy.MaxDowntimeMs);
+
+    const double Mib = 1024 * 1024;
+}
