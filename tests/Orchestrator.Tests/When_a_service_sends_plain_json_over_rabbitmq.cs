@@ -42,7 +42,8 @@ public sealed class When_a_service_sends_plain_json_over_rabbitmq(RabbitMqOrches
         await using var session = orchestrator.Store.QuerySession();
         var events = await session.History(id);
         var kinds = events.Where(e => e.Data is not MigrationStateChanged).Select(e => e.Data.GetType().Name).ToList();
-        kinds.Take(4).ShouldBe([nameof(MigrationRequested), nameof(MigrationAdmitted), nameof(PreflightPassed), nameof(TargetPrepared)]);
+        kinds.Take(5).ShouldBe([nameof(MigrationRequested), nameof(MigrationAdmitted), nameof(PreflightPassed), nameof(MigrationPredicted),
+            nameof(TargetPrepared)]);
         kinds.ShouldContain(nameof(StopAndCopyCompleted));
         kinds.ShouldContain(nameof(SwitchoverCompleted));
         kinds.TakeLast(2).ShouldBe([nameof(SourceCleanedUp), nameof(MigrationCompleted)]);

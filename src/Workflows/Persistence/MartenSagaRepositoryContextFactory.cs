@@ -3,6 +3,7 @@ using MassTransit;
 using MassTransit.Saga;
 using Orchestrator.Workflows.Intake;
 using Orchestrator.Workflows.Outbox;
+using Orchestrator.Workflows.Resilience;
 
 namespace Orchestrator.Workflows.Persistence;
 
@@ -41,7 +42,17 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
         }
         TransitionMetrics.Record("read", startedAt);
         StampMetadata(context);
-        await next.Send(new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered, refused, bus, prefetched));
+        try
+        {
+            await next.Send(new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered, refused, bus, prefetched));
+        }
+        catch (Exception exception) when (RefusedTransactions.IsRefusedByTheDatabase(exception))
+        {
+            // Before this session gives its connection back, so that it is closed rather than reused (the retry, or
+            // another migration's message, would read what the refused batch left behind).
+            RefusedTransactions.DiscardConnections(store);
+            throw;
+        }
         TransitionMetrics.Record("total", startedAt);
     }
 

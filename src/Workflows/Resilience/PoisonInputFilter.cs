@@ -66,6 +66,9 @@ public sealed class PoisonInputFilter(IDocumentStore store, DeliveredOutboxMessa
             SetAsideAt = now,
         };
         var notice = DeadLetterNotices.For(letter);
+        // A transaction refused for its data may have left its connection unusable: not for the letter, nor what follows.
+        if (RefusedTransactions.IsRefusedByTheDatabase(exception))
+            RefusedTransactions.DiscardConnections(store);
         try
         {
             await using (var session = store.LightweightSession())
