@@ -75,11 +75,17 @@ public sealed class When_an_operator_uses_the_cli(RabbitMqOrchestrator orchestra
         last.GetProperty("moved").GetInt32().ShouldBe(RabbitMqOrchestrator.DrainedVms.Length);
         last.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("vmId").GetString()).Order()
             .ShouldBe(RabbitMqOrchestrator.DrainedVms);
+        // Its progress shows what the forecast recorded with its plan said beside what happened.
+        last.GetProperty("predictedTotalSeconds").GetDouble().ShouldBeGreaterThan(0);
+        last.GetProperty("elapsedSeconds").GetDouble().ShouldBeGreaterThan(0);
+        last.GetProperty("items").EnumerateArray().ShouldAllBe(i => i.GetProperty("predictedEndSeconds").GetDouble() > 0
+            && i.GetProperty("endedSeconds").GetDouble() > 0 && i.GetProperty("predictedOutcome").GetString() != null);
         // drain-status takes the start of the drain's id too, and a pipe gets plain lines with the whole ids.
         var drainId = last.GetProperty("drainId").GetGuid();
         var (status, statusOutput) = await Cli(ApiRoles.Viewer, "drain-status", drainId.ToString()[..13]);
         status.ShouldBe(ExitCodes.Ok, statusOutput);
         statusOutput.ShouldContain($"drain {drainId} of e2e-drained: Drained");
+        statusOutput.ShouldContain("s predicted");
         statusOutput.ShouldContain(last.GetProperty("items")[0].GetProperty("migrationId").GetGuid().ToString());
         var forbidden = await Cli(ApiRoles.Service, "drain", "e2e-b", "--to", "e2e-a");
         forbidden.ExitCode.ShouldBe(ExitCodes.NotAllowed, forbidden.Output);

@@ -43,6 +43,13 @@ public sealed class When_a_host_is_drained
         drain.Moved.ShouldBe(50);
         drain.Items.ShouldAllBe(i => i.State == MigrationStates.Completed);
         drain.MaxActiveSeen.ShouldBe(2);
+        // The forecast recorded with the plan, beside what happened: two at a time over the host's uplink, in the plan's order.
+        drain.PredictedTotalSeconds.ShouldNotBeNull().ShouldBeGreaterThan(0);
+        drain.ElapsedSeconds.ShouldNotBeNull().ShouldBeGreaterThan(0);
+        drain.Items.ShouldAllBe(i => i.PredictedEndSeconds > i.PredictedStartSeconds && i.PredictedOutcome != null
+            && i.EndedSeconds >= i.StartedSeconds && i.DowntimeMs > 0);
+        drain.Items.Count(i => i.PredictedStartSeconds == 0).ShouldBe(2, "two start at once, the others wait for a slot");
+        drain.PredictedTotalSeconds!.Value.ShouldBe(drain.Items.Max(i => i.PredictedEndSeconds!.Value), 0.01);
         drain.Unmovable.Select(p => p.VmId).Order().ShouldBe(["vm-drain-huge-1", "vm-drain-huge-2"]);
         drain.Unmovable.ShouldAllBe(p => p.Reason.Contains("No target has room for its 300 GiB"));
         orchestrator.Fleet.VmsOn("host-a").Order().ShouldBe(["vm-drain-huge-1", "vm-drain-huge-2"]);

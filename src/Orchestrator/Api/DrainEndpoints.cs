@@ -88,16 +88,10 @@ public static class DrainEndpoints
         var unanswered = answers.Where(a => a.Answer.Description is null).Select(a => a.Target).ToList();
         var (moves, unmovable) = DrainPlanner.Plan(Guid.Empty, source, targets, unanswered);
 
-        var histories = (await session.LoadManyAsync<VmBehaviourHistory>(cancellationToken, moves.Select(m => m.VmId).ToArray()))
-            .ToDictionary(h => h.Id, StringComparer.Ordinal);
-        var candidates = moves.Select(m => histories.TryGetValue(m.VmId, out var history)
-            ? new BatchForecast.Candidate(m.VmId, m.TargetHost, m.MemoryBytes, history.Behaviour(), history.Samples.Count)
-            : new BatchForecast.Candidate(m.VmId, m.TargetHost, m.MemoryBytes, null, 0)).ToList();
-        var link = links.Value.BytesPerSecondOf(command.Host);
-        var atOnce = Math.Min(admission.Value.MaxOutboundPerHost, admission.Value.MaxPerCluster);
-        var (planned, total) = BatchForecast.Plan(candidates, EffectivePolicy.Defaults, link, atOnce);
-        return Results.Ok(new DrainPlanView(command.Host, link / (1024 * 1024), atOnce, "fixed-limits", Math.Round(total, 2),
-            [.. planned.Select(PlannedMigrationView.From)], unmovable, unanswered));
+        var forecast = await DrainForecaster.Forecast(session, command.Host, moves, links.Value, admission.Value, cancellationToken);
+        var targetOf = moves.ToDictionary(m => m.VmId, m => m.TargetHost, StringComparer.Ordinal);
+        return Results.Ok(new DrainPlanView(command.Host, forecast.LinkMiBps, forecast.MaxAtOnce, forecast.Scheduler, forecast.TotalSeconds,
+            [.. forecast.Moves.Select(m => PlannedMigrationView.From(m, targetOf[m.VmId]))], unmovable, unanswered));
     }
 
     static async Task<IResult> Get(Guid id, IQuerySession session, CancellationToken cancellationToken) =>

@@ -1,5 +1,4 @@
 using Orchestrator.Contracts;
-using Orchestrator.Workflows.Scheduling;
 
 namespace Orchestrator.Api;
 
@@ -33,7 +32,6 @@ public sealed record PlannedMigrationView(
     string Outcome,
     int EarlierMigrations)
 {
-    public static PlannedMigrationView From(PlannedMigration planned) => new(planned.Order, planned.VmId, planned.TargetHost,
-        Math.Round(planned.BandwidthBytesPerSecond / (1024 * 1024), 1), Math.Round(planned.StartSeconds, 2), Math.Round(planned.EndSeconds, 2),
-        Math.Round(planned.DowntimeMs, 1), planned.Outcome, planned.EarlierMigrations);
+    public static PlannedMigrationView From(DrainMoveForecast forecast, string targetHost) => new(forecast.Order, forecast.VmId, targetHost,
+        forecast.BandwidthMiBps, forecast.StartSeconds, forecast.EndSeconds, forecast.DowntimeMs, forecast.Outcome, forecast.EarlierMigrations);
 }

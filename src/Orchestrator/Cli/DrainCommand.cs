@@ -133,15 +133,30 @@ public static class DrainCommand
     }
 
     static string Line(DrainProgress d) => string.Create(CultureInfo.InvariantCulture,
-        $"{DateTime.UtcNow:HH:mm:ss}  drain {d.DrainId} of {d.Host}: {d.State}  moved {d.Moved}/{d.Total}  active {d.Active}  not moved {d.NotMoved}{(d.Reason is null ? "" : $"  {d.Reason}")}");
+        $"{DateTime.UtcNow:HH:mm:ss}  drain {d.DrainId} of {d.Host}: {d.State}  moved {d.Moved}/{d.Total}  active {d.Active}  not moved {d.NotMoved}{Timing(d)}{(d.Reason is null ? "" : $"  {d.Reason}")}");
 
-    static readonly string[] ItemHeaders = ["VM", "To", "Migration", "State", "Reason"];
+    /// <summary>How long the drain has taken beside how long its plan's forecast said it would.</summary>
+    static string Timing(DrainProgress d) => d switch
+    {
+        { ElapsedSeconds: { } elapsed, PredictedTotalSeconds: { } predicted } =>
+            FormattableString.Invariant($"  {(d.IsFinished ? "took" : "elapsed")} {elapsed:0.#} s of {predicted:0.#} s predicted"),
+        { ElapsedSeconds: { } elapsed } => FormattableString.Invariant($"  {(d.IsFinished ? "took" : "elapsed")} {elapsed:0.#} s"),
+        _ => "",
+    };
+
+    static readonly string[] ItemHeaders = ["VM", "To", "Migration", "State", "End s (predicted)", "Downtime ms (predicted)", "Reason"];
+
+    /// <summary>"actual (predicted)": either side may be unknown yet.</summary>
+    static string? Versus(double? actual, double? predicted, string format) =>
+        actual is null && predicted is null ? null
+        : $"{actual?.ToString(format, CultureInfo.InvariantCulture) ?? "-"} ({predicted?.ToString(format, CultureInfo.InvariantCulture) ?? "-"})";
 
     /// <summary>Each VM of the drain, those still moving first, then those that cannot move.</summary>
     static IEnumerable<string?[]> ItemRows(DrainProgress d, int? most = null) =>
         d.Items.Where(i => !MigrationStates.IsTerminal(i.State)).Concat(d.Items.Where(i => MigrationStates.IsTerminal(i.State))).Take(most ?? int.MaxValue)
-            .Select(item => new[] { item.VmId, item.TargetHost, item.MigrationId.ToString(), item.State, item.Reason })
-            .Concat(d.Unmovable.Select(problem => new[] { problem.VmId, null, null, "not moved", problem.Reason }));
+            .Select(item => new[] { item.VmId, item.TargetHost, item.MigrationId.ToString(), item.State,
+                Versus(item.EndedSeconds, item.PredictedEndSeconds, "0.#"), Versus(item.DowntimeMs, item.PredictedDowntimeMs, "0"), item.Reason })
+            .Concat(d.Unmovable.Select(problem => new[] { problem.VmId, null, null, "not moved", null, null, problem.Reason }));
 
     /// <summary>The drain as plain lines, for a pipe: its progress line, then one line per VM.</summary>
     static readonly string[] PlanHeaders = ["#", "VM", "To", "MiB/s", "Start s", "End s", "Downtime ms", "Learned from", "Ending"];
@@ -179,7 +194,7 @@ public static class DrainCommand
         var table = Tables.Table(ItemHeaders, ItemRows(d, most: 20), stateColumn: 3);
         return new Rows(
             new Markup(Markup.Escape($"Drain {d.DrainId} of {d.Host} → {string.Join(", ", d.Targets)}: ") + Render.StateMarkup(d.State)
-                + Markup.Escape($"   moved {d.Moved}/{d.Total}, active {d.Active}, not moved {d.NotMoved}")),
+                + Markup.Escape($"   moved {d.Moved}/{d.Total}, active {d.Active}, not moved {d.NotMoved}{Timing(d)}")),
             d.Reason is null ? new Text(string.Empty) : new Text(d.Reason),
             table);
     }

@@ -2,18 +2,23 @@ using Marten;
 using Marten.Exceptions;
 using MassTransit;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orchestrator.Contracts;
 using Orchestrator.Contracts.Workers;
+using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Intake;
+using Orchestrator.Workflows.Scheduling;
 
 namespace Orchestrator.Workflows.Drain;
 
 /// <summary>
 /// Carries out a <see cref="DrainHost"/>: asks the drained host's worker what runs there and the targets' workers how
 /// much room they have, records the plan on the drain's stream, and starts one migration per VM that can move. The
-/// admission limits decide how many run at once; the drain's progress is read from its migrations' summaries.
+/// admission limits decide how many run at once; the drain's progress is read from its migrations' summaries, beside the
+/// forecast recorded with the plan.
 /// </summary>
-public sealed class DrainHostConsumer(IDocumentSession session, IClientFactory clients, ILogger<DrainHostConsumer> logger) : IConsumer<DrainHost>
+public sealed class DrainHostConsumer(IDocumentSession session, IClientFactory clients, IOptions<HostLinkOptions> links, IOptions<AdmissionOptions> admission,
+    ILogger<DrainHostConsumer> logger) : IConsumer<DrainHost>
 {
     public async Task Consume(ConsumeContext<DrainHost> context)
     {
@@ -95,7 +100,9 @@ public sealed class DrainHostConsumer(IDocumentSession session, IClientFactory c
         var targets = answers.Where(a => a.Answer.Description is not null).Select(a => a.Answer.Description!).ToList();
         var unanswered = answers.Where(a => a.Answer.Description is null).Select(a => a.Target).ToList();
         var (moves, unmovable) = DrainPlanner.Plan(drain.DrainId, source, targets, unanswered);
-        return new HostDrainPlanned(drain.DrainId, moves, unmovable, DateTimeOffset.UtcNow);
+        // Recorded with the plan, so that the drain's progress shows what was predicted beside what happens.
+        var forecast = await DrainForecaster.Forecast(session, drain.Host, moves, links.Value, admission.Value, cancellationToken);
+        return new HostDrainPlanned(drain.DrainId, moves, unmovable, DateTimeOffset.UtcNow, Forecast: forecast);
     }
 
     Task<(HostDescription? Description, string? Problem)> Describe(string hypervisor, string host, CancellationToken cancellationToken) =>

@@ -3745,6 +3745,27 @@ namespace Orchestrator.Tests.Generated
         [System.Text.Json.Serialization.JsonPropertyName("reason")]
         public string? Reason { get; set; } = default!;
 
+        [System.Text.Json.Serialization.JsonPropertyName("predictedStartSeconds")]
+        public double? PredictedStartSeconds { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("predictedEndSeconds")]
+        public double? PredictedEndSeconds { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("predictedDowntimeMs")]
+        public double? PredictedDowntimeMs { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("predictedOutcome")]
+        public string? PredictedOutcome { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("startedSeconds")]
+        public double? StartedSeconds { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("endedSeconds")]
+        public double? EndedSeconds { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("downtimeMs")]
+        public double? DowntimeMs { get; set; } = default!;
+
     }
 
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
@@ -3852,6 +3873,12 @@ namespace Orchestrator.Tests.Generated
         [System.Text.Json.Serialization.JsonPropertyName("unmovable")]
         [System.ComponentModel.DataAnnotations.Required]
         public System.Collections.Generic.ICollection<DrainProblem> Unmovable { get; set; } = new System.Collections.ObjectModel.Collection<DrainProblem>();
+
+        [System.Text.Json.Serialization.JsonPropertyName("predictedTotalSeconds")]
+        public double? PredictedTotalSeconds { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("elapsedSeconds")]
+        public double? ElapsedSeconds { get; set; } = default!;
 
         [System.Text.Json.Serialization.JsonPropertyName("isFinished")]
         public bool IsFinished { get; set; } = default!;
