@@ -4127,6 +4127,9 @@ namespace Orchestrator.Tests.Generated
         [System.Text.Json.Serialization.JsonPropertyName("xbzrleCacheMiB")]
         public int? XbzrleCacheMiB { get; set; } = default!;
 
+        [System.Text.Json.Serialization.JsonPropertyName("requireEncryption")]
+        public bool? RequireEncryption { get; set; } = default!;
+
     }
 
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
