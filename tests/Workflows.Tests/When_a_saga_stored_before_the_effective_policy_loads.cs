@@ -43,6 +43,18 @@ public sealed class When_a_saga_stored_before_the_effective_policy_loads
         return options.Serializer();
     }
 
+    /// <summary>
+    /// The policy as the earlier code wrote it: the members added since are each checked for the value an old saga means,
+    /// then left out (requireEncryption: false, as every migration stream before it was plain TCP).
+    /// </summary>
+    static JsonNode WithoutLaterMembers(JsonNode? policy)
+    {
+        var copy = policy!.DeepClone().AsObject();
+        copy["RequireEncryption"]?.GetValue<bool>().ShouldBeFalse();
+        copy.Remove("RequireEncryption");
+        return copy;
+    }
+
     static MigrationState Load(string json) => Serializer.FromJson<MigrationState>(new MemoryStream(Encoding.UTF8.GetBytes(json)));
 
     [Fact]
@@ -71,7 +83,7 @@ public sealed class When_a_saga_stored_before_the_effective_policy_loads
 
         var saga = Load(StoredBeforeTheEffectivePolicy);
 
-        JsonNode.DeepEquals(JsonNode.Parse(Serializer.ToJson(saga))!["Policy"], stored).ShouldBeTrue();
+        JsonNode.DeepEquals(WithoutLaterMembers(JsonNode.Parse(Serializer.ToJson(saga))!["Policy"]), stored).ShouldBeTrue();
     }
 
     [Fact]
@@ -83,6 +95,6 @@ public sealed class When_a_saga_stored_before_the_effective_policy_loads
 
         var recorded = JsonNode.Parse(Serializer.ToJson(saga.Requested()))!["Policy"];
 
-        JsonNode.DeepEquals(recorded, JsonNode.Parse(StoredBeforeTheEffectivePolicy)!["Policy"]).ShouldBeTrue(recorded!.ToJsonString());
+        JsonNode.DeepEquals(WithoutLaterMembers(recorded), JsonNode.Parse(StoredBeforeTheEffectivePolicy)!["Policy"]).ShouldBeTrue(recorded!.ToJsonString());
     }
 }
