@@ -23,6 +23,7 @@
 #   ORCHESTRATOR_PG_PORT         PostgreSQL port            (default 54329)
 #   ORCHESTRATOR_RABBIT_PORT     RabbitMQ AMQP port         (default 56729)
 #   ORCHESTRATOR_RABBIT_DIST_PORT RabbitMQ Erlang dist port (default 56730)
+#   ORCHESTRATOR_RABBIT_TLS_PORT RabbitMQ AMQPS port         (default 56731)
 #   ORCHESTRATOR_EPMD_PORT       private epmd port          (default 54369)
 #   ORCHESTRATOR_START_TIMEOUT   seconds to wait for a service to come up (default 90)
 # A second checkout running at the same time needs other values for all four ports (the node
@@ -40,6 +41,7 @@ REPO=$(cd "$SCRIPT_DIR/.." && pwd -P)
 PG_PORT=${ORCHESTRATOR_PG_PORT:-54329}
 RABBIT_PORT=${ORCHESTRATOR_RABBIT_PORT:-56729}
 RABBIT_DIST_PORT=${ORCHESTRATOR_RABBIT_DIST_PORT:-56730}
+RABBIT_TLS_PORT=${ORCHESTRATOR_RABBIT_TLS_PORT:-56731}
 EPMD_PORT=${ORCHESTRATOR_EPMD_PORT:-54369}
 START_TIMEOUT=${ORCHESTRATOR_START_TIMEOUT:-90}
 
@@ -64,8 +66,36 @@ source "$SCRIPT_DIR/lib/rabbitmq.sh"
 
 set_paths() {
   resolve_data_dir
+  TLS_DIR=$DATA_DIR/tls
   pg_paths
   rabbit_paths
+}
+
+# TLS beside the plain listeners: PostgreSQL takes SSL on its port, RabbitMQ listens for AMQPS on RABBIT_TLS_PORT, both
+# with a server certificate for localhost and 127.0.0.1 from a development CA in <data>/tls/ca (infra/tls.sh; kept
+# across runs while valid). Without openssl there are no TLS listeners, and `env` prints no TLS lines.
+tls_prepare() {
+  if ! command -v openssl >/dev/null; then
+    log "tls: openssl is not installed (apt-get install openssl): PostgreSQL and RabbitMQ get no TLS listeners"
+    return 0
+  fi
+  "$REPO/infra/tls.sh" host "$TLS_DIR/ca" "$TLS_DIR/services" localhost
+}
+
+tls_ready() { [[ -s ${TLS_DIR:-}/services/server-cert.pem && -s $TLS_DIR/services/server-key.pem ]]; }
+
+# The connection strings over TLS, verifying the server against the development CA (once it exists).
+print_tls_env() {
+  [[ -n ${DATA_DIR:-} ]] || resolve_data_dir
+  local ca=$DATA_DIR/tls/ca/ca-cert.pem s
+  [[ -s $ca ]] || return 0
+  echo "export ORCHESTRATOR_TLS_CA=\"$ca\""
+  for s in "$@"; do
+    case $s in
+      postgres) echo "export ORCHESTRATOR_TLS_POSTGRES=\"Host=localhost;Port=$PG_PORT;Username=$APP_USER;Password=$APP_PASSWORD;Database=$APP_DB;SSL Mode=VerifyFull;Root Certificate=$ca\"" ;;
+      rabbitmq) echo "export ORCHESTRATOR_TLS_RABBITMQ=\"amqps://$APP_USER:$APP_PASSWORD@localhost:$RABBIT_TLS_PORT/?cacertfile=$ca\"" ;;
+    esac
+  done
 }
 
 # ---------------------------------------------------------------------------------------
@@ -80,6 +110,7 @@ print_env() {
       rabbitmq) echo "export ConnectionStrings__RabbitMq=\"amqp://$APP_USER:$APP_PASSWORD@127.0.0.1:$RABBIT_PORT/\"" ;;
     esac
   done
+  print_tls_env "$@"
 }
 
 usage() {
@@ -115,6 +146,7 @@ main() {
       ensure_data_root
       take_lock
       log "data: $DATA_DIR"
+      tls_prepare
       for s in "${services[@]}"; do
         case $s in postgres) pg_up ;; rabbitmq) rabbit_up ;; esac
       done

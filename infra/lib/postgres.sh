@@ -75,6 +75,16 @@ unix_socket_directories = '$PG_RUN'
 max_connections = 300
 password_encryption = 'scram-sha-256'
 EOF
+  # SSL on the same port when services.sh made a server certificate (clients choose: SSL Mode=VerifyFull).
+  if tls_ready; then
+    install -o postgres -g postgres -m 0600 "$TLS_DIR/services/server-cert.pem" "$PG_DATA/tls-server.crt"
+    install -o postgres -g postgres -m 0600 "$TLS_DIR/services/server-key.pem" "$PG_DATA/tls-server.key"
+    as_pg tee -a "$PG_DATA/orchestrator.conf" >/dev/null <<'EOF'
+ssl = on
+ssl_cert_file = 'tls-server.crt'
+ssl_key_file = 'tls-server.key'
+EOF
+  fi
   as_pg tee "$PG_DATA/pg_hba.conf" >/dev/null <<'EOF'
 # Written by infra/services.sh (infra/lib/postgres.sh). Superuser only over the private unix socket (peer);
 # everybody over loopback TCP with a password (Npgsql handles SCRAM).

@@ -89,6 +89,21 @@ disk_free_limit.absolute = 100MB
 log.console = false
 log.file.level = info
 EOF
+  # AMQPS beside AMQP when services.sh made a server certificate; clients verify it, the broker asks for no client one.
+  if tls_ready; then
+    install -d -o rabbitmq -g rabbitmq -m 0750 "$RMQ_DIR/tls"
+    install -o rabbitmq -g rabbitmq -m 0600 "$TLS_DIR/services/ca-cert.pem" "$RMQ_DIR/tls/ca-cert.pem"
+    install -o rabbitmq -g rabbitmq -m 0600 "$TLS_DIR/services/server-cert.pem" "$RMQ_DIR/tls/server-cert.pem"
+    install -o rabbitmq -g rabbitmq -m 0600 "$TLS_DIR/services/server-key.pem" "$RMQ_DIR/tls/server-key.pem"
+    cat >>"$RMQ_DIR/rabbitmq.conf" <<EOF
+listeners.ssl.1 = 127.0.0.1:$RABBIT_TLS_PORT
+ssl_options.cacertfile = $RMQ_DIR/tls/ca-cert.pem
+ssl_options.certfile = $RMQ_DIR/tls/server-cert.pem
+ssl_options.keyfile = $RMQ_DIR/tls/server-key.pem
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
+EOF
+  fi
   rm -f "$RMQ_DIR/advanced.config"
   chown rabbitmq:rabbitmq "$RMQ_DIR/enabled_plugins" "$RMQ_DIR/rabbitmq-env.conf" "$RMQ_DIR/rabbitmq.conf"
 }
@@ -98,6 +113,9 @@ EOF
 rabbit_start() {
   if tcp_open "$RABBIT_PORT"; then
     die "rabbitmq: port 127.0.0.1:$RABBIT_PORT is taken by another process (another checkout's instance? see: ss -ltnp 'sport = :$RABBIT_PORT'); set ORCHESTRATOR_RABBIT_PORT"
+  fi
+  if tls_ready && tcp_open "$RABBIT_TLS_PORT"; then
+    die "rabbitmq: AMQPS port 127.0.0.1:$RABBIT_TLS_PORT is taken by another process; set ORCHESTRATOR_RABBIT_TLS_PORT"
   fi
   if tcp_open "$RABBIT_DIST_PORT"; then
     die "rabbitmq: distribution port 127.0.0.1:$RABBIT_DIST_PORT is taken by another process; set ORCHESTRATOR_RABBIT_DIST_PORT"

@@ -18,7 +18,8 @@ public sealed class PlainAmqpClient : IAsyncDisposable
 
     public static async Task<PlainAmqpClient> ConnectAsync(string? address = null)
     {
-        var connection = await new ConnectionFactory { Uri = new Uri(address ?? TestServices.RabbitMq) }.CreateConnectionAsync();
+        // amqps:// too, verifying the broker as the orchestrator does.
+        var connection = await Hosting.RabbitMqAddress.Factory(address ?? TestServices.RabbitMq, "tests").CreateConnectionAsync();
         return new PlainAmqpClient(connection, await connection.CreateChannelAsync());
     }
 

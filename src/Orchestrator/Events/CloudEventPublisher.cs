@@ -101,7 +101,7 @@ public sealed class CloudEventPublisher(string rabbitMq, ILogger<CloudEventPubli
         if (_channel is { IsOpen: true })
             return _channel;
         await Reset();
-        var factory = new ConnectionFactory { Uri = new Uri(rabbitMq), ClientProvidedName = "orchestrator cloud events" };
+        var factory = Hosting.RabbitMqAddress.Factory(rabbitMq, "orchestrator cloud events");
         _connection = await factory.CreateConnectionAsync(cancellationToken);
         _channel = await _connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true),
             cancellationToken);
