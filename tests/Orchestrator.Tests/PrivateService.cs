@@ -26,7 +26,7 @@ public sealed partial class PrivateService : IAsyncDisposable
     public static Task<PrivateService> StartPostgres() => StartAsync("postgres", "ORCHESTRATOR_PG_PORT");
 
     public static Task<PrivateService> StartRabbitMq() =>
-        StartAsync("rabbitmq", "ORCHESTRATOR_RABBIT_PORT", "ORCHESTRATOR_RABBIT_DIST_PORT", "ORCHESTRATOR_EPMD_PORT");
+        StartAsync("rabbitmq", "ORCHESTRATOR_RABBIT_PORT", "ORCHESTRATOR_RABBIT_DIST_PORT", "ORCHESTRATOR_EPMD_PORT", "ORCHESTRATOR_RABBIT_TLS_PORT");
 
     static async Task<PrivateService> StartAsync(string service, params string[] ports)
     {
