@@ -53,7 +53,7 @@ if (args.Length > 0 && args[0] == "scale")
 // Real QEMU: the same migrations by the orchestrator and by a direct QMP sequence, in this run.
 if (!onlySaga && Environment.GetEnvironmentVariable("ORCHESTRATOR_QEMU_GUEST") is { Length: > 0 } guest)
 {
-    var (qemuResults, tlsCost) = await QemuMigrations.Measure(postgres, rabbit, guest, repeats: 5,
+    var (qemuResults, tlsCost, forecasts) = await QemuMigrations.Measure(postgres, rabbit, guest, repeats: 5,
         Environment.GetEnvironmentVariable("ORCHESTRATOR_BENCH_TLS") is { Length: > 0 } tlsDirectory ? tlsDirectory : null);
     foreach (var result in qemuResults)
     {
@@ -64,6 +64,16 @@ if (!onlySaga && Environment.GetEnvironmentVariable("ORCHESTRATOR_QEMU_GUEST") i
             + $"{Median(result.Direct.Select(r => r.QemuDowntimeMs)):0} ms (goal: unchanged)");
         Console.WriteLine($"    runs (total ms/downtime ms/rounds (ms to target ready + transfer + after the switchover)): orchestrated {string.Join(", ", result.Orchestrated.Select(r => $"{r.TotalMs:0}/{r.QemuDowntimeMs:0}/{r.Rounds} ({r.Phases})"))}; "
             + $"direct {string.Join(", ", result.Direct.Select(r => r.Rounds < 0 ? "not converged in 120 s" : $"{r.TotalMs:0}/{r.QemuDowntimeMs:0}/{r.Rounds} ({r.Phases})"))}");
+    }
+    if (forecasts.Count > 0)
+    {
+        static double Error(double predicted, double actual) => Math.Abs(predicted - actual) / actual * 100;
+        Console.WriteLine($"qemu prediction: median error total time {Median(forecasts.Select(f => Error(f.ForecastSeconds, f.QemuSeconds))):0.0} %, "
+            + $"downtime {Median(forecasts.Select(f => Error(f.ForecastDowntimeMs, f.QemuDowntimeMs))):0.0} % (goals <= 15 %, <= 25 %), over {forecasts.Count} migrations");
+        Console.WriteLine($"qemu upper-bound baseline: median error total time {Median(forecasts.Select(f => Error(f.UpperBoundSeconds, f.QemuSeconds))):0.0} %, "
+            + $"downtime {Median(forecasts.Select(f => Error(f.UpperBoundDowntimeMs, f.QemuDowntimeMs))):0.0} % (goals <= 15 %, <= 25 %), over {forecasts.Count} migrations");
+        Console.WriteLine($"    runs (forecast s/QEMU s, forecast downtime ms/QEMU ms, from N earlier): {string.Join(", ", forecasts.Select(f =>
+            FormattableString.Invariant($"{f.ForecastSeconds:0.00}/{f.QemuSeconds:0.00}, {f.ForecastDowntimeMs:0}/{f.QemuDowntimeMs:0}, {f.FromMigrations}")))}");
     }
     if (tlsCost is not null)
     {

@@ -16,6 +16,14 @@ public static partial class QemuMigrations
     static async Task<(Run Run, Decisions Decisions)> Orchestrated(IHost serve, QemuHosts hosts, string guest, Scenario scenario, string vm,
         bool encrypted = false)
     {
+        var (run, decisions, _) = await OrchestratedWithSummary(serve, hosts, guest, scenario, vm, encrypted);
+        return (run, decisions);
+    }
+
+    /// <summary>One migration, with its summary (its forecast beside its outcome) and QEMU's own total time in <see cref="Run.QemuTotalMs"/>.</summary>
+    static async Task<(Run Run, Decisions Decisions, MigrationSummary Summary)> OrchestratedWithSummary(IHost serve, QemuHosts hosts, string guest,
+        Scenario scenario, string vm, bool encrypted = false)
+    {
         await StartGuest(hosts, guest, scenario, vm);
         await using var observer = await DowntimeObserver.Attach(hosts.MonitorSocket(Source, vm));
         var id = NewId.NextGuid();
@@ -57,6 +65,8 @@ public static partial class QemuMigrations
             .Where(x => x.Event is MigrationPolicyAdjusted { Action: "RaiseDowntime" })
             .Select(x => (events.Take(x.Index).OfType<PreCopyRoundCompleted>().Count(), ((MigrationPolicyAdjusted)x.Event).DowntimeLimitMs))
             .ToList();
-        return (new Run(elapsed, await observer.Downtime(), events.OfType<PreCopyRoundCompleted>().Count(), phases), new Decisions(raises, switchRound));
+        var (downtime, total) = await observer.Figures();
+        return (new Run(elapsed, downtime, events.OfType<PreCopyRoundCompleted>().Count(), phases) { QemuTotalMs = total }, new Decisions(raises, switchRound),
+            summary);
     }
 }

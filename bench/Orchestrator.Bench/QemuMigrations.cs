@@ -26,7 +26,19 @@ public static partial class QemuMigrations
     const long MiB = 1024 * 1024;
 
     /// <summary>One migration: wall time, QEMU's downtime, and the pre-copy rounds QEMU ran (its dirty-sync count − 1).</summary>
-    public sealed record Run(double TotalMs, double QemuDowntimeMs, long Rounds, string Phases = "");
+    public sealed record Run(double TotalMs, double QemuDowntimeMs, long Rounds, string Phases = "")
+    {
+        /// <summary>QEMU's own total time of the migration (query-migrate's total-time), when read.</summary>
+        public double QemuTotalMs { get; init; } = double.NaN;
+    }
+
+    /// <summary>
+    /// One orchestrated migration of a VM that moved before: what the orchestrator forecast before it started (from the
+    /// VM's history; <see cref="FromMigrations"/> earlier ones) and the upper bound it records with no history, beside
+    /// QEMU's own total time and downtime.
+    /// </summary>
+    public sealed record Forecasted(string Scenario, int FromMigrations, double ForecastSeconds, double ForecastDowntimeMs, double UpperBoundSeconds,
+        double UpperBoundDowntimeMs, double QemuSeconds, double QemuDowntimeMs);
 
     public sealed record Result(string Scenario, IReadOnlyList<Run> Orchestrated, IReadOnlyList<Run> Direct);
 
@@ -47,8 +59,8 @@ public static partial class QemuMigrations
     /// <paramref name="tlsDirectory"/> holds both hosts' credentials (bench/run.sh makes them with infra/tls.sh), the
     /// first scenario orchestrated with and without TLS.
     /// </summary>
-    public static async Task<(IReadOnlyList<Result> Results, TlsCost? Tls)> Measure(string postgres, string rabbit, string guest, int repeats,
-        string? tlsDirectory = null)
+    public static async Task<(IReadOnlyList<Result> Results, TlsCost? Tls, IReadOnlyList<Forecasted> Forecasts)> Measure(string postgres, string rabbit,
+        string guest, int repeats, string? tlsDirectory = null)
     {
         var root = Path.Combine("/tmp", $"ob-{Guid.NewGuid():N}"[..11]);
         var options = new QemuOptions { RuntimeRoot = root, PollInterval = TimeSpan.FromMilliseconds(100), TlsDirectory = tlsDirectory };
@@ -125,15 +137,36 @@ public static partial class QemuMigrations
                 }
                 results.Add(new Result(scenario.Name, orchestrated, direct));
             }
+            // The predictor on real QEMU: each converging guest moved again and again under one VM id, so that every
+            // migration after the first is forecast from the ones before (the first's forecast is the upper bound).
+            var forecasts = new List<Forecasted>();
+            foreach (var (scenario, k) in scenarios.Where(s => !s.PostCopy).Select((s, k) => (s, k)))
+            {
+                var vm = $"vm-f{k}";
+                (double Seconds, double DowntimeMs)? upperBound = null;
+                for (var i = 0; i <= repeats; i++)
+                {
+                    var (run, _, summary) = await OrchestratedWithSummary(serve, hosts, guest, scenario, vm);
+                    if (summary.ForecastTotalSeconds is not { } seconds || summary.ForecastDowntimeMs is not { } downtime)
+                        throw new InvalidOperationException($"The migration of {vm} recorded no forecast.");
+                    if (summary.ForecastFromMigrations is null or 0)
+                    {
+                        upperBound ??= (seconds, downtime);
+                        continue;
+                    }
+                    forecasts.Add(new Forecasted(scenario.Name, summary.ForecastFromMigrations.Value, seconds, downtime, upperBound!.Value.Seconds,
+                        upperBound.Value.DowntimeMs, run.QemuTotalMs / 1000, run.QemuDowntimeMs));
+                }
+            }
             if (tlsDirectory is null)
-                return (results, null);
+                return (results, null, forecasts);
             var (tls, plain) = (new List<Run>(), new List<Run>());
             for (var i = 0; i < repeats; i++)
             {
                 tls.Add((await Orchestrated(serve, hosts, guest, scenarios[0], $"vm-t{n++}", encrypted: true)).Run);
                 plain.Add((await Orchestrated(serve, hosts, guest, scenarios[0], $"vm-p{n++}")).Run);
             }
-            return (results, new TlsCost(scenarios[0].Name, tls, plain));
+            return (results, new TlsCost(scenarios[0].Name, tls, plain), forecasts);
         }
         finally
         {
@@ -176,7 +209,7 @@ public static partial class QemuMigrations
     sealed class DowntimeObserver : IAsyncDisposable
     {
         readonly QmpClient _qmp;
-        readonly TaskCompletionSource<double> _downtime = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        readonly TaskCompletionSource<(double DowntimeMs, double TotalMs)> _downtime = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         DowntimeObserver(QmpClient qmp)
         {
@@ -200,20 +233,23 @@ public static partial class QemuMigrations
                     var info = MigrationInfo.Parse(await _qmp.ExecuteAsync("query-migrate"));
                     if (info.TotalTimeMs > 0)
                     {
-                        _downtime.TrySetResult(info.DowntimeMs);
+                        _downtime.TrySetResult((info.DowntimeMs, info.TotalTimeMs));
                         return;
                     }
                     await Task.Delay(2);
                 }
-                _downtime.TrySetResult(double.NaN);
+                _downtime.TrySetResult((double.NaN, double.NaN));
             }
             catch (IOException)
             {
-                _downtime.TrySetResult(double.NaN); // The source quit before the figure could be read.
+                _downtime.TrySetResult((double.NaN, double.NaN)); // The source quit before the figure could be read.
             }
         }
 
-        public async Task<double> Downtime() => await _downtime.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        public async Task<double> Downtime() => (await Figures()).DowntimeMs;
+
+        /// <summary>QEMU's downtime and total time of the migration (ms).</summary>
+        public async Task<(double DowntimeMs, double TotalMs)> Figures() => await _downtime.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
         public ValueTask DisposeAsync() => _qmp.DisposeAsync();
     }
