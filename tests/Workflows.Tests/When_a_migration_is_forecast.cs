@@ -120,4 +120,37 @@ public sealed class When_a_migration_is_forecast
         VmHistory.Learn([], 4 * GiB).ShouldBeNull();
         VmHistory.Learn([[]], 4 * GiB).ShouldBeNull();
     }
+
+    [Fact]
+    public void Should_send_only_what_the_first_pass_sent_before_when_the_guest_has_pages_it_never_wrote()
+    {
+        // A 64 MiB guest that uses 10 MiB of it: QEMU sends the other pages as zero pages, almost for free.
+        var behaviour = new DirtyBehaviour(8 * MiB, 16 * MiB, 0, 0.05, 6);
+        var policy = EffectivePolicy.Defaults with { MaxDowntimeMs = 600 };
+        const double bandwidth = 64 * MiB;
+
+        var allMemory = MigrationForecaster.Forecast(behaviour, 64 * MiB, bandwidth, policy, MigrationStrategies.PreCopy);
+        var learned = MigrationForecaster.Forecast(behaviour, 64 * MiB, bandwidth, policy, MigrationStrategies.PreCopy, firstPassBytes: 10 * MiB);
+
+        allMemory.TotalSeconds.ShouldBeGreaterThan(1.0);
+        learned.TotalSeconds.ShouldBeLessThan(0.3);
+        learned.BytesSent.ShouldBeLessThan(20 * MiB);
+        // Never more than the memory, whatever was recorded.
+        MigrationForecaster.Forecast(behaviour, 64 * MiB, bandwidth, policy, MigrationStrategies.PreCopy, firstPassBytes: 1 * GiB).TotalSeconds
+            .ShouldBe(allMemory.TotalSeconds, 1e-9);
+    }
+
+    [Fact]
+    public void Should_weigh_the_latest_first_passes_most_and_skip_migrations_that_did_not_report_one()
+    {
+        var fit = new DirtyBehaviour(8 * MiB, 16 * MiB, 0, 0, 1);
+        var history = new VmBehaviourHistory { Id = "vm" };
+        history.FirstPassBytes().ShouldBeNull();
+        history.Add(new VmBehaviourSample(Guid.NewGuid(), DateTimeOffset.UnixEpoch, fit, 40 * MiB));
+        history.Add(new VmBehaviourSample(Guid.NewGuid(), DateTimeOffset.UnixEpoch, fit));
+        history.Add(new VmBehaviourSample(Guid.NewGuid(), DateTimeOffset.UnixEpoch, fit, 10 * MiB));
+
+        // Weights 0.25 (40 MiB) and 1 (10 MiB), of the logarithms: 10 · 4^0.2 MiB.
+        ((double)history.FirstPassBytes()!.Value).ShouldBe(10 * MiB * Math.Pow(4, 0.2), 2);
+    }
 }

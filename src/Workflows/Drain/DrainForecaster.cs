@@ -27,7 +27,7 @@ public static class DrainForecaster
             : (await session.LoadManyAsync<VmBehaviourHistory>(cancellationToken, moves.Select(m => m.VmId).ToArray()))
                 .ToDictionary(h => h.Id, StringComparer.Ordinal);
         var candidates = moves.Select(m => histories.TryGetValue(m.VmId, out var history)
-            ? new BatchForecast.Candidate(m.VmId, m.TargetHost, m.MemoryBytes, history.Behaviour(), history.Samples.Count)
+            ? new BatchForecast.Candidate(m.VmId, m.TargetHost, m.MemoryBytes, history.Behaviour(), history.Samples.Count, history.FirstPassBytes())
             : new BatchForecast.Candidate(m.VmId, m.TargetHost, m.MemoryBytes, null, 0)).ToList();
         var link = links.BytesPerSecondOf(host);
         var atOnce = Math.Max(1, Math.Min(admission.MaxOutboundPerHost, admission.MaxPerCluster));

@@ -30,7 +30,10 @@ public sealed class LearnBehaviourActivity(IDocumentSession session) : IStateMac
             {
                 var history = await session.LoadAsync<VmBehaviourHistory>(saga.VmId, context.CancellationToken)
                     ?? new VmBehaviourHistory { Id = saga.VmId };
-                history.Add(new VmBehaviourSample(saga.CorrelationId, DateTimeOffset.UtcNow, fit));
+                // The first round's bytes are the first pass's only when that round was reported on its own (a driver
+                // that saw several passes end at once gives their bytes to the last).
+                var first = rounds.Count > 0 && rounds[0].Round == 1 && rounds[0].BytesTransferred > 0 ? rounds[0].BytesTransferred : (long?)null;
+                history.Add(new VmBehaviourSample(saga.CorrelationId, DateTimeOffset.UtcNow, fit, first));
                 session.Store(history);
             }
         }

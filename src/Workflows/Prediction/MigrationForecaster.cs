@@ -16,13 +16,14 @@ public static class MigrationForecaster
 
     const int MaxRounds = 1000;
 
+    /// <param name="firstPassBytes">What the first pass sends, as learned (<see cref="VmBehaviourHistory.FirstPassBytes"/>); else all the memory.</param>
     public static MigrationForecast Forecast(DirtyBehaviour behaviour, long memoryBytes, double bandwidthBytesPerSecond, EffectivePolicy policy,
-        string strategy, ConvergenceSettings? settings = null)
+        string strategy, ConvergenceSettings? settings = null, long? firstPassBytes = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bandwidthBytesPerSecond);
         settings ??= new ConvergenceSettings();
         var state = ConvergenceState.Start(settings.RampStart(policy.MaxDowntimeMs));
-        double elapsed = 0, toSend = memoryBytes, sent = 0;
+        double elapsed = 0, toSend = firstPassBytes is > 0 ? Math.Min(memoryBytes, firstPassBytes.Value) : memoryBytes, sent = 0;
         if (strategy == MigrationStrategies.PostCopy)
             return PostCopy(0, 0, memoryBytes, bandwidthBytesPerSecond, 0, "post-copy from the start");
 

@@ -34,12 +34,12 @@ public sealed class PredictActivity(IDocumentSession session) : IStateMachineAct
             {
                 Reason = "no earlier migration of this VM to learn from: all memory once over the link, downtime at the policy's limit",
             }
-            : MigrationForecaster.Forecast(behaviour, saga.MemoryBytes, bandwidth, saga.Policy, saga.Strategy);
+            : MigrationForecaster.Forecast(behaviour, saga.MemoryBytes, bandwidth, saga.Policy, saga.Strategy, firstPassBytes: history!.FirstPassBytes());
         var earlier = history?.Samples.Count ?? 0;
         var learned = behaviour is null
             ? string.Empty
             : $" (learned from {earlier} earlier migration{(earlier == 1 ? string.Empty : "s")}: a working set of {behaviour.WorkingSetBytes / MiB:0} MiB "
-                + $"rewritten at {behaviour.HotRateBytesPerSecond / MiB:0} MiB/s, over {bandwidth / MiB:0} MiB/s)";
+                + $"rewritten at {behaviour.HotRateBytesPerSecond / MiB:0} MiB/s{FirstPass(history!.FirstPassBytes(), saga.MemoryBytes)}, over {bandwidth / MiB:0} MiB/s)";
         saga.Record(new MigrationPredicted(saga.CorrelationId, forecast.Outcome, forecast.Rounds, forecast.TotalSeconds, forecast.DowntimeMs,
             forecast.BytesSent, forecast.DowntimeLimitMs, saga.MemoryBytes, (long)bandwidth, earlier, behaviour?.WorkingSetBytes ?? 0,
             (long)(behaviour?.HotRateBytesPerSecond ?? 0), (long)(behaviour?.ColdRateBytesPerSecond ?? 0), behaviour?.RelativeError ?? 0,
@@ -67,6 +67,10 @@ public sealed class PredictActivity(IDocumentSession session) : IStateMachineAct
 
         await next.Execute(context);
     }
+
+    /// <summary>Said only when the first pass sends less than the memory (pages never written go as zero pages).</summary>
+    static string FirstPass(long? bytes, long memoryBytes) =>
+        bytes is { } sent && sent < memoryBytes ? $", a first pass of {sent / MiB:0} MiB of {memoryBytes / MiB:0} MiB" : string.Empty;
 
     public Task Faulted<TException>(BehaviorExceptionContext<MigrationState, PreflightPassed, TException> context,
         IBehavior<MigrationState, PreflightPassed> next)

@@ -16,6 +16,20 @@ public sealed class VmBehaviourHistory
     public DirtyBehaviour? Behaviour() => DirtyBehaviour.Combine(
         [.. Samples.Select((s, i) => (s.Behaviour, Math.Pow(VmHistory.Decay, Samples.Count - 1 - i)))]);
 
+    /// <summary>
+    /// What a first pass sends, from the samples that reported it, with the same decaying weights (a mean of the
+    /// logarithms); null when none did: the forecast then sends all the memory first.
+    /// </summary>
+    public long? FirstPassBytes()
+    {
+        var known = Samples.Select((s, i) => (s.FirstPassBytes, Weight: Math.Pow(VmHistory.Decay, Samples.Count - 1 - i)))
+            .Where(s => s.FirstPassBytes > 0).ToList();
+        if (known.Count == 0)
+            return null;
+        var mean = known.Sum(s => s.Weight * Math.Log(s.FirstPassBytes!.Value)) / known.Sum(s => s.Weight);
+        return (long)Math.Exp(mean);
+    }
+
     /// <summary>Adds a migration's fit, once per migration, dropping the oldest beyond <see cref="Kept"/>.</summary>
     public void Add(VmBehaviourSample sample)
     {

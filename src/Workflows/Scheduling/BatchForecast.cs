@@ -13,7 +13,8 @@ namespace Orchestrator.Workflows.Scheduling;
 /// </summary>
 public static class BatchForecast
 {
-    public sealed record Candidate(string VmId, string TargetHost, long MemoryBytes, DirtyBehaviour? Behaviour, int EarlierMigrations);
+    public sealed record Candidate(string VmId, string TargetHost, long MemoryBytes, DirtyBehaviour? Behaviour, int EarlierMigrations,
+        long? FirstPassBytes = null);
 
     public static (IReadOnlyList<PlannedMigration> Migrations, double TotalSeconds) Plan(IReadOnlyList<Candidate> candidates, EffectivePolicy policy,
         double linkBytesPerSecond, int maxRunning, bool linkAware = false)
@@ -43,7 +44,8 @@ public static class BatchForecast
                 var share = Math.Max(1, bandwidth[id]);
                 var forecast = vm.Behaviour is null
                     ? MigrationForecaster.UpperBound(vm.MemoryBytes, share, policy)
-                    : MigrationForecaster.Forecast(vm.Behaviour, vm.MemoryBytes, share, policy, MigrationStrategies.PreCopy);
+                    : MigrationForecaster.Forecast(vm.Behaviour, vm.MemoryBytes, share, policy, MigrationStrategies.PreCopy,
+                        firstPassBytes: vm.FirstPassBytes);
                 planned.Add(new PlannedMigration(vm.VmId, vm.TargetHost, planned.Count + 1, share, now, now,
                     forecast.DowntimeMs, forecast.Outcome, vm.EarlierMigrations));
                 running.Add((vm, planned.Count - 1, forecast.BytesSent, share));
