@@ -22,6 +22,7 @@ public sealed class PredictActivity(IDocumentSession session) : IStateMachineAct
         var saga = context.Saga;
         var history = await session.LoadAsync<VmBehaviourHistory>(saga.VmId, context.CancellationToken);
         var behaviour = history?.Behaviour();
+        var firstPass = history?.FirstPassBytes();
         var bandwidth = saga.Policy.MaxBandwidthMiBps * MiB;
         if (saga.MemoryBytes <= 0 || bandwidth <= 0)
         {
@@ -34,12 +35,12 @@ public sealed class PredictActivity(IDocumentSession session) : IStateMachineAct
             {
                 Reason = "no earlier migration of this VM to learn from: all memory once over the link, downtime at the policy's limit",
             }
-            : MigrationForecaster.Forecast(behaviour, saga.MemoryBytes, bandwidth, saga.Policy, saga.Strategy, firstPassBytes: history!.FirstPassBytes());
+            : MigrationForecaster.Forecast(behaviour, saga.MemoryBytes, bandwidth, saga.Policy, saga.Strategy, firstPassBytes: firstPass);
         var earlier = history?.Samples.Count ?? 0;
         var learned = behaviour is null
             ? string.Empty
             : $" (learned from {earlier} earlier migration{(earlier == 1 ? string.Empty : "s")}: a working set of {behaviour.WorkingSetBytes / MiB:0} MiB "
-                + $"rewritten at {behaviour.HotRateBytesPerSecond / MiB:0} MiB/s{FirstPass(history!.FirstPassBytes(), saga.MemoryBytes)}, over {bandwidth / MiB:0} MiB/s)";
+                + $"rewritten at {behaviour.HotRateBytesPerSecond / MiB:0} MiB/s{FirstPass(firstPass, saga.MemoryBytes)}, over {bandwidth / MiB:0} MiB/s)";
         saga.Record(new MigrationPredicted(saga.CorrelationId, forecast.Outcome, forecast.Rounds, forecast.TotalSeconds, forecast.DowntimeMs,
             forecast.BytesSent, forecast.DowntimeLimitMs, saga.MemoryBytes, (long)bandwidth, earlier, behaviour?.WorkingSetBytes ?? 0,
             (long)(behaviour?.HotRateBytesPerSecond ?? 0), (long)(behaviour?.ColdRateBytesPerSecond ?? 0), behaviour?.RelativeError ?? 0,
