@@ -3,10 +3,16 @@ using Npgsql;
 
 namespace Orchestrator.Bench;
 
-/// <summary>The ceiling for anything that commits one transaction per step: single-row INSERTs in autocommit.</summary>
+/// <summary>
+/// The ceiling for anything that commits one transaction per step: single-row INSERTs in autocommit
+/// (<c>synchronous_commit = on</c>, the server's default, which this run's PostgreSQL keeps).
+/// </summary>
 public static class InsertBaseline
 {
-    public static async Task<double> Measure(string connectionString, int clients, TimeSpan duration)
+    /// <summary>Commits per second, and the CPU of every process (this one, PostgreSQL, RabbitMQ) per commit.</summary>
+    public sealed record Result(double CommitsPerSecond, double CpuMsPerCommit);
+
+    public static async Task<Result> Measure(string connectionString, int clients, TimeSpan duration)
     {
         await using (var setup = new NpgsqlConnection(connectionString))
         {
@@ -15,22 +21,43 @@ public static class InsertBaseline
             await create.ExecuteNonQueryAsync();
         }
 
-        var stopwatch = Stopwatch.StartNew();
-        var counts = await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
+        var connections = new List<NpgsqlConnection>();
+        try
         {
-            await using var connection = new NpgsqlConnection(connectionString);
-            await connection.OpenAsync();
-            await using var insert = new NpgsqlCommand("INSERT INTO bench_baseline (payload) VALUES ($1)", connection);
-            insert.Parameters.Add(new NpgsqlParameter { Value = "step" });
-            await insert.PrepareAsync();
-            var count = 0;
-            while (stopwatch.Elapsed < duration)
+            var commands = new List<NpgsqlCommand>();
+            for (var client = 0; client < clients; client++)
             {
-                await insert.ExecuteNonQueryAsync();
-                count++;
+                var connection = new NpgsqlConnection(connectionString);
+                connections.Add(connection);
+                await connection.OpenAsync();
+                var insert = new NpgsqlCommand("INSERT INTO bench_baseline (payload) VALUES ($1)", connection);
+                insert.Parameters.Add(new NpgsqlParameter { Value = "step" });
+                await insert.PrepareAsync();
+                commands.Add(insert);
             }
-            return count;
-        }));
-        return counts.Sum() / stopwatch.Elapsed.TotalSeconds;
+
+            // Measured once every connection is open, so the CPU counted is the commits' and not the connections' set-up.
+            var cpuBefore = CpuTime.Now();
+            var stopwatch = Stopwatch.StartNew();
+            var counts = await Task.WhenAll(commands.Select(async insert =>
+            {
+                var count = 0;
+                while (stopwatch.Elapsed < duration)
+                {
+                    await insert.ExecuteNonQueryAsync();
+                    count++;
+                }
+                return count;
+            }));
+            var elapsed = stopwatch.Elapsed;
+            var cpu = CpuTime.Now() - cpuBefore;
+            var commits = counts.Sum();
+            return new Result(commits / elapsed.TotalSeconds, cpu.Total.TotalMilliseconds / commits);
+        }
+        finally
+        {
+            foreach (var connection in connections)
+                await connection.DisposeAsync();
+        }
     }
 }

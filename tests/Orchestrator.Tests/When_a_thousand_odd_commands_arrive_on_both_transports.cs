@@ -19,7 +19,6 @@ namespace Orchestrator.Tests;
 /// migration completed, and serve's log grew by less than 1 MB.
 /// </summary>
 [Trait("Category", "Chaos")]
-[Collection(RabbitMqCollection.Name)]
 public sealed class When_a_thousand_odd_commands_arrive_on_both_transports : IAsyncLifetime
 {
     const int Commands = 1000;

@@ -14,7 +14,6 @@ namespace Orchestrator.Tests;
 /// commands alike, and accepts the command again once the database is back.
 /// </summary>
 [Trait("Category", "Chaos")]
-[Collection(RabbitMqCollection.Name)]
 public sealed class When_an_operator_probes_the_health_of_serve : IAsyncLifetime
 {
     const string OperatorKey = "key-operator-health";

@@ -13,7 +13,6 @@ namespace Orchestrator.Tests;
 /// and the worker answers its health and metrics.
 /// </summary>
 [Trait("Category", "Integration")]
-[Collection(RabbitMqCollection.Name)]
 public sealed partial class When_an_operator_scrapes_the_metrics : IAsyncLifetime
 {
     ChaosRig _rig = null!;

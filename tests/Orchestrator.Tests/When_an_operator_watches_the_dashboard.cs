@@ -13,7 +13,6 @@ namespace Orchestrator.Tests;
 /// history's verdict.
 /// </summary>
 [Trait("Category", "Integration")]
-[Collection(RabbitMqCollection.Name)]
 public sealed class When_an_operator_watches_the_dashboard : IAsyncLifetime
 {
     const string Key = "key-dashboard-operator";

@@ -13,7 +13,6 @@ namespace Orchestrator.Tests;
 /// migration completes, none fails, and nothing lands in an _error queue.
 /// </summary>
 [Trait("Category", "Chaos")]
-[Collection(RabbitMqCollection.Name)]
 public sealed class When_postgresql_goes_away_mid_migration : IAsyncLifetime
 {
     const int Migrations = 20;

@@ -12,7 +12,6 @@ namespace Orchestrator.Tests;
 /// produced them, each once.
 /// </summary>
 [Trait("Category", "Chaos")]
-[Collection(RabbitMqCollection.Name)]
 public sealed class When_serve_is_killed_again_and_again : IAsyncLifetime
 {
     const int Migrations = 20;

@@ -9,7 +9,6 @@ namespace Orchestrator.Tests;
 /// produce on demand: a host that dies, a link that drops, a worker that takes a command and never answers.
 /// </summary>
 [Trait("Category", "Integration")]
-[Collection(RabbitMqCollection.Name)]
 public sealed class When_sim_faults_strike_a_migration_on_rabbitmq : IClassFixture<SimFaultsOrchestrator>
 {
     readonly SimFaultsOrchestrator _orchestrator;

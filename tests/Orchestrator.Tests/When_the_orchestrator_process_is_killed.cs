@@ -14,7 +14,6 @@ namespace Orchestrator.Tests;
 /// virtual host and schema: nothing else consumes its queues.
 /// </summary>
 [Trait("Category", "Chaos")]
-[Collection(RabbitMqCollection.Name)]
 public sealed class When_the_orchestrator_process_is_killed : IAsyncLifetime
 {
     RabbitVhost _vhost = null!;

@@ -11,7 +11,6 @@ namespace Orchestrator.Tests;
 /// test's own.
 /// </summary>
 [Trait("Category", "Chaos")]
-[Collection(RabbitMqCollection.Name)]
 public sealed class When_two_serve_instances_run_and_one_is_killed : IAsyncLifetime
 {
     const int Migrations = 200;
