@@ -55,7 +55,11 @@ public sealed class When_a_migration_waits_for_a_worker
         await using var orchestrator = await InMemoryOrchestrator.StartAsync(
             timeouts: timeouts =>
             {
-                timeouts.Prepare = timeouts.Switchover = timeouts.Cleanup = timeouts.Rollback = timeouts.Locate = TimeSpan.FromMilliseconds(300);
+                // The script answers pre-flight and prepare itself, once it has read the admission from the summary
+                // (a projection, late by hundreds of milliseconds on a busy machine): their timer must not beat it. Only
+                // the rollback's wait is the subject here.
+                timeouts.Prepare = TimeSpan.FromSeconds(10);
+                timeouts.Switchover = timeouts.Cleanup = timeouts.Rollback = timeouts.Locate = TimeSpan.FromMilliseconds(300);
                 timeouts.MaxAttempts = 2;
             },
             store: options => options.Listeners.Add(timers));
