@@ -51,7 +51,7 @@ if (args.Length > 0 && args[0] == "scale")
 }
 
 // Real QEMU: the same migrations by the orchestrator and by a direct QMP sequence, in this run.
-if (!onlySaga && Environment.GetEnvironmentVariable("ORCHESTRATOR_QEMU_GUEST") is { Length: > 0 } guest)
+if (!onlySaga && !historyOnly && Environment.GetEnvironmentVariable("ORCHESTRATOR_QEMU_GUEST") is { Length: > 0 } guest)
 {
     var (qemuResults, tlsCost, forecasts) = await QemuMigrations.Measure(postgres, rabbit, guest, repeats: 5,
         Environment.GetEnvironmentVariable("ORCHESTRATOR_BENCH_TLS") is { Length: > 0 } tlsDirectory ? tlsDirectory : null);
@@ -120,6 +120,8 @@ if (!historyOnly)
     Console.WriteLine($"saga, {throughput.Migrations} migrations at once: {throughput.Transitions} transitions in {throughput.Elapsed.TotalSeconds:0.00} s "
         + $"= {throughput.TransitionsPerSecond:0} transitions/s; ratio to baseline {throughput.TransitionsPerSecond / baseline:0.00} (goal >= 0.40)");
     Console.WriteLine($"    CPU per transition: {throughput.CpuPerTransition}; {throughput.JitMethods} methods compiled meanwhile");
+    foreach (var line in throughput.Work.Describe(throughput.Transitions))
+        Console.WriteLine($"    {line}");
     // The lower of the two INSERT measurements' CPU per commit: the floor is what a commit can cost, not what it cost at a busier moment.
     var insertCpu = Math.Min(coldInsert.CpuMsPerCommit, warmInsert.CpuMsPerCommit);
     var floor = insertCpu + 2 * message.CpuMsPerMessage;
@@ -149,6 +151,7 @@ Console.WriteLine($"replay (one ordered read of the events, every summary folded
     + $"{history.BulkReplayPerSecond:N0} events/s; ratio to raw read {history.BulkReplayPerSecond / history.RawReadPerSecond:0.000}");
 Console.WriteLine($"verify (every hash chain re-computed, {history.Broken} broken): {history.Verify.TotalSeconds:0.00} s = {history.VerifyPerSecond:N0} events/s; "
     + $"ratio to raw read {history.VerifyPerSecond / history.RawReadPerSecond:0.000}");
+Console.WriteLine($"    verify's read alone (its query and row parsing, no hash): {history.VerifyRead.TotalSeconds:0.00} s = {history.VerifyReadPerSecond:N0} events/s");
 Console.WriteLine($"verify compute (hash chains only, one thread, rows in memory): {history.VerifyComputeMicrosecondsPerEvent:0.00} µs/event; "
     + $"raw read {1e6 / history.RawReadPerSecond:0.00} µs/event");
 

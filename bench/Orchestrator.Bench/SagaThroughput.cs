@@ -30,11 +30,12 @@ public sealed class SagaThroughput : IAsyncDisposable
     readonly OrchestratorSettings _settings;
     readonly MeterListener _listener = new();
     readonly StepTiming _timing = new();
+    readonly TransitionWork _work = new();
     ConcurrentDictionary<string, List<double>> _stages = new();
     int _batch;
 
     public sealed record Result(int Migrations, long Transitions, TimeSpan Elapsed, IReadOnlyList<double> Latencies,
-        IReadOnlyDictionary<string, List<double>> Stages, long JitMethods, CpuTime.Sample Cpu)
+        IReadOnlyDictionary<string, List<double>> Stages, long JitMethods, CpuTime.Sample Cpu, TransitionWork.Snapshot Work)
     {
         public double TransitionsPerSecond => Transitions / Elapsed.TotalSeconds;
 
@@ -91,13 +92,15 @@ public sealed class SagaThroughput : IAsyncDisposable
         _timing.Reset();
         _stages = new();
         var jitBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var workBefore = await _work.Take(_settings.Postgres);
         var cpuBefore = CpuTime.Now();
         var startedAt = DateTimeOffset.UtcNow;
         var endedAt = await SimBatch.Run(_serve, Hosts, $"bench-vm-{batch}", migrations, pace);
         var cpu = CpuTime.Now() - cpuBefore;
+        var work = await _work.Take(_settings.Postgres) - workBefore;
         var stages = _stages;
         return new Result(migrations, stages.TryGetValue("total", out var totals) ? totals.Count : 0, endedAt - startedAt, _timing.Latencies(), stages,
-            System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore, cpu);
+            System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore, cpu, work);
     }
 
     public async ValueTask DisposeAsync()
@@ -105,6 +108,7 @@ public sealed class SagaThroughput : IAsyncDisposable
         try
         {
             _listener.Dispose();
+            _work.Dispose();
             await _worker.StopAsync();
             await _serve.StopAsync();
             _worker.Dispose();

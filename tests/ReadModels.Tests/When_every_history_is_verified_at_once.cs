@@ -82,4 +82,36 @@ public sealed class When_every_history_is_verified_at_once : IAsyncLifetime
         broken.FirstBrokenVersion.ShouldBe(4);
         broken.ShouldBe(await ChainVerifier.Verify(_store, altered));
     }
+
+    [Fact]
+    public async Task Should_judge_a_stream_whose_rows_are_out_of_order_as_the_per_stream_verification_does()
+    {
+        var swapped = await WriteHistory(rounds: 4);
+        var truncatedInside = await WriteHistory(rounds: 4);
+        var intact = await WriteHistory(rounds: 3);
+        await using (var connection = new NpgsqlConnection(TestServices.Postgres))
+        {
+            await connection.OpenAsync();
+            // Versions 3 and 4 trade places (the sequence order no longer follows the versions); version 3 of another
+            // stream is deleted.
+            await using var command = new NpgsqlCommand(
+                $"update {_schema.Name}.mt_events set version = -1 where stream_id = @swapped and version = 3; "
+                + $"update {_schema.Name}.mt_events set version = 3 where stream_id = @swapped and version = 4; "
+                + $"update {_schema.Name}.mt_events set version = 4 where stream_id = @swapped and version = -1; "
+                + $"delete from {_schema.Name}.mt_events where stream_id = @deleted and version = 3", connection);
+            command.Parameters.AddWithValue("swapped", swapped);
+            command.Parameters.AddWithValue("deleted", truncatedInside);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var verdicts = (await ChainVerifier.VerifyAll(_store)).ToDictionary(v => v.StreamId);
+
+        verdicts.Count.ShouldBe(3);
+        verdicts[intact].Intact.ShouldBeTrue();
+        verdicts[swapped].Intact.ShouldBeFalse();
+        verdicts[swapped].FirstBrokenVersion.ShouldBe(3);
+        verdicts[swapped].ShouldBe(await ChainVerifier.Verify(_store, swapped));
+        verdicts[truncatedInside].Intact.ShouldBeFalse();
+        verdicts[truncatedInside].ShouldBe(await ChainVerifier.Verify(_store, truncatedInside));
+    }
 }

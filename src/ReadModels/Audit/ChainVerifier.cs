@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Threading.Channels;
 using Marten;
@@ -27,54 +26,102 @@ public static class ChainVerifier
     }
 
     /// <summary>
-    /// Every stream (migrations, drains, any other), in one pass over the events table (ordered by stream and version):
-    /// the rows are read on one thread while the hashes are re-computed on the others. One verdict per stream, in
-    /// stream id order.
+    /// Every stream (migrations, drains, any other), in one pass over the events table in the store's sequence order,
+    /// which is the table's own order, so PostgreSQL reads it like the raw table and sorts nothing. The rows are read on
+    /// one thread and each stream's chain is carried forward on one of the others (a stream always on the same one).
+    /// A stream whose versions do not come in order (rows swapped, inserted or deleted) is read again by itself in
+    /// version order and judged by <see cref="Verify(Guid, IReadOnlyList{StoredEvent})"/>, so every verdict is the one
+    /// the per-stream verification gives. One verdict per stream, in stream id order.
     /// </summary>
     public static async Task<IReadOnlyList<ChainVerdict>> VerifyAll(IDocumentStore store, CancellationToken cancellationToken = default)
     {
-        var streams = Channel.CreateBounded<(Guid Id, List<StoredEvent> Events)>(new BoundedChannelOptions(1024) { SingleWriter = true });
-        var verdicts = new ConcurrentBag<ChainVerdict>();
-        var verifiers = Enumerable.Range(0, Math.Max(1, Environment.ProcessorCount)).Select(_ => Task.Run(async () =>
+        const int BatchSize = 256;
+        var lanes = Math.Max(1, Environment.ProcessorCount);
+        var channels = Enumerable.Range(0, lanes)
+            .Select(_ => Channel.CreateBounded<List<StoredEvent>>(new BoundedChannelOptions(64) { SingleWriter = true, SingleReader = true }))
+            .ToArray();
+        var chains = Enumerable.Range(0, lanes).Select(_ => new Dictionary<Guid, RunningChain>()).ToArray();
+        var verifiers = Enumerable.Range(0, lanes).Select(lane => Task.Run(async () =>
         {
-            await foreach (var (id, events) in streams.Reader.ReadAllAsync(cancellationToken))
-            {
-                var history = events.Where(e => !IsTombstone(e)).ToList();
-                if (history.Count > 0)
-                    verdicts.Add(Verify(id, history));
-            }
+            var streams = chains[lane];
+            await foreach (var batch in channels[lane].Reader.ReadAllAsync(cancellationToken))
+                foreach (var e in batch)
+                {
+                    if (IsTombstone(e))
+                        continue;
+                    if (!streams.TryGetValue(e.StreamId, out var chain))
+                        streams[e.StreamId] = chain = new RunningChain();
+                    chain.Add(e);
+                }
         }, cancellationToken)).ToArray();
 
         try
         {
+            var batches = new List<StoredEvent>[lanes];
+            for (var lane = 0; lane < lanes; lane++)
+                batches[lane] = new List<StoredEvent>(BatchSize);
             await using var connection = store.Storage.Database.CreateConnection();
             await connection.OpenAsync(cancellationToken);
-            await using var command = new NpgsqlCommand(
-                $"select {EventRows.Columns} from {EventRows.Table(store)} e order by e.stream_id, e.version", connection);
+            await using var command = new NpgsqlCommand($"select {EventRows.Columns} from {EventRows.Table(store)} e order by e.seq_id", connection);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            Guid? current = null;
-            var events = new List<StoredEvent>();
             while (await reader.ReadAsync(cancellationToken))
             {
                 var e = EventRows.Read(reader);
-                if (e.StreamId != current)
+                var lane = (int)((uint)e.StreamId.GetHashCode() % (uint)lanes);
+                batches[lane].Add(e);
+                if (batches[lane].Count == BatchSize)
                 {
-                    if (current is { } done)
-                        await streams.Writer.WriteAsync((done, events), cancellationToken);
-                    current = e.StreamId;
-                    events = [];
+                    await channels[lane].Writer.WriteAsync(batches[lane], cancellationToken);
+                    batches[lane] = new List<StoredEvent>(BatchSize);
                 }
-                events.Add(e);
             }
-            if (current is { } last)
-                await streams.Writer.WriteAsync((last, events), cancellationToken);
+            for (var lane = 0; lane < lanes; lane++)
+                if (batches[lane].Count > 0)
+                    await channels[lane].Writer.WriteAsync(batches[lane], cancellationToken);
         }
         finally
         {
-            streams.Writer.TryComplete();
+            foreach (var channel in channels)
+                channel.Writer.TryComplete();
         }
         await Task.WhenAll(verifiers);
+
+        var verdicts = new List<ChainVerdict>();
+        foreach (var (id, chain) in chains.SelectMany(lane => lane))
+            verdicts.Add(chain.OutOfOrder ? await Verify(store, id, cancellationToken) : chain.Verdict(id));
         return [.. verdicts.OrderBy(v => v.StreamId)];
+    }
+
+    /// <summary>
+    /// One stream's chain carried forward event by event, as <see cref="Verify(Guid, IReadOnlyList{StoredEvent})"/>
+    /// walks it, while its events come in version order; the first one that does not marks it for a read in version order.
+    /// </summary>
+    sealed class RunningChain
+    {
+        string _previous = HashChain.Genesis;
+        int _hashVersion = 1;
+        int _events;
+        (long Version, string Problem)? _broken;
+
+        public bool OutOfOrder { get; private set; }
+
+        public void Add(StoredEvent e)
+        {
+            _events++;
+            // Checked past a break too: a row that belongs before it (a forged duplicate) moves the first break.
+            if (e.Version != _events)
+                OutOfOrder = true;
+            if (OutOfOrder || _broken is not null)
+                return;
+            if (Problem(e, _previous, ref _hashVersion) is { } problem)
+                _broken = (e.Version, problem);
+            else
+                _previous = e.Header(HashChain.HashHeader)!;
+        }
+
+        public ChainVerdict Verdict(Guid streamId) => _broken is { } broken
+            ? new ChainVerdict(streamId, _events, false, broken.Version, broken.Problem)
+            : ChainVerdict.Clean(streamId, _events);
     }
 
     /// <summary>
