@@ -106,7 +106,9 @@ print_env() {
   local s
   for s in "$@"; do
     case $s in
-      postgres) echo "export ConnectionStrings__Postgres=\"Host=127.0.0.1;Port=$PG_PORT;Username=$APP_USER;Password=$APP_PASSWORD;Database=$APP_DB\"" ;;
+      # Plain, said so: the server offers TLS too (ORCHESTRATOR_TLS_POSTGRES), and Npgsql's default (SSL Mode=Prefer)
+      # would encrypt every local connection, at a CPU cost on both ends that no plain-TCP figure should carry.
+      postgres) echo "export ConnectionStrings__Postgres=\"Host=127.0.0.1;Port=$PG_PORT;Username=$APP_USER;Password=$APP_PASSWORD;Database=$APP_DB;SSL Mode=Disable\"" ;;
       rabbitmq) echo "export ConnectionStrings__RabbitMq=\"amqp://$APP_USER:$APP_PASSWORD@127.0.0.1:$RABBIT_PORT/\"" ;;
     esac
   done
