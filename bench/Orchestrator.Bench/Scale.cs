@@ -23,10 +23,17 @@ public static class Scale
 {
     const int HostCount = 1000;
 
-    public sealed record Result(int Migrations, int MaxInFlight, uint MaxBacklog, double SagaMessagesPerSecond, double ServeRssMiB,
+    /// <param name="SagaMessagesPerSecond">Inbox records over the whole run, idle stretches included (heartbeats' records expire).</param>
+    /// <param name="BackloggedRate">
+    /// The saga's transitions per second (its <c>total</c> stage on serve's <c>/metrics</c>) while its queue held messages:
+    /// the pace at which it works through a backlog, what "seconds of its own work" divides by. 0 when never backlogged.
+    /// </param>
+    public sealed record Result(int Migrations, int MaxInFlight, uint MaxBacklog, double SagaMessagesPerSecond, double BackloggedRate, double ServeRssMiB,
         double WorkerRssMiB, int Completed, TimeSpan Elapsed)
     {
-        public double BacklogSeconds => SagaMessagesPerSecond > 0 ? MaxBacklog / SagaMessagesPerSecond : double.PositiveInfinity;
+        public double BacklogSeconds => MaxBacklog == 0 ? 0
+            : BackloggedRate > 0 ? MaxBacklog / BackloggedRate
+            : SagaMessagesPerSecond > 0 ? MaxBacklog / SagaMessagesPerSecond : double.PositiveInfinity;
     }
 
     public static async Task<Result> Run(string postgres, string rabbit, int migrations, double startsPerSecond, double timeFactor, int workers)
@@ -46,7 +53,9 @@ public static class Scale
             ["Serilog__MinimumLevel__Default"] = "Warning",
             ["Logging__LogLevel__Default"] = "Warning",
         };
-        using var serve = Child.Start("serve", environment, "serve", "--urls", "http://127.0.0.1:0");
+        // A known port, for its /metrics: the saga's transitions are counted there.
+        var metricsPort = FreePort();
+        using var serve = Child.Start("serve", environment, "serve", "--urls", $"http://127.0.0.1:{metricsPort}");
         var perWorker = HostCount / workers;
         var workerProcesses = Enumerable.Range(0, workers).Select(w => Child.Start($"worker-{w}", environment, ["worker", "--driver", "sim",
             "--real-time-factor", timeFactor.ToString(CultureInfo.InvariantCulture),
@@ -61,7 +70,7 @@ public static class Scale
             var vms = OneGiBVms().Take(migrations).ToArray();
             var completion = (int)Math.Ceiling(timeFactor * 4);
             var clock = Stopwatch.StartNew();
-            var sampler = new Sampler(postgres, schema, connection, serve.Id, [.. workerProcesses.Select(w => w.Id)]);
+            var sampler = new Sampler(postgres, schema, connection, serve.Id, [.. workerProcesses.Select(w => w.Id)], new Uri($"http://127.0.0.1:{metricsPort}/metrics"));
             var sampling = sampler.Run(migrations);
             for (var i = 0; i < migrations; i++)
             {
@@ -79,7 +88,7 @@ public static class Scale
             }
             Console.Error.WriteLine($"    scale: {migrations} StartMigration commands sent in {clock.Elapsed.TotalSeconds:0} s");
             await sampling;
-            return new Result(migrations, sampler.MaxInFlight, sampler.MaxBacklog, sampler.SagaMessages / clock.Elapsed.TotalSeconds,
+            return new Result(migrations, sampler.MaxInFlight, sampler.MaxBacklog, sampler.SagaMessages / clock.Elapsed.TotalSeconds, sampler.BackloggedRate,
                 sampler.MaxServeRss / (1 << 20), sampler.MaxWorkerRss / (1 << 20), sampler.Completed, clock.Elapsed);
         }
         finally
@@ -89,6 +98,13 @@ public static class Scale
                 worker.Dispose();
             await BenchSchema.Drop(postgres, schema);
         }
+    }
+
+    static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>VM ids the sim models with 1 GiB of memory, so every first pass takes the same time.</summary>
@@ -121,8 +137,14 @@ public static class Scale
     }
 
     /// <summary>Once a second, until every migration has ended: what the figures are made of.</summary>
-    sealed class Sampler(string postgres, string schema, IConnection rabbit, int servePid, int[] workerPids)
+    sealed class Sampler(string postgres, string schema, IConnection rabbit, int servePid, int[] workerPids, Uri metrics)
     {
+        static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
+        double _backloggedSeconds;
+        double _backloggedTransitions;
+
+        public double BackloggedRate => _backloggedSeconds > 0 ? _backloggedTransitions / _backloggedSeconds : 0;
+
         public int MaxInFlight { get; private set; }
         public uint MaxBacklog { get; private set; }
         public long SagaMessages { get; private set; }
@@ -137,10 +159,23 @@ public static class Scale
             await using var channel = await rabbit.CreateChannelAsync();
             var ended = 0;
             var samples = 0;
+            (long At, double Transitions, uint Backlog)? previous = null;
             while (ended < migrations)
             {
                 await Task.Delay(1000);
-                MaxBacklog = Math.Max(MaxBacklog, (await channel.QueueDeclarePassiveAsync(QueueNames.MigrationSaga)).MessageCount);
+                var backlog = (await channel.QueueDeclarePassiveAsync(QueueNames.MigrationSaga)).MessageCount;
+                MaxBacklog = Math.Max(MaxBacklog, backlog);
+                // The saga's pace over each second that began with messages waiting for it.
+                if (await Transitions() is { } transitions)
+                {
+                    var now = Stopwatch.GetTimestamp();
+                    if (previous is { Backlog: > 0 } before && transitions >= before.Transitions)
+                    {
+                        _backloggedSeconds += Stopwatch.GetElapsedTime(before.At, now).TotalSeconds;
+                        _backloggedTransitions += transitions - before.Transitions;
+                    }
+                    previous = (now, transitions, backlog);
+                }
                 MaxServeRss = Math.Max(MaxServeRss, Rss(servePid));
                 MaxWorkerRss = Math.Max(MaxWorkerRss, workerPids.Max(Rss));
                 await using var count = new NpgsqlCommand(
@@ -162,6 +197,25 @@ public static class Scale
                 }
                 if (++samples % 30 == 0)
                     Console.Error.WriteLine($"    scale, {samples} s: {ended} ended, {MaxInFlight} in flight at most, saga backlog at most {MaxBacklog}");
+            }
+        }
+
+        /// <summary>The count of serve's <c>total</c> transition stage, from its Prometheus text; null while it does not answer.</summary>
+        async Task<double?> Transitions()
+        {
+            try
+            {
+                var text = await Http.GetStringAsync(metrics);
+                double? count = null;
+                foreach (var line in text.Split('\n'))
+                    if (line.StartsWith("orchestrator_transition_duration", StringComparison.Ordinal) && line.Contains("_count{", StringComparison.Ordinal)
+                        && line.Contains("stage=\"total\"", StringComparison.Ordinal))
+                        count = (count ?? 0) + double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                return count;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or FormatException)
+            {
+                return null;
             }
         }
 

@@ -34,7 +34,7 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
 
     public static async Task<InMemoryOrchestrator> StartAsync(Action<SimOptions>? sim = null, Action<AdmissionOptions>? admission = null,
         Action<MigrationPolicyOptions>? policies = null, Action<TimeoutOptions>? timeouts = null, Action<WorkerOptions>? worker = null,
-        TestSchema? schema = null, Action<StoreOptions>? store = null)
+        TestSchema? schema = null, Action<StoreOptions>? store = null, Action<Scheduling.HostLinkOptions>? links = null)
     {
         // A schema the caller brought outlives this orchestrator (a test that reads it afterwards); else it is ours.
         var ownSchema = schema is null ? TestSchema.Create("wf") : null;
@@ -47,6 +47,7 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
             WorkerHosts = Hosts,
             ConfigureSim = sim,
             ConfigureAdmission = admission,
+            ConfigureLinks = links,
             ConfigurePolicies = policies,
             ConfigureTimeouts = timeouts,
             ConfigureWorker = worker,

@@ -39,6 +39,9 @@ public sealed record BusOptions
     /// <summary>Admission limits beyond the configuration's <c>Admission</c> section (tests).</summary>
     public Action<AdmissionOptions>? ConfigureAdmission { get; init; }
 
+    /// <summary>The hosts' links beyond the configuration's <c>Links</c> section (tests).</summary>
+    public Action<Workflows.Scheduling.HostLinkOptions>? ConfigureLinks { get; init; }
+
     /// <summary>Named migration policies beyond the configuration's <c>MigrationPolicies</c> section (tests).</summary>
     public Action<MigrationPolicyOptions>? ConfigurePolicies { get; init; }
 

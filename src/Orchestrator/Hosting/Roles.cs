@@ -80,8 +80,9 @@ public static class Roles
         {
             services.AddOptions<AdmissionOptions>().BindConfiguration(AdmissionOptions.Section)
                 .Configure(admission => options.ConfigureAdmission?.Invoke(admission));
-            // The hosts' links: a drain's forecast shares the drained host's uplink.
-            services.AddOptions<Workflows.Scheduling.HostLinkOptions>().BindConfiguration(Workflows.Scheduling.HostLinkOptions.Section);
+            // The hosts' links: a drain's forecast shares the drained host's uplink, and admission shares every link when told to.
+            services.AddOptions<Workflows.Scheduling.HostLinkOptions>().BindConfiguration(Workflows.Scheduling.HostLinkOptions.Section)
+                .Configure(links => options.ConfigureLinks?.Invoke(links));
             // A named policy with a value a StartMigration could not carry stops the process here, naming it.
             services.AddSingleton<IValidateOptions<MigrationPolicyOptions>, MigrationPolicyOptionsValidator>();
             services.AddOptions<MigrationPolicyOptions>().BindConfiguration(MigrationPolicyOptions.Section)

@@ -1,5 +1,8 @@
 using Marten;
 using Npgsql;
+using Orchestrator.Contracts;
+using Orchestrator.Workflows.Migration;
+using Orchestrator.Workflows.Scheduling;
 
 namespace Orchestrator.Workflows.Admission;
 
@@ -36,33 +39,136 @@ public static class AdmissionBook
             && (s.Priority > slot.Priority || (s.Priority == slot.Priority && s.RequestedAt <= slot.RequestedAt)), cancellationToken) + 1;
 
     /// <summary>
-    /// Frees <paramref name="migrationId"/>'s slot or queue place, then gives a slot to every queued migration that now
-    /// fits, in admission order; call under <see cref="Lock"/>. Returns the migrations admitted.
+    /// Frees <paramref name="migrationId"/>'s slot or queue place (and its links' bandwidth), then gives a slot to every
+    /// queued migration that now fits, in admission order; call under <see cref="Lock"/>. Returns the migrations admitted.
     /// </summary>
-    public static async Task<IReadOnlyList<Guid>> Release(IDocumentSession session, Guid migrationId, AdmissionOptions limits,
-        CancellationToken cancellationToken)
+    public static async Task<AdmissionChanges> Release(IDocumentSession session, Guid migrationId, AdmissionOptions limits,
+        HostLinkOptions links, CancellationToken cancellationToken)
     {
         session.Delete<AdmissionSlot>(migrationId);
-        var queue = await session.Query<AdmissionSlot>().Where(s => !s.Active && s.Id != migrationId)
-            .OrderByDescending(s => s.Priority).ThenBy(s => s.RequestedAt).ToListAsync(cancellationToken);
-        if (queue.Count == 0)
-            return [];
+        return await AdmitWaiting(session, migrationId, limits, links, cancellationToken);
+    }
 
-        var active = new List<AdmissionSlot>(await session.Query<AdmissionSlot>().Where(s => s.Active && s.Id != migrationId).ToListAsync(cancellationToken));
+    /// <summary>
+    /// Gives a slot to every queued migration but <paramref name="except"/> that now fits, in admission order (priority,
+    /// then age); call under <see cref="Lock"/>. One waiting for bandwidth must fit on its links too, and holds them from
+    /// then on; a later one does not overtake it on a link it waits for. Then the links' shares are worked out again
+    /// (<see cref="Reshare"/>). Returns the migrations admitted and the shares that changed.
+    /// </summary>
+    public static async Task<AdmissionChanges> AdmitWaiting(IDocumentSession session, Guid except, AdmissionOptions limits,
+        HostLinkOptions links, CancellationToken cancellationToken)
+    {
+        var queue = await session.Query<AdmissionSlot>().Where(s => !s.Active && s.Id != except)
+            .OrderByDescending(s => s.Priority).ThenBy(s => s.RequestedAt).ToListAsync(cancellationToken);
+        if (queue.Count == 0 && !links.Schedule)
+            return AdmissionChanges.None;
+
+        var active = new List<AdmissionSlot>(await session.Query<AdmissionSlot>().Where(s => s.Active && s.Id != except).ToListAsync(cancellationToken));
         var admitted = new List<Guid>();
+        var heldBack = new HashSet<string>(StringComparer.Ordinal);
         foreach (var next in queue)
         {
             var outbound = active.Count(a => a.SourceHost == next.SourceHost);
             var inbound = active.Count(a => a.TargetHost == next.TargetHost);
             if (Blocker(next, outbound, inbound, active.Count, limits) is not null)
                 continue;
+            if (links.Schedule && next.WaitsForLink)
+            {
+                var crossed = links.LinksOf(next.SourceHost, next.TargetHost);
+                if (heldBack.Overlaps(crossed.Select(l => l.Key)) || LinkBlocker(next, crossed, active) is not null)
+                {
+                    heldBack.UnionWith(crossed.Select(l => l.Key));
+                    continue;
+                }
+                TakeLinks(next, crossed);
+            }
             next.Active = true;
             session.Update(next);
             active.Add(next);
             admitted.Add(next.Id);
         }
-        return admitted;
+        return new AdmissionChanges(admitted, links.Schedule ? Reshare(session, [.. active.Where(a => a.HoldsLink)], links) : []);
     }
+
+    /// <summary>
+    /// With the links scheduled, once the forecast says what <paramref name="slot"/> needs: takes that bandwidth on every
+    /// link it crosses, or says why it cannot (then it is queued again: see <see cref="Requeue"/>); call under <see cref="Lock"/>.
+    /// </summary>
+    public static async Task<(string? Problem, IReadOnlyList<LinkShare> Shares)> TakeLinks(IDocumentSession session, AdmissionSlot slot,
+        HostLinkOptions links, CancellationToken cancellationToken)
+    {
+        var holders = await session.Query<AdmissionSlot>().Where(s => s.HoldsLink && s.Id != slot.Id).ToListAsync(cancellationToken);
+        var crossed = links.LinksOf(slot.SourceHost, slot.TargetHost);
+        if (LinkBlocker(slot, crossed, holders) is { } problem)
+            return (problem, []);
+        TakeLinks(slot, crossed);
+        session.Update(slot);
+        return (null, Reshare(session, [.. holders, slot], links));
+    }
+
+    /// <summary>
+    /// Every link holder's share worked out again (<see cref="LinkShares.Of"/>) after one started or ended; the ones that
+    /// changed by a MiB/s or more are updated and returned, for their transfers to be told.
+    /// </summary>
+    static IReadOnlyList<LinkShare> Reshare(IDocumentSession session, IReadOnlyList<AdmissionSlot> holders, HostLinkOptions links)
+    {
+        var changed = new List<LinkShare>();
+        foreach (var (holder, share) in LinkShares.Of(holders, links))
+        {
+            if (Math.Abs(share - holder.GrantedBytesPerSecond) < MiB)
+                continue;
+            holder.GrantedBytesPerSecond = share;
+            session.Update(holder);
+            changed.Add(new LinkShare(holder.Id, (int)Math.Max(1, Math.Floor(share / MiB))));
+        }
+        return changed;
+    }
+
+    /// <summary>
+    /// Puts an admitted migration back in the queue to wait for bandwidth, which frees its slot: the queued migrations
+    /// that now fit are admitted (returned); call under <see cref="Lock"/>.
+    /// </summary>
+    public static async Task<AdmissionChanges> Requeue(IDocumentSession session, AdmissionSlot slot, AdmissionOptions limits,
+        HostLinkOptions links, CancellationToken cancellationToken)
+    {
+        slot.Active = false;
+        slot.WaitsForLink = true;
+        slot.HoldsLink = false;
+        session.Update(slot);
+        return await AdmitWaiting(session, slot.Id, limits, links, cancellationToken);
+    }
+
+    /// <summary>Why a link cannot carry <paramref name="slot"/> beside the migrations holding it, or null. The first on a link always fits (it gets all of it).</summary>
+    static string? LinkBlocker(AdmissionSlot slot, IReadOnlyList<LinkUse> crossed, IReadOnlyList<AdmissionSlot> others)
+    {
+        foreach (var link in crossed)
+        {
+            var on = OnLink(link, others);
+            if (on.Count == 0)
+                continue;
+            var committed = on.Sum(h => Math.Min(h.NeededBytesPerSecond, link.BytesPerSecond));
+            var need = Math.Min(slot.NeededBytesPerSecond, link.BytesPerSecond);
+            if (committed + need > link.BytesPerSecond)
+                return $"the {link.Name}, {link.BytesPerSecond / MiB:0} MiB/s, is committed to {on.Count} running migration(s) that need "
+                    + $"{committed / MiB:0} MiB/s; this one needs {need / MiB:0} MiB/s (its forecast, with headroom)";
+        }
+        return null;
+    }
+
+    /// <summary>Holds the links it crosses; its share is worked out with the others' (<see cref="Reshare"/>).</summary>
+    static void TakeLinks(AdmissionSlot slot, IReadOnlyList<LinkUse> crossed)
+    {
+        slot.HoldsLink = true;
+        slot.WaitsForLink = false;
+        slot.LinkKeys = [.. crossed.Select(l => l.Key)];
+        slot.GrantedBytesPerSecond = 0;
+    }
+
+    /// <summary>The link holders that cross <paramref name="link"/> in its direction.</summary>
+    static List<AdmissionSlot> OnLink(LinkUse link, IEnumerable<AdmissionSlot> others) =>
+        [.. others.Where(o => o.HoldsLink && o.LinkKeys.Contains(link.Key))];
+
+    const double MiB = 1024 * 1024;
 
     static string? Blocker(AdmissionSlot slot, int outbound, int inbound, int cluster, AdmissionOptions limits)
     {
@@ -75,3 +181,21 @@ public static class AdmissionBook
         return null;
     }
 }
+
+/// <summary>What an admission decision changed: the migrations admitted, and the link shares that moved.</summary>
+public sealed record AdmissionChanges(IReadOnlyList<Guid> Admitted, IReadOnlyList<LinkShare> Shares)
+{
+    public static readonly AdmissionChanges None = new([], []);
+
+    /// <summary>Through <paramref name="saga"/>'s outbox, with its transition: each migration admitted, each share that moved (but its own).</summary>
+    public void Tell(MigrationState saga)
+    {
+        foreach (var admitted in Admitted)
+            saga.SendTo(QueueNames.MigrationSaga, new AdmitMigration(admitted), correlateWith: admitted);
+        foreach (var share in Shares.Where(s => s.MigrationId != saga.CorrelationId))
+            saga.SendTo(QueueNames.MigrationSaga, new ShareLink(share.MigrationId, share.MaxBandwidthMiBps), correlateWith: share.MigrationId);
+    }
+}
+
+/// <summary>A migration's new share of its links, for its transfer's max-bandwidth.</summary>
+public sealed record LinkShare(Guid MigrationId, int MaxBandwidthMiBps);

@@ -13,4 +13,24 @@ public sealed class AdmissionSlot
     public int Priority { get; set; }
     public DateTimeOffset RequestedAt { get; set; }
     public bool Active { get; set; }
+
+    /// <summary>
+    /// With the links scheduled (<see cref="Scheduling.HostLinkOptions.Schedule"/>): the bandwidth its forecast needs,
+    /// known once its pre-flight check said how big the VM is; 0 before.
+    /// </summary>
+    public double NeededBytesPerSecond { get; set; }
+
+    /// <summary>The most its policy lets it use.</summary>
+    public double MaxBytesPerSecond { get; set; }
+
+    /// <summary>It holds <see cref="NeededBytesPerSecond"/> on every link it crosses, and may send at <see cref="GrantedBytesPerSecond"/>.</summary>
+    public bool HoldsLink { get; set; }
+
+    public double GrantedBytesPerSecond { get; set; }
+
+    /// <summary>The links it holds (<see cref="Scheduling.LinkUse.Key"/>), as they were when it took them.</summary>
+    public List<string> LinkKeys { get; set; } = [];
+
+    /// <summary>Queued after its pre-flight check for want of bandwidth, not of a slot: its need is known.</summary>
+    public bool WaitsForLink { get; set; }
 }

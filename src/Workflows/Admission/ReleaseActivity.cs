@@ -3,6 +3,7 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using Orchestrator.Contracts;
 using Orchestrator.Workflows.Migration;
+using Orchestrator.Workflows.Scheduling;
 
 namespace Orchestrator.Workflows.Admission;
 
@@ -10,7 +11,7 @@ namespace Orchestrator.Workflows.Admission;
 /// As a migration ends: gives up its VM lease and its slot (or queue place), and admits the queued migrations that
 /// now fit, in the same transaction as its last transition.
 /// </summary>
-public sealed class ReleaseActivity(IDocumentSession session, IOptions<AdmissionOptions> limits) : IStateMachineActivity<MigrationState>
+public sealed class ReleaseActivity(IDocumentSession session, IOptions<AdmissionOptions> limits, IOptions<HostLinkOptions> links) : IStateMachineActivity<MigrationState>
 {
     public Task Execute(BehaviorContext<MigrationState> context, IBehavior<MigrationState> next) =>
         ReleaseThen(context, () => next.Execute(context));
@@ -27,8 +28,7 @@ public sealed class ReleaseActivity(IDocumentSession session, IOptions<Admission
             session.Delete(lease);
 
         await AdmissionBook.Lock(session, context.CancellationToken);
-        foreach (var admitted in await AdmissionBook.Release(session, saga.CorrelationId, limits.Value, context.CancellationToken))
-            saga.SendTo(QueueNames.MigrationSaga, new AdmitMigration(admitted), correlateWith: admitted);
+        (await AdmissionBook.Release(session, saga.CorrelationId, limits.Value, links.Value, context.CancellationToken)).Tell(saga);
 
         await next();
     }

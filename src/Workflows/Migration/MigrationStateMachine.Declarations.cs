@@ -33,6 +33,7 @@ public sealed partial class MigrationStateMachine
     public Event<ForceCompleteMigration> ForceComplete { get; private set; } = null!;
     public Event<RecoverMigration> Recover { get; private set; } = null!;
     public Event<AdmitMigration> Admitted { get; private set; } = null!;
+    public Event<ShareLink> LinkShared { get; private set; } = null!;
     public Event<PreflightPassed> PreflightPassed { get; private set; } = null!;
     public Event<PreflightFailed> PreflightFailed { get; private set; } = null!;
     public Event<TargetPrepared> TargetPrepared { get; private set; } = null!;
@@ -62,6 +63,7 @@ public sealed partial class MigrationStateMachine
         Correlate(() => ForceComplete, m => m.MigrationId);
         Correlate(() => Recover, m => m.MigrationId);
         Correlate(() => Admitted, m => m.MigrationId);
+        Correlate(() => LinkShared, m => m.MigrationId);
         Correlate(() => PreflightPassed, m => m.MigrationId);
         Correlate(() => PreflightFailed, m => m.MigrationId);
         Correlate(() => TargetPrepared, m => m.MigrationId);

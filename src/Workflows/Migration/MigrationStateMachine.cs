@@ -4,6 +4,7 @@ using Orchestrator.Contracts;
 using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Policy;
 using Orchestrator.Workflows.Prediction;
+using Orchestrator.Workflows.Scheduling;
 using Orchestrator.Workflows.Timers;
 
 namespace Orchestrator.Workflows.Migration;
@@ -58,8 +59,13 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                 .Activity(x => x.OfType<PredictActivity>())
                 .IfElse(context => context.Saga.RejectionCode is null,
                     go => go
-                        .SendToWorker(saga => saga.TargetHost, saga => saga.PrepareTarget())
-                        .TransitionTo(Preparing),
+                        // The links scheduled: it takes its share of bandwidth, or waits in the queue for it.
+                        .Activity(x => x.OfType<LinkGateActivity>())
+                        .IfElse(context => context.Saga.Queued,
+                            waits => waits.TransitionTo(Queued),
+                            starts => starts
+                                .SendToWorker(saga => saga.TargetHost, saga => saga.PrepareTarget())
+                                .TransitionTo(Preparing)),
                     predictedToFail => RejectAfterAdmission(predictedToFail, context => context.Saga.Reason!,
                         RejectionCodes.PredictedNotToConverge)),
             RejectAfterAdmission(When(PreflightFailed).RecordReport(), context => context.Message.Reason),
@@ -120,6 +126,16 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                     abort => RollBack(abort, context => $"Pre-copy did not complete within the completion timeout of {CompletionTimeoutFor(context.Saga).TotalSeconds:0} s.")));
         // The completion timeout bounds pre-copy only: whatever ends it (switchover, post-copy, rollback, recovery) disarms it.
         WhenLeave(PreCopying, x => x.Then(context => context.Saga.DisarmTimer(TimerKinds.Completion)));
+        // The links scheduled: its share of them moved as another migration started or ended. Before the transfer it is
+        // what BeginTransfer will carry; during it, the source's hypervisor is told.
+        During(Checking, Preparing,
+            When(LinkShared).Then(context => context.Saga.LinkShareMiBps = context.Message.MaxBandwidthMiBps));
+        During(PreCopying, PostCopying,
+            When(LinkShared)
+                .Then(context => context.Saga.LinkShareMiBps = context.Message.MaxBandwidthMiBps)
+                .Record(saga => saga.PolicyAdjusted("LinkShare",
+                    $"max-bandwidth {saga.LinkShareMiBps} MiB/s: its links were shared again as another migration started or ended"))
+                .SendToWorker(saga => saga.SourceHost, saga => saga.ShareBandwidth()));
         During(PreCopying, PostCopying,
             When(Heartbeat).Then(context => context.Saga.ArmTimer(TimerKinds.Step, ProgressTimeout(context.Saga))));
 

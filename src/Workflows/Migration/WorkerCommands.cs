@@ -21,12 +21,13 @@ public static class WorkerCommands
 
     /// <summary>
     /// To the source's worker: move the VM to where the target said its destination listens, starting at the downtime limit
-    /// the convergence ramp begins with (<see cref="ConvergenceBinderExtensions.StartConvergence"/> runs first).
+    /// the convergence ramp begins with (<see cref="ConvergenceBinderExtensions.StartConvergence"/> runs first), at most at
+    /// its share of the links when admission shares them.
     /// </summary>
     public static BeginTransfer BeginTransfer(this MigrationState saga) => new(
         saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Strategy,
         saga.Convergence!.DowntimeLimitMs,
-        saga.Policy.MaxBandwidthMiBps,
+        saga.LinkShareMiBps is { } share ? Math.Min(share, saga.Policy.MaxBandwidthMiBps) : saga.Policy.MaxBandwidthMiBps,
         saga.Policy.AllowAutoConverge,
         saga.Policy.AllowPostCopy,
         saga.Policy.MultifdChannels,
@@ -37,6 +38,11 @@ public static class WorkerCommands
     /// <summary>To the source's worker: change the running transfer's limits; a throttle left null stays as it is.</summary>
     public static AdjustTransfer AdjustTransfer(this MigrationState saga, int maxDowntimeMs, int? throttlePercent = null) => new(
         saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost, MaxDowntimeMs: maxDowntimeMs, ThrottlePercent: throttlePercent);
+
+    /// <summary>To the source's worker: the running transfer's max-bandwidth becomes its share of the links (at most the policy's).</summary>
+    public static AdjustTransfer ShareBandwidth(this MigrationState saga) => new(
+        saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost,
+        MaxBandwidthMiBps: Math.Min(saga.LinkShareMiBps ?? saga.Policy.MaxBandwidthMiBps, saga.Policy.MaxBandwidthMiBps));
 
     /// <summary>To the source's worker: stop iterating and switch the transfer to post-copy.</summary>
     public static SwitchToPostCopy SwitchToPostCopy(this MigrationState saga) => new(saga.CorrelationId, saga.Epoch, saga.VmId, saga.SourceHost);
