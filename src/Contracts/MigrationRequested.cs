@@ -15,4 +15,5 @@ public sealed record MigrationRequested(
     string? RequestedBy,
     DateTimeOffset Timestamp,
     string? PolicyName = null,
+    DateTimeOffset? Deadline = null,
     int SchemaVersion = 1) : IMigrationEvent;

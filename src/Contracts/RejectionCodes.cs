@@ -11,4 +11,7 @@ public static class RejectionCodes
 
     /// <summary>The VM's own history says pre-copy cannot converge within the policy, and the policy allows nothing else.</summary>
     public const string PredictedNotToConverge = "predicted-not-to-converge";
+
+    /// <summary>The forecast ends the migration after the deadline its command set (or the deadline passed while it waited).</summary>
+    public const string PredictedToMissDeadline = "predicted-to-miss-deadline";
 }

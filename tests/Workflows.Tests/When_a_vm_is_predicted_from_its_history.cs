@@ -60,6 +60,31 @@ public sealed class When_a_vm_is_predicted_from_its_history
     }
 
     [Fact]
+    public async Task Should_reject_a_migration_predicted_to_end_after_its_deadline_before_any_host_is_touched()
+    {
+        await using var orchestrator = await Start();
+        // 2 GiB over 256 MiB/s: 8 s at the very least (all memory once), against a deadline 3 s away.
+        var hurried = Migration(Quiet, MigrationStrategies.PreCopy, allowPostCopy: false) with { Deadline = DateTimeOffset.UtcNow.AddSeconds(3) };
+        await orchestrator.Start(hurried);
+        var summary = await orchestrator.WaitForEnd(hurried.MigrationId);
+
+        summary!.State.ShouldBe(MigrationStates.Rejected);
+        summary.RejectionCode.ShouldBe(RejectionCodes.PredictedToMissDeadline);
+        summary.Reason.ShouldNotBeNull().ShouldContain("after its deadline");
+        summary.Deadline.ShouldBe(hurried.Deadline);
+        var events = await orchestrator.Events(hurried.MigrationId);
+        events.OfType<MigrationRequested>().Single().Deadline.ShouldBe(hurried.Deadline);
+        events.OfType<MigrationPredicted>().ShouldHaveSingleItem().TotalSeconds.ShouldBeGreaterThanOrEqualTo(8);
+        events.OfType<TargetPrepared>().ShouldBeEmpty();
+        orchestrator.Fleet.WhereIs(Quiet).ShouldBe("host-a");
+
+        // With time enough, the same VM goes.
+        var patient = Migration(Quiet, MigrationStrategies.PreCopy, allowPostCopy: false) with { Deadline = DateTimeOffset.UtcNow.AddHours(1) };
+        await orchestrator.Start(patient);
+        (await orchestrator.WaitForEnd(patient.MigrationId))!.State.ShouldBe(MigrationStates.Completed);
+    }
+
+    [Fact]
     public async Task Should_start_a_hybrid_migration_in_post_copy_when_its_history_says_pre_copy_will_not_converge()
     {
         await using var orchestrator = await Start();

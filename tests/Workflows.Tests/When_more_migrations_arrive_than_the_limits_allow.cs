@@ -53,6 +53,33 @@ public sealed class When_more_migrations_arrive_than_the_limits_allow
     }
 
     [Fact]
+    public async Task Should_admit_equal_priorities_by_deadline_before_age()
+    {
+        await using var orchestrator = await Start();
+        var first = InMemoryOrchestrator.NewMigration("q-1", target: "host-b", policy: Slow);
+        var none = InMemoryOrchestrator.NewMigration("q-2", target: "host-c", policy: Slow);
+        var later = InMemoryOrchestrator.NewMigration("q-3", target: "host-b", policy: Slow) with { Deadline = DateTimeOffset.UtcNow.AddHours(2) };
+        var sooner = InMemoryOrchestrator.NewMigration("q-4", target: "host-c", policy: Slow) with { Deadline = DateTimeOffset.UtcNow.AddHours(1) };
+
+        await orchestrator.Start(first);
+        await orchestrator.WaitFor(first.MigrationId, s => s.State is MigrationStates.Checking or MigrationStates.Preparing or MigrationStates.PreCopying, "the first to start");
+        foreach (var queued in new[] { none, later, sooner })
+        {
+            await orchestrator.Start(queued);
+            await orchestrator.WaitFor(queued.MigrationId, s => s.State == MigrationStates.Queued, "it to queue");
+        }
+
+        // Placed by deadline, those without one last, however old.
+        (await orchestrator.Summary(sooner.MigrationId))!.QueuePosition.ShouldBe(1);
+        foreach (var id in new[] { first.MigrationId, none.MigrationId, later.MigrationId, sooner.MigrationId })
+            (await orchestrator.WaitForEnd(id))!.State.ShouldBe(MigrationStates.Completed);
+        var admitted = new List<(Guid Id, DateTimeOffset At)>();
+        foreach (var id in new[] { first.MigrationId, none.MigrationId, later.MigrationId, sooner.MigrationId })
+            admitted.Add((id, (await orchestrator.Events(id)).OfType<MigrationAdmitted>().Single().Timestamp));
+        admitted.OrderBy(a => a.At).Select(a => a.Id).ShouldBe([first.MigrationId, sooner.MigrationId, later.MigrationId, none.MigrationId]);
+    }
+
+    [Fact]
     public async Task Should_cancel_a_queued_migration_without_touching_any_host()
     {
         await using var orchestrator = await Start();

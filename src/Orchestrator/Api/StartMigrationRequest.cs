@@ -16,9 +16,10 @@ public sealed record StartMigrationRequest(
     string? Strategy = null,
     MigrationPolicy? Policy = null,
     Dictionary<string, string>? VmLabels = null,
+    DateTimeOffset? Deadline = null,
     int? SchemaVersion = null)
 {
     public StartMigration ToCommand(Guid migrationId, string principal) =>
         new(migrationId, VmId!, SourceHost!, TargetHost!, Hypervisor!, Strategy, Policy, principal, VmLabels,
-            SchemaVersion ?? PublicContract.DefaultSchemaVersion);
+            Deadline, SchemaVersion ?? PublicContract.DefaultSchemaVersion);
 }

@@ -16,6 +16,9 @@ public sealed class MigrationSummary
 
     /// <summary>The named policy that selected the migration, if any.</summary>
     public string? PolicyName { get; set; }
+
+    /// <summary>When the migration must have ended, as its command asked; null: no deadline.</summary>
+    public DateTimeOffset? Deadline { get; set; }
     public string? RequestedBy { get; set; }
     public DateTimeOffset RequestedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }

@@ -23,6 +23,7 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
         Strategy = @event.Data.Strategy,
         Policy = @event.Data.Policy,
         PolicyName = @event.Data.PolicyName,
+        Deadline = @event.Data.Deadline,
         RequestedBy = @event.Data.RequestedBy,
         RequestedAt = @event.Data.Timestamp,
         UpdatedAt = @event.Data.Timestamp,

@@ -33,10 +33,16 @@ public static class AdmissionBook
         return Blocker(slot, outbound, inbound, cluster, limits);
     }
 
-    /// <summary>1-based place of a queued migration in admission order: priority first, then age.</summary>
-    public static async Task<int> PositionOf(IDocumentSession session, AdmissionSlot slot, CancellationToken cancellationToken) =>
-        await session.Query<AdmissionSlot>().CountAsync(s => !s.Active && s.Id != slot.Id
-            && (s.Priority > slot.Priority || (s.Priority == slot.Priority && s.RequestedAt <= slot.RequestedAt)), cancellationToken) + 1;
+    /// <summary>1-based place of a queued migration in admission order (<see cref="InOrder"/>).</summary>
+    public static async Task<int> PositionOf(IDocumentSession session, AdmissionSlot slot, CancellationToken cancellationToken)
+    {
+        var queued = await session.Query<AdmissionSlot>().Where(s => !s.Active && s.Id != slot.Id).ToListAsync(cancellationToken);
+        return InOrder([.. queued, slot]).ToList().IndexOf(slot) + 1;
+    }
+
+    /// <summary>Admission order: higher priority first, then the earlier deadline (none: after every deadline), then age.</summary>
+    public static IEnumerable<AdmissionSlot> InOrder(IEnumerable<AdmissionSlot> slots) =>
+        slots.OrderByDescending(s => s.Priority).ThenBy(s => s.Deadline ?? DateTimeOffset.MaxValue).ThenBy(s => s.RequestedAt).ThenBy(s => s.Id);
 
     /// <summary>
     /// Frees <paramref name="migrationId"/>'s slot or queue place (and its links' bandwidth), then gives a slot to every
@@ -51,15 +57,14 @@ public static class AdmissionBook
 
     /// <summary>
     /// Gives a slot to every queued migration but <paramref name="except"/> that now fits, in admission order (priority,
-    /// then age); call under <see cref="Lock"/>. One waiting for bandwidth must fit on its links too, and holds them from
+    /// then deadline, then age); call under <see cref="Lock"/>. One waiting for bandwidth must fit on its links too, and holds them from
     /// then on; a later one does not overtake it on a link it waits for. Then the links' shares are worked out again
     /// (<see cref="Reshare"/>). Returns the migrations admitted and the shares that changed.
     /// </summary>
     public static async Task<AdmissionChanges> AdmitWaiting(IDocumentSession session, Guid except, AdmissionOptions limits,
         HostLinkOptions links, CancellationToken cancellationToken)
     {
-        var queue = await session.Query<AdmissionSlot>().Where(s => !s.Active && s.Id != except)
-            .OrderByDescending(s => s.Priority).ThenBy(s => s.RequestedAt).ToListAsync(cancellationToken);
+        var queue = InOrder(await session.Query<AdmissionSlot>().Where(s => !s.Active && s.Id != except).ToListAsync(cancellationToken)).ToList();
         if (queue.Count == 0 && !links.Schedule)
             return AdmissionChanges.None;
 

@@ -12,6 +12,9 @@ public sealed class AdmissionSlot
     public string TargetHost { get; set; } = string.Empty;
     public int Priority { get; set; }
     public DateTimeOffset RequestedAt { get; set; }
+
+    /// <summary>Its command's deadline: among equal priorities, the earlier deadline goes first (none: last).</summary>
+    public DateTimeOffset? Deadline { get; set; }
     public bool Active { get; set; }
 
     /// <summary>

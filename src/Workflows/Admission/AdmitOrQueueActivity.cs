@@ -16,7 +16,7 @@ public sealed class AdmitOrQueueActivity(IDocumentSession session, IOptions<Admi
         var slot = new AdmissionSlot
         {
             Id = saga.CorrelationId, SourceHost = saga.SourceHost, TargetHost = saga.TargetHost,
-            Priority = saga.Policy.Priority, RequestedAt = saga.RequestedAt,
+            Priority = saga.Policy.Priority, RequestedAt = saga.RequestedAt, Deadline = saga.Deadline,
         };
         await AdmissionBook.Lock(session, context.CancellationToken);
         var blocker = await AdmissionBook.Blocker(session, slot, limits.Value, context.CancellationToken);

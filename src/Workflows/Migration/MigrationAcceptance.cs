@@ -29,6 +29,7 @@ public static class MigrationAcceptance
         saga.Strategy = saga.Policy.StrategyFor(valid ? command.Strategy : null);
         saga.RequestedBy = valid ? command.RequestedBy : InputRules.Clip(command.RequestedBy);
         saga.RequestedAt = DateTimeOffset.UtcNow;
+        saga.Deadline = valid ? command.Deadline?.ToUniversalTime() : null;
         saga.RunningOn = saga.SourceHost;
 
         if (!valid)

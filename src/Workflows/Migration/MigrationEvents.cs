@@ -11,7 +11,7 @@ public static class MigrationEvents
 {
     public static MigrationRequested Requested(this MigrationState saga) => new(
         saga.CorrelationId, saga.VmId, saga.SourceHost, saga.TargetHost, saga.Hypervisor,
-        saga.Strategy, saga.Policy.ToRecorded(), saga.RequestedBy, saga.RequestedAt, saga.PolicyName);
+        saga.Strategy, saga.Policy.ToRecorded(), saga.RequestedBy, saga.RequestedAt, saga.PolicyName, Deadline: saga.Deadline);
 
     public static MigrationAdmitted Admitted(this MigrationState saga) => new(saga.CorrelationId, saga.Epoch, DateTimeOffset.UtcNow);
 

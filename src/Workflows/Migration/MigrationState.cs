@@ -94,6 +94,9 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IH
     /// <summary>Where the downtime ramp starts when the prediction foresaw where it ends; null: at the ramp's first step.</summary>
     public int? FirstDowntimeLimitMs { get; set; }
 
+    /// <summary>When the migration must have ended (its command's deadline); null: no deadline.</summary>
+    public DateTimeOffset? Deadline { get; set; }
+
     /// <summary>The bandwidth the link budget gives the transfer (the links scheduled); null: the policy's maximum.</summary>
     public int? LinkShareMiBps { get; set; }
 

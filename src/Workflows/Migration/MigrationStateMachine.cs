@@ -66,8 +66,8 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                             starts => starts
                                 .SendToWorker(saga => saga.TargetHost, saga => saga.PrepareTarget())
                                 .TransitionTo(Preparing)),
-                    predictedToFail => RejectAfterAdmission(predictedToFail, context => context.Saga.Reason!,
-                        RejectionCodes.PredictedNotToConverge)),
+                    // Predicted not to converge, or to miss its deadline: the code the prediction set.
+                    predictedToFail => RejectAfterAdmission(predictedToFail, context => context.Saga.Reason!, code: null)),
             RejectAfterAdmission(When(PreflightFailed).RecordReport(), context => context.Message.Reason),
             RejectAfterAdmission(When(StepFailed).RecordReport(), context => $"The pre-flight check failed: {context.Message.Reason}"),
             RejectAfterAdmission(When(StepTimeout, IsCurrent), context =>
@@ -248,12 +248,12 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
     /// aside), and nothing was done to any host.
     /// </summary>
     EventActivityBinder<MigrationState, T> RejectAfterAdmission<T>(EventActivityBinder<MigrationState, T> binder,
-        Func<BehaviorContext<MigrationState, T>, string> reason, string code = RejectionCodes.PreflightFailed)
+        Func<BehaviorContext<MigrationState, T>, string> reason, string? code = RejectionCodes.PreflightFailed)
         where T : class =>
         binder
             .Then(context =>
             {
-                context.Saga.RejectionCode = code;
+                context.Saga.RejectionCode = code ?? context.Saga.RejectionCode ?? RejectionCodes.PreflightFailed;
                 context.Saga.Reason = reason(context);
             })
             .Activity(x => x.OfInstanceType<ReleaseActivity>())

@@ -41,6 +41,8 @@ public static class StartMigrationValidator
             Add("requestedBy", requestedBy);
         foreach (var problem in InputRules.LabelProblems(nameof(StartMigration.VmLabels), command.VmLabels))
             Add("vmLabels", problem);
+        if (command.Deadline is { } deadline && deadline <= DateTimeOffset.UtcNow)
+            Add("deadline", $"Deadline {deadline:O} has passed; a deadline must be in the future.");
         if (command.Policy is { } policy)
             foreach (var (member, problem) in PolicyProblems(policy))
                 Add($"policy.{char.ToLowerInvariant(member[0])}{member[1..]}", problem);

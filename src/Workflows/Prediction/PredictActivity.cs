@@ -46,6 +46,23 @@ public sealed class PredictActivity(IDocumentSession session) : IStateMachineAct
             (long)(behaviour?.HotRateBytesPerSecond ?? 0), (long)(behaviour?.ColdRateBytesPerSecond ?? 0), behaviour?.RelativeError ?? 0,
             forecast.Reason + learned, DateTimeOffset.UtcNow));
 
+        // A deadline: the forecast must end before it (the upper bound, all memory once, is the least any migration takes).
+        if (saga.Deadline is { } deadline)
+        {
+            var now = DateTimeOffset.UtcNow;
+            var end = now.AddSeconds(forecast.TotalSeconds);
+            if (end > deadline)
+            {
+                saga.RejectionCode = RejectionCodes.PredictedToMissDeadline;
+                saga.Reason = (deadline <= now
+                        ? $"Its deadline {deadline:O} passed while it waited to start."
+                        : $"Predicted to end at {end:O}, {forecast.TotalSeconds:0.#} s from now ({forecast.Reason}{learned}), after its deadline {deadline:O}.")
+                    + $" Nothing was done; the VM runs on {saga.SourceHost}.";
+                await next.Execute(context);
+                return;
+            }
+        }
+
         if (behaviour is not null)
         {
             switch (forecast.Outcome)

@@ -4177,6 +4177,9 @@ namespace Orchestrator.Tests.Generated
         [System.Text.Json.Serialization.JsonPropertyName("policyName")]
         public string? PolicyName { get; set; } = default!;
 
+        [System.Text.Json.Serialization.JsonPropertyName("deadline")]
+        public System.DateTimeOffset? Deadline { get; set; } = default!;
+
         [System.Text.Json.Serialization.JsonPropertyName("requestedBy")]
         public string? RequestedBy { get; set; } = default!;
 
@@ -4368,6 +4371,9 @@ namespace Orchestrator.Tests.Generated
 
         [System.Text.Json.Serialization.JsonPropertyName("schemaVersion")]
         public int? SchemaVersion { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("deadline")]
+        public System.DateTimeOffset? Deadline { get; set; } = default!;
 
     }
 
