@@ -37,9 +37,10 @@ public static class OperatorCommands
         var multifd = new Option<int?>("--multifd-channels") { Description = "Parallel connections for the memory stream (qemu multifd, 1-255; 0: off)." };
         var xbzrle = new Option<int?>("--xbzrle-cache-mib") { Description = "XBZRLE delta compression with a source cache of this many MiB (a power of two; 0: off)." };
         var encryption = new Option<bool?>("--require-encryption") { Description = "Whether the memory stream must be encrypted (TLS; default: on for qemu, off for sim)." };
+        var deadline = new Option<DateTimeOffset?>("--deadline") { Description = "When it must have ended (ISO 8601): admission orders by it, and a migration forecast to end later is rejected." };
         var wait = new Option<bool>("--wait") { Description = "Wait until the migration ends; exit 3 unless it completed." };
         var output = CliOptions.Output();
-        var command = new Command("migrate", "Start a live migration.") { vm, from, to, hypervisor, strategy, maxDowntime, maxBandwidth, postCopy, priority, multifd, xbzrle, encryption, wait, output };
+        var command = new Command("migrate", "Start a live migration.") { vm, from, to, hypervisor, strategy, maxDowntime, maxBandwidth, postCopy, priority, multifd, xbzrle, encryption, deadline, wait, output };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
             CliInput.Name("VmId (--vm)", parse.GetValue(vm));
@@ -54,6 +55,7 @@ public static class OperatorCommands
                 vmId = parse.GetValue(vm), sourceHost = parse.GetValue(from), targetHost = parse.GetValue(to),
                 hypervisor = parse.GetValue(hypervisor), strategy = parse.GetValue(strategy),
                 policy = policy == new MigrationPolicy() ? null : policy,
+                deadline = parse.GetValue(deadline),
             }, cancellationToken);
             var migrationId = accepted.GetProperty("migrationId").GetGuid();
             if (!IsJson(parse, output))
