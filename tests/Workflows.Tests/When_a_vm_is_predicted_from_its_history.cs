@@ -63,18 +63,23 @@ public sealed class When_a_vm_is_predicted_from_its_history
     public async Task Should_reject_a_migration_predicted_to_end_after_its_deadline_before_any_host_is_touched()
     {
         await using var orchestrator = await Start();
-        // 2 GiB over 256 MiB/s: 8 s at the very least (all memory once), against a deadline 3 s away.
-        var hurried = Migration(Quiet, MigrationStrategies.PreCopy, allowPostCopy: false) with { Deadline = DateTimeOffset.UtcNow.AddSeconds(3) };
+        // 2 GiB over 64 MiB/s: 32 s at the very least (all memory once), against a deadline 20 s away.
+        var hurried = Migration(Quiet, MigrationStrategies.PreCopy, allowPostCopy: false) with
+        {
+            Deadline = DateTimeOffset.UtcNow.AddSeconds(20),
+            Policy = new MigrationPolicy(MaxBandwidthMiBps: 64, AllowPostCopy: false, AllowAutoConverge: false),
+        };
         await orchestrator.Start(hurried);
         var summary = await orchestrator.WaitForEnd(hurried.MigrationId);
 
         summary!.State.ShouldBe(MigrationStates.Rejected);
         summary.RejectionCode.ShouldBe(RejectionCodes.PredictedToMissDeadline);
-        summary.Reason.ShouldNotBeNull().ShouldContain("after its deadline");
+        // Forecast past its deadline; on a machine slow enough, the deadline passed before the pre-flight (said so).
+        summary.Reason.ShouldNotBeNull().ShouldMatch("after its deadline|passed while it waited");
         summary.Deadline.ShouldBe(hurried.Deadline);
         var events = await orchestrator.Events(hurried.MigrationId);
         events.OfType<MigrationRequested>().Single().Deadline.ShouldBe(hurried.Deadline);
-        events.OfType<MigrationPredicted>().ShouldHaveSingleItem().TotalSeconds.ShouldBeGreaterThanOrEqualTo(8);
+        events.OfType<MigrationPredicted>().ShouldHaveSingleItem().TotalSeconds.ShouldBeGreaterThanOrEqualTo(32);
         events.OfType<TargetPrepared>().ShouldBeEmpty();
         orchestrator.Fleet.WhereIs(Quiet).ShouldBe("host-a");
 
@@ -82,6 +87,35 @@ public sealed class When_a_vm_is_predicted_from_its_history
         var patient = Migration(Quiet, MigrationStrategies.PreCopy, allowPostCopy: false) with { Deadline = DateTimeOffset.UtcNow.AddHours(1) };
         await orchestrator.Start(patient);
         (await orchestrator.WaitForEnd(patient.MigrationId))!.State.ShouldBe(MigrationStates.Completed);
+    }
+
+    [Fact]
+    public async Task Should_refresh_the_forecast_after_each_round_and_end_near_what_happened()
+    {
+        await using var orchestrator = await Start();
+        var first = Migration(Quiet, MigrationStrategies.PreCopy, allowPostCopy: false);
+        await orchestrator.Start(first);
+        (await orchestrator.WaitForEnd(first.MigrationId))!.State.ShouldBe(MigrationStates.Completed);
+        // Back again, with one migration to learn from.
+        var second = Migration(Quiet, MigrationStrategies.PreCopy, allowPostCopy: false, source: "host-b", target: "host-a");
+        await orchestrator.Start(second);
+        var summary = await orchestrator.WaitForEnd(second.MigrationId);
+        summary!.State.ShouldBe(MigrationStates.Completed, summary.Reason);
+
+        var events = await orchestrator.Events(second.MigrationId);
+        var rounds = events.OfType<PreCopyRoundCompleted>().ToList();
+        var refreshed = events.OfType<MigrationForecastRefreshed>().ToList();
+        rounds.Count.ShouldBeGreaterThan(1);
+        // One after each round, in order, each from the rounds so far.
+        refreshed.Select(r => r.AfterRound).ShouldBe(rounds.Select(r => r.Round));
+        refreshed.ShouldAllBe(r => r.Outcome == ForecastOutcomes.Converges);
+        // After the last round but one, it foresees the last: the rounds there were, and the time they took within 10 %.
+        var actualSeconds = rounds.Sum(r => r.BytesTransferred / (double)r.BandwidthBytesPerSecond);
+        var beforeLast = refreshed[^2];
+        beforeLast.Rounds.ShouldBe(rounds.Count);
+        (Math.Abs(beforeLast.TotalSeconds - actualSeconds) / actualSeconds).ShouldBeLessThan(0.10);
+        summary.RefreshedAfterRound.ShouldBe(rounds[^1].Round);
+        summary.ForecastTotalSeconds.ShouldBe(events.OfType<MigrationPredicted>().Single().TotalSeconds, "the first forecast stays as it was");
     }
 
     [Fact]

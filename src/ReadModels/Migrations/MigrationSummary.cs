@@ -61,6 +61,13 @@ public sealed class MigrationSummary
 
     public int? ForecastFromMigrations { get; set; }
 
+    /// <summary>The forecast made again after the latest pre-copy round (<see cref="Contracts.MigrationForecastRefreshed"/>): after which round, how it ends, seconds left.</summary>
+    public int? RefreshedAfterRound { get; set; }
+
+    public string? RefreshedOutcome { get; set; }
+
+    public double? RefreshedRemainingSeconds { get; set; }
+
     public long? MemoryBytes { get; set; }
 
     /// <summary>The downtime limit and vCPU throttle in force, as the convergence policy last set them.</summary>

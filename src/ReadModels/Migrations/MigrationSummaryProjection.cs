@@ -81,6 +81,15 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
         summary.Touch(@event, @event.Data.Timestamp);
     }
 
+    /// <summary>The first forecast stays as it was (what accuracy is measured against); the refreshed one beside it.</summary>
+    public void Apply(IEvent<MigrationForecastRefreshed> @event, MigrationSummary summary)
+    {
+        summary.RefreshedAfterRound = @event.Data.AfterRound;
+        summary.RefreshedOutcome = @event.Data.Outcome;
+        summary.RefreshedRemainingSeconds = @event.Data.RemainingSeconds;
+        summary.Touch(@event, @event.Data.Timestamp);
+    }
+
     public void Apply(IEvent<PreflightFailed> @event, MigrationSummary summary)
     {
         summary.PredictedDowntimeMs = @event.Data.PredictedDowntimeMs;

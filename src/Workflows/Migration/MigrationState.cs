@@ -94,6 +94,17 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IH
     /// <summary>Where the downtime ramp starts when the prediction foresaw where it ends; null: at the ramp's first step.</summary>
     public int? FirstDowntimeLimitMs { get; set; }
 
+    /// <summary>What the VM's earlier migrations taught of its dirtying (set by the prediction); null: none to learn from.</summary>
+    public Prediction.DirtyBehaviour? LearnedBehaviour { get; set; }
+
+    /// <summary>This migration's pre-copy rounds as passes, for the forecast refreshed after each (<see cref="Prediction.RefreshForecastActivity"/>).</summary>
+    public List<Prediction.PassObservation> Passes { get; set; } = [];
+
+    /// <summary>The pre-copy rounds' time (bytes over bandwidth) and bytes so far.</summary>
+    public double TransferSeconds { get; set; }
+
+    public long TransferBytes { get; set; }
+
     /// <summary>When the migration must have ended (its command's deadline); null: no deadline.</summary>
     public DateTimeOffset? Deadline { get; set; }
 

@@ -107,6 +107,7 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
             RearmProgress(When(RoundCompleted)
                 .RecordReport())
                 .ApplyConvergencePolicy()
+                .Activity(x => x.OfType<RefreshForecastActivity>())
                 .If(context => context.Saga.Decision?.Action == ConvergenceAction.Abort, abort =>
                     RollBack(abort, context => context.Saga.Decision!.Reason)),
             When(ForceComplete)

@@ -17,17 +17,20 @@ public static class MigrationForecaster
     const int MaxRounds = 1000;
 
     /// <param name="firstPassBytes">What the first pass sends, as learned (<see cref="VmBehaviourHistory.FirstPassBytes"/>); else all the memory.</param>
+    /// <param name="from">Where a running migration stands (after its reported rounds): the forecast plays out the rest from there.</param>
     public static MigrationForecast Forecast(DirtyBehaviour behaviour, long memoryBytes, double bandwidthBytesPerSecond, EffectivePolicy policy,
-        string strategy, ConvergenceSettings? settings = null, long? firstPassBytes = null)
+        string strategy, ConvergenceSettings? settings = null, long? firstPassBytes = null, ForecastStart? from = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bandwidthBytesPerSecond);
         settings ??= new ConvergenceSettings();
-        var state = ConvergenceState.Start(settings.RampStart(policy.MaxDowntimeMs));
-        double elapsed = 0, toSend = firstPassBytes is > 0 ? Math.Min(memoryBytes, firstPassBytes.Value) : memoryBytes, sent = 0;
-        if (strategy == MigrationStrategies.PostCopy)
+        var state = from?.State ?? ConvergenceState.Start(settings.RampStart(policy.MaxDowntimeMs));
+        double elapsed = from?.ElapsedSeconds ?? 0, sent = from?.BytesSent ?? 0;
+        double toSend = from is not null ? Math.Min(memoryBytes, from.BytesRemaining)
+            : firstPassBytes is > 0 ? Math.Min(memoryBytes, firstPassBytes.Value) : memoryBytes;
+        if (strategy == MigrationStrategies.PostCopy && from is null)
             return PostCopy(0, 0, memoryBytes, bandwidthBytesPerSecond, 0, "post-copy from the start");
 
-        for (var round = 1; round <= MaxRounds; round++)
+        for (var round = (from?.Round ?? 0) + 1; round <= MaxRounds; round++)
         {
             var seconds = toSend / bandwidthBytesPerSecond;
             var dirty = Math.Min(memoryBytes, behaviour.Dirtied(seconds, state.ThrottlePercent));
@@ -71,3 +74,10 @@ public static class MigrationForecaster
 
     const double Mib = 1024 * 1024;
 }
+
+/// <summary>
+/// A running migration's place, for a forecast of the rest: <see cref="Round"/> rounds reported, taking
+/// <see cref="ElapsedSeconds"/> and sending <see cref="BytesSent"/>, <see cref="BytesRemaining"/> dirty now, and the
+/// convergence policy's state after them.
+/// </summary>
+public sealed record ForecastStart(int Round, double ElapsedSeconds, double BytesSent, long BytesRemaining, ConvergenceState State);

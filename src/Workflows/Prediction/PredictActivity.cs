@@ -30,6 +30,7 @@ public sealed class PredictActivity(IDocumentSession session) : IStateMachineAct
             return;
         }
 
+        saga.LearnedBehaviour = behaviour;
         var forecast = behaviour is null
             ? MigrationForecaster.UpperBound(saga.MemoryBytes, bandwidth, saga.Policy) with
             {
