@@ -47,7 +47,8 @@ if (args.Length > 0 && args[0] == "scale")
         + $"serve RSS {scale.ServeRssMiB:0} MiB, worker RSS {scale.WorkerRssMiB:0} MiB; goals: at most 10 s of work, serve under 500 MiB, worker under 300 MiB");
     Console.WriteLine($"    {scale.Migrations} migrations started, {scale.Completed} completed in {scale.Elapsed.TotalSeconds:0} s; the saga applied "
         + $"{scale.BackloggedRate:0} transitions/s while messages waited for it (what 's of work' divides by), "
-        + $"{scale.SagaMessagesPerSecond:0} messages/s on average over the whole run, idle stretches included");
+        + $"{scale.SagaMessagesPerSecond:0} messages/s on average over the whole run, idle stretches included; "
+        + $"{scale.Lost} commands confirmed by the broker never became a migration");
     return;
 }
 

@@ -29,7 +29,7 @@ public static class Scale
     /// the pace at which it works through a backlog, what "seconds of its own work" divides by. 0 when never backlogged.
     /// </param>
     public sealed record Result(int Migrations, int MaxInFlight, uint MaxBacklog, double SagaMessagesPerSecond, double BackloggedRate, double ServeRssMiB,
-        double WorkerRssMiB, int Completed, TimeSpan Elapsed)
+        double WorkerRssMiB, int Completed, TimeSpan Elapsed, int Lost)
     {
         public double BacklogSeconds => MaxBacklog == 0 ? 0
             : BackloggedRate > 0 ? MaxBacklog / BackloggedRate
@@ -63,7 +63,9 @@ public static class Scale
         try
         {
             await using var connection = await new ConnectionFactory { Uri = new Uri(rabbit) }.CreateConnectionAsync();
-            await using var channel = await connection.CreateChannelAsync();
+            // Confirmed: a command the broker did not take fails here, so one that never becomes a migration is the orchestrator's.
+            await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true,
+                publisherConfirmationTrackingEnabled: true));
             await WaitFor(async () => await Exists(connection, QueueNames.StartMigration) && await Exists(connection, QueueNames.Worker("sim", hosts[^1])),
                 TimeSpan.FromMinutes(3), "serve and the worker to start");
 
@@ -87,9 +89,10 @@ public static class Scale
                     await Task.Delay(due - clock.Elapsed);
             }
             Console.Error.WriteLine($"    scale: {migrations} StartMigration commands sent in {clock.Elapsed.TotalSeconds:0} s");
+            sampler.AllSent = true;
             await sampling;
             return new Result(migrations, sampler.MaxInFlight, sampler.MaxBacklog, sampler.SagaMessages / clock.Elapsed.TotalSeconds, sampler.BackloggedRate,
-                sampler.MaxServeRss / (1 << 20), sampler.MaxWorkerRss / (1 << 20), sampler.Completed, clock.Elapsed);
+                sampler.MaxServeRss / (1 << 20), sampler.MaxWorkerRss / (1 << 20), sampler.Completed, clock.Elapsed, sampler.Lost);
         }
         finally
         {
@@ -152,6 +155,12 @@ public static class Scale
         public double MaxWorkerRss { get; private set; }
         public int Completed { get; private set; }
 
+        /// <summary>Every command is sent (and confirmed by the broker).</summary>
+        public volatile bool AllSent;
+
+        /// <summary>Commands that never became a migration: the run ended with every known one ended and nothing left to do.</summary>
+        public int Lost { get; private set; }
+
         public async Task Run(int migrations)
         {
             await using var database = new NpgsqlConnection(postgres);
@@ -160,8 +169,20 @@ public static class Scale
             var ended = 0;
             var samples = 0;
             (long At, double Transitions, uint Backlog)? previous = null;
+            var known = 0;
+            var idle = 0;
             while (ended < migrations)
             {
+                // Every migration there is has ended, nothing waits for the saga or the intake, for a minute: the rest are lost.
+                if (AllSent && known == ended && known < migrations
+                    && (await channel.QueueDeclarePassiveAsync(QueueNames.StartMigration)).MessageCount == 0 && ++idle >= 60)
+                {
+                    Lost = migrations - known;
+                    Console.Error.WriteLine($"    scale: {Lost} StartMigration commands never became a migration");
+                    break;
+                }
+                if (known != ended)
+                    idle = 0;
                 await Task.Delay(1000);
                 var backlog = (await channel.QueueDeclarePassiveAsync(QueueNames.MigrationSaga)).MessageCount;
                 MaxBacklog = Math.Max(MaxBacklog, backlog);
@@ -180,7 +201,7 @@ public static class Scale
                 MaxWorkerRss = Math.Max(MaxWorkerRss, workerPids.Max(Rss));
                 await using var count = new NpgsqlCommand(
                     $"select count(*) filter (where not (data ->> 'IsTerminal')::boolean), count(*) filter (where (data ->> 'IsTerminal')::boolean), "
-                    + $"count(*) filter (where data ->> 'State' = 'Completed'), (select count(*) from {schema}.mt_doc_inboxrecord) "
+                    + $"count(*) filter (where data ->> 'State' = 'Completed'), (select count(*) from {schema}.mt_doc_inboxrecord), count(*) "
                     + $"from {schema}.mt_doc_migrationsummary", database);
                 try
                 {
@@ -190,6 +211,7 @@ public static class Scale
                     ended = (int)reader.GetInt64(1);
                     Completed = (int)reader.GetInt64(2);
                     SagaMessages = reader.GetInt64(3);
+                    known = (int)reader.GetInt64(4);
                 }
                 catch (PostgresException missing) when (missing.SqlState == PostgresErrorCodes.UndefinedTable)
                 {

@@ -89,7 +89,7 @@ public sealed class When_the_orchestrator_process_is_killed : IAsyncLifetime
             await using var session = _store.QuerySession();
             var events = (await session.History(id)).Select(e => e.Data).ToList();
             events.GroupBy(e => e.GetType()).Where(g => g.Key != typeof(PreCopyRoundCompleted) && g.Key != typeof(MigrationPolicyAdjusted)
-                    && g.Key != typeof(VmLocated) && g.Key != typeof(MigrationStateChanged))
+                    && g.Key != typeof(VmLocated) && g.Key != typeof(MigrationStateChanged) && g.Key != typeof(MigrationForecastRefreshed))
                 .ShouldAllBe(g => g.Count() == 1, string.Join(", ", events.Select(e => e.GetType().Name)));
             events.OfType<MigrationStateChanged>().Select(c => c.ToState).ShouldBeUnique();
             // The restarted instance checked the in-flight migration against the hosts (when the check's answers came
@@ -98,6 +98,7 @@ public sealed class When_the_orchestrator_process_is_killed : IAsyncLifetime
             events.OfType<MigrationReconciled>().ShouldAllBe(r => r.Verdict == RecoveryVerdicts.Continue);
             events.OfType<MigrationRecoveryStarted>().ShouldBeEmpty();
             events.OfType<PreCopyRoundCompleted>().Select(r => r.Round).ShouldBeUnique();
+            events.OfType<MigrationForecastRefreshed>().Select(r => r.AfterRound).ShouldBeUnique();
             (await ChainVerifier.Verify(_store, id)).Intact.ShouldBeTrue();
         }
         finally

@@ -27,8 +27,11 @@ public sealed class When_a_migration_converges
         var kinds = events.Where(e => e is not MigrationStateChanged).Select(e => e.GetType()).ToList();
         kinds.Take(5).ShouldBe([typeof(MigrationRequested), typeof(MigrationAdmitted), typeof(PreflightPassed), typeof(MigrationPredicted),
             typeof(TargetPrepared)]);
-        kinds.Skip(5).Take(summary.Rounds).ShouldAllBe(t => t == typeof(PreCopyRoundCompleted) || t == typeof(MigrationPolicyAdjusted));
-        kinds.Skip(5 + summary.Rounds + events.OfType<MigrationPolicyAdjusted>().Count()).ShouldBe([typeof(StopAndCopyCompleted), typeof(SwitchoverCompleted),
+        // Each round with what the policy did about it and the forecast made again after it.
+        var duringTransfer = summary.Rounds + events.OfType<MigrationPolicyAdjusted>().Count() + events.OfType<MigrationForecastRefreshed>().Count();
+        kinds.Skip(5).Take(duringTransfer).ShouldAllBe(t => t == typeof(PreCopyRoundCompleted) || t == typeof(MigrationPolicyAdjusted) || t == typeof(MigrationForecastRefreshed));
+        events.OfType<MigrationForecastRefreshed>().Select(r => r.AfterRound).ShouldBe(Enumerable.Range(1, summary.Rounds));
+        kinds.Skip(5 + duringTransfer).ShouldBe([typeof(StopAndCopyCompleted), typeof(SwitchoverCompleted),
             typeof(SourceCleanedUp), typeof(MigrationCompleted)]);
         events.OfType<PreCopyRoundCompleted>().Select(r => r.Round).ShouldBe(Enumerable.Range(1, summary.Rounds));
         // Each transition ends with the state change it records, the one the summary's state comes from.

@@ -4369,11 +4369,11 @@ namespace Orchestrator.Tests.Generated
         [System.Text.Json.Serialization.JsonPropertyName("vmLabels")]
         public System.Collections.Generic.IDictionary<string, string>? VmLabels { get; set; } = default!;
 
-        [System.Text.Json.Serialization.JsonPropertyName("schemaVersion")]
-        public int? SchemaVersion { get; set; } = default!;
-
         [System.Text.Json.Serialization.JsonPropertyName("deadline")]
         public System.DateTimeOffset? Deadline { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("schemaVersion")]
+        public int? SchemaVersion { get; set; } = default!;
 
     }
 
