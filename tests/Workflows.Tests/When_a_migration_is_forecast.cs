@@ -153,4 +153,19 @@ public sealed class When_a_migration_is_forecast
         // Weights 0.25 (40 MiB) and 1 (10 MiB), of the logarithms: 10 · 4^0.2 MiB.
         ((double)history.FirstPassBytes()!.Value).ShouldBe(10 * MiB * Math.Pow(4, 0.2), 2);
     }
+
+    [Fact]
+    public void Should_need_more_bandwidth_to_end_before_a_near_deadline()
+    {
+        var behaviour = new DirtyBehaviour(64 * MiB, 20 * MiB, 0, 0, 0);
+        var policy = EffectivePolicy.From(null, null, HypervisorKinds.Qemu);
+        var max = 1024.0 * MiB;
+        var converging = Scheduling.LinkScheduler.NeededBandwidth(behaviour, 4 * GiB, policy, MigrationStrategies.PreCopy, max);
+        // 4 GiB within 10 s needs at least 410 MiB/s, far more than converging does.
+        var hurried = Scheduling.LinkScheduler.NeededBandwidth(behaviour, 4 * GiB, policy, MigrationStrategies.PreCopy, max, deadlineSeconds: 10);
+
+        converging.ShouldBeLessThan(410 * MiB);
+        hurried.ShouldBeGreaterThanOrEqualTo(410 * MiB);
+        Scheduling.LinkScheduler.NeededBandwidth(behaviour, 4 * GiB, policy, MigrationStrategies.PreCopy, max, deadlineSeconds: 3600).ShouldBe(converging);
+    }
 }

@@ -12,8 +12,8 @@ namespace Orchestrator.Workflows.Scheduling;
 
 /// <summary>
 /// With the links scheduled (<see cref="HostLinkOptions.Schedule"/>), after the forecast and before any host is touched:
-/// the migration takes the bandwidth its forecast needs (<see cref="LinkScheduler.NeededBandwidth"/>; a VM with no
-/// history needs its policy's maximum) on every link it crosses, and its transfer's max-bandwidth becomes its share. When
+/// the migration takes the bandwidth its forecast needs to converge, and to end before its deadline if it has one
+/// (<see cref="LinkScheduler.NeededBandwidth"/>; a VM with no history needs its policy's maximum) on every link it crosses, and its transfer's max-bandwidth becomes its share. When
 /// a link cannot carry it beside the migrations already on it, it goes back to the queue with the reason, giving up its
 /// slot, and is admitted again (pre-flight and all) when a migration on that link ends.
 /// </summary>
@@ -45,7 +45,8 @@ public sealed class LinkGateActivity(IDocumentSession session, IOptions<Admissio
             slot.MaxBytesPerSecond = max;
             slot.NeededBytesPerSecond = behaviour is null || saga.MemoryBytes <= 0
                 ? max
-                : LinkScheduler.NeededBandwidth(behaviour, saga.MemoryBytes, saga.Policy, saga.Strategy, max);
+                : LinkScheduler.NeededBandwidth(behaviour, saga.MemoryBytes, saga.Policy, saga.Strategy, max,
+                    (saga.Deadline - DateTimeOffset.UtcNow)?.TotalSeconds);
             var (problem, shares) = await AdmissionBook.TakeLinks(session, slot, links.Value, context.CancellationToken);
             if (problem is not null)
             {

@@ -19,14 +19,16 @@ public static class LinkScheduler
 
     /// <summary>
     /// <see cref="Headroom"/> times the least bandwidth (to the nearest 8 MiB/s) at which the forecast converges within
-    /// the policy's downtime cap without auto-converge, at most <paramref name="maxBytesPerSecond"/>; that maximum when
-    /// none converges.
+    /// the policy's downtime cap without auto-converge, and ends within <paramref name="deadlineSeconds"/> when there is a
+    /// deadline, at most <paramref name="maxBytesPerSecond"/>; that maximum when none does.
     /// </summary>
-    public static double NeededBandwidth(DirtyBehaviour behaviour, long memoryBytes, EffectivePolicy policy, string strategy, double maxBytesPerSecond)
+    public static double NeededBandwidth(DirtyBehaviour behaviour, long memoryBytes, EffectivePolicy policy, string strategy, double maxBytesPerSecond,
+        double? deadlineSeconds = null)
     {
         var untouched = policy with { AllowAutoConverge = false, AllowPostCopy = false };
         bool Converges(double bandwidth) =>
-            MigrationForecaster.Forecast(behaviour, memoryBytes, bandwidth, untouched, strategy).Outcome == ForecastOutcomes.Converges;
+            MigrationForecaster.Forecast(behaviour, memoryBytes, bandwidth, untouched, strategy) is { Outcome: ForecastOutcomes.Converges } forecast
+            && (deadlineSeconds is null || forecast.TotalSeconds <= deadlineSeconds);
         if (!Converges(maxBytesPerSecond))
             return maxBytesPerSecond;
         double low = 0, high = maxBytesPerSecond;
