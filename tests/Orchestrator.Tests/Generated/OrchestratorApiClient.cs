@@ -4243,6 +4243,15 @@ namespace Orchestrator.Tests.Generated
         [System.Text.Json.Serialization.JsonPropertyName("forecastFromMigrations")]
         public int? ForecastFromMigrations { get; set; } = default!;
 
+        [System.Text.Json.Serialization.JsonPropertyName("refreshedAfterRound")]
+        public int? RefreshedAfterRound { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("refreshedOutcome")]
+        public string? RefreshedOutcome { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("refreshedRemainingSeconds")]
+        public double? RefreshedRemainingSeconds { get; set; } = default!;
+
         [System.Text.Json.Serialization.JsonPropertyName("memoryBytes")]
         public long? MemoryBytes { get; set; } = default!;
 
