@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # QEMU for the qemu driver's tests and demos, from Debian's packages, and the project's own test guest.
 #
-#   infra/qemu.sh setup    install qemu-system-x86 and gcc when missing (apt-get), build the test guest,
+#   infra/qemu.sh setup    install qemu-system-x86, qemu-utils and gcc when missing (apt-get), build the test guest,
 #                          print `export ORCHESTRATOR_QEMU_GUEST=<path>` on stdout (progress on stderr),
 #                          so `eval "$(infra/qemu.sh setup)"` works.
 #   infra/qemu.sh guest    only build the guest (tests/guest/build.sh) and print the same line.
@@ -18,6 +18,8 @@ install_missing() {
   local pkgs=()
   command -v qemu-system-x86_64 >/dev/null || pkgs+=(qemu-system-x86)
   command -v gcc >/dev/null || pkgs+=(gcc)
+  # qemu-img: the disk migration tests compare the source and target images with it.
+  command -v qemu-img >/dev/null || pkgs+=(qemu-utils)
   (( ${#pkgs[@]} )) || return 0
   log "installing ${pkgs[*]} (apt-get)"
   local apt=(apt-get -o DPkg::Lock::Timeout=900 -q)

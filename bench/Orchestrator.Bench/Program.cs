@@ -55,7 +55,7 @@ if (args.Length > 0 && args[0] == "scale")
 // Real QEMU: the same migrations by the orchestrator and by a direct QMP sequence, in this run.
 if (!onlySaga && !historyOnly && Environment.GetEnvironmentVariable("ORCHESTRATOR_QEMU_GUEST") is { Length: > 0 } guest)
 {
-    var (qemuResults, tlsCost, forecasts) = await QemuMigrations.Measure(postgres, rabbit, guest, repeats: 5,
+    var (qemuResults, tlsCost, diskCost, forecasts) = await QemuMigrations.Measure(postgres, rabbit, guest, repeats: 5,
         Environment.GetEnvironmentVariable("ORCHESTRATOR_BENCH_TLS") is { Length: > 0 } tlsDirectory ? tlsDirectory : null);
     foreach (var result in qemuResults)
     {
@@ -76,6 +76,13 @@ if (!onlySaga && !historyOnly && Environment.GetEnvironmentVariable("ORCHESTRATO
             + $"downtime {Median(forecasts.Select(f => Error(f.UpperBoundDowntimeMs, f.QemuDowntimeMs))):0.0} % (goals <= 15 %, <= 25 %), over {forecasts.Count} migrations");
         Console.WriteLine($"    runs (forecast s/QEMU s, forecast downtime ms/QEMU ms, from N earlier): {string.Join(", ", forecasts.Select(f =>
             FormattableString.Invariant($"{f.ForecastSeconds:0.00}/{f.QemuSeconds:0.00}, {f.ForecastDowntimeMs:0}/{f.QemuDowntimeMs:0}, {f.FromMigrations}")))}");
+    }
+    {
+        double diskMs = Median(diskCost.Disk.Select(r => r.TotalMs)), memoryMs = Median(diskCost.Plain.Select(r => r.TotalMs));
+        Console.WriteLine($"qemu disk: {diskMs:0} ms with a {QemuMigrations.DiskBytes / (1024 * 1024)} MiB local disk vs {memoryMs:0} ms memory only "
+            + $"({diskCost.Scenario}, orchestrated, plain TCP, median of {diskCost.Disk.Count}), {diskMs - memoryMs:0} ms more; mirror ready after "
+            + $"{Median(diskCost.Disk.Select(r => r.DiskMirrorReadyMs)):0} ms; QEMU-reported downtime {Median(diskCost.Disk.Select(r => r.QemuDowntimeMs)):0} ms vs "
+            + $"{Median(diskCost.Plain.Select(r => r.QemuDowntimeMs)):0} ms");
     }
     if (tlsCost is not null)
     {

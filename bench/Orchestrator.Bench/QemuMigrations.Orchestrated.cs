@@ -12,19 +12,22 @@ namespace Orchestrator.Bench;
 /// <summary>The orchestrated harness: a StartMigration to the saga, the qemu worker moving the VM, the outcome read from the event stream.</summary>
 public static partial class QemuMigrations
 {
-    /// <summary>One migration; plain TCP unless <paramref name="encrypted"/>, as the direct sequence it is compared with.</summary>
+    /// <summary>
+    /// One migration; plain TCP unless <paramref name="encrypted"/>, as the direct sequence it is compared with; with
+    /// <paramref name="disk"/>, the VM has a local disk of <see cref="DiskBytes"/> that moves with it.
+    /// </summary>
     static async Task<(Run Run, Decisions Decisions)> Orchestrated(IHost serve, QemuHosts hosts, string guest, Scenario scenario, string vm,
-        bool encrypted = false)
+        bool encrypted = false, bool disk = false)
     {
-        var (run, decisions, _) = await OrchestratedWithSummary(serve, hosts, guest, scenario, vm, encrypted);
+        var (run, decisions, _) = await OrchestratedWithSummary(serve, hosts, guest, scenario, vm, encrypted, disk);
         return (run, decisions);
     }
 
     /// <summary>One migration, with its summary (its forecast beside its outcome) and QEMU's own total time in <see cref="Run.QemuTotalMs"/>.</summary>
     static async Task<(Run Run, Decisions Decisions, MigrationSummary Summary)> OrchestratedWithSummary(IHost serve, QemuHosts hosts, string guest,
-        Scenario scenario, string vm, bool encrypted = false)
+        Scenario scenario, string vm, bool encrypted = false, bool disk = false)
     {
-        await StartGuest(hosts, guest, scenario, vm);
+        await StartGuest(hosts, guest, scenario, vm, disk);
         await using var observer = await DowntimeObserver.Attach(hosts.MonitorSocket(Source, vm));
         var id = NewId.NextGuid();
         var endpoint = await serve.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{QueueNames.StartMigration}"));
@@ -66,7 +69,10 @@ public static partial class QemuMigrations
             .Select(x => (events.Take(x.Index).OfType<PreCopyRoundCompleted>().Count(), ((MigrationPolicyAdjusted)x.Event).DowntimeLimitMs))
             .ToList();
         var (downtime, total) = await observer.Figures();
-        return (new Run(elapsed, downtime, events.OfType<PreCopyRoundCompleted>().Count(), phases) { QemuTotalMs = total }, new Decisions(raises, switchRound),
-            summary);
+        return (new Run(elapsed, downtime, events.OfType<PreCopyRoundCompleted>().Count(), phases)
+        {
+            QemuTotalMs = total,
+            DiskMirrorReadyMs = events.OfType<DiskMirrorReady>().SingleOrDefault()?.ElapsedMs ?? double.NaN,
+        }, new Decisions(raises, switchRound), summary);
     }
 }

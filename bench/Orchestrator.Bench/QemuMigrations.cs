@@ -30,6 +30,9 @@ public static partial class QemuMigrations
     {
         /// <summary>QEMU's own total time of the migration (query-migrate's total-time), when read.</summary>
         public double QemuTotalMs { get; init; } = double.NaN;
+
+        /// <summary>From the start of the disk mirror to ready, as the worker reported it (a VM with a local disk).</summary>
+        public double DiskMirrorReadyMs { get; init; } = double.NaN;
     }
 
     /// <summary>
@@ -45,6 +48,14 @@ public static partial class QemuMigrations
     /// <summary>The same orchestrated migration with the stream encrypted (TLS) and plain, alternated in this run.</summary>
     public sealed record TlsCost(string Scenario, IReadOnlyList<Run> Tls, IReadOnlyList<Run> Plain);
 
+    /// <summary>The same orchestrated migration with a local disk of <see cref="DiskBytes"/> that moves too, and without, alternated in this run (plain TCP).</summary>
+    public sealed record DiskCost(string Scenario, IReadOnlyList<Run> Disk, IReadOnlyList<Run> Plain);
+
+    /// <summary>The local disk of a guest that has one; it rewrites its first <see cref="DiskRegionKiB"/> all the time.</summary>
+    public const long DiskBytes = 64 * MiB;
+
+    const int DiskRegionKiB = 2048;
+
     /// <summary>
     /// What the orchestrator's policy did during a run, for the direct sequence to do at the same rounds: each raise of
     /// the downtime limit (after round, new limit in ms) and the round after which it switched to post-copy (0: never).
@@ -59,7 +70,7 @@ public static partial class QemuMigrations
     /// <paramref name="tlsDirectory"/> holds both hosts' credentials (bench/run.sh makes them with infra/tls.sh), the
     /// first scenario orchestrated with and without TLS.
     /// </summary>
-    public static async Task<(IReadOnlyList<Result> Results, TlsCost? Tls, IReadOnlyList<Forecasted> Forecasts)> Measure(string postgres, string rabbit,
+    public static async Task<(IReadOnlyList<Result> Results, TlsCost? Tls, DiskCost Disk, IReadOnlyList<Forecasted> Forecasts)> Measure(string postgres, string rabbit,
         string guest, int repeats, string? tlsDirectory = null)
     {
         var root = Path.Combine("/tmp", $"ob-{Guid.NewGuid():N}"[..11]);
@@ -158,15 +169,23 @@ public static partial class QemuMigrations
                         upperBound.Value.DowntimeMs, run.QemuTotalMs / 1000, run.QemuDowntimeMs));
                 }
             }
+            // A 64 MiB local disk mirrored before the memory moves, against the same migration without it.
+            var (disk, memoryOnly) = (new List<Run>(), new List<Run>());
+            for (var i = 0; i < repeats; i++)
+            {
+                disk.Add((await Orchestrated(serve, hosts, guest, scenarios[0], $"vm-k{n++}", disk: true)).Run);
+                memoryOnly.Add((await Orchestrated(serve, hosts, guest, scenarios[0], $"vm-m{n++}")).Run);
+            }
+            var diskCost = new DiskCost(scenarios[0].Name, disk, memoryOnly);
             if (tlsDirectory is null)
-                return (results, null, forecasts);
+                return (results, null, diskCost, forecasts);
             var (tls, plain) = (new List<Run>(), new List<Run>());
             for (var i = 0; i < repeats; i++)
             {
                 tls.Add((await Orchestrated(serve, hosts, guest, scenarios[0], $"vm-t{n++}", encrypted: true)).Run);
                 plain.Add((await Orchestrated(serve, hosts, guest, scenarios[0], $"vm-p{n++}")).Run);
             }
-            return (results, new TlsCost(scenarios[0].Name, tls, plain), forecasts);
+            return (results, new TlsCost(scenarios[0].Name, tls, plain), diskCost, forecasts);
         }
         finally
         {
@@ -183,13 +202,15 @@ public static partial class QemuMigrations
         }
     }
 
-    static async Task<QemuVmDefinition> StartGuest(QemuHosts hosts, string guest, Scenario scenario, string vm)
+    static async Task<QemuVmDefinition> StartGuest(QemuHosts hosts, string guest, Scenario scenario, string vm, bool disk = false)
     {
-        var definition = new QemuVmDefinition(65528, guest, $"mib={scenario.Mib} rate={scenario.Rate}");
+        var definition = disk
+            ? new QemuVmDefinition(65528, guest, $"mib={scenario.Mib} rate={scenario.Rate} disk={DiskRegionKiB} dsec=8", Disks: [new QemuDisk("disk0", DiskBytes)])
+            : new QemuVmDefinition(65528, guest, $"mib={scenario.Mib} rate={scenario.Rate}");
         await hosts.StartAsync(Source, vm, definition, incoming: false, CancellationToken.None);
         await using var monitor = await QmpClient.ConnectAsync(hosts.MonitorSocket(Source, vm), TimeSpan.FromSeconds(10));
         GuestStatus status;
-        while ((status = await GuestStatus.ReadAsync(monitor)).Pass < 2)
+        while ((status = await GuestStatus.ReadAsync(monitor)).Pass < 2 || (disk && status.DiskPass < 2))
             await Task.Delay(20);
         if (status.WorkingSetMiB != scenario.Mib || status.RateMiBps != scenario.Rate)
             throw new InvalidOperationException($"The guest runs {status.WorkingSetMiB} MiB at {status.RateMiBps} MiB/s, not the scenario's "

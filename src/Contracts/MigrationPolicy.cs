@@ -11,6 +11,8 @@ namespace Orchestrator.Contracts;
 /// <param name="RequireEncryption">The memory stream moves only over TLS (QEMU's <c>tls-creds-x509</c>, each host's
 /// credentials from its worker's <c>Qemu:TlsDirectory</c>); a host without credentials refuses the migration, it never
 /// falls back to plain TCP. Default: on for the <c>qemu</c> hypervisor, off for <c>sim</c> (which moves no bytes).</param>
+/// <param name="DiskMirrorDeadlineSeconds">How long the mirror of a VM's local disks may take to be ready, from its start;
+/// past it the migration rolls back with the reason, the source disk the only truth. Default 600; 0: no deadline.</param>
 public sealed record MigrationPolicy(
     int? MaxDowntimeMs = null,
     int? MaxBandwidthMiBps = null,
@@ -21,4 +23,5 @@ public sealed record MigrationPolicy(
     int? Priority = null,
     int? MultifdChannels = null,
     int? XbzrleCacheMiB = null,
-    bool? RequireEncryption = null);
+    bool? RequireEncryption = null,
+    int? DiskMirrorDeadlineSeconds = null);

@@ -55,14 +55,27 @@ public sealed class QemuLab : IAsyncDisposable
         return directory;
     }
 
-    /// <summary>The test guest rewriting <paramref name="mib"/> MiB at <paramref name="rate"/> MiB/s.</summary>
-    public QemuVmDefinition Definition(int mib, int rate) => new(MemoryKiB, Guest, $"mib={mib} rate={rate}");
+    /// <summary>The size of the local disk a guest started with <c>diskKiB</c> gets (<see cref="DiskId"/>).</summary>
+    public const long DiskBytes = 64L << 20;
 
-    /// <summary>Starts the guest on <paramref name="host"/> and waits until it has written its working set once.</summary>
-    public async Task StartVm(string host, string vmId, int mib = 8, int rate = 64)
+    public const string DiskId = "disk0";
+
+    /// <summary>
+    /// The test guest rewriting <paramref name="mib"/> MiB at <paramref name="rate"/> MiB/s; with <paramref name="diskKiB"/>,
+    /// a local disk of <see cref="DiskBytes"/> whose first <paramref name="diskKiB"/> KiB it rewrites too (8 sectors after each 64 KiB of memory).
+    /// </summary>
+    public QemuVmDefinition Definition(int mib, int rate, int diskKiB = 0) => diskKiB == 0
+        ? new(MemoryKiB, Guest, $"mib={mib} rate={rate}")
+        : new(MemoryKiB, Guest, $"mib={mib} rate={rate} disk={diskKiB} dsec=8", Disks: [new QemuDisk(DiskId, DiskBytes)]);
+
+    /// <summary>Starts the guest on <paramref name="host"/> and waits until it has written its working set (and its disk region) once.</summary>
+    public async Task StartVm(string host, string vmId, int mib = 8, int rate = 64, int diskKiB = 0)
     {
-        await Hosts.StartAsync(host, vmId, Definition(mib, rate), incoming: false, CancellationToken.None);
-        var status = await Eventually.Get(() => Status(host, vmId), s => s is { IsRunning: true, Pass: >= 2 }, $"the guest {vmId} to run on {host}");
+        await Hosts.StartAsync(host, vmId, Definition(mib, rate, diskKiB), incoming: false, CancellationToken.None);
+        var status = await Eventually.Get(() => Status(host, vmId), s => s is { IsRunning: true, Pass: >= 2 } && (diskKiB == 0 || s.DiskPass >= 2),
+            $"the guest {vmId} to run on {host}");
+        if (status!.DiskSectors != (uint)diskKiB * 2)
+            throw new InvalidOperationException($"The guest {vmId} on {host} rewrites {status.DiskSectors} disk sectors, not the {diskKiB * 2} it was started with.");
         // A guest that did not read its command line runs its defaults (8 MiB at 64 MiB/s): every test would still
         // pass, on another workload than the one it names.
         if (status!.WorkingSetMiB != mib || status.RateMiBps != rate)

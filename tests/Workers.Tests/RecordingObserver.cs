@@ -12,6 +12,33 @@ public sealed class RecordingObserver : ITransferObserver
     public long TotalBytes { get; private set; }
     public long PageFaults { get; private set; }
 
+    /// <summary>The disk mirror's reports in order: "started", "progress" and "ready", with their figures.</summary>
+    public List<(string Report, long Bytes, long Remaining)> DiskReports { get; } = [];
+
+    public double? DiskMirrorReadyMs { get; private set; }
+
+    public Task DiskMirrorStarted(int disks, long totalBytes)
+    {
+        lock (DiskReports)
+            DiskReports.Add(("started", totalBytes, totalBytes));
+        return Task.CompletedTask;
+    }
+
+    public Task DiskMirrorProgress(long bytesDone, long bytesRemaining)
+    {
+        lock (DiskReports)
+            DiskReports.Add(("progress", bytesDone, bytesRemaining));
+        return Task.CompletedTask;
+    }
+
+    public Task DiskMirrorReady(long totalBytes, double elapsedMs)
+    {
+        lock (DiskReports)
+            DiskReports.Add(("ready", totalBytes, 0));
+        DiskMirrorReadyMs = elapsedMs;
+        return Task.CompletedTask;
+    }
+
     public Task RoundCompleted(PreCopyPass pass)
     {
         Passes.Add(pass);

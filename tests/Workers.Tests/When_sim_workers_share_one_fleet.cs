@@ -133,6 +133,12 @@ public sealed class When_sim_workers_share_one_fleet : IAsyncDisposable
     {
         public List<int> Rounds { get; } = [];
 
+        public Task DiskMirrorStarted(int disks, long totalBytes) => Task.CompletedTask;
+
+        public Task DiskMirrorProgress(long bytesDone, long bytesRemaining) => Task.CompletedTask;
+
+        public Task DiskMirrorReady(long totalBytes, double elapsedMs) => Task.CompletedTask;
+
         public Task RoundCompleted(PreCopyPass pass)
         {
             Rounds.Add(pass.Round);

@@ -114,6 +114,12 @@ public sealed class When_the_qemu_driver_migrates_a_real_vm : IAsyncLifetime
         public double? DowntimeMs { get; private set; }
         public string? RunningOn { get; private set; }
 
+        public Task DiskMirrorStarted(int disks, long totalBytes) => Task.CompletedTask;
+
+        public Task DiskMirrorProgress(long bytesDone, long bytesRemaining) => Task.CompletedTask;
+
+        public Task DiskMirrorReady(long totalBytes, double elapsedMs) => Task.CompletedTask;
+
         public Task RoundCompleted(PreCopyPass pass)
         {
             lock (_passes) _passes.Add(pass);

@@ -45,13 +45,16 @@ public sealed class When_a_saga_stored_before_the_effective_policy_loads
 
     /// <summary>
     /// The policy as the earlier code wrote it: the members added since are each checked for the value an old saga means,
-    /// then left out (requireEncryption: false, as every migration stream before it was plain TCP).
+    /// then left out (requireEncryption: false, as every migration stream before it was plain TCP; no disk mirror deadline,
+    /// 0, as no disk moved then, or <paramref name="diskMirrorDeadlineSeconds"/> for a saga of today).
     /// </summary>
-    static JsonNode WithoutLaterMembers(JsonNode? policy)
+    static JsonNode WithoutLaterMembers(JsonNode? policy, int diskMirrorDeadlineSeconds = 0)
     {
         var copy = policy!.DeepClone().AsObject();
         copy["RequireEncryption"]?.GetValue<bool>().ShouldBeFalse();
         copy.Remove("RequireEncryption");
+        copy["DiskMirrorDeadlineSeconds"]?.GetValue<int>().ShouldBe(diskMirrorDeadlineSeconds);
+        copy.Remove("DiskMirrorDeadlineSeconds");
         return copy;
     }
 
@@ -73,7 +76,7 @@ public sealed class When_a_saga_stored_before_the_effective_policy_loads
     {
         var saga = Load(StoredBeforeMultifd);
 
-        saga.Policy.ShouldBe(EffectivePolicy.Defaults with { Priority = 7 });
+        saga.Policy.ShouldBe(EffectivePolicy.Defaults with { Priority = 7, DiskMirrorDeadlineSeconds = 0 });
     }
 
     [Fact]
@@ -95,6 +98,6 @@ public sealed class When_a_saga_stored_before_the_effective_policy_loads
 
         var recorded = JsonNode.Parse(Serializer.ToJson(saga.Requested()))!["Policy"];
 
-        JsonNode.DeepEquals(WithoutLaterMembers(recorded), JsonNode.Parse(StoredBeforeTheEffectivePolicy)!["Policy"]).ShouldBeTrue(recorded!.ToJsonString());
+        JsonNode.DeepEquals(WithoutLaterMembers(recorded, EffectivePolicy.Defaults.DiskMirrorDeadlineSeconds), JsonNode.Parse(StoredBeforeTheEffectivePolicy)!["Policy"]).ShouldBeTrue(recorded!.ToJsonString());
     }
 }

@@ -2,9 +2,12 @@
  * The Orchestrator's test guest: a multiboot kernel that rewrites a working set of `mib` MiB at `rate` MiB/s and
  * checks, before each rewrite, that every page still holds the pass that last wrote it. A live migration that loses a
  * dirty page shows up as an integrity error. Its status block sits at a fixed guest-physical address (STATUS_ADDR) and
- * is read over QMP: human-monitor-command "xp /12wx 0x200000".
+ * is read over QMP: human-monitor-command "xp /18wx 0x200000".
  *
  * Command line (-append): "mib=N rate=M" (rate 0 = as fast as it can). A line "rate=M" on COM1 changes the rate live.
+ * With "disk=K" (KiB, 0 = off) it also rewrites the first K KiB of the primary IDE master (ATA PIO, LBA28): after each
+ * memory chunk "dsec=S" sectors (default 4), each read back first and checked to hold the disk pass that last wrote it,
+ * then stamped with the current one. A disk migration that loses a write shows up as a disk integrity error.
  * Time comes from the ACPI PM timer (3.579545 MHz, found through the PIIX4 PM function's PMBASE); the PIT's interrupt
  * ends each `hlt` between bursts, so an idle guest costs the host almost nothing.
  */
@@ -20,7 +23,7 @@ typedef unsigned char u8;
 #define CHUNK_PAGES 16u
 #define PM_HZ_PER_MS 3580u
 
-/* The status block: 12 words, read by the tests. */
+/* The status block: 18 words, read by the tests. */
 struct status {
     u32 magic;          /* 0: MAGIC once running */
     u32 uptime_ms;      /* 1: guest time (PM timer) */
@@ -34,6 +37,12 @@ struct status {
     u32 pmbase;         /* 9: ACPI PM I/O base, 0 when not found */
     u32 irqs;           /* 10: timer interrupts seen */
     u32 faults;         /* 11: CPU exceptions (the guest halts on one) */
+    u32 disk_pass;      /* 12: the disk pass being written (0: no disk) */
+    u32 disk_written;   /* 13: sectors written since boot (wraps) */
+    u32 disk_errors;    /* 14: sectors found not holding the disk pass that last wrote them */
+    u32 disk_first_error; /* 15: LBA of the first disk error, 0xFFFFFFFF when none */
+    u32 disk_sectors;   /* 16: sectors in the rewritten region */
+    u32 disk_io_errors; /* 17: ATA commands that failed (ERR, DF or a timeout) */
 };
 
 volatile u32 irq_count;
@@ -152,6 +161,69 @@ static void poll_serial(void) {
     }
 }
 
+/* ---- the disk: ATA PIO on the primary channel (0x1F0-0x1F7), master, LBA28, interrupts off (nIEN) ---- */
+#define DISK_MAGIC 0xD15C0000u
+static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
+static inline u16 inw(u16 port) { u16 v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static u32 sector_buf[128];
+
+/* Waits for BSY to clear (and DRQ to be set when asked); 0 on success. */
+static int ata_wait(int drq) {
+    for (u32 spin = 0; spin < 10000000u; spin++) {
+        u8 s = inb(0x1F7);
+        if (s & 0x80) continue;
+        if (s & 0x21) return -1;          /* ERR or DF */
+        if (!drq || (s & 0x08)) return 0;
+    }
+    return -1;
+}
+
+static int ata_command(u32 lba, u8 command) {
+    if (ata_wait(0)) return -1;
+    outb(0x1F6, (u8)(0xE0 | ((lba >> 24) & 0x0F)));
+    outb(0x1F2, 1);
+    outb(0x1F3, (u8)lba); outb(0x1F4, (u8)(lba >> 8)); outb(0x1F5, (u8)(lba >> 16));
+    outb(0x1F7, command);
+    return ata_wait(1);
+}
+
+static int disk_read(u32 lba) {
+    if (ata_command(lba, 0x20)) return -1;
+    for (u32 i = 0; i < 128; i++) { u32 lo = inw(0x1F0); sector_buf[i] = lo | ((u32)inw(0x1F0) << 16); }
+    return 0;
+}
+
+static int disk_write(u32 lba) {
+    if (ata_command(lba, 0x30)) return -1;
+    for (u32 i = 0; i < 128; i++) { outw(0x1F0, (u16)sector_buf[i]); outw(0x1F0, (u16)(sector_buf[i] >> 16)); }
+    return ata_wait(0);
+}
+
+/* Every word of a sector is defined by its LBA and the disk pass that wrote it. */
+static u32 sector_word(u32 lba, u32 pass, u32 i) {
+    return i == 0 ? DISK_MAGIC ^ lba : i == 1 ? pass : (lba * 2654435761u) ^ (pass * 40503u) ^ i;
+}
+
+static u32 disk_next, disk_pass;
+
+/* One sector of the region: checked against the pass that last wrote it (none before pass 2), then rewritten. */
+static void disk_step(void) {
+    u32 lba = disk_next;
+    if (disk_pass > 1) {
+        int ok = disk_read(lba) == 0;
+        if (!ok) st->disk_io_errors++;
+        for (u32 i = 0; ok && i < 128; i++) ok = sector_buf[i] == sector_word(lba, disk_pass - 1, i);
+        if (!ok) {
+            if (st->disk_errors == 0) st->disk_first_error = lba;
+            st->disk_errors++;
+        }
+    }
+    for (u32 i = 0; i < 128; i++) sector_buf[i] = sector_word(lba, disk_pass, i);
+    if (disk_write(lba)) st->disk_io_errors++;
+    st->disk_written++;
+    if (++disk_next == st->disk_sectors) { disk_next = 0; disk_pass++; st->disk_pass = disk_pass; }
+}
+
 /* ---- the working set ---- */
 /* Every page also carries the text "SECRET-GUEST-MEM" (words 2-5, little-endian): a secret the tests look for in a
  * recording of the migration stream, which it must not show when the stream is encrypted. */
@@ -181,6 +253,9 @@ void guest_main(u32 magic, u32 *mbi) {
     rate = 64;
     parse_uint(cmdline, "mib=", &mib);
     parse_uint(cmdline, "rate=", &rate);
+    u32 disk_kib = 0, dsec = 4;
+    parse_uint(cmdline, "disk=", &disk_kib);
+    parse_uint(cmdline, "dsec=", &dsec);
     /* The working set starts at 4 MiB and must end below the top of RAM. */
     u32 top_mib = (mem_upper_kib + 1024) / 1024;
     if (top_mib > 5 && mib > top_mib - 5) mib = top_mib - 5;
@@ -189,11 +264,15 @@ void guest_main(u32 magic, u32 *mbi) {
     st->magic = 0;
     st->uptime_ms = 0; st->pass = 0; st->pages_dirtied = 0; st->errors = 0; st->mib = mib; st->rate = rate;
     st->pages_checked = 0; st->first_error = 0xFFFFFFFFu; st->irqs = 0; st->faults = 0;
+    st->disk_written = 0; st->disk_errors = 0; st->disk_first_error = 0xFFFFFFFFu; st->disk_io_errors = 0;
+    st->disk_sectors = disk_kib * 2u;
+    disk_next = 0; disk_pass = disk_kib ? 1 : 0; st->disk_pass = disk_pass;
+    if (disk_kib) outb(0x3F6, 0x02);    /* nIEN: the drive raises no interrupt, the guest polls */
     interrupts_init();
     time_init();
     st->magic = MAGIC;
     puts_serial("guest: mib="); putu_serial(mib); puts_serial(" rate="); putu_serial(rate);
-    puts_serial(" pmbase="); putu_serial(st->pmbase); puts_serial("\n");
+    puts_serial(" pmbase="); putu_serial(st->pmbase); puts_serial(" disk="); putu_serial(disk_kib); puts_serial("\n");
 
     u32 pages = mib * 256u;
     u32 credit = 0;              /* pages x 1000 the rate allows now */
@@ -225,6 +304,7 @@ void guest_main(u32 magic, u32 *mbi) {
                 write_page(k, pass);
                 st->pages_dirtied++;
             }
+            for (u32 d = 0; d < dsec && st->disk_sectors; d++) disk_step();
             if (rate == 0) { st->uptime_ms = tick(); poll_serial(); }
         }
         if ((pass & 63) == 0) {

@@ -7,6 +7,9 @@ namespace Orchestrator.Contracts.Workers;
 /// <see cref="MultifdChannels"/> and <see cref="XbzrleCacheMiB"/> (0: off) come from the policy. <see cref="IncomingUri"/>
 /// is where the target's destination listens, as its worker reported it in <see cref="TargetPrepared"/>.
 /// <see cref="RequireEncryption"/>: the stream goes over TLS, the target's certificate checked against its host name.
+/// <see cref="DiskExportUri"/>: where the target exports the VM's disks (<see cref="TargetPrepared.DiskExportUri"/>); the
+/// source mirrors them there first, and gives up, the VM still on the source, when they are not ready within
+/// <see cref="DiskMirrorDeadlineSeconds"/> (0: no deadline).
 /// </summary>
 public sealed record BeginTransfer(
     Guid MigrationId,
@@ -22,4 +25,6 @@ public sealed record BeginTransfer(
     int MultifdChannels = 0,
     int XbzrleCacheMiB = 0,
     string? IncomingUri = null,
-    bool RequireEncryption = false) : IWorkerCommand;
+    bool RequireEncryption = false,
+    string? DiskExportUri = null,
+    int DiskMirrorDeadlineSeconds = 0) : IWorkerCommand;

@@ -37,10 +37,11 @@ public static class OperatorCommands
         var multifd = new Option<int?>("--multifd-channels") { Description = "Parallel connections for the memory stream (qemu multifd, 1-255; 0: off)." };
         var xbzrle = new Option<int?>("--xbzrle-cache-mib") { Description = "XBZRLE delta compression with a source cache of this many MiB (a power of two; 0: off)." };
         var encryption = new Option<bool?>("--require-encryption") { Description = "Whether the memory stream must be encrypted (TLS; default: on for qemu, off for sim)." };
+        var diskDeadline = new Option<int?>("--disk-mirror-deadline-seconds") { Description = "How long the mirror of the VM's local disks may take to be ready (default 600; 0: no deadline)." };
         var deadline = new Option<DateTimeOffset?>("--deadline") { Description = "When it must have ended (ISO 8601): admission orders by it, and a migration forecast to end later is rejected." };
         var wait = new Option<bool>("--wait") { Description = "Wait until the migration ends; exit 3 unless it completed." };
         var output = CliOptions.Output();
-        var command = new Command("migrate", "Start a live migration.") { vm, from, to, hypervisor, strategy, maxDowntime, maxBandwidth, postCopy, priority, multifd, xbzrle, encryption, deadline, wait, output };
+        var command = new Command("migrate", "Start a live migration.") { vm, from, to, hypervisor, strategy, maxDowntime, maxBandwidth, postCopy, priority, multifd, xbzrle, encryption, diskDeadline, deadline, wait, output };
         command.SetAction((parse, cancellationToken) => Run(parse, async api =>
         {
             CliInput.Name("VmId (--vm)", parse.GetValue(vm));
@@ -49,7 +50,7 @@ public static class OperatorCommands
             var policy = new MigrationPolicy(MaxDowntimeMs: parse.GetValue(maxDowntime), MaxBandwidthMiBps: parse.GetValue(maxBandwidth),
                 AllowPostCopy: parse.GetValue(postCopy), Priority: parse.GetValue(priority),
                 MultifdChannels: parse.GetValue(multifd), XbzrleCacheMiB: parse.GetValue(xbzrle),
-                RequireEncryption: parse.GetValue(encryption));
+                RequireEncryption: parse.GetValue(encryption), DiskMirrorDeadlineSeconds: parse.GetValue(diskDeadline));
             var accepted = await api.Post("/api/migrations", new
             {
                 vmId = parse.GetValue(vm), sourceHost = parse.GetValue(from), targetHost = parse.GetValue(to),

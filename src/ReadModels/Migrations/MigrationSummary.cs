@@ -70,6 +70,16 @@ public sealed class MigrationSummary
 
     public long? MemoryBytes { get; set; }
 
+    /// <summary>
+    /// The VM's local disks, mirrored to the target before the memory moves: their size together, how much the mirror has
+    /// copied (its latest report), and how long it took to be ready; null when the VM has no local disk (or not yet).
+    /// </summary>
+    public long? DiskBytes { get; set; }
+
+    public long? DiskBytesMirrored { get; set; }
+
+    public double? DiskMirrorReadyMs { get; set; }
+
     /// <summary>The downtime limit and vCPU throttle in force, as the convergence policy last set them.</summary>
     public int? DowntimeLimitMs { get; set; }
 

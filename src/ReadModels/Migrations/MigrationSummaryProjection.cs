@@ -68,6 +68,27 @@ public sealed partial class MigrationSummaryProjection : SingleStreamProjection<
     {
         summary.PredictedDowntimeMs = @event.Data.PredictedDowntimeMs;
         summary.MemoryBytes = @event.Data.MemoryBytes;
+        summary.DiskBytes = @event.Data.DiskBytes > 0 ? @event.Data.DiskBytes : null;
+        summary.Touch(@event, @event.Data.Timestamp);
+    }
+
+    public void Apply(IEvent<DiskMirrorStarted> @event, MigrationSummary summary)
+    {
+        summary.DiskBytes = @event.Data.TotalBytes;
+        summary.DiskBytesMirrored = 0;
+        summary.Touch(@event, @event.Data.Timestamp);
+    }
+
+    public void Apply(IEvent<DiskMirrorProgress> @event, MigrationSummary summary)
+    {
+        summary.DiskBytesMirrored = @event.Data.BytesDone;
+        summary.Touch(@event, @event.Data.Timestamp);
+    }
+
+    public void Apply(IEvent<DiskMirrorReady> @event, MigrationSummary summary)
+    {
+        summary.DiskBytesMirrored = @event.Data.TotalBytes;
+        summary.DiskMirrorReadyMs = @event.Data.ElapsedMs;
         summary.Touch(@event, @event.Data.Timestamp);
     }
 

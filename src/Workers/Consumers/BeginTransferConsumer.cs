@@ -42,6 +42,15 @@ public sealed class BeginTransferConsumer(IHypervisorDriver driver, EpochFence f
 
         int Next() => Interlocked.Increment(ref _sequence);
 
+        public Task DiskMirrorStarted(int disks, long totalBytes) =>
+            Report(context, MigrationId, new Contracts.Workers.DiskMirrorStarted(MigrationId, disks, totalBytes, DateTimeOffset.UtcNow, Next()));
+
+        public Task DiskMirrorProgress(long bytesDone, long bytesRemaining) =>
+            Report(context, MigrationId, new Contracts.Workers.DiskMirrorProgress(MigrationId, bytesDone, bytesRemaining, DateTimeOffset.UtcNow, Next()));
+
+        public Task DiskMirrorReady(long totalBytes, double elapsedMs) =>
+            Report(context, MigrationId, new Contracts.Workers.DiskMirrorReady(MigrationId, totalBytes, elapsedMs, DateTimeOffset.UtcNow, Next()));
+
         public Task RoundCompleted(PreCopyPass pass) => Report(context, MigrationId, new PreCopyRoundCompleted(MigrationId, pass.Round,
             pass.BytesTransferred, pass.BytesRemaining, pass.DirtyRateBytesPerSecond, pass.BandwidthBytesPerSecond,
             pass.ExpectedDowntimeMs, DateTimeOffset.UtcNow, pass.ThrottlePercent, Next()));

@@ -17,7 +17,7 @@ public sealed class CheckMigrationConsumer(IHypervisorDriver driver, EpochFence 
         var verdict = await driver.PreflightAsync(context.Message, context.CancellationToken);
         return verdict.Passed
             ? new PreflightPassed(context.Message.MigrationId, verdict.MemoryBytes, verdict.PredictedDowntimeMs ?? 0, DateTimeOffset.UtcNow,
-                verdict.VmDefinition)
+                verdict.VmDefinition, verdict.DiskBytes)
             : new PreflightFailed(context.Message.MigrationId, verdict.Problem!, verdict.PredictedDowntimeMs, DateTimeOffset.UtcNow);
     }
 }

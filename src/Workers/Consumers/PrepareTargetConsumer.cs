@@ -15,6 +15,6 @@ public sealed class PrepareTargetConsumer(IHypervisorDriver driver, EpochFence f
     {
         var prepared = await driver.PrepareTargetAsync(context.Message, context.CancellationToken);
         return new TargetPrepared(context.Message.MigrationId, context.Message.TargetHost, context.Message.Epoch, DateTimeOffset.UtcNow,
-            prepared.IncomingUri);
+            prepared.IncomingUri, prepared.DiskExportUri);
     }
 }

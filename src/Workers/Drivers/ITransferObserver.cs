@@ -3,6 +3,15 @@ namespace Orchestrator.Workers.Drivers;
 /// <summary>Receives a transfer's progress as the driver sees it happen.</summary>
 public interface ITransferObserver
 {
+    /// <summary>The VM's local disks began to be mirrored to the target (before the memory moves).</summary>
+    Task DiskMirrorStarted(int disks, long totalBytes);
+
+    /// <summary>How far the disk mirror got.</summary>
+    Task DiskMirrorProgress(long bytesDone, long bytesRemaining);
+
+    /// <summary>Every disk is mirrored and kept in step with the guest's writes; the memory transfer begins.</summary>
+    Task DiskMirrorReady(long totalBytes, double elapsedMs);
+
     Task RoundCompleted(PreCopyPass pass);
 
     Task StoppedAndCopied(double downtimeMs, long bytesTransferred);

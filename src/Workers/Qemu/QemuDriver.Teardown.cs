@@ -28,6 +28,10 @@ public sealed partial class QemuDriver
             transfer.AbortRequested = true;
         if (info.IsActive)
             await qmp.ExecuteAsync("migrate_cancel", null, CommandTimeout, cancellationToken);
+        // Disks being mirrored: the mirrors go (forced, a ready one would complete) with their NBD connections; the
+        // source's disks stay the only truth.
+        foreach (var disk in hosts.Definition(source, vm)?.LocalDisks ?? [])
+            await RemoveMirror(qmp, MirrorNode(disk), force: true);
 
         var deadline = DateTime.UtcNow + CommandTimeout;
         while (info.IsActive && DateTime.UtcNow < deadline)

@@ -56,6 +56,10 @@ public sealed partial class QemuDriver
                 + $"'{vm}'. Nothing was moved; it runs on '{source}'.", source);
         var postCopy = attach ? await CapabilityOn(qmp, "postcopy-ram", cancellationToken) : command.AllowPostCopy || command.Strategy == MigrationStrategies.PostCopy;
         var transfer = new QemuTransfer(command.MigrationId, vm, source, target, postCopy) { PostCopyRequested = current.IsPostCopy, Epoch = command.Epoch };
+        var disks = hosts.Definition(source, vm)?.LocalDisks ?? [];
+        // Following a migration under way: its mirrors (if any) are this VM's disks' ones.
+        if (attach)
+            transfer.MirrorNodes = [.. disks.Select(MirrorNode)];
         _transfers[command.MigrationId] = transfer;
         try
         {
@@ -63,8 +67,16 @@ public sealed partial class QemuDriver
                 logger.LogInformation("Following the migration of {VmId} already under way ({Status}, pass {Round})", vm, current.Status, current.DirtySyncCount);
             else
             {
+                // With local disks the switchover waits at pre-switchover until their mirrors are completed (Follow).
                 await SetCapabilities(qmp, cancellationToken, ("events", true), ("postcopy-ram", postCopy),
-                    ("auto-converge", command.AllowAutoConverge), ("multifd", command.MultifdChannels > 0), ("xbzrle", command.XbzrleCacheMiB > 0));
+                    ("auto-converge", command.AllowAutoConverge), ("multifd", command.MultifdChannels > 0), ("xbzrle", command.XbzrleCacheMiB > 0),
+                    ("pause-before-switchover", disks.Count > 0));
+                // TLS by policy: the source is the client (of the disks' NBD export too), and the target's certificate must
+                // name the target host.
+                if (command.RequireEncryption)
+                    await QemuTls.Install(qmp, options.Value, source, QemuTls.Endpoint.Client, source, cancellationToken);
+                if (disks.Count > 0)
+                    await MirrorDisks(command, transfer, qmp, disks, events, observer, cancellationToken);
                 var parameters = new JsonObject
                 {
                     ["downtime-limit"] = Math.Max(1, command.MaxDowntimeMs),
@@ -77,10 +89,7 @@ public sealed partial class QemuDriver
                     parameters["multifd-channels"] = command.MultifdChannels;
                 if (command.XbzrleCacheMiB > 0)
                     parameters["xbzrle-cache-size"] = command.XbzrleCacheMiB * MiB;
-                // TLS by policy: the source is the client, and the target's certificate must name the target host.
-                // Without it, an empty tls-creds clears what an earlier encrypted attempt left: plain TCP, as asked.
-                if (command.RequireEncryption)
-                    await QemuTls.Install(qmp, options.Value, source, QemuTls.Endpoint.Client, source, cancellationToken);
+                // Without TLS, an empty tls-creds clears what an earlier encrypted attempt left: plain TCP, as asked.
                 parameters["tls-creds"] = command.RequireEncryption ? QemuTls.ObjectId : "";
                 parameters["tls-hostname"] = command.RequireEncryption ? target : "";
                 await qmp.ExecuteAsync("migrate-set-parameters", parameters, CommandTimeout, cancellationToken);
@@ -98,6 +107,18 @@ public sealed partial class QemuDriver
         finally
         {
             _transfers.TryRemove(command.MigrationId, out _);
+            // A transfer that ended before its switchover leaves no mirror behind: the source's disks stay the only truth.
+            if (transfer.MirrorNodes.Count > 0)
+            {
+                try
+                {
+                    await RemoveMirrors(qmp, transfer);
+                }
+                catch (Exception exception)
+                {
+                    logger.LogWarning(exception, "Could not remove the disk mirrors of {VmId}", vm);
+                }
+            }
             // However the transfer ended, the passes QEMU ran are on record, before the step's own outcome.
             if (transfer.HeldPasses.Count > 0 && !cancellationToken.IsCancellationRequested)
             {
@@ -190,6 +211,12 @@ public sealed partial class QemuDriver
                     await observer.StoppedAndCopied(final.DowntimeMs, Math.Max(0, final.RamTransferred - transferredAtLastRound));
                     await observer.SwitchedOver(transfer.TargetHost, final.RamTransferred);
                     return;
+                case "pre-switchover" when !transfer.SwitchoverContinued:
+                    // Only with local disks (pause-before-switchover): both sides are stopped; the mirrors complete first.
+                    await CompleteMirrors(transfer, qmp, cancellationToken);
+                    transfer.SwitchoverContinued = true;
+                    await qmp.ExecuteAsync("migrate-continue", new JsonObject { ["state"] = "pre-switchover" }, CommandTimeout, cancellationToken);
+                    break;
                 case "postcopy-paused":
                     // The link broke after the switch: while both QEMUs live, resume it on a new connection.
                     await RecoverPostCopy(transfer, qmp, info, observer, cancellationToken);

@@ -52,11 +52,18 @@ public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> op
                 ?? (hosts.HoldsHost(command.TargetHost) ? QemuTls.Problem(options.Value, command.TargetHost, QemuTls.Endpoint.Server) : null)) is { } tls)
             return new(tls, memory, null);
 
+        if (definition.Problem() is { } invalid)
+            return new($"VM '{command.VmId}' cannot move: {invalid}", memory, null);
+        if (definition.DiskBytes > 0 && hosts.HoldsHost(command.TargetHost) && FreeDiskSpace() is { } room && definition.DiskBytes > room)
+            return new($"Target '{command.TargetHost}' has {room / (double)MiB:0.#} MiB of disk space free; VM '{command.VmId}''s disks need "
+                + $"{definition.DiskBytes / (double)MiB:0.#} MiB.", memory, null);
+
         // Before the first pass only the memory size is known: the downtime if the whole RAM had to move while stopped
-        // is an upper bound; QEMU measures the real dirty rate during the transfer and the policy acts on it.
+        // is an upper bound; QEMU measures the real dirty rate during the transfer and the policy acts on it. Local disks
+        // are mirrored while the VM runs and add nothing to the downtime; their size goes to the orchestrator's forecast.
         var bandwidth = Math.Max(1, command.MaxBandwidthMiBps) * (double)MiB;
         // The target's worker starts the destination from this definition: it may not see this host's files.
-        return new(null, memory, Math.Round(memory / bandwidth * 1000, 1), definition.ToJson(indented: false));
+        return new(null, memory, Math.Round(memory / bandwidth * 1000, 1), definition.ToJson(indented: false), definition.DiskBytes);
     }
 
     public async Task<TargetPreparation> PrepareTargetAsync(PrepareTarget command, CancellationToken cancellationToken)
@@ -66,13 +73,15 @@ public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> op
         if (hosts.IsAlive(target, vm))
         {
             if (IncomingMigration.Read(incomingFile) is { } waiting && waiting.MigrationId == command.MigrationId)
-                return new(waiting.Uri); // A redelivered PrepareTarget: the destination is already waiting there.
+                return new(waiting.Uri, waiting.DiskExportUri); // A redelivered PrepareTarget: the destination is already waiting there.
             if (await hosts.RunStateAsync(target, vm, cancellationToken) is "running")
                 throw new HypervisorStepException($"VM '{vm}' already runs on '{target}'.", target);
             logger.LogWarning("Replacing a leftover destination of VM {VmId} on {Host}", vm, target);
             await hosts.KillAsync(target, vm);
         }
         var definition = DefinitionFor(command);
+        if (definition.Problem() is { } invalid)
+            throw new HypervisorStepException($"VM '{vm}' cannot be started on '{target}': {invalid} Nothing was started there; the VM runs on '{command.SourceHost}'.", command.SourceHost);
         if (command.RequireEncryption && QemuTls.Problem(options.Value, target, QemuTls.Endpoint.Server) is { } tls)
             throw new HypervisorStepException($"{tls} Nothing was started there; the VM runs on '{command.SourceHost}'.", command.SourceHost);
         // The target's own worker knows its room: Qemu:HostMemoryMiB minus every live QEMU there, else MemAvailable.
@@ -80,6 +89,11 @@ public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> op
         if (definition.MemoryBytes > free)
             throw new HypervisorStepException($"Target '{target}' has {free / (double)MiB:0.#} MiB free; VM '{vm}' needs "
                 + $"{definition.MemoryBytes / (double)MiB:0.#} MiB. Nothing was started there; the VM runs on '{command.SourceHost}'.", command.SourceHost);
+
+        // Its disks' images are made there, as big as the source's: the file system must hold them.
+        if (definition.DiskBytes > 0 && FreeDiskSpace() is { } room && definition.DiskBytes > room)
+            throw new HypervisorStepException($"Target '{target}' has {room / (double)MiB:0.#} MiB of disk space free in {options.Value.RuntimeRoot}; "
+                + $"VM '{vm}''s disks need {definition.DiskBytes / (double)MiB:0.#} MiB. Nothing was started there; the VM runs on '{command.SourceHost}'.", command.SourceHost);
 
         await hosts.StartAsync(target, vm, definition, incoming: true, cancellationToken);
         var qmp = await hosts.ConnectAsync(target, vm, cancellationToken);
@@ -95,11 +109,14 @@ public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> op
         // multifd: the destination must expect the source's channels before it listens.
         if (command.MultifdChannels > 0)
             await qmp.ExecuteAsync("migrate-set-parameters", new JsonObject { ["multifd-channels"] = command.MultifdChannels }, CommandTimeout, cancellationToken);
+        var diskExport = await ExportDisks(qmp, definition, command.RequireEncryption, cancellationToken);
         var uri = ListenUri();
         await qmp.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = uri }, CommandTimeout, cancellationToken);
-        await File.WriteAllTextAsync(incomingFile, new IncomingMigration(command.MigrationId, uri).ToJson(), cancellationToken);
-        logger.LogInformation("Destination of {VmId} waits on {Host} at {Uri}", vm, target, uri);
-        return new(uri);
+        await File.WriteAllTextAsync(incomingFile, new IncomingMigration(command.MigrationId, uri, diskExport).ToJson(), cancellationToken);
+        if (diskExport is not null)
+            _ = Task.Run(() => StopExportWhenMigrated(target, vm), CancellationToken.None);
+        logger.LogInformation("Destination of {VmId} waits on {Host} at {Uri} (disks: {DiskExport})", vm, target, uri, diskExport ?? "none");
+        return new(uri, diskExport);
     }
 
     async Task<MigrationInfo> QueryMigrate(QmpClient qmp, CancellationToken cancellationToken) =>
@@ -139,10 +156,32 @@ public sealed partial class QemuDriver(QemuHosts hosts, IOptions<QemuOptions> op
     /// <summary>A fresh <c>tcp:</c> URI on <see cref="QemuOptions.ListenAddress"/>: where a destination listens, and what the source is told.</summary>
     string ListenUri()
     {
+        var (address, port) = FreeEndpoint();
+        return address.AddressFamily == AddressFamily.InterNetworkV6 ? $"tcp:[{address}]:{port}" : $"tcp:{address}:{port}";
+    }
+
+    /// <summary>A port free now on <see cref="QemuOptions.ListenAddress"/>.</summary>
+    (IPAddress Address, int Port) FreeEndpoint()
+    {
         var address = IPAddress.Parse(options.Value.ListenAddress);
         using var listener = new TcpListener(address, 0);
         listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        return address.AddressFamily == AddressFamily.InterNetworkV6 ? $"tcp:[{address}]:{port}" : $"tcp:{address}:{port}";
+        return (address, ((IPEndPoint)listener.LocalEndpoint).Port);
+    }
+
+    /// <summary>The bytes free on the file system of <see cref="QemuOptions.RuntimeRoot"/> (its nearest existing folder), or null when unknown.</summary>
+    long? FreeDiskSpace()
+    {
+        try
+        {
+            var folder = new DirectoryInfo(options.Value.RuntimeRoot);
+            while (folder is { Exists: false })
+                folder = folder.Parent;
+            return folder is null ? null : new DriveInfo(folder.FullName).AvailableFreeSpace;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null;
+        }
     }
 }

@@ -10,7 +10,7 @@ namespace Orchestrator.Workers.Qemu;
 /// <summary>
 /// The QEMU processes of the hosts this worker serves. A host is a folder under <see cref="QemuOptions.RuntimeRoot"/>;
 /// a VM is a QEMU process whose files live in <c>&lt;root&gt;/&lt;host&gt;/&lt;vmId&gt;/</c>: <c>vm.json</c> (its
-/// definition), <c>qmp.sock</c> (the driver's QMP connection, one per QEMU, kept open), <c>monitor.sock</c> (a second
+/// definition), its disk images (<c>&lt;disk&gt;.raw</c>), <c>qmp.sock</c> (the driver's QMP connection, one per QEMU, kept open), <c>monitor.sock</c> (a second
 /// QMP monitor for observers: tests, operators), <c>qemu.pid</c> and <c>serial.log</c>. QEMU runs daemonized, so VMs
 /// outlive a worker that stops or dies; a restarted worker finds them again by their folders.
 /// </summary>
@@ -67,6 +67,8 @@ public sealed partial class QemuHosts(IOptions<QemuOptions> options, ILogger<Qem
         var directory = VmDirectory(host, vmId);
         if (IsAlive(host, vmId))
             throw new HypervisorStepException($"Host '{host}' already runs a QEMU for VM '{vmId}'.", null);
+        if (definition.Problem() is { } problem)
+            throw new HypervisorStepException($"VM '{vmId}' cannot start on '{host}': {problem}", null);
         if (QmpSocket(host, vmId).Length > 107)
             throw new ArgumentException($"The QEMU runtime folder '{directory}' is too deep for a unix socket path; configure a shorter Qemu:RuntimeRoot.");
         await DropConnectionAsync(host, vmId);
@@ -74,6 +76,12 @@ public sealed partial class QemuHosts(IOptions<QemuOptions> options, ILogger<Qem
             Directory.Delete(directory, recursive: true);
         Directory.CreateDirectory(directory);
         await File.WriteAllTextAsync(Path.Combine(directory, "vm.json"), definition.ToJson(), cancellationToken);
+        // Each disk starts as a sparse image of its size: empty on a new VM, and what a migration's mirror fills on a target.
+        foreach (var disk in definition.LocalDisks)
+        {
+            await using var image = new FileStream(disk.ImagePath(directory), FileMode.CreateNew, FileAccess.Write);
+            image.SetLength(disk.SizeBytes);
+        }
 
         var start = new ProcessStartInfo(Options.Binary)
         {
@@ -99,7 +107,7 @@ public sealed partial class QemuHosts(IOptions<QemuOptions> options, ILogger<Qem
         string[] own =
         [
             "-name", $"{vmId},process=qemu-{host}-{vmId}",
-            .. definition.DeviceArguments(),
+            .. definition.DeviceArguments(directory),
             "-serial", $"file:{SerialLog(host, vmId)}",
             "-qmp", $"unix:{QmpSocket(host, vmId)},server=on,wait=off",
             "-chardev", $"socket,id=observer,path={MonitorSocket(host, vmId)},server=on,wait=off",

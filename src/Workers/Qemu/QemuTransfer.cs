@@ -29,6 +29,12 @@ public sealed class QemuTransfer(Guid migrationId, string vmId, string sourceHos
     /// <summary>Passes read from QEMU and not yet reported (the last one waits for the outcome); only the transfer's own loop uses it.</summary>
     public List<Drivers.PreCopyPass> HeldPasses { get; } = [];
 
+    /// <summary>The NBD nodes (and mirror jobs, same ids) of the disks being mirrored to the target; empty when none.</summary>
+    public IReadOnlyList<string> MirrorNodes { get; set; } = [];
+
+    /// <summary>Set once the mirrors were completed at <c>pre-switchover</c> and the switchover let go on.</summary>
+    public volatile bool SwitchoverContinued;
+
     /// <summary>Set when the orchestrator aborts it: the <c>cancelled</c> status is then the expected end.</summary>
     public volatile bool AbortRequested;
 }

@@ -88,6 +88,12 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IH
     /// <summary>Where the target's destination listens for the migration stream, as its worker reported; sent to the source.</summary>
     public string? IncomingUri { get; set; }
 
+    /// <summary>The VM's local disks together, as the pre-flight check found them (0: none): mirrored before the memory moves.</summary>
+    public long DiskBytes { get; set; }
+
+    /// <summary>Where the target exports the VM's disks for the mirror, as its worker reported; sent to the source.</summary>
+    public string? DiskExportUri { get; set; }
+
     /// <summary>What the convergence policy engine remembers between rounds; null until the transfer begins.</summary>
     public ConvergenceState? Convergence { get; set; }
 

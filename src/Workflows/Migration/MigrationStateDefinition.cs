@@ -38,6 +38,9 @@ public sealed class MigrationStateDefinition : SagaDefinition<MigrationState>
             r.Exponential(30, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(20));
         });
         // A worker's numbered reports are applied in the order it made them (ReportOrder).
+        sagaConfigurator.SagaMessage<DiskMirrorStarted>(m => m.UseFilter(new ReportOrder<DiskMirrorStarted>()));
+        sagaConfigurator.SagaMessage<DiskMirrorProgress>(m => m.UseFilter(new ReportOrder<DiskMirrorProgress>()));
+        sagaConfigurator.SagaMessage<DiskMirrorReady>(m => m.UseFilter(new ReportOrder<DiskMirrorReady>()));
         sagaConfigurator.SagaMessage<PreCopyRoundCompleted>(m => m.UseFilter(new ReportOrder<PreCopyRoundCompleted>()));
         sagaConfigurator.SagaMessage<StopAndCopyCompleted>(m => m.UseFilter(new ReportOrder<StopAndCopyCompleted>()));
         sagaConfigurator.SagaMessage<SwitchoverCompleted>(m => m.UseFilter(new ReportOrder<SwitchoverCompleted>()));

@@ -34,6 +34,9 @@ public sealed partial class MigrationStateMachine
                 .SendToWorker(saga => saga.TargetHost, saga => saga.DestroyTarget())
                 .TransitionTo(DestroyingTarget),
             // Reports of the transfer that was under way still arrive while it stops; they are history, not progress.
+            When(DiskMirrorStarted).RecordReport(),
+            When(DiskMirrorProgress).RecordReport(),
+            When(DiskMirrorReady).RecordReport(),
             When(RoundCompleted).RecordReport(),
             When(StopAndCopyCompleted).RecordStopAndCopy(),
             // The transfer finished before the abort reached it: the VM already runs on the target and ownership has

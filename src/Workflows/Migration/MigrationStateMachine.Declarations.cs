@@ -37,6 +37,9 @@ public sealed partial class MigrationStateMachine
     public Event<PreflightPassed> PreflightPassed { get; private set; } = null!;
     public Event<PreflightFailed> PreflightFailed { get; private set; } = null!;
     public Event<TargetPrepared> TargetPrepared { get; private set; } = null!;
+    public Event<DiskMirrorStarted> DiskMirrorStarted { get; private set; } = null!;
+    public Event<DiskMirrorProgress> DiskMirrorProgress { get; private set; } = null!;
+    public Event<DiskMirrorReady> DiskMirrorReady { get; private set; } = null!;
     public Event<PreCopyRoundCompleted> RoundCompleted { get; private set; } = null!;
     public Event<StopAndCopyCompleted> StopAndCopyCompleted { get; private set; } = null!;
     public Event<SwitchoverCompleted> SwitchoverCompleted { get; private set; } = null!;
@@ -67,6 +70,9 @@ public sealed partial class MigrationStateMachine
         Correlate(() => PreflightPassed, m => m.MigrationId);
         Correlate(() => PreflightFailed, m => m.MigrationId);
         Correlate(() => TargetPrepared, m => m.MigrationId);
+        Correlate(() => DiskMirrorStarted, m => m.MigrationId);
+        Correlate(() => DiskMirrorProgress, m => m.MigrationId);
+        Correlate(() => DiskMirrorReady, m => m.MigrationId);
         Correlate(() => RoundCompleted, m => m.MigrationId);
         Correlate(() => StopAndCopyCompleted, m => m.MigrationId);
         Correlate(() => SwitchoverCompleted, m => m.MigrationId);

@@ -50,6 +50,9 @@ public sealed partial class MigrationStateMachine
                     .Then(context => context.Saga.GiveUpWaitingForAnswers()),
                 _ => true),
             // Reports of the earlier incarnation still arrive; they are history, the hosts' answers decide.
+            When(DiskMirrorStarted).RecordReport(),
+            When(DiskMirrorProgress).RecordReport(),
+            When(DiskMirrorReady).RecordReport(),
             When(RoundCompleted).RecordReport(),
             When(StopAndCopyCompleted).RecordStopAndCopy(),
             When(SwitchoverCompleted).RecordReport(),

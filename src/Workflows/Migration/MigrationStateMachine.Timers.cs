@@ -54,6 +54,7 @@ public sealed partial class MigrationStateMachine
     static TimeSpan ProgressTimeout(MigrationState saga) =>
         TimeSpan.FromSeconds(saga.Policy.ProgressTimeoutSeconds);
 
+    /// <summary>Per GiB of what moves: the memory and the local disks mirrored before it.</summary>
     static TimeSpan CompletionTimeoutFor(MigrationState saga) => TimeSpan.FromSeconds(
-        saga.Policy.CompletionTimeoutSecondsPerGiB * Math.Max(1.0, saga.MemoryBytes / (double)(1L << 30)));
+        saga.Policy.CompletionTimeoutSecondsPerGiB * Math.Max(1.0, (saga.MemoryBytes + saga.DiskBytes) / (double)(1L << 30)));
 }

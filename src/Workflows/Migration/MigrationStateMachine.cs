@@ -54,6 +54,7 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                 .Then(context =>
                 {
                     context.Saga.MemoryBytes = context.Message.MemoryBytes;
+                    context.Saga.DiskBytes = context.Message.DiskBytes;
                     context.Saga.VmDefinition = context.Message.VmDefinition;
                 })
                 .Activity(x => x.OfType<PredictActivity>())
@@ -91,7 +92,11 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
         During(Preparing,
             When(TargetPrepared)
                 .RecordReport()
-                .Then(context => context.Saga.IncomingUri = context.Message.IncomingUri)
+                .Then(context =>
+                {
+                    context.Saga.IncomingUri = context.Message.IncomingUri;
+                    context.Saga.DiskExportUri = context.Message.DiskExportUri;
+                })
                 .StartConvergence()
                 .SendToWorker(saga => saga.SourceHost, saga => saga.BeginTransfer())
                 .TransitionTo(PreCopying),
@@ -112,6 +117,17 @@ public sealed partial class MigrationStateMachine : MassTransitStateMachine<Migr
                     RollBack(abort, context => context.Saga.Decision!.Reason)),
             When(ForceComplete)
                 .ForceCompletion(),
+            // The VM's local disks are mirrored before the memory moves: each report is progress. A mirror that misses the
+            // policy's deadline is given up by the worker, which reports the step failed (a rollback, the source disk kept).
+            When(DiskMirrorStarted)
+                .RecordReport()
+                .Then(context => context.Saga.ArmTimer(TimerKinds.Step, ProgressTimeout(context.Saga))),
+            When(DiskMirrorProgress)
+                .RecordReport()
+                .Then(context => context.Saga.ArmTimer(TimerKinds.Step, ProgressTimeout(context.Saga))),
+            When(DiskMirrorReady)
+                .RecordReport()
+                .Then(context => context.Saga.ArmTimer(TimerKinds.Step, ProgressTimeout(context.Saga))),
             When(StopAndCopyCompleted)
                 .RecordStopAndCopy()
                 .TransitionTo(SwitchingOver),

@@ -70,6 +70,9 @@ public static class StartMigrationValidator
             yield return (nameof(MigrationPolicy.Priority), $"Policy.Priority is {policy.Priority}; it must be between 0 and 1000.");
         if (policy.MultifdChannels is < 0 or > 255)
             yield return (nameof(MigrationPolicy.MultifdChannels), $"Policy.MultifdChannels is {policy.MultifdChannels}; it must be between 0 (multifd off) and 255.");
+        if (policy.DiskMirrorDeadlineSeconds is < 0)
+            yield return (nameof(MigrationPolicy.DiskMirrorDeadlineSeconds),
+                $"Policy.DiskMirrorDeadlineSeconds is {policy.DiskMirrorDeadlineSeconds}; it must be 0 (no deadline) or more.");
         if (policy.XbzrleCacheMiB is { } cache && (cache < 0 || (cache & (cache - 1)) != 0))
             yield return (nameof(MigrationPolicy.XbzrleCacheMiB),
                 $"Policy.XbzrleCacheMiB is {cache}; it must be 0 (XBZRLE off) or a power of two (1, 2, 4, … MiB), as QEMU requires.");

@@ -33,7 +33,9 @@ public static class WorkerCommands
         saga.Policy.MultifdChannels,
         saga.Policy.XbzrleCacheMiB,
         saga.IncomingUri,
-        saga.Policy.RequireEncryption);
+        saga.Policy.RequireEncryption,
+        saga.DiskExportUri,
+        saga.Policy.DiskMirrorDeadlineSeconds);
 
     /// <summary>To the source's worker: change the running transfer's limits; a throttle left null stays as it is.</summary>
     public static AdjustTransfer AdjustTransfer(this MigrationState saga, int maxDowntimeMs, int? throttlePercent = null) => new(

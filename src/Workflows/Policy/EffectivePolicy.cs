@@ -13,7 +13,8 @@ namespace Orchestrator.Workflows.Policy;
 /// The members are named as <see cref="MigrationPolicy"/>'s, with the same JSON: a saga stored before this type existed
 /// held a <see cref="MigrationPolicy"/> with every member set (by the same merge), and it loads as this one. A saga
 /// stored before multifd and XBZRLE existed has no such members; they load as 0, off, as they were then; one stored before
-/// encryption existed loads with <see cref="RequireEncryption"/> off: its stream was plain TCP.
+/// encryption existed loads with <see cref="RequireEncryption"/> off: its stream was plain TCP; one stored before disks moved
+/// loads with no mirror deadline (0).
 /// </remarks>
 public sealed record EffectivePolicy(
     int MaxDowntimeMs,
@@ -25,7 +26,8 @@ public sealed record EffectivePolicy(
     int Priority,
     int MultifdChannels = 0,
     int XbzrleCacheMiB = 0,
-    bool RequireEncryption = false)
+    bool RequireEncryption = false,
+    int DiskMirrorDeadlineSeconds = 0)
 {
     /// <summary>What a migration gets when neither its command nor a named policy says otherwise.</summary>
     public static EffectivePolicy Defaults { get; } = new(
@@ -37,7 +39,8 @@ public sealed record EffectivePolicy(
         AllowAutoConverge: true,
         Priority: 0,
         MultifdChannels: 0,
-        XbzrleCacheMiB: 0);
+        XbzrleCacheMiB: 0,
+        DiskMirrorDeadlineSeconds: 600);
 
     /// <summary>
     /// Each value from the request, else the named policy, else the default. <see cref="RequireEncryption"/>'s default
@@ -54,7 +57,8 @@ public sealed record EffectivePolicy(
         Priority: requested?.Priority ?? named?.Priority ?? Defaults.Priority,
         MultifdChannels: requested?.MultifdChannels ?? named?.MultifdChannels ?? Defaults.MultifdChannels,
         XbzrleCacheMiB: requested?.XbzrleCacheMiB ?? named?.XbzrleCacheMiB ?? Defaults.XbzrleCacheMiB,
-        RequireEncryption: requested?.RequireEncryption ?? named?.RequireEncryption ?? EncryptionByDefault(hypervisor));
+        RequireEncryption: requested?.RequireEncryption ?? named?.RequireEncryption ?? EncryptionByDefault(hypervisor),
+        DiskMirrorDeadlineSeconds: requested?.DiskMirrorDeadlineSeconds ?? named?.DiskMirrorDeadlineSeconds ?? Defaults.DiskMirrorDeadlineSeconds);
 
     /// <summary>Whether a migration on <paramref name="hypervisor"/> is encrypted when no policy says: QEMU's stream carries the VM's memory.</summary>
     public static bool EncryptionByDefault(string? hypervisor) => hypervisor == HypervisorKinds.Qemu;
@@ -68,5 +72,5 @@ public sealed record EffectivePolicy(
     /// <summary>The values in force as <see cref="MigrationRequested"/> records them: the wire's type, every member set.</summary>
     public MigrationPolicy ToRecorded() => new(
         MaxDowntimeMs, MaxBandwidthMiBps, CompletionTimeoutSecondsPerGiB, ProgressTimeoutSeconds, AllowPostCopy, AllowAutoConverge,
-        Priority, MultifdChannels, XbzrleCacheMiB, RequireEncryption);
+        Priority, MultifdChannels, XbzrleCacheMiB, RequireEncryption, DiskMirrorDeadlineSeconds);
 }

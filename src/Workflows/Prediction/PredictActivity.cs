@@ -37,6 +37,13 @@ public sealed class PredictActivity(IDocumentSession session) : IStateMachineAct
                 Reason = "no earlier migration of this VM to learn from: all memory once over the link, downtime at the policy's limit",
             }
             : MigrationForecaster.Forecast(behaviour, saga.MemoryBytes, bandwidth, saga.Policy, saga.Strategy, firstPassBytes: firstPass);
+        // Local disks are mirrored, over the same link, before the memory moves: at least their size once more.
+        if (saga.DiskBytes > 0)
+            forecast = forecast with
+            {
+                TotalSeconds = forecast.TotalSeconds + saga.DiskBytes / bandwidth,
+                Reason = $"{forecast.Reason}; first its local disks, {saga.DiskBytes / MiB:0} MiB mirrored in {saga.DiskBytes / bandwidth:0.#} s",
+            };
         var earlier = history?.Samples.Count ?? 0;
         var learned = behaviour is null
             ? string.Empty

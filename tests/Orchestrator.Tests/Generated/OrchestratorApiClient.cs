@@ -4130,6 +4130,9 @@ namespace Orchestrator.Tests.Generated
         [System.Text.Json.Serialization.JsonPropertyName("requireEncryption")]
         public bool? RequireEncryption { get; set; } = default!;
 
+        [System.Text.Json.Serialization.JsonPropertyName("diskMirrorDeadlineSeconds")]
+        public int? DiskMirrorDeadlineSeconds { get; set; } = default!;
+
     }
 
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.8.0.0 (NJsonSchema v11.6.2.0 (Newtonsoft.Json v13.0.0.0))")]
@@ -4254,6 +4257,15 @@ namespace Orchestrator.Tests.Generated
 
         [System.Text.Json.Serialization.JsonPropertyName("memoryBytes")]
         public long? MemoryBytes { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("diskBytes")]
+        public long? DiskBytes { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("diskBytesMirrored")]
+        public long? DiskBytesMirrored { get; set; } = default!;
+
+        [System.Text.Json.Serialization.JsonPropertyName("diskMirrorReadyMs")]
+        public double? DiskMirrorReadyMs { get; set; } = default!;
 
         [System.Text.Json.Serialization.JsonPropertyName("downtimeLimitMs")]
         public int? DowntimeLimitMs { get; set; } = default!;
