@@ -4,7 +4,7 @@
 #                                             replay and verify over N (default 1,000,000) hash-chained events
 #   bench/run.sh --history-only [--events N]  only the replay and verify part
 #   bench/run.sh qemu                         only the real QEMU migrations: orchestrated vs a direct QMP sequence,
-#                                             and orchestrated with TLS vs plain
+#                                             orchestrated with a 64 MiB local disk vs without, with TLS vs plain
 #   bench/run.sh saga [migrations]            only saga throughput and step latency, beside the INSERT baseline
 #   bench/run.sh predict                      the predictor's forecasts against sim migrations (no service needed)
 #   bench/run.sh scale [migrations] [--starts-per-second R] [--time-factor F] [--workers W]

@@ -49,6 +49,46 @@ public sealed class When_each_qemu_host_has_a_worker_of_its_own(QemuOrchestrator
     }
 
     [Fact]
+    public async Task Should_move_a_vm_with_its_local_disk_through_the_messages_alone_and_arrive_intact()
+    {
+        const string vm = "vm-apart-disk";
+        await workers.SourceLab.StartVm(X, vm, mib: 8, rate: 16, diskKiB: 2048);
+
+        var id = await orchestrator.Migrate(vm, X, Y, new MigrationPolicy(MaxDowntimeMs: 300, MaxBandwidthMiBps: 64));
+        var summary = await orchestrator.WaitForEnd(id);
+        TestContext.Current.TestOutputHelper?.WriteLine(await orchestrator.Timeline(id));
+
+        summary.State.ShouldBe(MigrationStates.Completed, $"{summary.Reason}\n{workers.Output}");
+        summary.DiskBytes.ShouldBe(QemuLab.DiskBytes);
+        summary.DiskBytesMirrored.ShouldBe(QemuLab.DiskBytes);
+        summary.DiskMirrorReadyMs.ShouldNotBeNull().ShouldBeGreaterThan(0);
+        var events = await orchestrator.Events(id);
+        events.OfType<PreflightPassed>().Single().DiskBytes.ShouldBe(QemuLab.DiskBytes);
+        // The target exported the disk on its own address, encrypted as the qemu default requires; the source mirrored there.
+        var export = events.OfType<TargetPrepared>().Single().DiskExportUri.ShouldNotBeNull();
+        export.ShouldStartWith($"nbd://{QemuWorkersApart.TargetListenAddress}:");
+        workers.SourceWorker.Output.ShouldContain($"to {export}");
+        // The mirror first, the memory after it was ready.
+        var kinds = events.Select(e => e.GetType()).ToList();
+        kinds.IndexOf(typeof(DiskMirrorStarted)).ShouldBeLessThan(kinds.IndexOf(typeof(DiskMirrorReady)));
+        kinds.IndexOf(typeof(DiskMirrorReady)).ShouldBeLessThan(kinds.IndexOf(typeof(PreCopyRoundCompleted)));
+
+        var before = (await workers.TargetLab.Status(Y, vm))!;
+        var arrived = (await Eventually.Get(() => workers.TargetLab.Status(Y, vm), s => s is not null && s.DiskPass >= before.DiskPass + 2,
+            $"the guest {vm} to rewrite its disk region twice on {Y}"))!;
+        arrived.IntegrityErrors.ShouldBe(0u);
+        arrived.DiskIntegrityErrors.ShouldBe(0u);
+        arrived.DiskIoErrors.ShouldBe(0u);
+        workers.SourceLab.Hosts.HostsWith(vm).ShouldBeEmpty("the source and its image are cleaned up once the migration completed");
+        // The target's disk is no longer writable from outside once the VM runs there.
+        await Eventually.Get(async () =>
+        {
+            await using var monitor = await Workers.Qemu.QmpClient.ConnectAsync(workers.TargetLab.Hosts.MonitorSocket(Y, vm), TimeSpan.FromSeconds(10));
+            return (await monitor.ExecuteAsync("query-block-exports")).GetArrayLength();
+        }, exports => exports == 0, $"the NBD export on {Y} to stop");
+    }
+
+    [Fact]
     [Trait("Category", "Chaos")]
     public async Task Should_resume_a_post_copy_whose_link_broke_by_asking_the_target_hosts_worker_and_complete_intact()
     {
