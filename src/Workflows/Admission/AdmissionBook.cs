@@ -9,16 +9,19 @@ namespace Orchestrator.Workflows.Admission;
 /// <summary>
 /// Admission decisions on the <see cref="AdmissionSlot"/> documents. Every decision first takes a PostgreSQL advisory
 /// lock for the schema that lasts until the session's transaction ends, so two orchestrator instances deciding at once
-/// see each other's slots (the second waits for the first to commit) and cannot both take the last one.
+/// see each other's slots (the second waits for the first to commit) and cannot both take the last one. A release that
+/// decides nothing (no queue, no links to share out again) takes the lock shared: such releases run side by side, and
+/// only wait for, or hold up, a decision.
 /// </summary>
 public static class AdmissionBook
 {
-    /// <summary>Begins the session's transaction and waits for the admission lock inside it.</summary>
-    public static async Task Lock(IDocumentSession session, CancellationToken cancellationToken)
+    /// <summary>Begins the session's transaction and waits for the admission lock inside it (exclusive, or <paramref name="shared"/>).</summary>
+    public static async Task Lock(IDocumentSession session, CancellationToken cancellationToken, bool shared = false)
     {
         await session.BeginTransactionAsync(cancellationToken);
         // The two-key form: its lock space is apart from the one-key locks (the projection daemon's).
-        await using var command = new NpgsqlCommand("select pg_advisory_xact_lock(hashtext($1), hashtext('admission'))", session.Connection);
+        await using var command = new NpgsqlCommand(
+            $"select pg_advisory_xact_lock{(shared ? "_shared" : "")}(hashtext($1), hashtext('admission'))", session.Connection);
         command.Parameters.Add(new NpgsqlParameter { Value = session.DocumentStore.Options.DatabaseSchemaName });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
@@ -46,14 +49,32 @@ public static class AdmissionBook
 
     /// <summary>
     /// Frees <paramref name="migrationId"/>'s slot or queue place (and its links' bandwidth), then gives a slot to every
-    /// queued migration that now fits, in admission order; call under <see cref="Lock"/>. Returns the migrations admitted.
+    /// queued migration that now fits, in admission order; takes the lock itself. Returns the migrations admitted.
     /// </summary>
+    /// <remarks>
+    /// With nothing queued and no links scheduled there is nothing to decide: the lock is taken shared, so releases do
+    /// not wait for each other. A decision (exclusive) that queued a migration before it was granted has committed by
+    /// then, and the queue is looked at again: when it is no longer empty, <see cref="AdmissionQueueChangedException"/>
+    /// sends the transition round again, and then it takes the lock exclusively and admits what fits. A decision made
+    /// after it waits for its commit and counts without the released slot.
+    /// </remarks>
     public static async Task<AdmissionChanges> Release(IDocumentSession session, Guid migrationId, AdmissionOptions limits,
         HostLinkOptions links, CancellationToken cancellationToken)
     {
         session.Delete<AdmissionSlot>(migrationId);
+        if (!links.Schedule && !await AnyQueued(session, migrationId, cancellationToken))
+        {
+            await Lock(session, cancellationToken, shared: true);
+            if (await AnyQueued(session, migrationId, cancellationToken))
+                throw new AdmissionQueueChangedException(migrationId);
+            return AdmissionChanges.None;
+        }
+        await Lock(session, cancellationToken);
         return await AdmitWaiting(session, migrationId, limits, links, cancellationToken);
     }
+
+    static Task<bool> AnyQueued(IDocumentSession session, Guid except, CancellationToken cancellationToken) =>
+        session.Query<AdmissionSlot>().AnyAsync(s => !s.Active && s.Id != except, cancellationToken);
 
     /// <summary>
     /// Gives a slot to every queued migration but <paramref name="except"/> that now fits, in admission order (priority,
@@ -204,3 +225,10 @@ public sealed record AdmissionChanges(IReadOnlyList<Guid> Admitted, IReadOnlyLis
 
 /// <summary>A migration's new share of its links, for its transfer's max-bandwidth.</summary>
 public sealed record LinkShare(Guid MigrationId, int MaxBandwidthMiBps);
+
+/// <summary>
+/// A migration was queued while a release looked at an empty queue: the release runs again, and admits it if it fits.
+/// The saga's retry policy handles it.
+/// </summary>
+public sealed class AdmissionQueueChangedException(Guid migrationId)
+    : Exception($"A migration was queued while migration {migrationId} released its slot: its release runs again to admit what fits.");

@@ -9,7 +9,9 @@ namespace Orchestrator.Workflows.Admission;
 
 /// <summary>
 /// As a migration ends: gives up its VM lease and its slot (or queue place), and admits the queued migrations that
-/// now fit, in the same transaction as its last transition.
+/// now fit, in the same transaction as its last transition. The slot's part waits for the commit
+/// (<see cref="MigrationState.AtCommit"/>): admission's lock is then held from there to the commit only, not through the
+/// rest of the transition (a stream read to learn the VM's behaviour, the events, the projections).
 /// </summary>
 public sealed class ReleaseActivity(IDocumentSession session, IOptions<AdmissionOptions> limits, IOptions<HostLinkOptions> links) : IStateMachineActivity<MigrationState>
 {
@@ -27,8 +29,8 @@ public sealed class ReleaseActivity(IDocumentSession session, IOptions<Admission
         if (lease?.MigrationId == saga.CorrelationId)
             session.Delete(lease);
 
-        await AdmissionBook.Lock(session, context.CancellationToken);
-        (await AdmissionBook.Release(session, saga.CorrelationId, limits.Value, links.Value, context.CancellationToken)).Tell(saga);
+        saga.AtCommit(async (atCommit, cancellationToken) =>
+            (await AdmissionBook.Release(atCommit, saga.CorrelationId, limits.Value, links.Value, cancellationToken)).Tell(saga));
 
         await next();
     }

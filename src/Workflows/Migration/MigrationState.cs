@@ -9,9 +9,10 @@ using Orchestrator.Workflows.Timers;
 namespace Orchestrator.Workflows.Migration;
 
 /// <summary>The saga state of one migration, stored as a Marten document beside the migration's event stream.</summary>
-public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IHaveTimers, IHaveOutgoingMessages
+public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IHaveTimers, IHaveOutgoingMessages, IHaveCommitWork
 {
     readonly List<object> _pendingEvents = [];
+    readonly List<Func<Marten.IDocumentSession, CancellationToken, Task>> _pendingCommitWork = [];
     readonly List<OutboxMessage> _pendingMessages = [];
     readonly List<(string Id, MigrationTimer? Timer)> _pendingTimers = [];
     readonly List<(string Phase, TimeSpan Spent)> _endedPhases = [];
@@ -213,4 +214,12 @@ public sealed class MigrationState : SagaStateMachineInstance, IRecordEvents, IH
     public void Publish(object message) => _pendingMessages.Add(OutboxMessages.Create(CorrelationId, null, message));
 
     public void ClearPendingMessages() => _pendingMessages.Clear();
+
+    [JsonIgnore]
+    public IReadOnlyList<Func<Marten.IDocumentSession, CancellationToken, Task>> PendingCommitWork => _pendingCommitWork;
+
+    /// <summary>Work this transition leaves for the moment before its commit, in its transaction (<see cref="IHaveCommitWork"/>).</summary>
+    public void AtCommit(Func<Marten.IDocumentSession, CancellationToken, Task> work) => _pendingCommitWork.Add(work);
+
+    public void ClearPendingCommitWork() => _pendingCommitWork.Clear();
 }

@@ -33,6 +33,7 @@ public sealed class MigrationStateDefinition : SagaDefinition<MigrationState>
             r.Handle<EventStreamUnexpectedMaxEventIdException>();
             r.Handle<JasperFx.DocumentAlreadyExistsException>();
             r.Handle<ReportOutOfOrderException>();
+            r.Handle<Admission.AdmissionQueueChangedException>();
             // Randomised, growing intervals: contenders on one document (the admission ledger) spread out instead of
             // colliding again in lockstep.
             r.Exponential(30, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(20));

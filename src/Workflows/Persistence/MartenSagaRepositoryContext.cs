@@ -86,6 +86,8 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
             timers.ClearPendingTimers();
         if (context.Saga is IHaveOutgoingMessages outbox)
             outbox.ClearPendingMessages();
+        if (context.Saga is IHaveCommitWork work)
+            work.ClearPendingCommitWork();
         return Task.CompletedTask;
     }
 
@@ -96,12 +98,21 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
     }
 
     /// <summary>
-    /// One transaction: the saga's new state, the events it recorded, its timers, its outgoing messages and the inbox
+    /// One transaction: the work the transition left for its commit, the saga's new state, the events it recorded, its
+    /// timers, its outgoing messages and the inbox
     /// record of the message applied. Then the outgoing messages are delivered (their rows are deleted in batches); a
     /// crash in between leaves them for the outbox dispatcher, and the redelivered input finds the inbox record.
     /// </summary>
     async Task Commit(TSaga saga)
     {
+        // First the work left for the commit (it may record, send or take a lock until the commit): then staged with the rest.
+        if (saga is IHaveCommitWork { PendingCommitWork.Count: > 0 } work)
+        {
+            var pending = work.PendingCommitWork.ToList();
+            work.ClearPendingCommitWork();
+            foreach (var step in pending)
+                await step(session, CancellationToken);
+        }
         object[] recorded = [];
         if (saga is IRecordEvents { PendingEvents.Count: > 0 } recorder)
         {
