@@ -91,7 +91,9 @@ public sealed partial class QemuDriver
         if (!hosts.IsAlive(target, vm))
             return new(id, null, $"the destination QEMU on {target} is gone", DestinationGone: true);
         var destination = await hosts.ConnectAsync(target, vm, cancellationToken);
-        var incoming = await WaitForStatus(destination, s => s is "postcopy-paused" or "postcopy-recover" or "postcopy-active" or "completed",
+        // A destination still postcopy-active has not seen the break yet (its end of the socket closes a moment after the
+        // source's, later on a loaded host): it is given the attempt's time to see it, not taken at its word at once.
+        var incoming = await WaitForStatus(destination, s => s is "postcopy-paused" or "postcopy-recover" or "completed",
             DateTime.UtcNow + TimeSpan.FromMilliseconds(command.WaitMs), cancellationToken);
         string? note = null;
         if (incoming.Status == "postcopy-paused")
