@@ -123,9 +123,9 @@ public sealed class QemuLab : IAsyncDisposable
     {
         await Hosts.KillAllAsync();
         await Hosts.DisposeAsync();
-        foreach (var directory in new[] { TlsDirectory, CaDirectory })
-            if (Directory.Exists(directory))
-                Directory.Delete(directory, recursive: true);
+        // The lab's credentials and CAs, and any other a test made beside them (a rogue CA: CaDirectory + "-other").
+        foreach (var directory in Directory.GetDirectories(Path.GetDirectoryName(Root)!, Path.GetFileName(Root) + "-*"))
+            Directory.Delete(directory, recursive: true);
     }
 
     static string RepoRoot()
