@@ -43,11 +43,11 @@ public sealed class When_a_qemu_vm_moves_with_its_local_disk : IAsyncLifetime
 
     /// <summary>Starts the guest on A with its disk, prepares B (paused after the migration when <paramref name="holdTarget"/>) and begins the transfer.</summary>
     async Task<(Guid Id, TargetPreparation Prepared, Task Transfer)> Begin(RecordingObserver observer, int bandwidthMiBps,
-        int deadlineSeconds = 0, bool holdTarget = false)
+        int deadlineSeconds = 0, bool holdTarget = false, string strategy = MigrationStrategies.PreCopy, int rate = 16)
     {
-        await _lab.StartVm(A, Vm, mib: 8, rate: 16, diskKiB: DiskKiB);
+        await _lab.StartVm(A, Vm, mib: 8, rate: rate, diskKiB: DiskKiB);
         var id = Guid.NewGuid();
-        var definition = _lab.Definition(8, 16, DiskKiB);
+        var definition = _lab.Definition(8, rate, DiskKiB);
         if (holdTarget)
             definition = definition with { ExtraArgs = ["-S"] };
         var prepared = await _driver.PrepareTargetAsync(new PrepareTarget(id, 1, Vm, A, B, HypervisorKinds.Qemu,
@@ -55,7 +55,8 @@ public sealed class When_a_qemu_vm_moves_with_its_local_disk : IAsyncLifetime
         prepared.DiskExportUri.ShouldNotBeNull().ShouldStartWith("nbd://");
         File.Exists(Image(B)).ShouldBeTrue("the target made an image of the disk's size");
         new FileInfo(Image(B)).Length.ShouldBe(QemuLab.DiskBytes);
-        var transfer = _driver.MigrateAsync(new BeginTransfer(id, 1, Vm, A, B, MigrationStrategies.PreCopy, 300, bandwidthMiBps,
+        var transfer = _driver.MigrateAsync(new BeginTransfer(id, 1, Vm, A, B, strategy, 300, bandwidthMiBps,
+            AllowPostCopy: strategy == MigrationStrategies.PostCopy,
             IncomingUri: prepared.IncomingUri, RequireEncryption: true, DiskExportUri: prepared.DiskExportUri,
             DiskMirrorDeadlineSeconds: deadlineSeconds), observer, default);
         return (id, prepared, transfer);
@@ -98,6 +99,26 @@ public sealed class When_a_qemu_vm_moves_with_its_local_disk : IAsyncLifetime
         after.DiskIoErrors.ShouldBe(0u);
         after.IntegrityErrors.ShouldBe(0u);
         (await QueryJobs(B)).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Should_complete_the_mirror_at_the_switch_to_post_copy_and_arrive_intact()
+    {
+        var observer = new RecordingObserver();
+        // A guest that rewrites its memory faster than the link: it moves by post-copy, after its disk was mirrored.
+        var (_, _, transfer) = await Begin(observer, bandwidthMiBps: 16, strategy: MigrationStrategies.PostCopy, rate: 256);
+        await transfer;
+
+        observer.PostCopyStartedOn.ShouldBe(B);
+        observer.RunningOn.ShouldBe(B);
+        observer.DiskReports[^1].Report.ShouldBe("ready");
+        var before = (await _lab.Status(B, Vm))!;
+        var after = (await Eventually.Get(() => _lab.Status(B, Vm), s => s is not null && s.DiskPass >= before.DiskPass + 2,
+            "the guest to rewrite its disk region twice on the target"))!;
+        after.DiskIntegrityErrors.ShouldBe(0u);
+        after.DiskIoErrors.ShouldBe(0u);
+        after.IntegrityErrors.ShouldBe(0u);
+        (await QueryJobs(A)).ShouldBe(0);
     }
 
     [Fact]
