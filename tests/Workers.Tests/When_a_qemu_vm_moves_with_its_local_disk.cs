@@ -93,11 +93,7 @@ public sealed class When_a_qemu_vm_moves_with_its_local_disk : IAsyncLifetime
         // The guest goes on there and reads back every sector the source wrote before the switchover.
         await using (var target = await QmpClient.ConnectAsync(_lab.Hosts.MonitorSocket(B, Vm), TimeSpan.FromSeconds(10)))
             await target.ExecuteAsync("cont");
-        var after = (await Eventually.Get(() => _lab.Status(B, Vm), s => s is not null && s.DiskPass >= atSwitchover.DiskPass + 2,
-            "the guest to rewrite its disk region twice on the target"))!;
-        after.DiskIntegrityErrors.ShouldBe(0u);
-        after.DiskIoErrors.ShouldBe(0u);
-        after.IntegrityErrors.ShouldBe(0u);
+        await ShouldRewriteItsDiskIntact(B, after: atSwitchover.DiskPass, passes: 2);
         (await QueryJobs(B)).ShouldBe(0);
     }
 
@@ -115,12 +111,7 @@ public sealed class When_a_qemu_vm_moves_with_its_local_disk : IAsyncLifetime
         observer.PostCopyStartedOn.ShouldBe(B);
         observer.RunningOn.ShouldBe(B);
         observer.DiskReports[^1].Report.ShouldBe("ready");
-        var before = (await _lab.Status(B, Vm))!;
-        var after = (await Eventually.Get(() => _lab.Status(B, Vm), s => s is not null && s.DiskPass >= before.DiskPass + 2,
-            "the guest to rewrite its disk region twice on the target"))!;
-        after.DiskIntegrityErrors.ShouldBe(0u);
-        after.DiskIoErrors.ShouldBe(0u);
-        after.IntegrityErrors.ShouldBe(0u);
+        await ShouldRewriteItsDiskIntact(B, after: (await _lab.Status(B, Vm))!.DiskPass, passes: 2);
         (await QueryJobs(A)).ShouldBe(0);
     }
 
@@ -160,7 +151,6 @@ public sealed class When_a_qemu_vm_moves_with_its_local_disk : IAsyncLifetime
     public async Task Should_give_up_a_mirror_that_misses_its_deadline_and_say_so()
     {
         var observer = new RecordingObserver();
-        var started = Stopwatch.StartNew();
         var (_, _, transfer) = await Begin(observer, bandwidthMiBps: 4, deadlineSeconds: 2);
         var late = await Should.ThrowAsync<HypervisorStepException>(() => transfer);
         TestContext.Current.TestOutputHelper?.WriteLine(late.Message);
@@ -177,12 +167,21 @@ public sealed class When_a_qemu_vm_moves_with_its_local_disk : IAsyncLifetime
         (await QueryJobs(A)).ShouldBe(0);
         var status = (await Eventually.Get(() => _lab.Status(A, Vm), s => s is not null && s.DiskPass >= 2 && s.Pass >= 2,
             "the guest to go on on the source"))!;
-        var later = (await Eventually.Get(() => _lab.Status(A, Vm), s => s is not null && s.DiskPass >= status.DiskPass + 1,
-            "the guest to rewrite its disk region on the source"))!;
-        later.DiskIntegrityErrors.ShouldBe(0u);
-        later.DiskIoErrors.ShouldBe(0u);
-        later.IntegrityErrors.ShouldBe(0u);
+        await ShouldRewriteItsDiskIntact(A, after: status.DiskPass, passes: 1);
         (await _driver.WhereIsAsync(Vm, default)).ShouldBe(A);
+    }
+
+    /// <summary>
+    /// The guest on <paramref name="host"/> rewrites its disk region <paramref name="passes"/> more times after disk pass
+    /// <paramref name="after"/>, reading back every sector first: no disk or memory integrity error, no failed ATA command.
+    /// </summary>
+    async Task ShouldRewriteItsDiskIntact(string host, uint after, uint passes)
+    {
+        var status = (await Eventually.Get(() => _lab.Status(host, Vm), s => s is not null && s.DiskPass >= after + passes,
+            $"the guest to rewrite its disk region {passes} more time(s) on {host}"))!;
+        status.DiskIntegrityErrors.ShouldBe(0u);
+        status.DiskIoErrors.ShouldBe(0u);
+        status.IntegrityErrors.ShouldBe(0u);
     }
 
     /// <summary>The source QEMU's migration status, read on the observers' monitor.</summary>
