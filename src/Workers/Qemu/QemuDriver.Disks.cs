@@ -80,7 +80,8 @@ public sealed partial class QemuDriver
     /// <summary>
     /// On the source, before the memory moves: mirrors every disk into the target's export until all are ready, reporting
     /// the start, the progress (at most once a second) and the moment they are ready. Past the policy's deadline, on an
-    /// error of a mirror or on an abort, the mirrors are cancelled and the VM keeps running on the source with its disks.
+    /// error of a mirror or on an abort, it throws: the transfer then removes the mirrors, and the VM keeps running on the
+    /// source with its disks.
     /// </summary>
     async Task MirrorDisks(BeginTransfer command, QemuTransfer transfer, QmpClient qmp, IReadOnlyList<QemuDisk> disks,
         ChannelReader<QmpEvent> events, ITransferObserver observer, CancellationToken cancellationToken)
@@ -93,83 +94,76 @@ public sealed partial class QemuDriver
 
         transfer.MirrorNodes = [.. disks.Select(MirrorNode)];
         var total = disks.Sum(d => d.SizeBytes);
+        // However it ends before the switchover (an error, the deadline, an abort), the transfer's finally removes the
+        // mirrors and their NBD nodes: the source's disks stay the truth.
         var started = Stopwatch.StartNew();
-        try
+        foreach (var disk in disks)
         {
-            foreach (var disk in disks)
+            await RemoveMirror(qmp, MirrorNode(disk));
+            var node = new JsonObject
             {
-                await RemoveMirror(qmp, MirrorNode(disk), force: true);
-                var node = new JsonObject
-                {
-                    ["driver"] = "nbd",
-                    ["node-name"] = MirrorNode(disk),
-                    ["server"] = new JsonObject { ["type"] = "inet", ["host"] = export.Host.Trim('[', ']'), ["port"] = export.Port.ToString() },
-                    ["export"] = disk.Id,
-                };
-                if (command.RequireEncryption)
-                {
-                    node["tls-creds"] = QemuTls.ObjectId;
-                    node["tls-hostname"] = target;
-                }
-                await qmp.ExecuteAsync("blockdev-add", node, CommandTimeout, cancellationToken);
-                await qmp.ExecuteAsync("blockdev-mirror", new JsonObject
-                {
-                    ["job-id"] = MirrorNode(disk),
-                    ["device"] = disk.Id,
-                    ["target"] = MirrorNode(disk),
-                    ["sync"] = "full",
-                    // Once the copy is done every guest write reaches both images before it completes: ready stays ready.
-                    ["copy-mode"] = "write-blocking",
-                    ["speed"] = Math.Max(1, command.MaxBandwidthMiBps) * MiB,
-                }, CommandTimeout, cancellationToken);
-            }
-            await observer.DiskMirrorStarted(disks.Count, total);
-            logger.LogInformation("Mirroring {Disks} disk(s) of {VmId} ({Bytes} bytes) to {Export}", disks.Count, vm, total, command.DiskExportUri);
-
-            var deadline = command.DiskMirrorDeadlineSeconds > 0 ? TimeSpan.FromSeconds(command.DiskMirrorDeadlineSeconds) : (TimeSpan?)null;
-            var lastReport = TimeSpan.Zero;
-            var errors = new Dictionary<string, string>(StringComparer.Ordinal);
-            while (true)
+                ["driver"] = "nbd",
+                ["node-name"] = MirrorNode(disk),
+                ["server"] = new JsonObject { ["type"] = "inet", ["host"] = export.Host.Trim('[', ']'), ["port"] = export.Port.ToString() },
+                ["export"] = disk.Id,
+            };
+            if (command.RequireEncryption)
             {
-                foreach (var e in await WaitForEvent(qmp, events, cancellationToken))
-                    if (e.Name is "BLOCK_JOB_COMPLETED" or "BLOCK_JOB_ERROR" && e.Data.TryGetProperty("device", out var device)
-                        && e.Data.TryGetProperty("error", out var error))
-                        errors[device.GetString() ?? "?"] = error.GetString() ?? "unknown error";
-                var jobs = await MirrorJobs(qmp, transfer.MirrorNodes, cancellationToken);
-                if (transfer.AbortRequested)
-                    throw new OperationCanceledException($"The migration of VM '{vm}' was cancelled on request while its disks were mirrored.");
-                if (jobs.Count < disks.Count || errors.Count > 0)
-                {
-                    var why = errors.Count > 0
-                        ? string.Join("; ", errors.Select(e => $"{e.Key}: {e.Value}"))
-                        : $"the mirror job of {string.Join(", ", transfer.MirrorNodes.Except(jobs.Select(j => j.Id)))} ended before it was ready";
-                    throw new HypervisorStepException($"The mirror of VM '{vm}''s disks to '{target}' failed ({why}). The mirrors were cancelled; "
-                        + $"the VM runs on '{source}' with its disks there, the only copy that counts.", source);
-                }
-                var done = jobs.Sum(j => j.Offset);
-                var length = jobs.Sum(j => j.Length);
-                if (jobs.All(j => j.Ready))
-                {
-                    await observer.DiskMirrorReady(total, Math.Round(started.Elapsed.TotalMilliseconds, 1));
-                    logger.LogInformation("The disks of {VmId} are mirrored on {TargetHost} after {ElapsedMs} ms", vm, target, started.ElapsedMilliseconds);
-                    return;
-                }
-                if (deadline is { } limit && started.Elapsed > limit)
-                    throw new HypervisorStepException($"The mirror of VM '{vm}''s disks to '{target}' was not ready within {limit.TotalSeconds:0} s "
-                        + $"(the policy's disk mirror deadline): {done} of {length} bytes copied. The mirrors were cancelled; the VM runs on "
-                        + $"'{source}' with its disks there, the only copy that counts.", source);
-                if (started.Elapsed - lastReport >= TimeSpan.FromSeconds(1))
-                {
-                    lastReport = started.Elapsed;
-                    await observer.DiskMirrorProgress(done, Math.Max(0, length - done));
-                }
+                node["tls-creds"] = QemuTls.ObjectId;
+                node["tls-hostname"] = target;
             }
+            await qmp.ExecuteAsync("blockdev-add", node, CommandTimeout, cancellationToken);
+            await qmp.ExecuteAsync("blockdev-mirror", new JsonObject
+            {
+                ["job-id"] = MirrorNode(disk),
+                ["device"] = disk.Id,
+                ["target"] = MirrorNode(disk),
+                ["sync"] = "full",
+                // Once the copy is done every guest write reaches both images before it completes: ready stays ready.
+                ["copy-mode"] = "write-blocking",
+                ["speed"] = Math.Max(1, command.MaxBandwidthMiBps) * MiB,
+            }, CommandTimeout, cancellationToken);
         }
-        catch
+        await observer.DiskMirrorStarted(disks.Count, total);
+        logger.LogInformation("Mirroring {Disks} disk(s) of {VmId} ({Bytes} bytes) to {Export}", disks.Count, vm, total, command.DiskExportUri);
+
+        var deadline = command.DiskMirrorDeadlineSeconds > 0 ? TimeSpan.FromSeconds(command.DiskMirrorDeadlineSeconds) : (TimeSpan?)null;
+        var lastReport = TimeSpan.Zero;
+        var errors = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (true)
         {
-            // Whatever ended it, the source's disks are the truth: no mirror and no NBD connection is left behind.
-            await RemoveMirrors(qmp, transfer);
-            throw;
+            foreach (var e in await WaitForEvent(qmp, events, cancellationToken))
+                if (e.Name is "BLOCK_JOB_COMPLETED" or "BLOCK_JOB_ERROR" && e.Data.TryGetProperty("device", out var device)
+                    && e.Data.TryGetProperty("error", out var error))
+                    errors[device.GetString() ?? "?"] = error.GetString() ?? "unknown error";
+            var jobs = await MirrorJobs(qmp, transfer.MirrorNodes, cancellationToken);
+            if (transfer.AbortRequested)
+                throw new OperationCanceledException($"The migration of VM '{vm}' was cancelled on request while its disks were mirrored.");
+            if (jobs.Count < disks.Count || errors.Count > 0)
+            {
+                var why = errors.Count > 0
+                    ? string.Join("; ", errors.Select(e => $"{e.Key}: {e.Value}"))
+                    : $"the mirror job of {string.Join(", ", transfer.MirrorNodes.Except(jobs.Select(j => j.Id)))} ended before it was ready";
+                throw new HypervisorStepException($"The mirror of VM '{vm}''s disks to '{target}' failed ({why}). The mirrors were cancelled; "
+                    + $"the VM runs on '{source}' with its disks there, the only copy that counts.", source);
+            }
+            var done = jobs.Sum(j => j.Offset);
+            var length = jobs.Sum(j => j.Length);
+            if (jobs.All(j => j.Ready))
+            {
+                await observer.DiskMirrorReady(total, Math.Round(started.Elapsed.TotalMilliseconds, 1));
+                logger.LogInformation("The disks of {VmId} are mirrored on {TargetHost} after {ElapsedMs} ms", vm, target, started.ElapsedMilliseconds);
+                return;
+            }
+            if (deadline is { } limit && started.Elapsed > limit)
+                throw new HypervisorStepException($"The mirror of VM '{vm}''s disks to '{target}' was not ready within {limit.TotalSeconds:0} s "
+                    + $"(the policy's disk mirror deadline): {done} of {length} bytes copied. The mirrors were cancelled; the VM runs on "
+                    + $"'{source}' with its disks there, the only copy that counts.", source);
+            if (started.Elapsed - lastReport >= TimeSpan.FromSeconds(1))
+            {
+                lastReport = started.Elapsed;
+                await observer.DiskMirrorProgress(done, Math.Max(0, length - done));
+            }
         }
     }
 
@@ -191,39 +185,55 @@ public sealed partial class QemuDriver
                     + "the target's disk may miss writes, so the migration is cancelled and the VM stays on the source.", transfer.SourceHost);
             }
         }
-        var deadline = Stopwatch.StartNew();
-        while ((await MirrorJobs(qmp, transfer.MirrorNodes, cancellationToken)).Count > 0)
-        {
-            if (deadline.Elapsed > CommandTimeout)
-                throw new HypervisorStepException($"The disk mirrors of VM '{transfer.VmId}' did not complete within {CommandTimeout.TotalSeconds:0} s "
-                    + "at the switchover; the migration is cancelled and the VM stays on the source.", transfer.SourceHost);
-            await Task.Delay(5, cancellationToken);
-        }
-        await RemoveMirrors(qmp, transfer);
-        logger.LogInformation("Completed the disk mirrors of {VmId} at the switchover ({Ms} ms)", transfer.VmId, deadline.ElapsedMilliseconds);
+        var completing = Stopwatch.StartNew();
+        if (!await JobsEnded(qmp, transfer.MirrorNodes, cancellationToken))
+            throw new HypervisorStepException($"The disk mirrors of VM '{transfer.VmId}' did not complete within {CommandTimeout.TotalSeconds:0} s "
+                + "at the switchover; the migration is cancelled and the VM stays on the source.", transfer.SourceHost);
+        // The jobs are over (this is within the downtime): only their NBD nodes are left to remove.
+        foreach (var node in transfer.MirrorNodes)
+            await DeleteMirrorNode(qmp, node);
+        transfer.MirrorNodes = [];
+        logger.LogInformation("Completed the disk mirrors of {VmId} at the switchover ({Ms} ms)", transfer.VmId, completing.ElapsedMilliseconds);
     }
 
-    /// <summary>Cancels the transfer's mirrors (forced: a ready job would otherwise complete) and removes their NBD nodes. Best effort.</summary>
+    /// <summary>Cancels the transfer's mirrors and removes their NBD nodes. Best effort.</summary>
     async Task RemoveMirrors(QmpClient qmp, QemuTransfer transfer)
     {
         foreach (var node in transfer.MirrorNodes)
-            await RemoveMirror(qmp, node, force: true);
+            await RemoveMirror(qmp, node);
         transfer.MirrorNodes = [];
     }
 
-    async Task RemoveMirror(QmpClient qmp, string node, bool force)
+    /// <summary>Cancels one mirror (forced: a ready job would otherwise complete), waits for it to end, removes its NBD node. Best effort.</summary>
+    async Task RemoveMirror(QmpClient qmp, string node)
     {
         try
         {
-            await qmp.ExecuteAsync("block-job-cancel", new JsonObject { ["device"] = node, ["force"] = force }, CommandTimeout, CancellationToken.None);
-            var waited = Stopwatch.StartNew();
-            while ((await MirrorJobs(qmp, [node], CancellationToken.None)).Count > 0 && waited.Elapsed < CommandTimeout)
-                await Task.Delay(5);
+            await qmp.ExecuteAsync("block-job-cancel", new JsonObject { ["device"] = node, ["force"] = true }, CommandTimeout, CancellationToken.None);
+            await JobsEnded(qmp, [node], CancellationToken.None);
         }
         catch (QmpException)
         {
             // No such job.
         }
+        await DeleteMirrorNode(qmp, node);
+    }
+
+    /// <summary>Waits until none of the jobs <paramref name="ids"/> is listed any more; false when they still are after the command timeout.</summary>
+    async Task<bool> JobsEnded(QmpClient qmp, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        var waited = Stopwatch.StartNew();
+        while ((await MirrorJobs(qmp, ids, cancellationToken)).Count > 0)
+        {
+            if (waited.Elapsed > CommandTimeout)
+                return false;
+            await Task.Delay(5, cancellationToken);
+        }
+        return true;
+    }
+
+    async Task DeleteMirrorNode(QmpClient qmp, string node)
+    {
         try
         {
             await qmp.ExecuteAsync("blockdev-del", new JsonObject { ["node-name"] = node }, CommandTimeout, CancellationToken.None);

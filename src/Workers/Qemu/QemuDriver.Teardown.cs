@@ -31,7 +31,7 @@ public sealed partial class QemuDriver
         // Disks being mirrored: the mirrors go (forced, a ready one would complete) with their NBD connections; the
         // source's disks stay the only truth.
         foreach (var disk in hosts.Definition(source, vm)?.LocalDisks ?? [])
-            await RemoveMirror(qmp, MirrorNode(disk), force: true);
+            await RemoveMirror(qmp, MirrorNode(disk));
 
         var deadline = DateTime.UtcNow + CommandTimeout;
         while (info.IsActive && DateTime.UtcNow < deadline)
