@@ -179,9 +179,9 @@ public sealed class When_a_qemu_vm_moves_with_its_local_disk : IAsyncLifetime
     {
         var status = (await Eventually.Get(() => _lab.Status(host, Vm), s => s is not null && s.DiskPass >= after + passes,
             $"the guest to rewrite its disk region {passes} more time(s) on {host}"))!;
-        status.DiskIntegrityErrors.ShouldBe(0u);
-        status.DiskIoErrors.ShouldBe(0u);
-        status.IntegrityErrors.ShouldBe(0u);
+        status.DiskIntegrityErrors.ShouldBe(0u, status.ToString());
+        status.DiskIoErrors.ShouldBe(0u, $"the last failed ATA command (bit 16 a timeout, then command and status): 0x{status.LastDiskIoError:x}; {status}");
+        status.IntegrityErrors.ShouldBe(0u, status.ToString());
     }
 
     /// <summary>The source QEMU's migration status, read on the observers' monitor.</summary>

@@ -21,6 +21,22 @@ public sealed class When_qemu_answers_are_read
     }
 
     [Fact]
+    public void Should_read_the_disk_words_and_the_last_failed_ata_command()
+    {
+        const string xp = "0000000000200000: 0x51e57a7e 0x00000bb3 0x00000018 0x0000bfa0\r\n"
+            + "0000000000200010: 0x00000000 0x00000008 0x00000040 0x0000b7a0\r\n"
+            + "0000000000200020: 0xffffffff 0x00000600 0x00000ba1 0x00000000\r\n"
+            + "0000000000200030: 0x00000007 0x00001a00 0x00000000 0xffffffff\r\n"
+            + "0000000000200040: 0x00000400 0x00000001 0x000130d0\r\n";
+
+        var status = GuestStatus.Parse(xp);
+
+        (status.DiskPass, status.DiskSectorsWritten, status.DiskIntegrityErrors, status.FirstDiskErrorSector, status.DiskSectors)
+            .ShouldBe((7u, 0x1a00u, 0u, uint.MaxValue, 1024u));
+        (status.DiskIoErrors, status.LastDiskIoError).ShouldBe((1u, 0x130d0u), "one write (0x30) timed out (bit 16) with the drive busy (0xd0)");
+    }
+
+    [Fact]
     public void Should_refuse_output_that_is_not_a_status_block()
     {
         Should.Throw<FormatException>(() => GuestStatus.Parse("Cannot access memory\r\n"));

@@ -23,7 +23,7 @@ typedef unsigned char u8;
 #define CHUNK_PAGES 16u
 #define PM_HZ_PER_MS 3580u
 
-/* The status block: 18 words, read by the tests. */
+/* The status block: 19 words, read by the tests. */
 struct status {
     u32 magic;          /* 0: MAGIC once running */
     u32 uptime_ms;      /* 1: guest time (PM timer) */
@@ -43,6 +43,7 @@ struct status {
     u32 disk_first_error; /* 15: LBA of the first disk error, 0xFFFFFFFF when none */
     u32 disk_sectors;   /* 16: sectors in the rewritten region */
     u32 disk_io_errors; /* 17: ATA commands that failed (ERR, DF or a timeout) */
+    u32 disk_io_last;   /* 18: the last that failed: bit 16 a timeout, bits 8-15 the command, 0-7 the status register */
 };
 
 volatile u32 irq_count;
@@ -167,24 +168,30 @@ static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a
 static inline u16 inw(u16 port) { u16 v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static u32 sector_buf[128];
 
-/* Waits for BSY to clear (and DRQ to be set when asked); 0 on success. */
-static int ata_wait(int drq) {
-    for (u32 spin = 0; spin < 10000000u; spin++) {
+/*
+ * Waits for BSY to clear (and DRQ to be set when asked); 0 on success. On ERR or DF, or after 30 s of guest time (the PM
+ * timer stands still while the VM is paused, so a migration's downtime does not count, and a host under load slows the
+ * spin, not the clock), -1 with the cause in word 18.
+ */
+static int ata_wait(int drq, u8 command) {
+    u32 start = tick();
+    for (u32 spin = 1;; spin++) {
         u8 s = inb(0x1F7);
-        if (s & 0x80) continue;
-        if (s & 0x21) return -1;          /* ERR or DF */
-        if (!drq || (s & 0x08)) return 0;
+        if (!(s & 0x80)) {
+            if (s & 0x21) { st->disk_io_last = ((u32)command << 8) | s; return -1; }       /* ERR or DF */
+            if (!drq || (s & 0x08)) return 0;
+        }
+        if ((spin & 1023) == 0 && tick() - start > 30000) { st->disk_io_last = 0x10000u | ((u32)command << 8) | s; return -1; }
     }
-    return -1;
 }
 
 static int ata_command(u32 lba, u8 command) {
-    if (ata_wait(0)) return -1;
+    if (ata_wait(0, command)) return -1;
     outb(0x1F6, (u8)(0xE0 | ((lba >> 24) & 0x0F)));
     outb(0x1F2, 1);
     outb(0x1F3, (u8)lba); outb(0x1F4, (u8)(lba >> 8)); outb(0x1F5, (u8)(lba >> 16));
     outb(0x1F7, command);
-    return ata_wait(1);
+    return ata_wait(1, command);
 }
 
 static int disk_read(u32 lba) {
@@ -196,7 +203,7 @@ static int disk_read(u32 lba) {
 static int disk_write(u32 lba) {
     if (ata_command(lba, 0x30)) return -1;
     for (u32 i = 0; i < 128; i++) { outw(0x1F0, (u16)sector_buf[i]); outw(0x1F0, (u16)(sector_buf[i] >> 16)); }
-    return ata_wait(0);
+    return ata_wait(0, 0x30);
 }
 
 /* Every word of a sector is defined by its LBA and the disk pass that wrote it. */
@@ -265,6 +272,7 @@ void guest_main(u32 magic, u32 *mbi) {
     st->uptime_ms = 0; st->pass = 0; st->pages_dirtied = 0; st->errors = 0; st->mib = mib; st->rate = rate;
     st->pages_checked = 0; st->first_error = 0xFFFFFFFFu; st->irqs = 0; st->faults = 0;
     st->disk_written = 0; st->disk_errors = 0; st->disk_first_error = 0xFFFFFFFFu; st->disk_io_errors = 0;
+    st->disk_io_last = 0;
     st->disk_sectors = disk_kib * 2u;
     disk_next = 0; disk_pass = disk_kib ? 1 : 0; st->disk_pass = disk_pass;
     if (disk_kib) outb(0x3F6, 0x02);    /* nIEN: the drive raises no interrupt, the guest polls */

@@ -9,7 +9,7 @@ namespace Orchestrator.Workers.Qemu;
 /// </summary>
 public sealed record GuestStatus(uint Magic, uint UptimeMs, uint Pass, uint PagesDirtied, uint IntegrityErrors, uint WorkingSetMiB,
     uint RateMiBps, uint PagesChecked, uint FirstErrorPage, uint DiskPass = 0, uint DiskSectorsWritten = 0, uint DiskIntegrityErrors = 0,
-    uint FirstDiskErrorSector = uint.MaxValue, uint DiskSectors = 0, uint DiskIoErrors = 0)
+    uint FirstDiskErrorSector = uint.MaxValue, uint DiskSectors = 0, uint DiskIoErrors = 0, uint LastDiskIoError = 0)
 {
     public const uint Address = 0x200000;
     public const uint ExpectedMagic = 0x51E57A7E;
@@ -17,9 +17,9 @@ public sealed record GuestStatus(uint Magic, uint UptimeMs, uint Pass, uint Page
     public bool IsRunning => Magic == ExpectedMagic;
 
     public static async Task<GuestStatus> ReadAsync(QmpClient qmp, CancellationToken cancellationToken = default) =>
-        Parse(await qmp.HumanAsync($"xp /18wx 0x{Address:x}", cancellationToken));
+        Parse(await qmp.HumanAsync($"xp /19wx 0x{Address:x}", cancellationToken));
 
-    /// <summary>Parses HMP <c>xp /18wx</c> output (<c>0000000000200000: 0x51e57a7e 0x00000bb3 …</c>).</summary>
+    /// <summary>Parses HMP <c>xp /19wx</c> output (<c>0000000000200000: 0x51e57a7e 0x00000bb3 …</c>).</summary>
     public static GuestStatus Parse(string xp)
     {
         var words = xp.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -32,6 +32,6 @@ public sealed record GuestStatus(uint Magic, uint UptimeMs, uint Pass, uint Page
         return words.Length < 18
             ? new GuestStatus(words[0], words[1], words[2], words[3], words[4], words[5], words[6], words[7], words[8])
             : new GuestStatus(words[0], words[1], words[2], words[3], words[4], words[5], words[6], words[7], words[8],
-                words[12], words[13], words[14], words[15], words[16], words[17]);
+                words[12], words[13], words[14], words[15], words[16], words[17], words.Length > 18 ? words[18] : 0);
     }
 }

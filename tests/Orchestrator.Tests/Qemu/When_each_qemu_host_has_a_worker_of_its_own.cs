@@ -77,8 +77,8 @@ public sealed class When_each_qemu_host_has_a_worker_of_its_own(QemuOrchestrator
         var arrived = (await Eventually.Get(() => workers.TargetLab.Status(Y, vm), s => s is not null && s.DiskPass >= before.DiskPass + 2,
             $"the guest {vm} to rewrite its disk region twice on {Y}"))!;
         arrived.IntegrityErrors.ShouldBe(0u);
-        arrived.DiskIntegrityErrors.ShouldBe(0u);
-        arrived.DiskIoErrors.ShouldBe(0u);
+        arrived.DiskIntegrityErrors.ShouldBe(0u, arrived.ToString());
+        arrived.DiskIoErrors.ShouldBe(0u, $"the last failed ATA command (bit 16 a timeout, then command and status): 0x{arrived.LastDiskIoError:x}; {arrived}");
         workers.SourceLab.Hosts.HostsWith(vm).ShouldBeEmpty("the source and its image are cleaned up once the migration completed");
         // The target's disk is no longer writable from outside once the VM runs there.
         await Eventually.Get(async () =>
