@@ -109,7 +109,7 @@ public static class HistoryThroughput
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
-                var e = EventRows.Read(reader);
+                var e = EventRows.ReadUtf8(reader);
                 if (streams.Count == 0 || streams[^1][0].StreamId != e.StreamId)
                     streams.Add([]);
                 streams[^1].Add(e);
@@ -138,7 +138,7 @@ public static class HistoryThroughput
         long rows = 0;
         while (await reader.ReadAsync())
         {
-            EventRows.Read(reader);
+            EventRows.ReadUtf8(reader);
             rows++;
         }
         return rows;

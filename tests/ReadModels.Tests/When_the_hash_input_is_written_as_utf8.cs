@@ -37,6 +37,10 @@ public sealed class When_the_hash_input_is_written_as_utf8
     // Decimals: the shortest text of its double is copied; any other text of the same value is rewritten.
     [InlineData("""[0.1,123.456789,-0.000123,0.000001,0.0000015,1.50,0.30000000000000004,99999999999999.9,999999999999999.9]""")]
     [InlineData("""[true,false,null,{"x":{"y":[]}},"",[[]]]""")]
+    // Plain ASCII names, more than a handful, in stored (length, then byte) order: sorted by code unit, '_' and capitals too.
+    [InlineData("""{"a":1,"b":2,"Z":3,"_":4,"aa":5,"ab":6,"aZ":7,"a_":8,"vmId":9,"zzzz":10,"bytes":11,"AAAAA":12,"round":13,"target":14,"nested":{"y":1,"x":[{"b":1,"a":2}]}}""")]
+    // One escaped name among plain ones: the whole object is sorted by its names' values.
+    [InlineData("""{"b":1,"\u0061":2,"c":3}""")]
     [InlineData("\"just a string\"")]
     public void Should_give_the_hash_of_the_text_form(string data)
     {
@@ -51,6 +55,9 @@ public sealed class When_the_hash_input_is_written_as_utf8
     [InlineData("[1,2]")]
     [InlineData("{}")]
     [InlineData("{\"hash\":\"only the chain\"}")]
+    // The chain's own headers named with escapes are still the chain's own: left out, as the text form leaves them out.
+    [InlineData("{\"has\\u0068\":\"h\",\"previous\\u002dhash\":\"p\",\"principal\":\"ops\"}")]
+    [InlineData("{\"hash-version\":2,\"principal\":\"ops\",\"hash\":\"h\",\"previous-hash\":\"p\",\"Hash\":\"kept\"}")]
     public void Should_give_the_hash_of_the_text_form_whatever_the_headers(string? headers)
     {
         var e = Event("""{"vmId":"vm-1","bytes":1073741824}""", headers, correlation: null, causation: "c-1");

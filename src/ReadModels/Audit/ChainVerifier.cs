@@ -21,7 +21,7 @@ public static class ChainVerifier
         var events = new List<StoredEvent>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
-            events.Add(EventRows.Read(reader));
+            events.Add(EventRows.ReadUtf8(reader));
         return Verify(streamId, [.. events.Where(e => !IsTombstone(e))]);
     }
 
@@ -66,7 +66,7 @@ public static class ChainVerifier
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                var e = EventRows.Read(reader);
+                var e = EventRows.ReadUtf8(reader);
                 var lane = (int)((uint)e.StreamId.GetHashCode() % (uint)lanes);
                 batches[lane].Add(e);
                 if (batches[lane].Count == BatchSize)
@@ -177,9 +177,9 @@ public static class ChainVerifier
                 : $"event {e.Version} ({e.Type}) does not match its hash: its content was altered";
         try
         {
-            if (HashChain.ComputeV2(previous, e) == hash)
+            if (HashChain.MatchesV2(previous, e, hash))
                 return null;
-            if (e.IsArchived && HashChain.ComputeV2(previous, e with { IsArchived = false }) == hash)
+            if (e.IsArchived && HashChain.MatchesV2(previous, e with { IsArchived = false }, hash))
                 return $"event {e.Version} ({e.Type}) was marked archived after it was written: hidden from replay and history";
             return $"event {e.Version} ({e.Type}) does not match its hash: its content was altered (data, type, time, principal, correlation, causation or archived flag)";
         }

@@ -15,4 +15,13 @@ public static class EventRows
         reader.GetInt64(0), reader.GetGuid(1), reader.GetInt64(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4),
         reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetBoolean(7),
         reader.IsDBNull(8) ? null : reader.GetString(8), reader.GetString(9));
+
+    /// <summary>
+    /// A row with its headers and data kept as the UTF-8 PostgreSQL sent: what verify reads, since the hash is over
+    /// UTF-8 (no text decoded only to be encoded again).
+    /// </summary>
+    public static StoredEvent ReadUtf8(NpgsqlDataReader reader) => StoredEvent.FromUtf8(
+        reader.GetInt64(0), reader.GetGuid(1), reader.GetInt64(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4),
+        reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetBoolean(7),
+        reader.IsDBNull(8) ? null : reader.GetFieldValue<byte[]>(8), reader.GetFieldValue<byte[]>(9));
 }

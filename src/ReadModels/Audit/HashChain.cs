@@ -36,6 +36,25 @@ public static class HashChain
     /// <summary>Version 2: the hex SHA-256 of the UTF-8 of <see cref="InputV2"/>.</summary>
     public static string ComputeV2(string previousHash, StoredEvent e)
     {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        HashV2(previousHash, e, hash);
+        return Convert.ToHexStringLower(hash);
+    }
+
+    /// <summary>Whether <paramref name="hexHash"/> is the hash of version 2 of <paramref name="e"/> (no text made: verify's cost).</summary>
+    public static bool MatchesV2(string previousHash, StoredEvent e, string hexHash)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        HashV2(previousHash, e, hash);
+        Span<byte> expected = stackalloc byte[SHA256.HashSizeInBytes];
+        // Lower-case hex only, as the chain writes it: any other spelling of the same bytes is not the recorded hash.
+        return hexHash.Length == 2 * SHA256.HashSizeInBytes && !hexHash.AsSpan().ContainsAnyInRange('A', 'F')
+            && Convert.FromHexString(hexHash, expected, out _, out var written) == System.Buffers.OperationStatus.Done
+            && written == expected.Length && hash.SequenceEqual(expected);
+    }
+
+    static void HashV2(string previousHash, StoredEvent e, Span<byte> hash)
+    {
         // The same bytes as the UTF-8 of InputV2, written without building its text: verify's and the writer's cost.
         var b = _input ??= new ArrayBufferWriter<byte>(4096);
         b.ResetWrittenCount();
@@ -45,7 +64,10 @@ public static class HashChain
         b.Write(",\"correlationId\":"u8);
         NullableUtf8(e.CorrelationId, b);
         b.Write(",\"data\":"u8);
-        JcsUtf8.Write(e.DataJson, b, exact: true);
+        if (e.DataUtf8 is { } data)
+            JcsUtf8.Write(data, b, exact: true);
+        else
+            JcsUtf8.Write(e.DataJson, b, exact: true);
         b.Write(",\"headers\":"u8);
         if (e.CanonicalHeaders is { } headers)
             b.Write(headers);
@@ -53,21 +75,25 @@ public static class HashChain
             HeadersUtf8(e.HeadersJson, b);
         b.Write(",\"previousHash\":"u8);
         NullableUtf8(previousHash, b);
-        b.Write(",\"streamId\":"u8);
-        NullableUtf8(e.StreamId.ToString("D"), b);
-        b.Write(",\"timestamp\":"u8);
-        NullableUtf8(Timestamp(e.Timestamp), b);
-        b.Write(",\"type\":"u8);
+        b.Write(",\"streamId\":\""u8);
+        var span = b.GetSpan(64);
+        e.StreamId.TryFormat(span, out var written, "D");
+        b.Advance(written);
+        b.Write("\",\"timestamp\":\""u8);
+        span = b.GetSpan(64);
+        e.Timestamp.UtcDateTime.TryFormat(span, out written, TimestampFormat, CultureInfo.InvariantCulture);
+        b.Advance(written);
+        b.Write("\",\"type\":"u8);
         NullableUtf8(e.Type, b);
         b.Write(",\"version\":"u8);
-        var digits = b.GetSpan(20);
-        e.Version.TryFormat(digits, out var written, default, CultureInfo.InvariantCulture);
+        span = b.GetSpan(20);
+        e.Version.TryFormat(span, out written, default, CultureInfo.InvariantCulture);
         b.Advance(written);
         b.Write("}"u8);
-        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(b.WrittenSpan, hash);
-        return Convert.ToHexStringLower(hash);
     }
+
+    const string TimestampFormat = "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'ffffff'Z'";
 
     [ThreadStatic]
     static ArrayBufferWriter<byte>? _input;
@@ -84,7 +110,7 @@ public static class HashChain
     internal static byte[] CanonicalHeaders(JsonElement headers)
     {
         var b = new ArrayBufferWriter<byte>(256);
-        JcsUtf8.WriteObject(headers, b, exact: true, name => name is HashHeader or PreviousHashHeader);
+        JcsUtf8.WriteObject(headers, b, exact: true, skipChainHeaders: true);
         return b.WrittenSpan.ToArray();
     }
 
@@ -99,7 +125,7 @@ public static class HashChain
         if (document.RootElement.ValueKind != JsonValueKind.Object)
             JcsUtf8.Write(document.RootElement, b, exact: true);
         else
-            JcsUtf8.WriteObject(document.RootElement, b, exact: true, name => name is HashHeader or PreviousHashHeader);
+            JcsUtf8.WriteObject(document.RootElement, b, exact: true, skipChainHeaders: true);
     }
 
     /// <summary>
@@ -132,7 +158,7 @@ public static class HashChain
 
     /// <summary>A stored time as the hash sees it: UTC, always six fraction digits (PostgreSQL keeps microseconds).</summary>
     public static string Timestamp(DateTimeOffset timestamp) =>
-        timestamp.ToUniversalTime().ToString("yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'ffffff'Z'", CultureInfo.InvariantCulture);
+        timestamp.UtcDateTime.ToString(TimestampFormat, CultureInfo.InvariantCulture);
 
     /// <summary>A time as PostgreSQL will store it (microseconds, truncated as Npgsql sends it), so the hash matches the row.</summary>
     public static DateTimeOffset ToStoredPrecision(DateTimeOffset timestamp) =>

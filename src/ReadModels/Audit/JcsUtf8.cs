@@ -23,12 +23,19 @@ public static class JcsUtf8
         Write(document.RootElement, output, exact);
     }
 
+    /// <summary>Appends the canonical form of the UTF-8 JSON <paramref name="json"/> to <paramref name="output"/>.</summary>
+    public static void Write(ReadOnlyMemory<byte> json, ArrayBufferWriter<byte> output, bool exact)
+    {
+        using var document = JsonDocument.Parse(json);
+        Write(document.RootElement, output, exact);
+    }
+
     public static void Write(JsonElement element, ArrayBufferWriter<byte> output, bool exact)
     {
         switch (element.ValueKind)
         {
             case JsonValueKind.Object:
-                WriteObject(element, output, exact, skip: null);
+                WriteObject(element, output, exact, skipChainHeaders: false);
                 break;
             case JsonValueKind.Array:
                 output.Write("["u8);
@@ -69,14 +76,72 @@ public static class JcsUtf8
         }
     }
 
-    /// <summary>An object's members sorted by name, without those <paramref name="skip"/> names.</summary>
-    public static void WriteObject(JsonElement element, ArrayBufferWriter<byte> output, bool exact, Func<string, bool>? skip)
+    /// <summary>
+    /// An object's members sorted by name, without the chain's own headers (<c>hash</c> and <c>previous-hash</c>) when
+    /// <paramref name="skipChainHeaders"/>. Names of plain ASCII with no escape (every name the orchestrator writes) are
+    /// compared and copied as the bytes that were read, with no string made: their byte order is their UTF-16 order.
+    /// </summary>
+    public static void WriteObject(JsonElement element, ArrayBufferWriter<byte> output, bool exact, bool skipChainHeaders)
+    {
+        var count = element.GetPropertyCount();
+        var members = ArrayPool<JsonProperty>.Shared.Rent(Math.Max(count, 1));
+        try
+        {
+            var n = 0;
+            foreach (var member in element.EnumerateObject())
+            {
+                var name = JsonMarshal.GetRawUtf8PropertyName(member);
+                if (!PlainAsciiName(name))
+                {
+                    WriteObjectByName(element, output, exact, skipChainHeaders);
+                    return;
+                }
+                if (skipChainHeaders && (name.SequenceEqual("hash"u8) || name.SequenceEqual("previous-hash"u8)))
+                    continue;
+                // Insertion: objects are small, and a stored object's names come sorted by length then bytes.
+                var at = n++;
+                while (at > 0 && JsonMarshal.GetRawUtf8PropertyName(members[at - 1]).SequenceCompareTo(name) > 0)
+                {
+                    members[at] = members[at - 1];
+                    at--;
+                }
+                members[at] = member;
+            }
+            output.Write("{"u8);
+            for (var i = 0; i < n; i++)
+            {
+                var name = JsonMarshal.GetRawUtf8PropertyName(members[i]);
+                var span = output.GetSpan(name.Length + 4);
+                span[0] = (byte)'"';
+                name.CopyTo(span[1..]);
+                span[name.Length + 1] = (byte)'"';
+                span[name.Length + 2] = (byte)':';
+                output.Advance(name.Length + 3);
+                Write(members[i].Value, output, exact);
+                if (i < n - 1)
+                    output.Write(","u8);
+            }
+            output.Write("}"u8);
+        }
+        finally
+        {
+            ArrayPool<JsonProperty>.Shared.Return(members, clearArray: true);
+        }
+    }
+
+    /// <summary>Printable ASCII with no quote or backslash: the name as read is its RFC 8785 form, and needs no string.</summary>
+    static bool PlainAsciiName(ReadOnlySpan<byte> name) => name.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E) < 0 && !name.ContainsAny(QuoteOrBackslash);
+
+    static readonly SearchValues<byte> QuoteOrBackslash = SearchValues.Create("\"\\"u8);
+
+    /// <summary>The general case: every name made a .NET string (escapes undone) and sorted by UTF-16 code units.</summary>
+    static void WriteObjectByName(JsonElement element, ArrayBufferWriter<byte> output, bool exact, bool skipChainHeaders)
     {
         var members = new List<(JsonProperty Member, string Name)>();
         foreach (var member in element.EnumerateObject())
         {
             var name = member.Name;
-            if (skip is not null && skip(name))
+            if (skipChainHeaders && name is (HashChain.HashHeader or HashChain.PreviousHashHeader))
                 continue;
             members.Add((member, name));
         }

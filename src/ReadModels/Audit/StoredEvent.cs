@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 
 namespace Orchestrator.ReadModels.Audit;
@@ -9,10 +10,44 @@ namespace Orchestrator.ReadModels.Audit;
 public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, string Type, DateTimeOffset Timestamp, string? CorrelationId,
     string? CausationId, bool IsArchived, string? HeadersJson, string DataJson)
 {
+    string? _headersJson = HeadersJson;
+    string? _dataJson = DataJson;
+    byte[]? _headersUtf8;
+    byte[]? _dataUtf8;
+
+    /// <summary>
+    /// A row read as the UTF-8 PostgreSQL sent (<see cref="EventRows.ReadUtf8"/>): the hash is computed from these bytes,
+    /// and the text of <see cref="HeadersJson"/> and <see cref="DataJson"/> is made only when asked for.
+    /// </summary>
+    public static StoredEvent FromUtf8(long sequence, Guid streamId, long version, string type, DateTimeOffset timestamp, string? correlationId,
+        string? causationId, bool isArchived, byte[]? headersUtf8, byte[] dataUtf8) =>
+        new(sequence, streamId, version, type, timestamp, correlationId, causationId, isArchived, null, null!)
+        {
+            _headersUtf8 = headersUtf8,
+            _dataUtf8 = dataUtf8,
+        };
+
+    public string? HeadersJson
+    {
+        get => _headersJson ??= _headersUtf8 is null ? null : Encoding.UTF8.GetString(_headersUtf8);
+        init => (_headersJson, _headersUtf8) = (value, null);
+    }
+
+    public string DataJson
+    {
+        get => _dataJson ??= Encoding.UTF8.GetString(_dataUtf8!);
+        init => (_dataJson, _dataUtf8) = (value, null);
+    }
+
+    /// <summary>The data as UTF-8 when the row was read so, else null.</summary>
+    internal byte[]? DataUtf8 => _dataUtf8;
+
     (string? Hash, string? Previous, string? Version)? _chain;
 
     /// <summary>The chain's headers (<c>hash</c>, <c>previous-hash</c>, <c>hash-version</c>), read once.</summary>
-    public (string? Hash, string? Previous, string? Version) Chain => _chain ??= ReadChain(HeadersJson);
+    public (string? Hash, string? Previous, string? Version) Chain => _chain ??= _headersUtf8 is not null
+        ? ReadChain(JsonDocument.Parse(_headersUtf8))
+        : ReadChain(HeadersJson is { } json ? JsonDocument.Parse(json) : null);
 
     /// <summary>The value of a header as text (a string's value, else its JSON), or null when absent.</summary>
     public string? Header(string name) => name switch
@@ -29,8 +64,8 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
     StoredEvent(StoredEvent original)
     {
         (Sequence, StreamId, Version, Type, Timestamp) = (original.Sequence, original.StreamId, original.Version, original.Type, original.Timestamp);
-        (CorrelationId, CausationId, IsArchived, HeadersJson, DataJson) =
-            (original.CorrelationId, original.CausationId, original.IsArchived, original.HeadersJson, original.DataJson);
+        (CorrelationId, CausationId, IsArchived) = (original.CorrelationId, original.CausationId, original.IsArchived);
+        (_headersJson, _dataJson, _headersUtf8, _dataUtf8) = (original._headersJson, original._dataJson, original._headersUtf8, original._dataUtf8);
     }
 
     /// <summary>Equal when every column is: what was parsed from them and kept is no part of the event.</summary>
@@ -47,11 +82,11 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
     /// </summary>
     internal byte[]? CanonicalHeaders => _canonicalHeaders;
 
-    (string?, string?, string?) ReadChain(string? headersJson)
+    (string?, string?, string?) ReadChain(JsonDocument? document)
     {
-        if (headersJson is null)
+        if (document is null)
             return (null, null, null);
-        using var headers = JsonDocument.Parse(headersJson);
+        using var headers = document;
         if (headers.RootElement.ValueKind == JsonValueKind.Object)
         {
             try
