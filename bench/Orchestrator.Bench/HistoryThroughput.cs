@@ -56,13 +56,18 @@ public static class HistoryThroughput
         var seeded = await HistorySeed.Write(store, minimumEvents);
         var seed = clock.Elapsed;
 
-        // Once to warm the caches, then measured: the same table state the replay and the verification see.
+        // Once to warm the caches, then measured (the best of three, as verify below): the same table state the replay
+        // and the verification see.
         await RawRead(store);
-        clock.Restart();
-        var read = await RawRead(store);
-        var rawRead = clock.Elapsed;
-        if (read != seeded.Events)
-            throw new InvalidOperationException($"Read {read} events, seeded {seeded.Events}.");
+        var rawRead = TimeSpan.MaxValue;
+        for (var pass = 0; pass < 3; pass++)
+        {
+            clock.Restart();
+            var read = await RawRead(store);
+            rawRead = clock.Elapsed < rawRead ? clock.Elapsed : rawRead;
+            if (read != seeded.Events)
+                throw new InvalidOperationException($"Read {read} events, seeded {seeded.Events}.");
+        }
 
         clock.Restart();
         using (var daemon = await store.BuildProjectionDaemonAsync())
@@ -83,11 +88,16 @@ public static class HistoryThroughput
         if (rebuilt != seeded.Streams)
             throw new InvalidOperationException($"The ordered rebuild wrote {rebuilt} summaries from {seeded.Streams} streams.");
 
-        clock.Restart();
-        var verdicts = await ChainVerifier.VerifyAll(store);
-        var verify = clock.Elapsed;
-        if (verdicts.Count != seeded.Streams || verdicts.Sum(v => (long)v.Events) != seeded.Events)
-            throw new InvalidOperationException($"Verified {verdicts.Count} streams, seeded {seeded.Streams}.");
+        IReadOnlyList<ChainVerdict> verdicts = [];
+        var verify = TimeSpan.MaxValue;
+        for (var pass = 0; pass < 3; pass++)
+        {
+            clock.Restart();
+            verdicts = await ChainVerifier.VerifyAll(store);
+            verify = clock.Elapsed < verify ? clock.Elapsed : verify;
+            if (verdicts.Count != seeded.Streams || verdicts.Sum(v => (long)v.Events) != seeded.Events)
+                throw new InvalidOperationException($"Verified {verdicts.Count} streams, seeded {seeded.Streams}.");
+        }
 
         var compute = await VerifyCompute(store);
         clock.Restart();

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Orchestrator.ReadModels.Audit;
 
 namespace Orchestrator.ReadModels.Tests;
@@ -23,8 +24,44 @@ public sealed class When_the_hash_input_is_written_as_utf8
         var output = new ArrayBufferWriter<byte>();
 
         JcsUtf8.Write(input, output, exact: false);
+        var fromUtf8 = new ArrayBufferWriter<byte>();
+        JcsUtf8.Write(Encoding.UTF8.GetBytes(input), fromUtf8, exact: false);
 
-        output.WrittenSpan.ToArray().ShouldBe(File.ReadAllBytes(Path.Combine(directory, "output", name + ".json")));
+        var expected = File.ReadAllBytes(Path.Combine(directory, "output", name + ".json"));
+        output.WrittenSpan.ToArray().ShouldBe(expected);
+        fromUtf8.WrittenSpan.ToArray().ShouldBe(expected, "read as UTF-8, as verify reads a row");
+    }
+
+    [Theory]
+    // As PostgreSQL writes jsonb: names by length then bytes, ", " and ": " between them.
+    [InlineData("""{"vmId": "vm-1", "round": 3, "reason": null, "source": "host-1", "bytesSent": 734003200, "migrationId": "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b", "dirtyRateMiBps": 112.5, "policy": {"maxRounds": 30, "allowPostCopy": true, "bandwidthMiBps": 1024}, "hosts": ["a", "b", {"z": 1, "a": [0.1, -2, false]}], "ok": true}""")]
+    // What the one-pass form leaves to the general one: escapes, names outside ASCII, numbers not in canonical form.
+    [InlineData("""{"reason": "a \"quoted\" reason", "b": 1}""")]
+    [InlineData("""{"é": 1, "e": 2}""")]
+    [InlineData("""{"n": 1.50, "m": 1e3, "k": 12345678901234567890}""")]
+    [InlineData("""{"a": {"b\u0041": 1}}""")]
+    [InlineData("""[{"b": 1, "a": 2}, {}, [], "", 0]""")]
+    [InlineData("""  {"spaced" :  [ 1 , 2 ] }  """)]
+    public void Should_write_the_same_bytes_from_utf8_as_from_text(string json)
+    {
+        var fromText = new ArrayBufferWriter<byte>();
+        JcsUtf8.Write(json, fromText, exact: false);
+        var fromUtf8 = new ArrayBufferWriter<byte>();
+
+        JcsUtf8.Write(Encoding.UTF8.GetBytes(json), fromUtf8, exact: false);
+
+        Encoding.UTF8.GetString(fromUtf8.WrittenSpan).ShouldBe(Encoding.UTF8.GetString(fromText.WrittenSpan));
+    }
+
+    [Theory]
+    [InlineData("""{"a": 1} {"b": 2}""")]
+    [InlineData("""{"a": 1""")]
+    [InlineData("""{"a": 1,}""")]
+    [InlineData("""{"a": 1} // note""")]
+    public void Should_refuse_what_is_not_one_json_value_from_utf8_too(string json)
+    {
+        Should.Throw<JsonException>(() => JcsUtf8.Write(Encoding.UTF8.GetBytes(json), new ArrayBufferWriter<byte>(), exact: true),
+            customMessage: "as JsonDocument refuses it from text");
     }
 
     [Theory]
@@ -48,6 +85,7 @@ public sealed class When_the_hash_input_is_written_as_utf8
             correlation: "corr\"elation", causation: null);
 
         HashChain.ComputeV2("0123", e).ShouldBe(TextHash("0123", e));
+        HashChain.ComputeV2("0123", Utf8(e)).ShouldBe(TextHash("0123", e), "read as UTF-8, as verify reads a row");
     }
 
     [Theory]
@@ -63,6 +101,7 @@ public sealed class When_the_hash_input_is_written_as_utf8
         var e = Event("""{"vmId":"vm-1","bytes":1073741824}""", headers, correlation: null, causation: "c-1");
 
         HashChain.ComputeV2(HashChain.Genesis, e).ShouldBe(TextHash(HashChain.Genesis, e));
+        HashChain.ComputeV2(HashChain.Genesis, Utf8(e)).ShouldBe(TextHash(HashChain.Genesis, e), "read as UTF-8, as verify reads a row");
     }
 
     [Fact]
@@ -71,12 +110,17 @@ public sealed class When_the_hash_input_is_written_as_utf8
         var e = Event("""{"n":4294967296.0000001}""", null, null, null);
 
         Should.Throw<InexactNumberException>(() => HashChain.ComputeV2(HashChain.Genesis, e));
+        Should.Throw<InexactNumberException>(() => HashChain.ComputeV2(HashChain.Genesis, Utf8(e)));
         Should.Throw<InexactNumberException>(() => HashChain.InputV2(HashChain.Genesis, e));
     }
 
     static StoredEvent Event(string data, string? headers, string? correlation, string? causation) =>
         new(7, Guid.Parse("6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"), 3, "pre_copy_round_completed",
             new DateTimeOffset(2026, 12, 5, 16, 30, 1, 123, TimeSpan.Zero).AddTicks(4560), correlation, causation, true, headers, data);
+
+    /// <summary>The same row as <see cref="EventRows.ReadUtf8"/> gives it: headers and data as UTF-8.</summary>
+    static StoredEvent Utf8(StoredEvent e) => StoredEvent.FromUtf8(e.Sequence, e.StreamId, e.Version, e.Type, e.Timestamp, e.CorrelationId,
+        e.CausationId, e.IsArchived, e.HeadersJson is { } headers ? Encoding.UTF8.GetBytes(headers) : null, Encoding.UTF8.GetBytes(e.DataJson));
 
     static string TextHash(string previous, StoredEvent e) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(HashChain.InputV2(previous, e))));

@@ -44,43 +44,74 @@ public static class ChainVerifier
         var verifiers = Enumerable.Range(0, lanes).Select(lane => Task.Run(async () =>
         {
             var streams = chains[lane];
-            await foreach (var batch in channels[lane].Reader.ReadAllAsync(cancellationToken))
-                foreach (var e in batch)
-                {
-                    if (IsTombstone(e))
-                        continue;
-                    if (!streams.TryGetValue(e.StreamId, out var chain))
-                        streams[e.StreamId] = chain = new RunningChain();
-                    chain.Add(e);
-                }
+            try
+            {
+                await foreach (var batch in channels[lane].Reader.ReadAllAsync(cancellationToken))
+                    foreach (var e in batch)
+                    {
+                        if (IsTombstone(e))
+                            continue;
+                        if (!streams.TryGetValue(e.StreamId, out var chain))
+                            streams[e.StreamId] = chain = new RunningChain();
+                        chain.Add(e);
+                    }
+            }
+            catch (Exception failed)
+            {
+                // The reader stops at this lane's next batch instead of waiting for room that never comes.
+                channels[lane].Writer.TryComplete(failed);
+                throw;
+            }
         }, cancellationToken)).ToArray();
 
+        // The rows are read synchronously on a thread of their own: no per-read timer or state machine, and the reader
+        // never waits for a thread-pool thread the lanes keep busy.
+        var reading = Task.Factory.StartNew(() =>
+        {
+            try
+            {
+                var batches = new List<StoredEvent>[lanes];
+                for (var lane = 0; lane < lanes; lane++)
+                    batches[lane] = new List<StoredEvent>(BatchSize);
+                using var connection = store.Storage.Database.CreateConnection();
+                connection.Open();
+                using var command = new NpgsqlCommand($"select {EventRows.Columns} from {EventRows.Table(store)} e order by e.seq_id", connection);
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    var e = EventRows.ReadUtf8(reader);
+                    var lane = (int)((uint)e.StreamId.GetHashCode() % (uint)lanes);
+                    batches[lane].Add(e);
+                    if (batches[lane].Count == BatchSize)
+                    {
+                        Write(channels[lane], batches[lane]);
+                        batches[lane] = new List<StoredEvent>(BatchSize);
+                    }
+                }
+                for (var lane = 0; lane < lanes; lane++)
+                    if (batches[lane].Count > 0)
+                        Write(channels[lane], batches[lane]);
+            }
+            finally
+            {
+                foreach (var channel in channels)
+                    channel.Writer.TryComplete();
+            }
+
+            void Write(Channel<List<StoredEvent>> channel, List<StoredEvent> batch)
+            {
+                while (!channel.Writer.TryWrite(batch))
+                    if (!channel.Writer.WaitToWriteAsync(cancellationToken).AsTask().GetAwaiter().GetResult())
+                        throw new InvalidOperationException("A verifier lane stopped before the rows were read.");
+            }
+        }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
-            var batches = new List<StoredEvent>[lanes];
-            for (var lane = 0; lane < lanes; lane++)
-                batches[lane] = new List<StoredEvent>(BatchSize);
-            await using var connection = store.Storage.Database.CreateConnection();
-            await connection.OpenAsync(cancellationToken);
-            await using var command = new NpgsqlCommand($"select {EventRows.Columns} from {EventRows.Table(store)} e order by e.seq_id", connection);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var e = EventRows.ReadUtf8(reader);
-                var lane = (int)((uint)e.StreamId.GetHashCode() % (uint)lanes);
-                batches[lane].Add(e);
-                if (batches[lane].Count == BatchSize)
-                {
-                    await channels[lane].Writer.WriteAsync(batches[lane], cancellationToken);
-                    batches[lane] = new List<StoredEvent>(BatchSize);
-                }
-            }
-            for (var lane = 0; lane < lanes; lane++)
-                if (batches[lane].Count > 0)
-                    await channels[lane].Writer.WriteAsync(batches[lane], cancellationToken);
+            await reading;
         }
         finally
         {
+            // A lane that failed must not leave the others waiting on rows.
             foreach (var channel in channels)
                 channel.Writer.TryComplete();
         }

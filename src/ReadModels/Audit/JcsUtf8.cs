@@ -23,11 +23,234 @@ public static class JcsUtf8
         Write(document.RootElement, output, exact);
     }
 
-    /// <summary>Appends the canonical form of the UTF-8 JSON <paramref name="json"/> to <paramref name="output"/>.</summary>
-    public static void Write(ReadOnlyMemory<byte> json, ArrayBufferWriter<byte> output, bool exact)
+    /// <summary>
+    /// Appends the canonical form of the UTF-8 JSON <paramref name="json"/> to <paramref name="output"/>: in one pass of
+    /// a <see cref="Utf8JsonReader"/> when every name is plain ASCII, no string holds an escape and every number is
+    /// already in its canonical form (what the orchestrator stores); else through a <see cref="JsonDocument"/>.
+    /// </summary>
+    public static void Write(ReadOnlyMemory<byte> json, ArrayBufferWriter<byte> output, bool exact, bool skipChainHeaders = false)
     {
+        var fast = _fast ??= new ArrayBufferWriter<byte>(4096);
+        fast.ResetWrittenCount();
+        if (TryWritePlain(json.Span, fast, skipChainHeaders))
+        {
+            output.Write(fast.WrittenSpan);
+            return;
+        }
         using var document = JsonDocument.Parse(json);
-        Write(document.RootElement, output, exact);
+        if (skipChainHeaders && document.RootElement.ValueKind == JsonValueKind.Object)
+            WriteObject(document.RootElement, output, exact, skipChainHeaders: true);
+        else
+            Write(document.RootElement, output, exact);
+    }
+
+    [ThreadStatic]
+    static ArrayBufferWriter<byte>? _fast;
+
+    /// <summary>
+    /// The chain's headers (their values as <see cref="StoredEvent.Header"/> gives them) and the rest of the headers
+    /// object in canonical form, in two passes of a reader; false when the one-pass form does not apply (see
+    /// <see cref="Write(ReadOnlyMemory{byte}, ArrayBufferWriter{byte}, bool, bool)"/>) or a chain header is not a
+    /// plain string or number.
+    /// </summary>
+    internal static bool TryReadChainHeaders(ReadOnlySpan<byte> headers, out (string? Hash, string? Previous, string? Version) chain,
+        out byte[]? canonical)
+    {
+        chain = default;
+        canonical = null;
+        try
+        {
+            var reader = new Utf8JsonReader(headers);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                return false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueIsEscaped)
+                    return false;
+                var which = reader.ValueSpan.SequenceEqual("hash"u8) ? 1
+                    : reader.ValueSpan.SequenceEqual("previous-hash"u8) ? 2
+                    : reader.ValueSpan.SequenceEqual("hash-version"u8) ? 3 : 0;
+                reader.Read();
+                if (which == 0)
+                {
+                    reader.Skip();
+                    continue;
+                }
+                if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Number) || reader.ValueIsEscaped)
+                    return false;
+                // A later duplicate wins, as JsonElement.TryGetProperty finds it.
+                var value = Encoding.UTF8.GetString(reader.ValueSpan);
+                chain = which switch
+                {
+                    1 => chain with { Hash = value },
+                    2 => chain with { Previous = value },
+                    _ => chain with { Version = value },
+                };
+            }
+            if (reader.Read())
+                return false;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+        var fast = _fast ??= new ArrayBufferWriter<byte>(4096);
+        fast.ResetWrittenCount();
+        if (!TryWritePlain(headers, fast, skipChainHeaders: true))
+            return false;
+        canonical = fast.WrittenSpan.ToArray();
+        return true;
+    }
+
+    /// <summary>One member of an object being sorted: where its name and its value lie in the text.</summary>
+    readonly record struct Member(int NameStart, int NameLength, int ValueStart, int ValueEnd, bool Nested);
+
+    /// <summary>
+    /// The one-pass canonical form, or false (with part of it written) when the text holds anything the copy of its
+    /// bytes would not render exactly: an escape, a name outside plain ASCII, a number not already canonical. Malformed
+    /// JSON is left to <see cref="JsonDocument"/>, which says what is wrong with it.
+    /// </summary>
+    static bool TryWritePlain(ReadOnlySpan<byte> json, ArrayBufferWriter<byte> output, bool skipChainHeaders)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+            if (!reader.Read() || !TryWritePlainValue(ref reader, json, output, skipChainHeaders))
+                return false;
+            // Nothing may follow the value (JsonDocument refuses trailing content too).
+            return !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The value at the reader's current token; the reader ends on its last token.</summary>
+    static bool TryWritePlainValue(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ArrayBufferWriter<byte> output, bool skipChainHeaders)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.StartObject:
+                return TryWritePlainObject(ref reader, json, output, skipChainHeaders);
+            case JsonTokenType.StartArray:
+                output.Write("["u8);
+                var first = true;
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (!first)
+                        output.Write(","u8);
+                    first = false;
+                    if (!TryWritePlainValue(ref reader, json, output, skipChainHeaders: false))
+                        return false;
+                }
+                output.Write("]"u8);
+                return true;
+            case JsonTokenType.String:
+                if (reader.ValueIsEscaped)
+                    return false;
+                var text = reader.ValueSpan;
+                var span = output.GetSpan(text.Length + 2);
+                span[0] = (byte)'"';
+                text.CopyTo(span[1..]);
+                span[text.Length + 1] = (byte)'"';
+                output.Advance(text.Length + 2);
+                return true;
+            case JsonTokenType.Number:
+                var number = reader.ValueSpan;
+                if (!IsShortInteger(number) && !IsCanonicalDecimal(number))
+                    return false;
+                output.Write(number);
+                return true;
+            case JsonTokenType.True:
+                output.Write("true"u8);
+                return true;
+            case JsonTokenType.False:
+                output.Write("false"u8);
+                return true;
+            case JsonTokenType.Null:
+                output.Write("null"u8);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    static bool TryWritePlainObject(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ArrayBufferWriter<byte> output, bool skipChainHeaders)
+    {
+        Span<Member> small = stackalloc Member[32];
+        Member[]? rented = null;
+        var members = small;
+        try
+        {
+            var n = 0;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueIsEscaped || !PlainAsciiName(reader.ValueSpan))
+                    return false;
+                var nameStart = (int)reader.TokenStartIndex + 1;
+                var nameLength = reader.ValueSpan.Length;
+                reader.Read();
+                var valueStart = (int)reader.TokenStartIndex;
+                // A primitive is checked here and copied as it is below; only an object or an array is read again.
+                var nested = reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray;
+                if (nested)
+                    reader.Skip();
+                else if (reader.TokenType == JsonTokenType.String ? reader.ValueIsEscaped
+                         : reader.TokenType == JsonTokenType.Number && !IsShortInteger(reader.ValueSpan) && !IsCanonicalDecimal(reader.ValueSpan))
+                    return false;
+                var member = new Member(nameStart, nameLength, valueStart, (int)reader.BytesConsumed, nested);
+                var name = json.Slice(nameStart, nameLength);
+                if (skipChainHeaders && (name.SequenceEqual("hash"u8) || name.SequenceEqual("previous-hash"u8)))
+                    continue;
+                if (n == members.Length)
+                {
+                    var larger = ArrayPool<Member>.Shared.Rent(n * 2);
+                    members.CopyTo(larger);
+                    if (rented is not null)
+                        ArrayPool<Member>.Shared.Return(rented);
+                    members = rented = larger;
+                }
+                // Insertion by name: byte order is UTF-16 order for ASCII; a stored object's names come sorted by
+                // length, then bytes, so few move.
+                var at = n++;
+                while (at > 0 && json.Slice(members[at - 1].NameStart, members[at - 1].NameLength).SequenceCompareTo(name) > 0)
+                {
+                    members[at] = members[at - 1];
+                    at--;
+                }
+                members[at] = member;
+            }
+            output.Write("{"u8);
+            for (var i = 0; i < n; i++)
+            {
+                var member = members[i];
+                var span = output.GetSpan(member.NameLength + 4);
+                span[0] = (byte)'"';
+                json.Slice(member.NameStart, member.NameLength).CopyTo(span[1..]);
+                span[member.NameLength + 1] = (byte)'"';
+                span[member.NameLength + 2] = (byte)':';
+                output.Advance(member.NameLength + 3);
+                var value = json[member.ValueStart..member.ValueEnd];
+                if (!member.Nested)
+                    output.Write(value);
+                else
+                {
+                    var inner = new Utf8JsonReader(value);
+                    if (!inner.Read() || !TryWritePlainValue(ref inner, value, output, skipChainHeaders: false))
+                        return false;
+                }
+                if (i < n - 1)
+                    output.Write(","u8);
+            }
+            output.Write("}"u8);
+            return true;
+        }
+        finally
+        {
+            if (rented is not null)
+                ArrayPool<Member>.Shared.Return(rented);
+        }
     }
 
     public static void Write(JsonElement element, ArrayBufferWriter<byte> output, bool exact)

@@ -46,7 +46,7 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
 
     /// <summary>The chain's headers (<c>hash</c>, <c>previous-hash</c>, <c>hash-version</c>), read once.</summary>
     public (string? Hash, string? Previous, string? Version) Chain => _chain ??= _headersUtf8 is not null
-        ? ReadChain(JsonDocument.Parse(_headersUtf8))
+        ? JcsUtf8.TryReadChainHeaders(_headersUtf8, out var chain, out _canonicalHeaders) ? chain : ReadChain(JsonDocument.Parse(_headersUtf8))
         : ReadChain(HeadersJson is { } json ? JsonDocument.Parse(json) : null);
 
     /// <summary>The value of a header as text (a string's value, else its JSON), or null when absent.</summary>
