@@ -17,8 +17,12 @@ namespace Orchestrator.Bench;
 public static class HistoryThroughput
 {
     public sealed record Result(long Events, int Streams, TimeSpan Seed, TimeSpan Generating, TimeSpan Copying, TimeSpan RawRead, TimeSpan Replay, TimeSpan Verify, int Broken,
-        TimeSpan VerifyCompute, TimeSpan BulkReplay, TimeSpan VerifyRead)
+        TimeSpan VerifyCompute, TimeSpan BulkReplay, TimeSpan VerifyRead, CpuTime.Sample RawReadCpu, CpuTime.Sample VerifyCpu)
     {
+        /// <summary>CPU per event, this process and PostgreSQL's, over the three passes of <paramref name="cpu"/>.</summary>
+        public (double Process, double Postgres) MicrosecondsPerEvent(CpuTime.Sample cpu) =>
+            (cpu.Process.TotalMicroseconds / 3 / Events, cpu.Postgres.TotalMicroseconds / 3 / Events);
+
         /// <summary>Verify's own read (its query, every row parsed as verify parses it), no hash: what verify cannot go below.</summary>
         public double VerifyReadPerSecond => Events / VerifyRead.TotalSeconds;
 
@@ -60,6 +64,7 @@ public static class HistoryThroughput
         // and the verification see.
         await RawRead(store);
         var rawRead = TimeSpan.MaxValue;
+        var cpu = CpuTime.Now();
         for (var pass = 0; pass < 3; pass++)
         {
             clock.Restart();
@@ -68,6 +73,7 @@ public static class HistoryThroughput
             if (read != seeded.Events)
                 throw new InvalidOperationException($"Read {read} events, seeded {seeded.Events}.");
         }
+        var rawReadCpu = CpuTime.Now() - cpu;
 
         clock.Restart();
         using (var daemon = await store.BuildProjectionDaemonAsync())
@@ -90,6 +96,7 @@ public static class HistoryThroughput
 
         IReadOnlyList<ChainVerdict> verdicts = [];
         var verify = TimeSpan.MaxValue;
+        cpu = CpuTime.Now();
         for (var pass = 0; pass < 3; pass++)
         {
             clock.Restart();
@@ -98,13 +105,14 @@ public static class HistoryThroughput
             if (verdicts.Count != seeded.Streams || verdicts.Sum(v => (long)v.Events) != seeded.Events)
                 throw new InvalidOperationException($"Verified {verdicts.Count} streams, seeded {seeded.Streams}.");
         }
+        var verifyCpu = CpuTime.Now() - cpu;
 
         var compute = await VerifyCompute(store);
         clock.Restart();
         await VerifyRead(store);
         var verifyRead = clock.Elapsed;
         return new Result(seeded.Events, seeded.Streams, seed, seeded.Generating, seeded.Copying, rawRead, replay, verify, verdicts.Count(v => !v.Intact), compute, bulkReplay,
-            verifyRead);
+            verifyRead, rawReadCpu, verifyCpu);
     }
 
     /// <summary>Every stream's chain re-computed on one thread from rows read beforehand (the fastest of three passes).</summary>

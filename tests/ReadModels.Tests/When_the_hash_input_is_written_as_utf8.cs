@@ -53,6 +53,24 @@ public sealed class When_the_hash_input_is_written_as_utf8
         Encoding.UTF8.GetString(fromUtf8.WrittenSpan).ShouldBe(Encoding.UTF8.GetString(fromText.WrittenSpan));
     }
 
+    [Fact]
+    public void Should_write_the_same_bytes_for_objects_larger_than_the_members_kept_at_hand()
+    {
+        // 100 members in reverse order, a nested object of 70 among them, itself holding one of 40: the per-thread
+        // member array grows while a parent's members are still to be written.
+        static string Object(int count, string prefix, string? nested) => "{" + string.Join(", ", Enumerable.Range(0, count).Reverse()
+            .Select(i => $"\"{prefix}{i:D3}\": " + (i == count / 2 && nested is not null ? nested : i.ToString()))) + "}";
+        var json = Object(100, "m", Object(70, "n", Object(40, "o", null)));
+        var fromText = new ArrayBufferWriter<byte>();
+        JcsUtf8.Write(json, fromText, exact: true);
+        var fromUtf8 = new ArrayBufferWriter<byte>();
+
+        JcsUtf8.Write(Encoding.UTF8.GetBytes(json), fromUtf8, exact: true);
+        JcsUtf8.Write(Encoding.UTF8.GetBytes(json), fromUtf8, exact: true);
+
+        Encoding.UTF8.GetString(fromUtf8.WrittenSpan).ShouldBe(Encoding.UTF8.GetString(fromText.WrittenSpan) + Encoding.UTF8.GetString(fromText.WrittenSpan));
+    }
+
     [Theory]
     [InlineData("""{"a": 1} {"b": 2}""")]
     [InlineData("""{"a": 1""")]

@@ -80,9 +80,7 @@ public static class HashChain
         e.StreamId.TryFormat(span, out var written, "D");
         b.Advance(written);
         b.Write("\",\"timestamp\":\""u8);
-        span = b.GetSpan(64);
-        e.Timestamp.UtcDateTime.TryFormat(span, out written, TimestampFormat, CultureInfo.InvariantCulture);
-        b.Advance(written);
+        b.Advance(TimestampUtf8(e.Timestamp, b.GetSpan(32)));
         b.Write("\",\"type\":"u8);
         NullableUtf8(e.Type, b);
         b.Write(",\"version\":"u8);
@@ -101,6 +99,33 @@ public static class HashChain
     static IncrementalHash? _sha256;
 
     const string TimestampFormat = "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'ffffff'Z'";
+
+    /// <summary><see cref="Timestamp"/> written as UTF-8 digit by digit (a custom format string is parsed on every call).</summary>
+    static int TimestampUtf8(DateTimeOffset timestamp, Span<byte> span)
+    {
+        var utc = timestamp.UtcDateTime;
+        Digits(span[..4], utc.Year);
+        span[4] = (byte)'-';
+        Digits(span.Slice(5, 2), utc.Month);
+        span[7] = (byte)'-';
+        Digits(span.Slice(8, 2), utc.Day);
+        span[10] = (byte)'T';
+        Digits(span.Slice(11, 2), utc.Hour);
+        span[13] = (byte)':';
+        Digits(span.Slice(14, 2), utc.Minute);
+        span[16] = (byte)':';
+        Digits(span.Slice(17, 2), utc.Second);
+        span[19] = (byte)'.';
+        Digits(span.Slice(20, 6), (int)(utc.Ticks % TimeSpan.TicksPerSecond / 10));
+        span[26] = (byte)'Z';
+        return 27;
+
+        static void Digits(Span<byte> into, int value)
+        {
+            for (var i = into.Length - 1; i >= 0; i--, value /= 10)
+                into[i] = (byte)('0' + value % 10);
+        }
+    }
 
     [ThreadStatic]
     static ArrayBufferWriter<byte>? _input;

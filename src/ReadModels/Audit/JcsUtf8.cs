@@ -178,9 +178,10 @@ public static class JcsUtf8
 
     static bool TryWritePlainObject(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ArrayBufferWriter<byte> output, bool skipChainHeaders)
     {
-        Span<Member> small = stackalloc Member[32];
-        Member[]? rented = null;
-        var members = small;
+        // The members of the objects being written, nested ones after their parent's, in one array per thread.
+        var pool = _members ??= new Member[64];
+        var first = _membersUsed;
+        var members = pool.AsSpan(first);
         try
         {
             var n = 0;
@@ -205,15 +206,17 @@ public static class JcsUtf8
                     continue;
                 if (n == members.Length)
                 {
-                    var larger = ArrayPool<Member>.Shared.Rent(n * 2);
-                    members.CopyTo(larger);
-                    if (rented is not null)
-                        ArrayPool<Member>.Shared.Return(rented);
-                    members = rented = larger;
+                    // A parent reads its members only from its own span, filled before any child object is written,
+                    // so a larger array for this object and its children leaves the parents' intact.
+                    var grown = new Member[Math.Max(pool.Length * 2, first + n + 16)];
+                    members[..n].CopyTo(grown.AsSpan(first));
+                    _members = pool = grown;
+                    members = grown.AsSpan(first);
                 }
                 // Insertion by name: byte order is UTF-16 order for ASCII; a stored object's names come sorted by
                 // length, then bytes, so few move.
                 var at = n++;
+                _membersUsed = first + n;
                 while (at > 0 && json.Slice(members[at - 1].NameStart, members[at - 1].NameLength).SequenceCompareTo(name) > 0)
                 {
                     members[at] = members[at - 1];
@@ -248,10 +251,15 @@ public static class JcsUtf8
         }
         finally
         {
-            if (rented is not null)
-                ArrayPool<Member>.Shared.Return(rented);
+            _membersUsed = first;
         }
     }
+
+    [ThreadStatic]
+    static Member[]? _members;
+
+    [ThreadStatic]
+    static int _membersUsed;
 
     public static void Write(JsonElement element, ArrayBufferWriter<byte> output, bool exact)
     {
