@@ -88,11 +88,15 @@ public static class HistoryThroughput
         }
 
         // The same summaries in one ordered read, written in bulk: what an operator's rebuild runs.
-        clock.Restart();
-        var rebuilt = await SummaryRebuild.Run(store);
-        var bulkReplay = clock.Elapsed;
-        if (rebuilt != seeded.Streams)
-            throw new InvalidOperationException($"The ordered rebuild wrote {rebuilt} summaries from {seeded.Streams} streams.");
+        var bulkReplay = TimeSpan.MaxValue;
+        for (var pass = 0; pass < 3; pass++)
+        {
+            clock.Restart();
+            var rebuilt = await SummaryRebuild.Run(store);
+            bulkReplay = clock.Elapsed < bulkReplay ? clock.Elapsed : bulkReplay;
+            if (rebuilt != seeded.Streams)
+                throw new InvalidOperationException($"The ordered rebuild wrote {rebuilt} summaries from {seeded.Streams} streams.");
+        }
 
         IReadOnlyList<ChainVerdict> verdicts = [];
         var verify = TimeSpan.MaxValue;

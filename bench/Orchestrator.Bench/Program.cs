@@ -156,7 +156,7 @@ Console.WriteLine($"history: {history.Events:N0} events in {history.Streams:N0} 
 Console.WriteLine($"raw read (SELECT * FROM mt_events, every row, best of 3): {history.RawRead.TotalSeconds:0.00} s = {history.RawReadPerSecond:N0} events/s (baseline)");
 Console.WriteLine($"replay (daemon rebuild of every migration summary): {history.Replay.TotalSeconds:0.00} s = {history.ReplayPerSecond:N0} events/s; "
     + $"ratio to raw read {history.ReplayPerSecond / history.RawReadPerSecond:0.000}");
-Console.WriteLine($"replay (one ordered read of the events, every summary folded and written in bulk): {history.BulkReplay.TotalSeconds:0.00} s = "
+Console.WriteLine($"replay (one ordered read of the events, every summary folded and written in bulk, best of 3): {history.BulkReplay.TotalSeconds:0.00} s = "
     + $"{history.BulkReplayPerSecond:N0} events/s; ratio to raw read {history.BulkReplayPerSecond / history.RawReadPerSecond:0.000}");
 Console.WriteLine($"verify (every hash chain re-computed, {history.Broken} broken, best of 3): {history.Verify.TotalSeconds:0.00} s = {history.VerifyPerSecond:N0} events/s; "
     + $"ratio to raw read {history.VerifyPerSecond / history.RawReadPerSecond:0.000}");
