@@ -38,7 +38,9 @@ public static class WorkflowsRegistration
     {
         options.Schema.For<MigrationState>().Identity(x => x.CorrelationId).UseOptimisticConcurrency(true);
         options.Schema.For<VmLease>().Identity(x => x.Id);
-        options.Schema.For<AdmissionSlot>().Identity(x => x.Id).Duplicate(x => x.Active);
+        // Each admission counts the active slots leaving its source and entering its target: indexed, those counts read a
+        // handful of rows instead of every slot in flight (10,000 at scale: 2 ms each, under the admission lock).
+        options.Schema.For<AdmissionSlot>().Identity(x => x.Id).Duplicate(x => x.Active).Index(x => x.SourceHost).Index(x => x.TargetHost);
         // due_at is a real column, indexed, so the dispatcher finds due timers without reading every one.
         options.Schema.For<MigrationTimer>().Identity(x => x.Id).Duplicate(x => x.DueAt);
         options.Schema.For<OutboxMessage>().Identity(x => x.Id).Duplicate(x => x.CreatedAt);
