@@ -161,8 +161,9 @@ Console.WriteLine($"replay (one ordered read of the events, every summary folded
 Console.WriteLine($"verify (every hash chain re-computed, {history.Broken} broken, best of 3): {history.Verify.TotalSeconds:0.00} s = {history.VerifyPerSecond:N0} events/s; "
     + $"ratio to raw read {history.VerifyPerSecond / history.RawReadPerSecond:0.000}");
 var (rawProcess, rawPostgres) = history.MicrosecondsPerEvent(history.RawReadCpu);
+var (rebuildProcess, rebuildPostgres) = history.MicrosecondsPerEvent(history.RebuildCpu);
 var (verifyProcess, verifyPostgres) = history.MicrosecondsPerEvent(history.VerifyCpu);
-Console.WriteLine($"    CPU per event: raw read {rawProcess:0.00} µs here + {rawPostgres:0.00} µs PostgreSQL; verify {verifyProcess:0.00} µs here + {verifyPostgres:0.00} µs PostgreSQL");
+Console.WriteLine($"    CPU per event: raw read {rawProcess:0.00} µs here + {rawPostgres:0.00} µs PostgreSQL; rebuild {rebuildProcess:0.00} µs + {rebuildPostgres:0.00} µs; verify {verifyProcess:0.00} µs here + {verifyPostgres:0.00} µs PostgreSQL");
 Console.WriteLine($"    verify's read alone (its query and row parsing, no hash): {history.VerifyRead.TotalSeconds:0.00} s = {history.VerifyReadPerSecond:N0} events/s");
 Console.WriteLine($"verify compute (hash chains only, one thread, rows in memory): {history.VerifyComputeMicrosecondsPerEvent:0.00} µs/event; "
     + $"raw read {1e6 / history.RawReadPerSecond:0.00} µs/event");

@@ -1,47 +1,48 @@
+using System.Collections.Concurrent;
+using System.Reflection;
 using System.Threading.Channels;
 using JasperFx.Events;
 using Marten;
+using Npgsql;
 using Orchestrator.Contracts;
+using Orchestrator.ReadModels.Audit;
 using Weasel.Core;
 
 namespace Orchestrator.ReadModels.Migrations;
 
 /// <summary>
 /// Every <see cref="MigrationSummary"/> rebuilt from the events alone in one ordered read of the events table (by stream,
-/// then version), each stream folded by the projection's own aggregator, the documents written in bulk (COPY) in
-/// batches. The same documents as Marten's daemon rebuild of <see cref="MigrationSummaryProjection"/>, at several times
-/// its speed: the daemon reads, slices and writes range by range. Run it with no serve writing to the schema: a
-/// summary written meanwhile may be overwritten by its rebuilt self, which lacks the new events.
+/// then version, archived events left out as Marten's queries and daemon leave them out), each stream folded by the
+/// projection's own aggregator, the documents written in bulk (COPY) in batches. The same documents as Marten's daemon
+/// rebuild of <see cref="MigrationSummaryProjection"/>, at several times its speed: the daemon reads, slices and writes
+/// range by range. The rows are read on one thread, without the headers no summary needs; each stream is deserialized
+/// and folded on one of several lanes; a migration's stream is known by its first event, so a drain's is never
+/// deserialized. Run it with no serve writing to the schema: a summary written meanwhile may be overwritten by its
+/// rebuilt self, which lacks the new events.
 /// </summary>
 public static class SummaryRebuild
 {
     const int Batch = 2000;
+    const int StreamsPerHandOff = 64;
+
+    /// <summary>One stored event as read: its data still JSON.</summary>
+    sealed record Row(long Sequence, Guid StreamId, long Version, string Type, DateTimeOffset Timestamp, byte[] Data);
 
     /// <summary>Deletes every summary, then writes the rebuilt ones; returns how many were written.</summary>
     public static async Task<int> Run(DocumentStore store, CancellationToken cancellationToken = default)
     {
         var aggregator = store.Options.Projections.AggregatorFor<MigrationSummary>();
+        var serializer = store.Options.Serializer();
+        // A stored event is read by its name (the contract), as the store reads it.
+        var types = typeof(IMigrationEvent).Assembly.GetExportedTypes()
+            .Where(type => type is { IsClass: true, IsAbstract: false } && type.IsAssignableTo(typeof(IMigrationEvent)))
+            .ToDictionary(type => type.GetEventTypeName());
+        var starts = new HashSet<string> { typeof(MigrationRequested).GetEventTypeName(), typeof(MigrationRejected).GetEventTypeName() };
         await store.Advanced.Clean.DeleteDocumentsByTypeAsync(typeof(MigrationSummary), cancellationToken);
 
-        await using var session = store.QuerySession();
-        var events = session.Events.QueryAllRawEvents().OrderBy(e => e.StreamId).ThenBy(e => e.Version).ToAsyncEnumerable(cancellationToken);
-        var built = new List<MigrationSummary>(Batch);
-        var stream = new List<IEvent>();
+        // The summaries are written on a connection of their own while the lanes fold.
+        var batches = Channel.CreateBounded<List<MigrationSummary>>(new BoundedChannelOptions(4) { SingleReader = true });
         var written = 0;
-
-        async Task Fold()
-        {
-            // Only a migration's stream starts with its request (or its rejection); drains and others have no summary.
-            if (stream.Count > 0 && stream[0].Data is MigrationRequested or MigrationRejected
-                && await aggregator.BuildAsync(stream, session, null, cancellationToken) is { } summary)
-                built.Add(summary);
-            stream = [];
-            if (built.Count >= Batch)
-                await Flush();
-        }
-
-        // The batches are written on a connection of their own while the events are read and folded.
-        var batches = Channel.CreateBounded<List<MigrationSummary>>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
         var writer = Task.Run(async () =>
         {
             try
@@ -54,34 +55,62 @@ public static class SummaryRebuild
             }
             catch (Exception e)
             {
-                // The reading side stops at its next batch instead of waiting on a full channel.
+                // The lanes stop at their next batch instead of waiting on a full channel.
                 batches.Writer.TryComplete(e);
                 throw;
             }
         }, cancellationToken);
 
-        async Task Flush()
+        var lanes = Math.Max(1, Environment.ProcessorCount);
+        var streams = Enumerable.Range(0, lanes)
+            .Select(_ => Channel.CreateBounded<List<List<Row>>>(new BoundedChannelOptions(8) { SingleReader = true, SingleWriter = true }))
+            .ToArray();
+        var folders = streams.Select(channel => Task.Run(async () =>
         {
-            if (built.Count == 0)
-                return;
-            await batches.Writer.WriteAsync(built, cancellationToken);
-            built = new List<MigrationSummary>(Batch);
-        }
+            try
+            {
+                await using var session = store.QuerySession();
+                var built = new List<MigrationSummary>(Batch);
+                await foreach (var handOff in channel.Reader.ReadAllAsync(cancellationToken))
+                    foreach (var rows in handOff)
+                    {
+                        var events = rows.Select(row => Event(row, types, serializer)).ToList();
+                        if (await aggregator.BuildAsync(events, session, null, cancellationToken) is { } summary)
+                            built.Add(summary);
+                        if (built.Count >= Batch)
+                        {
+                            await batches.Writer.WriteAsync(built, cancellationToken);
+                            built = new List<MigrationSummary>(Batch);
+                        }
+                    }
+                if (built.Count > 0)
+                    await batches.Writer.WriteAsync(built, cancellationToken);
+            }
+            catch (Exception e)
+            {
+                // The reader stops at this lane's next hand-off instead of waiting for room that never comes.
+                channel.Writer.TryComplete(e);
+                throw;
+            }
+        }, cancellationToken)).ToArray();
 
         try
         {
-            await foreach (var e in events)
+            try
             {
-                if (stream.Count > 0 && stream[0].StreamId != e.StreamId)
-                    await Fold();
-                stream.Add(e);
+                await Read(store, starts, streams, cancellationToken);
             }
-            await Fold();
-            await Flush();
+            finally
+            {
+                foreach (var channel in streams)
+                    channel.Writer.TryComplete();
+            }
+            await Task.WhenAll(folders);
         }
         catch (ChannelClosedException)
         {
-            // The writer failed: its exception is the one to throw.
+            // A lane or the writer failed: its exception is the one to throw.
+            await Task.WhenAll(folders);
             await writer;
             throw;
         }
@@ -91,5 +120,75 @@ public static class SummaryRebuild
         }
         await writer;
         return written;
+    }
+
+    /// <summary>The rows in stream then version order, each migration's stream handed whole to its lane.</summary>
+    static async Task Read(DocumentStore store, HashSet<string> starts, Channel<List<List<Row>>>[] lanes, CancellationToken cancellationToken)
+    {
+        var handOffs = lanes.Select(_ => new List<List<Row>>(StreamsPerHandOff)).ToArray();
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            $"select e.seq_id, e.stream_id, e.version, e.type, e.timestamp, e.data::text from {EventRows.Table(store)} e "
+            + "where e.is_archived = false order by e.stream_id, e.version", connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        List<Row>? stream = null;
+        var streamId = Guid.Empty;
+        var skipping = false;
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var id = reader.GetGuid(1);
+            if (stream is null && !skipping || id != streamId)
+            {
+                await HandOff();
+                streamId = id;
+                // Only a migration's stream starts with its request (or its rejection); drains and others have no summary.
+                skipping = !starts.Contains(reader.GetString(3));
+                stream = skipping ? null : [];
+            }
+            if (skipping)
+                continue;
+            stream!.Add(new Row(reader.GetInt64(0), id, reader.GetInt64(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4),
+                reader.GetFieldValue<byte[]>(5)));
+        }
+        await HandOff();
+        for (var lane = 0; lane < lanes.Length; lane++)
+            if (handOffs[lane].Count > 0)
+                await lanes[lane].Writer.WriteAsync(handOffs[lane], cancellationToken);
+
+        async Task HandOff()
+        {
+            if (stream is not { Count: > 0 })
+                return;
+            var lane = (int)((uint)streamId.GetHashCode() % (uint)lanes.Length);
+            handOffs[lane].Add(stream);
+            stream = null;
+            if (handOffs[lane].Count == StreamsPerHandOff)
+            {
+                await lanes[lane].Writer.WriteAsync(handOffs[lane], cancellationToken);
+                handOffs[lane] = new List<List<Row>>(StreamsPerHandOff);
+            }
+        }
+    }
+
+    static readonly ConcurrentDictionary<Type, Func<object, IEvent>> Wrappers = new();
+
+    static IEvent Wrap<T>(object data) where T : notnull => new Event<T>((T)data);
+
+    static IEvent Event(Row row, Dictionary<string, Type> types, Marten.ISerializer serializer)
+    {
+        if (!types.TryGetValue(row.Type, out var type))
+            throw new InvalidOperationException(
+                $"Event {row.Version} of stream {row.StreamId} has the type '{row.Type}', which is no migration event this version knows.");
+        using var json = new MemoryStream(row.Data, writable: false);
+        // Wrapped directly: Marten's own wrapping (EventGraph.BuildEvent) took two fifths of the lanes' time.
+        var e = Wrappers.GetOrAdd(type, static type => typeof(SummaryRebuild).GetMethod(nameof(Wrap), BindingFlags.NonPublic | BindingFlags.Static)!
+            .MakeGenericMethod(type).CreateDelegate<Func<object, IEvent>>())(serializer.FromJson(type, json));
+        e.EventTypeName = row.Type;
+        e.Sequence = row.Sequence;
+        e.StreamId = row.StreamId;
+        e.Version = row.Version;
+        e.Timestamp = row.Timestamp;
+        return e;
     }
 }
