@@ -48,58 +48,14 @@ public static class JcsUtf8
     static ArrayBufferWriter<byte>? _fast;
 
     /// <summary>
-    /// The chain's headers (their values as <see cref="StoredEvent.Header"/> gives them) and the rest of the headers
-    /// object in canonical form, in two passes of a reader; false when the one-pass form does not apply (see
-    /// <see cref="Write(ReadOnlyMemory{byte}, ArrayBufferWriter{byte}, bool, bool)"/>) or a chain header is not a
-    /// plain string or number.
+    /// The canonical form of <paramref name="json"/> as a new array when the one-pass form applies (see
+    /// <see cref="Write(ReadOnlyMemory{byte}, ArrayBufferWriter{byte}, bool, bool)"/>), else null.
     /// </summary>
-    internal static bool TryReadChainHeaders(ReadOnlySpan<byte> headers, out (string? Hash, string? Previous, string? Version) chain,
-        out byte[]? canonical)
+    internal static byte[]? TryCanonical(ReadOnlySpan<byte> json, bool skipChainHeaders)
     {
-        chain = default;
-        canonical = null;
-        try
-        {
-            var reader = new Utf8JsonReader(headers);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-                return false;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                if (reader.ValueIsEscaped)
-                    return false;
-                var which = reader.ValueSpan.SequenceEqual("hash"u8) ? 1
-                    : reader.ValueSpan.SequenceEqual("previous-hash"u8) ? 2
-                    : reader.ValueSpan.SequenceEqual("hash-version"u8) ? 3 : 0;
-                reader.Read();
-                if (which == 0)
-                {
-                    reader.Skip();
-                    continue;
-                }
-                if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Number) || reader.ValueIsEscaped)
-                    return false;
-                // A later duplicate wins, as JsonElement.TryGetProperty finds it.
-                var value = Encoding.UTF8.GetString(reader.ValueSpan);
-                chain = which switch
-                {
-                    1 => chain with { Hash = value },
-                    2 => chain with { Previous = value },
-                    _ => chain with { Version = value },
-                };
-            }
-            if (reader.Read())
-                return false;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
         var fast = _fast ??= new ArrayBufferWriter<byte>(4096);
         fast.ResetWrittenCount();
-        if (!TryWritePlain(headers, fast, skipChainHeaders: true))
-            return false;
-        canonical = fast.WrittenSpan.ToArray();
-        return true;
+        return TryWritePlain(json, fast, skipChainHeaders) ? fast.WrittenSpan.ToArray() : null;
     }
 
     /// <summary>One member of an object being sorted: where its name and its value lie in the text.</summary>

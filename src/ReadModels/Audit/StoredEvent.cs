@@ -46,7 +46,7 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
 
     /// <summary>The chain's headers (<c>hash</c>, <c>previous-hash</c>, <c>hash-version</c>), read once.</summary>
     public (string? Hash, string? Previous, string? Version) Chain => _chain ??= _headersUtf8 is not null
-        ? JcsUtf8.TryReadChainHeaders(_headersUtf8, out var chain, out _canonicalHeaders) ? chain : ReadChain(JsonDocument.Parse(_headersUtf8))
+        ? TryReadChain(_headersUtf8, out var chain, out _canonicalHeaders) ? chain : ReadChain(JsonDocument.Parse(_headersUtf8))
         : ReadChain(HeadersJson is { } json ? JsonDocument.Parse(json) : null);
 
     /// <summary>The value of a header as text (a string's value, else its JSON), or null when absent.</summary>
@@ -81,6 +81,57 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
     /// chain was read, so verify parses the headers once; null when not written (then the hash writes them itself).
     /// </summary>
     internal byte[]? CanonicalHeaders => _canonicalHeaders;
+
+    /// <summary>
+    /// The chain's headers (their values as <see cref="Header"/> gives them) and the rest of the headers object in
+    /// canonical form, read from UTF-8 by a reader and <see cref="JcsUtf8.TryCanonical"/>, with no document built; false
+    /// when the one-pass form does not apply or a chain header is not a plain string or number (then
+    /// <see cref="ReadChain"/> reads them).
+    /// </summary>
+    static bool TryReadChain(ReadOnlySpan<byte> headers, out (string? Hash, string? Previous, string? Version) chain,
+        out byte[]? canonical)
+    {
+        chain = default;
+        canonical = null;
+        try
+        {
+            var reader = new Utf8JsonReader(headers);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                return false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueIsEscaped)
+                    return false;
+                var which = reader.ValueSpan.SequenceEqual("hash"u8) ? 1
+                    : reader.ValueSpan.SequenceEqual("previous-hash"u8) ? 2
+                    : reader.ValueSpan.SequenceEqual("hash-version"u8) ? 3 : 0;
+                reader.Read();
+                if (which == 0)
+                {
+                    reader.Skip();
+                    continue;
+                }
+                if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Number) || reader.ValueIsEscaped)
+                    return false;
+                // A later duplicate wins, as JsonElement.TryGetProperty finds it.
+                var value = Encoding.UTF8.GetString(reader.ValueSpan);
+                chain = which switch
+                {
+                    1 => chain with { Hash = value },
+                    2 => chain with { Previous = value },
+                    _ => chain with { Version = value },
+                };
+            }
+            if (reader.Read())
+                return false;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+        canonical = JcsUtf8.TryCanonical(headers, skipChainHeaders: true);
+        return canonical is not null;
+    }
 
     (string?, string?, string?) ReadChain(JsonDocument? document)
     {
