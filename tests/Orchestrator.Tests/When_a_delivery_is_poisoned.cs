@@ -9,7 +9,10 @@ using Orchestrator.Api;
 using Orchestrator.Hosting;
 using Orchestrator.ReadModels.Attention;
 using Orchestrator.ReadModels.Migrations;
+using Orchestrator.Workflows.Admission;
+using Orchestrator.Workflows.Migration;
 using Orchestrator.Workflows.Outbox;
+using Orchestrator.Workflows.Timers;
 
 namespace Orchestrator.Tests;
 
@@ -128,8 +131,15 @@ public sealed class When_a_delivery_is_poisoned : IAsyncLifetime
                 continue;
             var events = await session.Events.FetchStreamAsync(command.MigrationId);
             var rows = await session.Query<OutboxMessage>().Where(m => m.MigrationId == command.MigrationId).ToListAsync();
+            // What the saga itself holds: its state, its timers, its admission slot and any letter set aside for it.
+            var saga = await session.LoadAsync<MigrationState>(command.MigrationId);
+            var timers = await session.Query<MigrationTimer>().Where(t => t.MigrationId == command.MigrationId).ToListAsync();
+            var slot = await session.LoadAsync<AdmissionSlot>(command.MigrationId);
+            var letters = await session.Query<DeadLetter>().Where(l => l.MigrationId == command.MigrationId).ToListAsync();
             lines.Add($"{command.VmId}: {string.Join(",", events.Select(e => e.Data.GetType().Name))}; outbox: "
-                + string.Join(",", rows.Select(r => $"{DeadLetterNotices.ShortName(r.MessageType)} to {r.Queue} ({r.Attempts} attempts)")));
+                + string.Join(",", rows.Select(r => $"{DeadLetterNotices.ShortName(r.MessageType)} to {r.Queue} ({r.Attempts} attempts)"))
+                + $"; saga: {saga?.CurrentState ?? "none"}; timers: {string.Join(",", timers.Select(t => $"{t.Kind} due {t.DueAt:HH:mm:ss.fff}"))}"
+                + $"; slot: {(slot is null ? "none" : slot.Active ? "active" : "queued")}; letters: {string.Join(",", letters.Select(l => $"{l.Queue}: {l.Reason}"))}");
         }
         var rabbit = _vhost.ConnectionString;
         await using var amqp = await PlainAmqpClient.ConnectAsync(rabbit);
