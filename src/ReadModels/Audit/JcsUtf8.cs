@@ -105,12 +105,7 @@ public static class JcsUtf8
             case JsonTokenType.String:
                 if (reader.ValueIsEscaped)
                     return false;
-                var text = reader.ValueSpan;
-                var span = output.GetSpan(text.Length + 2);
-                span[0] = (byte)'"';
-                text.CopyTo(span[1..]);
-                span[text.Length + 1] = (byte)'"';
-                output.Advance(text.Length + 2);
+                WriteQuoted(reader.ValueSpan, output);
                 return true;
             case JsonTokenType.Number:
                 var number = reader.ValueSpan;
@@ -158,7 +153,7 @@ public static class JcsUtf8
                     return false;
                 var member = new Member(nameStart, nameLength, valueStart, (int)reader.BytesConsumed, nested);
                 var name = json.Slice(nameStart, nameLength);
-                if (skipChainHeaders && (name.SequenceEqual("hash"u8) || name.SequenceEqual("previous-hash"u8)))
+                if (skipChainHeaders && IsChainHeader(name))
                     continue;
                 if (n == members.Length)
                 {
@@ -184,12 +179,8 @@ public static class JcsUtf8
             for (var i = 0; i < n; i++)
             {
                 var member = members[i];
-                var span = output.GetSpan(member.NameLength + 4);
-                span[0] = (byte)'"';
-                json.Slice(member.NameStart, member.NameLength).CopyTo(span[1..]);
-                span[member.NameLength + 1] = (byte)'"';
-                span[member.NameLength + 2] = (byte)':';
-                output.Advance(member.NameLength + 3);
+                WriteQuoted(json.Slice(member.NameStart, member.NameLength), output);
+                output.Write(":"u8);
                 var value = json[member.ValueStart..member.ValueEnd];
                 if (!member.Nested)
                     output.Write(value);
@@ -283,7 +274,7 @@ public static class JcsUtf8
                     WriteObjectByName(element, output, exact, skipChainHeaders);
                     return;
                 }
-                if (skipChainHeaders && (name.SequenceEqual("hash"u8) || name.SequenceEqual("previous-hash"u8)))
+                if (skipChainHeaders && IsChainHeader(name))
                     continue;
                 // Insertion: objects are small, and a stored object's names come sorted by length then bytes.
                 var at = n++;
@@ -297,13 +288,8 @@ public static class JcsUtf8
             output.Write("{"u8);
             for (var i = 0; i < n; i++)
             {
-                var name = JsonMarshal.GetRawUtf8PropertyName(members[i]);
-                var span = output.GetSpan(name.Length + 4);
-                span[0] = (byte)'"';
-                name.CopyTo(span[1..]);
-                span[name.Length + 1] = (byte)'"';
-                span[name.Length + 2] = (byte)':';
-                output.Advance(name.Length + 3);
+                WriteQuoted(JsonMarshal.GetRawUtf8PropertyName(members[i]), output);
+                output.Write(":"u8);
                 Write(members[i].Value, output, exact);
                 if (i < n - 1)
                     output.Write(","u8);
@@ -314,6 +300,19 @@ public static class JcsUtf8
         {
             ArrayPool<JsonProperty>.Shared.Return(members, clearArray: true);
         }
+    }
+
+    /// <summary>The chain's own headers (<c>hash</c>, <c>previous-hash</c>), by a name as read with no escape.</summary>
+    static bool IsChainHeader(ReadOnlySpan<byte> name) => name.SequenceEqual("hash"u8) || name.SequenceEqual("previous-hash"u8);
+
+    /// <summary>Text that needs no escape, between quotes.</summary>
+    static void WriteQuoted(ReadOnlySpan<byte> text, ArrayBufferWriter<byte> output)
+    {
+        var span = output.GetSpan(text.Length + 2);
+        span[0] = (byte)'"';
+        text.CopyTo(span[1..]);
+        span[text.Length + 1] = (byte)'"';
+        output.Advance(text.Length + 2);
     }
 
     /// <summary>Printable ASCII with no quote or backslash: the name as read is its RFC 8785 form, and needs no string.</summary>

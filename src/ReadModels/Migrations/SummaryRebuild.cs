@@ -133,12 +133,12 @@ public static class SummaryRebuild
             + "where e.is_archived = false order by e.stream_id, e.version", connection);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         List<Row>? stream = null;
-        var streamId = Guid.Empty;
+        Guid? streamId = null;
         var skipping = false;
         while (await reader.ReadAsync(cancellationToken))
         {
             var id = reader.GetGuid(1);
-            if (stream is null && !skipping || id != streamId)
+            if (id != streamId)
             {
                 await HandOff();
                 streamId = id;
@@ -160,7 +160,7 @@ public static class SummaryRebuild
         {
             if (stream is not { Count: > 0 })
                 return;
-            var lane = (int)((uint)streamId.GetHashCode() % (uint)lanes.Length);
+            var lane = (int)((uint)streamId!.Value.GetHashCode() % (uint)lanes.Length);
             handOffs[lane].Add(stream);
             stream = null;
             if (handOffs[lane].Count == StreamsPerHandOff)
