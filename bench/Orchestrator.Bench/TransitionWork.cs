@@ -18,7 +18,7 @@ public sealed class TransitionWork : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name is "MassTransit" or "Npgsql")
+            if (instrument.Meter.Name is "MassTransit" or "Npgsql" || instrument.Name == Workflows.Persistence.TransitionMetrics.GroupSizeName)
                 listener.EnableMeasurementEvents(instrument);
         };
         _listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Add(i, v, tags));
@@ -29,6 +29,12 @@ public sealed class TransitionWork : IDisposable
 
     void Add(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
+        if (instrument.Name == Workflows.Persistence.TransitionMetrics.GroupSizeName)
+        {
+            _totals.AddOrUpdate("group.commits", 1, (_, total) => total + 1);
+            _totals.AddOrUpdate("group.members", value, (_, total) => total + value);
+            return;
+        }
         // A histogram counts its measurements (commands run, messages handled); a counter sums them.
         var amount = instrument is Histogram<double> or Histogram<long> or Histogram<int> ? 1 : value;
         _totals.AddOrUpdate(instrument.Name, amount, (_, total) => total + amount);
@@ -57,6 +63,10 @@ public sealed class TransitionWork : IDisposable
                 + $"{Per(Database["tup_fetched"])} fetched; Npgsql: "
                 + string.Join(", ", Meters.Where(m => m.Key.StartsWith("db.client", StringComparison.Ordinal) && m.Value != 0).OrderBy(m => m.Key)
                     .Select(m => $"{Per(m.Value)} {m.Key["db.client.".Length..]}"));
+            var groups = Meters.GetValueOrDefault("group.commits");
+            yield return groups == 0 ? "group commit: none (every transition committed alone)"
+                : $"group commit: {Meters.GetValueOrDefault("group.members") / transitions:P0} of the transitions committed through it, in {groups:0} commits "
+                  + $"of {Meters.GetValueOrDefault("group.members") / groups:0.00} transitions on average";
             yield return $"per transition, messages: {Per(Meter(".send"))} sent (published included), {Per(Meter(".receive"))} received; "
                 + string.Join(", ", Meters.Where(m => m.Key.StartsWith("messaging.masstransit", StringComparison.Ordinal) && !m.Key.Contains(':') && m.Value != 0)
                     .OrderBy(m => m.Key).Select(m => $"{Per(m.Value)} {m.Key["messaging.masstransit.".Length..]}"));

@@ -26,6 +26,7 @@ public static class WorkflowsRegistration
         bus.AddHostedService<InFlightReconciler>();
         bus.AddSingleton<DeliveredOutboxMessages>();
         bus.AddSingleton<RefusedQueues>();
+        bus.AddSingleton<GroupCommitter>();
         bus.AddConsumer<StartMigrationIntake>(typeof(StartMigrationIntakeDefinition));
         bus.AddConsumer<CancelMigrationIntake>(typeof(CancelMigrationIntakeDefinition));
         bus.AddConsumer<ForceCompleteMigrationIntake>(typeof(ForceCompleteMigrationIntakeDefinition));

@@ -57,6 +57,22 @@ public sealed class OrchestratorProcess : IDisposable
         return (process._process.ExitCode, process.Output);
     }
 
+    /// <summary>Waits until the process has ended by itself (within <paramref name="timeout"/>); its exit code.</summary>
+    public async Task<int> Exited(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"the process did not end within {timeout}:\n{(Output.Length > 4000 ? Output[^4000..] : Output)}");
+        }
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
     /// <summary>SIGKILL: no shutdown, no flush, no goodbye — what a crash or an OOM kill does.</summary>
     public void Kill()
     {

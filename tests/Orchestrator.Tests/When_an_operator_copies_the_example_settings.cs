@@ -7,6 +7,7 @@ using Orchestrator.Workers.Qemu;
 using Orchestrator.Workers.Sim;
 using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Migration;
+using Orchestrator.Workflows.Persistence;
 using Orchestrator.Workflows.Resilience;
 
 namespace Orchestrator.Tests;
@@ -28,6 +29,7 @@ public sealed partial class When_an_operator_copies_the_example_settings
         ShouldBindToDefaults<AdmissionOptions>(AdmissionOptions.Section);
         ShouldBindToDefaults<TimeoutOptions>(TimeoutOptions.Section);
         ShouldBindToDefaults<ResilienceOptions>(ResilienceOptions.Section);
+        ShouldBindToDefaults<GroupCommitOptions>(GroupCommitOptions.Section);
         ShouldBindToDefaults<AttentionOptions>(AttentionOptions.Section);
         ShouldBindToDefaults<WorkerOptions>(WorkerOptions.Section);
         ShouldBindToDefaults<QemuOptions>(QemuOptions.Section);

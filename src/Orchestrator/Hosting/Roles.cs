@@ -89,6 +89,7 @@ public static class Roles
                 .Configure(policies => options.ConfigurePolicies?.Invoke(policies))
                 .ValidateOnStart();
             services.AddOptions<ResilienceOptions>().BindConfiguration(ResilienceOptions.Section);
+            services.AddOptions<Workflows.Persistence.GroupCommitOptions>().BindConfiguration(Workflows.Persistence.GroupCommitOptions.Section);
             services.AddOptions<TimeoutOptions>().BindConfiguration(TimeoutOptions.Section)
                 .Configure(timeouts => options.ConfigureTimeouts?.Invoke(timeouts));
         }

@@ -18,7 +18,7 @@ public static class AdmissionBook
     /// <summary>Begins the session's transaction and waits for the admission lock inside it (exclusive, or <paramref name="shared"/>).</summary>
     public static async Task Lock(IDocumentSession session, CancellationToken cancellationToken, bool shared = false)
     {
-        await session.BeginTransactionAsync(cancellationToken);
+        await Workflows.Persistence.SessionTransactions.Begin(session, cancellationToken);
         // The two-key form: its lock space is apart from the one-key locks (the projection daemon's).
         await using var command = new NpgsqlCommand(
             $"select pg_advisory_xact_lock{(shared ? "_shared" : "")}(hashtext($1), hashtext('admission'))", session.Connection);

@@ -20,6 +20,8 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
     DeliveredOutboxMessages delivered,
     RefusedQueues refused,
     IBus bus,
+    GroupCommitter committer,
+    TransitionMetadata metadata,
     TSaga? prefetched = null)
     : ConsumeContextScope<TMessage>(consumeContext, session), SagaRepositoryContext<TSaga, TMessage>
     where TSaga : class, ISaga
@@ -59,24 +61,16 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
             : await factory.CreateSagaConsumeContext(session, this, instance, SagaConsumeContextMode.Load);
     }
 
-    public Task Save(SagaConsumeContext<TSaga> context)
-    {
+    public Task Save(SagaConsumeContext<TSaga> context) =>
         // Insert, not Store: a racing duplicate of the initial message fails here and retries into the load path.
-        session.Insert(context.Saga);
-        return Commit(context.Saga);
-    }
+        CommitAlone(context.Saga, () => session.Insert(context.Saga));
 
-    public Task Update(SagaConsumeContext<TSaga> context)
-    {
-        session.Update(context.Saga);
-        return Commit(context.Saga);
-    }
+    public Task Update(SagaConsumeContext<TSaga> context) =>
+        CanJoinAGroup(context.Saga) is { } version
+            ? CommitInGroup(context.Saga, version)
+            : CommitAlone(context.Saga, () => session.Update(context.Saga));
 
-    public Task Delete(SagaConsumeContext<TSaga> context)
-    {
-        session.Delete(context.Saga);
-        return Commit(context.Saga);
-    }
+    public Task Delete(SagaConsumeContext<TSaga> context) => CommitAlone(context.Saga, () => session.Delete(context.Saga));
 
     public Task Discard(SagaConsumeContext<TSaga> context)
     {
@@ -98,13 +92,27 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
     }
 
     /// <summary>
-    /// One transaction: the work the transition left for its commit, the saga's new state, the events it recorded, its
-    /// timers, its outgoing messages and the inbox
-    /// record of the message applied. Then the outgoing messages are delivered (their rows are deleted in batches); a
-    /// crash in between leaves them for the outbox dispatcher, and the redelivered input finds the inbox record.
+    /// The saga's expected version when this transition's writes can join a group commit (<see cref="GroupCommitter"/>):
+    /// it left no work for its commit, began no transaction (the admission lock) and staged nothing on the session itself
+    /// (an admission decision, a lease, a learnt behaviour: those commit in the transaction that took their lock or read
+    /// their state, alone); else null.
     /// </summary>
-    async Task Commit(TSaga saga)
+    Guid? CanJoinAGroup(TSaga saga) =>
+        committer.Enabled
+        && saga is not IHaveCommitWork { PendingCommitWork.Count: > 0 }
+        && !SessionTransactions.HasBegun(session)
+        && !session.PendingChanges.Operations().Any() && !session.PendingChanges.Streams().Any()
+            ? session.VersionFor(saga)
+            : null;
+
+    /// <summary>
+    /// One transaction of this session's own: the work the transition left for its commit, the saga's new state
+    /// (<paramref name="stageSaga"/>), the events it recorded, its timers, its outgoing messages and the inbox record of
+    /// the message applied; then <see cref="Deliver"/>.
+    /// </summary>
+    async Task CommitAlone(TSaga saga, Action stageSaga)
     {
+        await session.BeginTransactionAsync(CancellationToken);
         // First the work left for the commit (it may record, send or take a lock until the commit): then staged with the rest.
         if (saga is IHaveCommitWork { PendingCommitWork.Count: > 0 } work)
         {
@@ -113,41 +121,103 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
             foreach (var step in pending)
                 await step(session, CancellationToken);
         }
-        object[] recorded = [];
-        if (saga is IRecordEvents { PendingEvents.Count: > 0 } recorder)
-        {
-            recorded = [.. recorder.PendingEvents];
-            session.Events.Append(saga.CorrelationId, recorded);
-            recorder.ClearPendingEvents();
-        }
-        if (saga is IHaveTimers timers)
-        {
-            foreach (var (id, timer) in timers.PendingTimers)
-            {
-                if (timer is null)
-                    session.Delete<MigrationTimer>(id);
-                else
-                    session.Store(timer);
-            }
-            timers.ClearPendingTimers();
-        }
-        IReadOnlyList<OutboxMessage> outgoing = [];
-        if (saga is IHaveOutgoingMessages outbox)
-        {
-            outgoing = [.. outbox.PendingMessages];
-            outbox.ClearPendingMessages();
-            foreach (var message in outgoing)
-                session.Store(message);
-        }
-        if (MessageId is { } messageId)
-            session.Insert(new InboxRecord { Id = messageId.ToString(), ProcessedAt = DateTimeOffset.UtcNow });
+        stageSaga();
+        var writes = TakeWrites(saga);
+        writes.StageOn(session, sharedSession: false);
 
         var startedAt = TransitionMetrics.Start();
         await session.SaveChangesAsync(CancellationToken);
         TransitionMetrics.Record("commit", startedAt);
-        (saga as IRecordEvents)?.Committed(recorded);
+        await Committed(saga, writes);
+    }
 
-        startedAt = TransitionMetrics.Start();
+    /// <summary>
+    /// The same writes, the saga's under the version it was read at, in a transaction shared with other migrations'
+    /// transitions ready at the same moment; this input is done (and acknowledged) only once that transaction committed.
+    /// </summary>
+    async Task CommitInGroup(TSaga saga, Guid version)
+    {
+        var writes = TakeWrites(saga);
+        var startedAt = TransitionMetrics.Start();
+        await committer.Commit(group =>
+        {
+            group.UpdateExpectedVersion(saga, version);
+            writes.StageOn(group, sharedSession: true);
+        }).WaitAsync(CancellationToken);
+        TransitionMetrics.Record("commit", startedAt);
+        await Committed(saga, writes);
+    }
+
+    /// <summary>What the transition left to write besides the saga itself, taken off the saga.</summary>
+    Writes TakeWrites(TSaga saga)
+    {
+        object[] recorded = [];
+        if (saga is IRecordEvents { PendingEvents.Count: > 0 } recorder)
+        {
+            recorded = [.. recorder.PendingEvents];
+            recorder.ClearPendingEvents();
+        }
+        (string Id, MigrationTimer? Timer)[] timerChanges = [];
+        if (saga is IHaveTimers timers)
+        {
+            timerChanges = [.. timers.PendingTimers];
+            timers.ClearPendingTimers();
+        }
+        OutboxMessage[] outgoing = [];
+        if (saga is IHaveOutgoingMessages outbox)
+        {
+            outgoing = [.. outbox.PendingMessages];
+            outbox.ClearPendingMessages();
+        }
+        return new Writes(saga.CorrelationId, recorded, timerChanges, outgoing, MessageId?.ToString(), metadata);
+    }
+
+    sealed record Writes(Guid StreamId, object[] Recorded, (string Id, MigrationTimer? Timer)[] Timers, OutboxMessage[] Outgoing,
+        string? InboxId, TransitionMetadata Metadata)
+    {
+        /// <summary>
+        /// On <paramref name="target"/>; a <paramref name="sharedSession"/> carries no transition's metadata, so each event
+        /// gets this one's.
+        /// </summary>
+        public void StageOn(IDocumentSession target, bool sharedSession)
+        {
+            if (Recorded.Length > 0)
+            {
+                var stream = target.Events.Append(StreamId, Recorded);
+                if (sharedSession)
+                    foreach (var e in stream.Events)
+                        Metadata.ApplyTo(e);
+            }
+            foreach (var (id, timer) in Timers)
+            {
+                if (timer is null)
+                    target.Delete<MigrationTimer>(id);
+                else
+                    target.Store(timer);
+            }
+            foreach (var message in Outgoing)
+                target.Store(message);
+            if (InboxId is not null)
+                target.Insert(new InboxRecord { Id = InboxId, ProcessedAt = DateTimeOffset.UtcNow });
+        }
+    }
+
+    /// <summary>
+    /// After the commit: the saga told which events it holds now, and the outgoing messages delivered (their rows are
+    /// deleted in batches). A crash in between leaves them for the outbox dispatcher, and the redelivered input finds the
+    /// inbox record.
+    /// </summary>
+    async Task Committed(TSaga saga, Writes writes)
+    {
+        (saga as IRecordEvents)?.Committed(writes.Recorded);
+        await Deliver(writes.Outgoing);
+    }
+
+    async Task Deliver(OutboxMessage[] outgoing)
+    {
+        if (outgoing.Length == 0)
+            return;
+        var startedAt = TransitionMetrics.Start();
         // Bounded: a send to a queue RabbitMQ refuses is retried by MassTransit until cancelled, and this input's
         // partition (other migrations too) would wait behind it.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(CancellationToken);

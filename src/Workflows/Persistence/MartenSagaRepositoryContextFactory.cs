@@ -1,7 +1,6 @@
 using Marten;
 using MassTransit;
 using MassTransit.Saga;
-using Orchestrator.Workflows.Intake;
 using Orchestrator.Workflows.Outbox;
 using Orchestrator.Workflows.Resilience;
 
@@ -17,16 +16,17 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
     ISagaConsumeContextFactory<IDocumentSession, TSaga> factory,
     DeliveredOutboxMessages delivered,
     RefusedQueues refused,
-    IBus bus)
+    IBus bus,
+    GroupCommitter committer)
     : ISagaRepositoryContextFactory<TSaga>, ILoadSagaRepositoryContextFactory<TSaga>, IQuerySagaRepositoryContextFactory<TSaga>
     where TSaga : class, ISaga
 {
     public async Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<TSaga, T>> next)
         where T : class
     {
-        // One connection and one transaction for the whole transition: every read, the chain head and the commit.
+        // No transaction yet: the reads need none, and a transition whose writes join a group commit never opens one of
+        // its own (the repository context opens it for a commit alone).
         var startedAt = TransitionMetrics.Start();
-        await session.BeginTransactionAsync(context.CancellationToken);
         // The inbox check and the saga's load in one round trip. A message this saga already applied (a redelivery
         // after a crash, a duplicate) changes nothing.
         TSaga? prefetched = null;
@@ -41,10 +41,11 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
             prefetched = saga is null ? null : await saga;
         }
         TransitionMetrics.Record("read", startedAt);
-        StampMetadata(context);
+        var metadata = TransitionMetadata.Of(context);
+        metadata.ApplyTo(session);
         try
         {
-            await next.Send(new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered, refused, bus, prefetched));
+            await next.Send(new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered, refused, bus, committer, metadata, prefetched));
         }
         catch (Exception exception) when (RefusedTransactions.IsRefusedByTheDatabase(exception))
         {
@@ -59,8 +60,9 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
     public async Task SendQuery<T>(ConsumeContext<T> context, ISagaQuery<TSaga> query, IPipe<SagaRepositoryQueryContext<TSaga, T>> next)
         where T : class
     {
-        StampMetadata(context);
-        var repositoryContext = new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered, refused, bus);
+        var metadata = TransitionMetadata.Of(context);
+        metadata.ApplyTo(session);
+        var repositoryContext = new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered, refused, bus, committer, metadata);
         var instances = await session.Query<TSaga>().Where(query.FilterExpression).ToListAsync(context.CancellationToken);
         await next.Send(new LoadedSagaRepositoryQueryContext<TSaga, T>(repositoryContext, instances));
     }
@@ -80,16 +82,4 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
     }
 
     public void Probe(ProbeContext context) => context.Add("persistence", "marten");
-
-    /// <summary>Correlation (the migration), causation (the message that caused the events) on every appended event.</summary>
-    void StampMetadata(ConsumeContext context)
-    {
-        session.CorrelationId = (context.CorrelationId ?? context.ConversationId)?.ToString();
-        session.CausationId = context.MessageId?.ToString();
-        // Any sender can put a header on the saga's queue: a principal that is not acceptable free text is not recorded.
-        if (context.Headers.TryGetHeader(MessageHeadersNames.Principal, out var principal) && principal?.ToString() is { Length: > 0 } who
-            && InputRules.TextProblem("principal", who, InputRules.RequestedByMaxLength) is null)
-            session.SetHeader(MessageHeadersNames.Principal, who);
-        session.SetHeader(MessageHeadersNames.MessageType, context.SupportedMessageTypes.FirstOrDefault() ?? "unknown");
-    }
 }
