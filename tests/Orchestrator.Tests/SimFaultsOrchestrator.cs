@@ -49,7 +49,9 @@ public sealed class SimFaultsOrchestrator : IAsyncLifetime
         serve.Services.AddEventStore(Settings).AddBus(Settings, new BusOptions
         {
             Workflows = true,
-            ConfigureTimeouts = timeouts => (timeouts.Prepare, timeouts.Rollback, timeouts.MaxAttempts) = (TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1), 2),
+            // The prepare timeout also bounds the pre-flight check: 5 s, so that a check on a machine loaded by every other
+            // test class still answers in time (once, at 2 s, one did not).
+            ConfigureTimeouts = timeouts => (timeouts.Prepare, timeouts.Rollback, timeouts.MaxAttempts) = (TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1), 2),
         });
         _serve = serve.Build();
 
@@ -98,6 +100,14 @@ public sealed class SimFaultsOrchestrator : IAsyncLifetime
     {
         await using var session = Store.QuerySession();
         return [.. (await session.Events.FetchStreamAsync(migrationId)).Select(e => e.Data)];
+    }
+
+    /// <summary>The migration's events with their times, one per line: where its time went, for a failure's message.</summary>
+    public async Task<string> Timeline(Guid migrationId)
+    {
+        await using var session = Store.QuerySession();
+        return string.Join("\n", (await session.Events.FetchStreamAsync(migrationId))
+            .Select(e => $"{e.Timestamp:HH:mm:ss.fff} {e.Data.GetType().Name}{(e.Data is MigrationStateChanged c ? $" {c.FromState} -> {c.ToState}" : "")}"));
     }
 
     public Task<MigrationSummary?> WaitForEnd(Guid migrationId) =>

@@ -72,8 +72,8 @@ public sealed class When_sim_faults_strike_a_migration_on_rabbitmq : IClassFixtu
         var summary = await _orchestrator.WaitForEnd(id);
         TestContext.Current.TestOutputHelper?.WriteLine($"{summary!.State}: {summary.Reason}");
 
-        summary!.State.ShouldBe(MigrationStates.RolledBack, summary.Reason);
-        summary.Reason.ShouldNotBeNull().ShouldContain("mute-b did not confirm it was prepared within 2 s");
+        summary!.State.ShouldBe(MigrationStates.RolledBack, $"{summary.Reason}\n{await _orchestrator.Timeline(id)}");
+        summary.Reason.ShouldNotBeNull().ShouldContain("mute-b did not confirm it was prepared within 5 s");
         summary.RunningOn.ShouldBe("mute-a");
         (await _orchestrator.Events(id)).OfType<TargetPrepared>().ShouldBeEmpty();
     }
