@@ -113,6 +113,8 @@ if (!historyOnly)
         if (warmUp.JitMethods < 200 || round == 8)
             break;
     }
+    using var allocations = AllocationSampler.Wanted ? new AllocationSampler() : null;
+    allocations?.Start();
     var throughput = await saga.Run(migrations, pace: TimeSpan.Zero);
     // Measured again right after the saga's run, on code as warm as the saga's and the machine as it is now; the higher
     // of the two is the baseline, so neither a cold start nor a busier moment can flatter the ratio.
@@ -129,6 +131,9 @@ if (!historyOnly)
     Console.WriteLine($"saga, {throughput.Migrations} migrations at once: {throughput.Transitions} transitions in {throughput.Elapsed.TotalSeconds:0.00} s "
         + $"= {throughput.TransitionsPerSecond:0} transitions/s; ratio to baseline {throughput.TransitionsPerSecond / baseline:0.00} (goal >= 0.40)");
     Console.WriteLine($"    CPU per transition: {throughput.CpuPerTransition}; {throughput.JitMethods} methods compiled meanwhile");
+    Console.WriteLine($"    .NET (orchestrator + worker): {throughput.Gc.Describe(throughput.Transitions)}");
+    foreach (var line in allocations?.Top(throughput.Transitions) ?? [])
+        Console.WriteLine("        " + line);
     foreach (var line in throughput.Work.Describe(throughput.Transitions))
         Console.WriteLine($"    {line}");
     // The lower of the two INSERT measurements' CPU per commit: the floor is what a commit can cost, not what it cost at a busier moment.

@@ -35,7 +35,7 @@ public sealed class SagaThroughput : IAsyncDisposable
     int _batch;
 
     public sealed record Result(int Migrations, long Transitions, TimeSpan Elapsed, IReadOnlyList<double> Latencies,
-        IReadOnlyDictionary<string, List<double>> Stages, long JitMethods, CpuTime.Sample Cpu, TransitionWork.Snapshot Work)
+        IReadOnlyDictionary<string, List<double>> Stages, long JitMethods, CpuTime.Sample Cpu, TransitionWork.Snapshot Work, GcWork Gc)
     {
         public double TransitionsPerSecond => Transitions / Elapsed.TotalSeconds;
 
@@ -92,6 +92,7 @@ public sealed class SagaThroughput : IAsyncDisposable
         _timing.Reset();
         _stages = new();
         var jitBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var gcBefore = GcWork.Now();
         var workBefore = await _work.Take(_settings.Postgres);
         var cpuBefore = CpuTime.Now();
         var startedAt = DateTimeOffset.UtcNow;
@@ -100,7 +101,7 @@ public sealed class SagaThroughput : IAsyncDisposable
         var work = await _work.Take(_settings.Postgres) - workBefore;
         var stages = _stages;
         return new Result(migrations, stages.TryGetValue("total", out var totals) ? totals.Count : 0, endedAt - startedAt, _timing.Latencies(), stages,
-            System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore, cpu, work);
+            System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore, cpu, work, GcWork.Now() - gcBefore);
     }
 
     public async ValueTask DisposeAsync()
@@ -175,4 +176,17 @@ public sealed class SagaThroughput : IAsyncDisposable
         public Task PostConsume<T>(ConsumeContext<T> context) where T : class => Task.CompletedTask;
         public Task ConsumeFault<T>(ConsumeContext<T> context, Exception exception) where T : class => Task.CompletedTask;
     }
+}
+
+/// <summary>What the .NET garbage collector did in this process (serve and worker) over a run.</summary>
+public readonly record struct GcWork(long AllocatedBytes, int Gen0, int Gen1, int Gen2, TimeSpan Paused)
+{
+    public static GcWork Now() => new(GC.GetTotalAllocatedBytes(precise: false), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2),
+        GC.GetTotalPauseDuration());
+
+    public static GcWork operator -(GcWork after, GcWork before) => new(after.AllocatedBytes - before.AllocatedBytes, after.Gen0 - before.Gen0,
+        after.Gen1 - before.Gen1, after.Gen2 - before.Gen2, after.Paused - before.Paused);
+
+    public string Describe(long transitions) => transitions == 0 ? "n/a"
+        : $"{AllocatedBytes / 1024.0 / transitions:0.0} KiB allocated per transition; collections gen0 {Gen0}, gen1 {Gen1}, gen2 {Gen2}; paused {Paused.TotalMilliseconds:0} ms";
 }
