@@ -64,6 +64,8 @@ public sealed partial class When_an_operator_scrapes_the_metrics : IAsyncLifetim
         Value(after, "orchestrator_migration_phase_duration_seconds_count", "phase=\"PreCopying\"").ShouldBe(1);
         Value(after, "orchestrator_migration_phase_duration_seconds_sum", "phase=\"PreCopying\"").ShouldBeGreaterThan(1);
         Value(after, "orchestrator_transition_duration_milliseconds_count", "stage=\"commit\"").ShouldBeGreaterThan(Value(before, "orchestrator_transition_duration_milliseconds_count", "stage=\"commit\""));
+        // Its transitions without an admission decision went through the group committer (alone, on an idle serve).
+        Value(after, "orchestrator_transition_group_size_count").ShouldBeGreaterThan(Value(before, "orchestrator_transition_group_size_count"));
         after.ShouldContain("orchestrator_outbox_backlog");
         after.ShouldContain("orchestrator_admission_queue_length");
         after.ShouldContain("orchestrator_attention{");
