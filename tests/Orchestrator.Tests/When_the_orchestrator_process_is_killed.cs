@@ -89,10 +89,7 @@ public sealed class When_the_orchestrator_process_is_killed : IAsyncLifetime
             summary.RunningOn.ShouldBe("chaos-b");
             await using var session = _store.QuerySession();
             var events = (await session.History(id)).Select(e => e.Data).ToList();
-            events.GroupBy(e => e.GetType()).Where(g => g.Key != typeof(PreCopyRoundCompleted) && g.Key != typeof(MigrationPolicyAdjusted)
-                    && g.Key != typeof(VmLocated) && g.Key != typeof(MigrationStateChanged) && g.Key != typeof(MigrationForecastRefreshed))
-                .ShouldAllBe(g => g.Count() == 1, string.Join(", ", events.Select(e => e.GetType().Name)));
-            events.OfType<MigrationStateChanged>().Select(c => c.ToState).ShouldBeUnique();
+            ShouldHaveNoStepTwice(events);
             // The restarted instance checked the in-flight migration against the hosts (when the check's answers came
             // before the end): one answer per host, and the hosts agreed, so nothing was recovered or aborted.
             events.OfType<VmLocated>().Select(l => l.Host).ShouldBeUnique();
@@ -148,10 +145,7 @@ public sealed class When_the_orchestrator_process_is_killed : IAsyncLifetime
                 summary!.State.ShouldBe(MigrationStates.Completed, summary.Reason);
                 await using var session = _store.QuerySession();
                 var events = (await session.History(id)).Select(e => e.Data).ToList();
-                events.GroupBy(e => e.GetType()).Where(g => g.Key != typeof(PreCopyRoundCompleted) && g.Key != typeof(MigrationPolicyAdjusted)
-                        && g.Key != typeof(VmLocated) && g.Key != typeof(MigrationStateChanged) && g.Key != typeof(MigrationForecastRefreshed))
-                    .ShouldAllBe(g => g.Count() == 1, string.Join(", ", events.Select(e => e.GetType().Name)));
-                events.OfType<MigrationStateChanged>().Select(c => c.ToState).ShouldBeUnique();
+                ShouldHaveNoStepTwice(events);
                 events.OfType<PreCopyRoundCompleted>().Select(r => r.Round).ShouldBeUnique();
                 events.OfType<StopAndCopyCompleted>().Count().ShouldBe(1);
                 (await ChainVerifier.Verify(_store, id)).Intact.ShouldBeTrue();
@@ -205,6 +199,15 @@ public sealed class When_the_orchestrator_process_is_killed : IAsyncLifetime
         {
             worker.Dispose();
         }
+    }
+
+    /// <summary>Every step recorded once: each event type once (but the ones a migration repeats), each state entered once.</summary>
+    static void ShouldHaveNoStepTwice(IReadOnlyList<object> events)
+    {
+        events.GroupBy(e => e.GetType()).Where(g => g.Key != typeof(PreCopyRoundCompleted) && g.Key != typeof(MigrationPolicyAdjusted)
+                && g.Key != typeof(VmLocated) && g.Key != typeof(MigrationStateChanged) && g.Key != typeof(MigrationForecastRefreshed))
+            .ShouldAllBe(g => g.Count() == 1, string.Join(", ", events.Select(e => e.GetType().Name)));
+        events.OfType<MigrationStateChanged>().Select(c => c.ToState).ShouldBeUnique();
     }
 
     static string Tail(string output) => output.Length > 4000 ? output[^4000..] : output;

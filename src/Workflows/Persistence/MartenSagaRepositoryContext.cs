@@ -123,7 +123,7 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
         }
         stageSaga();
         var writes = TakeWrites(saga);
-        writes.StageOn(session, sharedSession: false);
+        writes.StageOn(session);
 
         var startedAt = TransitionMetrics.Start();
         await session.SaveChangesAsync(CancellationToken);
@@ -142,7 +142,7 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
         await committer.Commit(group =>
         {
             group.UpdateExpectedVersion(saga, version);
-            writes.StageOn(group, sharedSession: true);
+            writes.StageOn(group);
         }).WaitAsync(CancellationToken);
         TransitionMetrics.Record("commit", startedAt);
         await Committed(saga, writes);
@@ -176,18 +176,14 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
         string? InboxId, TransitionMetadata Metadata)
     {
         /// <summary>
-        /// On <paramref name="target"/>; a <paramref name="sharedSession"/> carries no transition's metadata, so each event
-        /// gets this one's.
+        /// On <paramref name="target"/>: this transition's own session, or one that other transitions share (a group
+        /// commit), whose session-wide metadata is no one's: so each event carries this transition's metadata itself.
         /// </summary>
-        public void StageOn(IDocumentSession target, bool sharedSession)
+        public void StageOn(IDocumentSession target)
         {
             if (Recorded.Length > 0)
-            {
-                var stream = target.Events.Append(StreamId, Recorded);
-                if (sharedSession)
-                    foreach (var e in stream.Events)
-                        Metadata.ApplyTo(e);
-            }
+                foreach (var e in target.Events.Append(StreamId, Recorded).Events)
+                    Metadata.ApplyTo(e);
             foreach (var (id, timer) in Timers)
             {
                 if (timer is null)

@@ -32,7 +32,7 @@ public sealed record TransitionMetadata(string? CorrelationId, string? Causation
         session.SetHeader(MessageHeadersNames.MessageType, MessageType);
     }
 
-    /// <summary>On one event appended to a session other transitions share (a group commit).</summary>
+    /// <summary>On one event, whatever session appends it (one that other transitions share, in a group commit).</summary>
     public void ApplyTo(IEvent e)
     {
         e.CorrelationId = CorrelationId;
