@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Marten;
@@ -129,7 +130,7 @@ public static class ChainVerifier
     /// </summary>
     sealed class RunningChain
     {
-        string _previous = HashChain.Genesis;
+        ReadOnlyMemory<byte> _previous = HashChain.GenesisUtf8;
         int _hashVersion = 1;
         int _events;
         (long Version, string Problem)? _broken;
@@ -147,7 +148,7 @@ public static class ChainVerifier
             if (Problem(e, _previous, ref _hashVersion) is { } problem)
                 _broken = (e.Version, problem);
             else
-                _previous = e.Header(HashChain.HashHeader)!;
+                _previous = e.Utf8Chain.Hash!.Value;
         }
 
         public ChainVerdict Verdict(Guid streamId) => _broken is { } broken
@@ -160,11 +161,11 @@ public static class ChainVerifier
     /// its own, written past the listener, so with no hash): no history, so no chain. An event of a history turned into
     /// one still breaks its stream's chain (a version missing) or the ledger (its recorded hash).
     /// </summary>
-    public static bool IsTombstone(StoredEvent e) => e.Type == "tombstone" && e.Chain.Hash is null;
+    public static bool IsTombstone(StoredEvent e) => e.Type == "tombstone" && e.Utf8Chain.Hash is null;
 
     public static ChainVerdict Verify(Guid streamId, IReadOnlyList<StoredEvent> events)
     {
-        var previous = HashChain.Genesis;
+        var previous = HashChain.GenesisUtf8;
         long expectedVersion = 0;
         var hashVersion = 1;
         foreach (var e in events)
@@ -176,7 +177,7 @@ public static class ChainVerifier
                     : $"event {e.Version} appears where event {expectedVersion} should be: inserted or reordered");
             if (Problem(e, previous, ref hashVersion) is { } problem)
                 return Broken(e.Version, problem);
-            previous = e.Header(HashChain.HashHeader)!;
+            previous = e.Utf8Chain.Hash!.Value;
         }
         return ChainVerdict.Clean(streamId, events.Count);
 
@@ -184,17 +185,18 @@ public static class ChainVerifier
     }
 
     /// <summary>Why one event does not fit the chain after <paramref name="previous"/>, or null when it does.</summary>
-    static string? Problem(StoredEvent e, string previous, ref int hashVersion)
+    static string? Problem(StoredEvent e, ReadOnlyMemory<byte> previous, ref int hashVersion)
     {
-        var hash = e.Header(HashChain.HashHeader);
-        if (hash is null)
+        // The chain's headers as the row's own UTF-8: compared and hashed with no text made.
+        var chain = e.Utf8Chain;
+        if (chain.Hash is not { } hash)
             return $"event {e.Version} carries no hash: written outside the orchestrator, or its headers were removed";
-        if (e.Header(HashChain.PreviousHashHeader) != previous)
+        if (chain.Previous is not { } claimed || !claimed.Span.SequenceEqual(previous.Span))
             return $"event {e.Version} does not chain to event {e.Version - 1}: an event before it was inserted, deleted or reordered";
-        var version = e.Header(HashChain.VersionHeader) switch
+        var version = chain.Version switch
         {
             null => 1,
-            "2" => 2,
+            { } v when v.Span.SequenceEqual("2"u8) => 2,
             _ => 0,
         };
         if (version == 0)
@@ -203,14 +205,14 @@ public static class ChainVerifier
             return $"event {e.Version} claims hash version 1 after events of version 2: its headers were altered to hide a change";
         hashVersion = version;
         if (version == 1)
-            return HashChain.Compute(previous, e.StreamId, e.Version, e.Type, e.DataJson) == hash
+            return HashChain.Compute(Encoding.UTF8.GetString(previous.Span), e.StreamId, e.Version, e.Type, e.DataJson) == Encoding.UTF8.GetString(hash.Span)
                 ? null
                 : $"event {e.Version} ({e.Type}) does not match its hash: its content was altered";
         try
         {
-            if (HashChain.MatchesV2(previous, e, hash))
+            if (HashChain.MatchesV2(previous.Span, e, hash.Span))
                 return null;
-            if (e.IsArchived && HashChain.MatchesV2(previous, e with { IsArchived = false }, hash))
+            if (e.IsArchived && HashChain.MatchesV2(previous.Span, e with { IsArchived = false }, hash.Span))
                 return $"event {e.Version} ({e.Type}) was marked archived after it was written: hidden from replay and history";
             return $"event {e.Version} ({e.Type}) does not match its hash: its content was altered (data, type, time, principal, correlation, causation or archived flag)";
         }

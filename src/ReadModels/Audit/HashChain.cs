@@ -37,23 +37,40 @@ public static class HashChain
     public static string ComputeV2(string previousHash, StoredEvent e)
     {
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        HashV2(previousHash, e, hash);
+        HashV2(Encoding.UTF8.GetBytes(previousHash), e, hash);
         return Convert.ToHexStringLower(hash);
     }
 
+    /// <summary>What the first event of a stream chains to, as UTF-8.</summary>
+    public static ReadOnlyMemory<byte> GenesisUtf8 { get; } = Encoding.UTF8.GetBytes(Genesis);
+
     /// <summary>Whether <paramref name="hexHash"/> is the hash of version 2 of <paramref name="e"/> (no text made: verify's cost).</summary>
-    public static bool MatchesV2(string previousHash, StoredEvent e, string hexHash)
+    public static bool MatchesV2(string previousHash, StoredEvent e, string hexHash) =>
+        MatchesV2(Encoding.UTF8.GetBytes(previousHash), e, Encoding.UTF8.GetBytes(hexHash));
+
+    /// <summary>
+    /// <see cref="MatchesV2(string, StoredEvent, string)"/> over the UTF-8 of the previous hash and of the recorded one,
+    /// as verify reads them from a row's headers.
+    /// </summary>
+    public static bool MatchesV2(ReadOnlySpan<byte> previousHash, StoredEvent e, ReadOnlySpan<byte> hexHash)
     {
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         HashV2(previousHash, e, hash);
-        Span<byte> expected = stackalloc byte[SHA256.HashSizeInBytes];
         // Lower-case hex only, as the chain writes it: any other spelling of the same bytes is not the recorded hash.
-        return hexHash.Length == 2 * SHA256.HashSizeInBytes && !hexHash.AsSpan().ContainsAnyInRange('A', 'F')
-            && Convert.FromHexString(hexHash, expected, out _, out var written) == System.Buffers.OperationStatus.Done
-            && written == expected.Length && hash.SequenceEqual(expected);
+        if (hexHash.Length != 2 * hash.Length)
+            return false;
+        for (var i = 0; i < hash.Length; i++)
+            if (hexHash[2 * i] != LowerHex[hash[i] >> 4] || hexHash[2 * i + 1] != LowerHex[hash[i] & 0xF])
+                return false;
+        return true;
     }
 
-    static void HashV2(string previousHash, StoredEvent e, Span<byte> hash)
+    static ReadOnlySpan<byte> LowerHex => "0123456789abcdef"u8;
+
+    /// <summary>What a JSON string must escape (RFC 8785): controls, the quote and the backslash.</summary>
+    static readonly SearchValues<byte> Escaped = SearchValues.Create([.. Enumerable.Range(0, 0x20).Select(b => (byte)b), (byte)'"', (byte)'\\']);
+
+    static void HashV2(ReadOnlySpan<byte> previousHash, StoredEvent e, Span<byte> hash)
     {
         // The same bytes as the UTF-8 of InputV2, written without building its text: verify's and the writer's cost.
         var b = _input ??= new ArrayBufferWriter<byte>(4096);
@@ -69,12 +86,20 @@ public static class HashChain
         else
             JcsUtf8.Write(e.DataJson, b, exact: true);
         b.Write(",\"headers\":"u8);
-        if (e.CanonicalHeaders is { } headers)
-            b.Write(headers);
+        if (e.HeadersUtf8 is { } headers)
+            JcsUtf8.Write(headers, b, exact: true, skipChainHeaders: true);
         else
             HeadersUtf8(e.HeadersJson, b);
         b.Write(",\"previousHash\":"u8);
-        NullableUtf8(previousHash, b);
+        // A hash as the chain writes it needs no escape: copied as it is; anything else is written as a JSON string.
+        if (previousHash.ContainsAny(Escaped))
+            JcsUtf8.WriteString(Encoding.UTF8.GetString(previousHash), b);
+        else
+        {
+            b.Write("\""u8);
+            b.Write(previousHash);
+            b.Write("\""u8);
+        }
         b.Write(",\"streamId\":\""u8);
         var span = b.GetSpan(64);
         e.StreamId.TryFormat(span, out var written, "D");
@@ -136,14 +161,6 @@ public static class HashChain
             b.Write("null"u8);
         else
             JcsUtf8.WriteString(value, b);
-    }
-
-    /// <summary>A headers object in RFC 8785 form without <c>hash</c> and <c>previous-hash</c>, as UTF-8.</summary>
-    internal static byte[] CanonicalHeaders(JsonElement headers)
-    {
-        var b = new ArrayBufferWriter<byte>(256);
-        JcsUtf8.WriteObject(headers, b, exact: true, skipChainHeaders: true);
-        return b.WrittenSpan.ToArray();
     }
 
     static void HeadersUtf8(string? headersJson, ArrayBufferWriter<byte> b)

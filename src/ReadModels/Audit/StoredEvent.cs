@@ -42,12 +42,37 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
     /// <summary>The data as UTF-8 when the row was read so, else null.</summary>
     internal byte[]? DataUtf8 => _dataUtf8;
 
+    /// <summary>The headers as UTF-8 when the row was read so, else null.</summary>
+    internal byte[]? HeadersUtf8 => _headersUtf8;
+
     (string? Hash, string? Previous, string? Version)? _chain;
+    ChainUtf8? _chainUtf8;
 
     /// <summary>The chain's headers (<c>hash</c>, <c>previous-hash</c>, <c>hash-version</c>), read once.</summary>
-    public (string? Hash, string? Previous, string? Version) Chain => _chain ??= _headersUtf8 is not null
-        ? TryReadChain(_headersUtf8, out var chain, out _canonicalHeaders) ? chain : ReadChain(JsonDocument.Parse(_headersUtf8))
-        : ReadChain(HeadersJson is { } json ? JsonDocument.Parse(json) : null);
+    public (string? Hash, string? Previous, string? Version) Chain => _chain ??= Utf8Chain is { FromText: false } plain
+        ? (Text(plain.Hash), Text(plain.Previous), Text(plain.Version))
+        : _chain ?? ReadTextChain();
+
+    (string?, string?, string?) ReadTextChain() =>
+        ReadChain(_headersUtf8 is not null ? JsonDocument.Parse(_headersUtf8) : HeadersJson is { } json ? JsonDocument.Parse(json) : null);
+
+    /// <summary>
+    /// The chain's headers as UTF-8, what verify compares and hashes: slices of the row's own bytes when a reader pass
+    /// finds them plainly written (no text made), else the UTF-8 of <see cref="Chain"/>.
+    /// </summary>
+    internal ChainUtf8 Utf8Chain => _chainUtf8 ??= (_headersUtf8 is not null ? TryReadChain(_headersUtf8) : null)
+        ?? FromStrings(_chain ??= ReadTextChain());
+
+    /// <summary>The chain's three headers as UTF-8 (null: absent); <see cref="FromText"/> when they had to be read as text.</summary>
+    internal sealed record ChainUtf8(ReadOnlyMemory<byte>? Hash, ReadOnlyMemory<byte>? Previous, ReadOnlyMemory<byte>? Version, bool FromText);
+
+    static ChainUtf8 FromStrings((string? Hash, string? Previous, string? Version) chain) =>
+        new(Utf8(chain.Hash), Utf8(chain.Previous), Utf8(chain.Version), FromText: true);
+
+    // Typed: a null array would convert to an empty memory, not to null.
+    static ReadOnlyMemory<byte>? Utf8(string? text) => text is null ? (ReadOnlyMemory<byte>?)null : Encoding.UTF8.GetBytes(text);
+
+    static string? Text(ReadOnlyMemory<byte>? utf8) => utf8 is { } bytes ? Encoding.UTF8.GetString(bytes.Span) : null;
 
     /// <summary>The value of a header as text (a string's value, else its JSON), or null when absent.</summary>
     public string? Header(string name) => name switch
@@ -57,8 +82,6 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
         HashChain.VersionHeader => Chain.Version,
         _ => Read(HeadersJson, name),
     };
-
-    byte[]? _canonicalHeaders;
 
     /// <summary>A copy (<c>with</c>) parses its own columns again: a changed one must not keep the original's chain.</summary>
     StoredEvent(StoredEvent original)
@@ -77,31 +100,22 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
     public override int GetHashCode() => HashCode.Combine(Sequence, StreamId, Version, Type, Timestamp, HeadersJson, DataJson);
 
     /// <summary>
-    /// The headers in RFC 8785 form without the chain's own two (what the hash of version 2 covers), written while the
-    /// chain was read, so verify parses the headers once; null when not written (then the hash writes them itself).
+    /// The chain's headers, where they lie in the UTF-8 <paramref name="headers"/>, read by one reader pass with no
+    /// document built and no text made; null when a chain header is escaped, is neither a string nor a number, or the
+    /// headers are not one well-formed object (then <see cref="ReadChain"/> reads them as text).
     /// </summary>
-    internal byte[]? CanonicalHeaders => _canonicalHeaders;
-
-    /// <summary>
-    /// The chain's headers (their values as <see cref="Header"/> gives them) and the rest of the headers object in
-    /// canonical form, read from UTF-8 by a reader and <see cref="JcsUtf8.TryCanonical"/>, with no document built; false
-    /// when the one-pass form does not apply or a chain header is not a plain string or number (then
-    /// <see cref="ReadChain"/> reads them).
-    /// </summary>
-    static bool TryReadChain(ReadOnlySpan<byte> headers, out (string? Hash, string? Previous, string? Version) chain,
-        out byte[]? canonical)
+    static ChainUtf8? TryReadChain(byte[] headers)
     {
-        chain = default;
-        canonical = null;
+        ReadOnlyMemory<byte>? hash = null, previous = null, version = null;
         try
         {
             var reader = new Utf8JsonReader(headers);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-                return false;
+                return null;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (reader.ValueIsEscaped)
-                    return false;
+                    return null;
                 var which = reader.ValueSpan.SequenceEqual("hash"u8) ? 1
                     : reader.ValueSpan.SequenceEqual("previous-hash"u8) ? 2
                     : reader.ValueSpan.SequenceEqual("hash-version"u8) ? 3 : 0;
@@ -112,25 +126,25 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
                     continue;
                 }
                 if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Number) || reader.ValueIsEscaped)
-                    return false;
-                // A later duplicate wins, as JsonElement.TryGetProperty finds it.
-                var value = Encoding.UTF8.GetString(reader.ValueSpan);
-                chain = which switch
+                    return null;
+                // A string's value starts after its quote. A later duplicate wins, as JsonElement.TryGetProperty finds it.
+                var start = (int)reader.TokenStartIndex + (reader.TokenType == JsonTokenType.String ? 1 : 0);
+                ReadOnlyMemory<byte> value = headers.AsMemory(start, reader.ValueSpan.Length);
+                _ = which switch
                 {
-                    1 => chain with { Hash = value },
-                    2 => chain with { Previous = value },
-                    _ => chain with { Version = value },
+                    1 => hash = value,
+                    2 => previous = value,
+                    _ => version = value,
                 };
             }
             if (reader.Read())
-                return false;
+                return null;
         }
         catch (JsonException)
         {
-            return false;
+            return null;
         }
-        canonical = JcsUtf8.TryCanonical(headers, skipChainHeaders: true);
-        return canonical is not null;
+        return new ChainUtf8(hash, previous, version, FromText: false);
     }
 
     (string?, string?, string?) ReadChain(JsonDocument? document)
@@ -138,17 +152,6 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
         if (document is null)
             return (null, null, null);
         using var headers = document;
-        if (headers.RootElement.ValueKind == JsonValueKind.Object)
-        {
-            try
-            {
-                _canonicalHeaders = HashChain.CanonicalHeaders(headers.RootElement);
-            }
-            catch (Exception e) when (e is InexactNumberException or InvalidOperationException or JsonException)
-            {
-                // The hash meets the same problem and says what it is.
-            }
-        }
         return (Text(headers.RootElement, HashChain.HashHeader), Text(headers.RootElement, HashChain.PreviousHashHeader),
             Text(headers.RootElement, HashChain.VersionHeader));
     }
