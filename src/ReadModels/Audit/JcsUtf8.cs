@@ -47,17 +47,6 @@ public static class JcsUtf8
     [ThreadStatic]
     static ArrayBufferWriter<byte>? _fast;
 
-    /// <summary>
-    /// The canonical form of <paramref name="json"/> as a new array when the one-pass form applies (see
-    /// <see cref="Write(ReadOnlyMemory{byte}, ArrayBufferWriter{byte}, bool, bool)"/>), else null.
-    /// </summary>
-    internal static byte[]? TryCanonical(ReadOnlySpan<byte> json, bool skipChainHeaders)
-    {
-        var fast = _fast ??= new ArrayBufferWriter<byte>(4096);
-        fast.ResetWrittenCount();
-        return TryWritePlain(json, fast, skipChainHeaders) ? fast.WrittenSpan.ToArray() : null;
-    }
-
     /// <summary>One member of an object being sorted: where its name and its value lie in the text.</summary>
     readonly record struct Member(int NameStart, int NameLength, int ValueStart, int ValueEnd, bool Nested);
 

@@ -129,13 +129,13 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
                     return null;
                 // A string's value starts after its quote. A later duplicate wins, as JsonElement.TryGetProperty finds it.
                 var start = (int)reader.TokenStartIndex + (reader.TokenType == JsonTokenType.String ? 1 : 0);
-                ReadOnlyMemory<byte> value = headers.AsMemory(start, reader.ValueSpan.Length);
-                _ = which switch
-                {
-                    1 => hash = value,
-                    2 => previous = value,
-                    _ => version = value,
-                };
+                var value = headers.AsMemory(start, reader.ValueSpan.Length);
+                if (which == 1)
+                    hash = value;
+                else if (which == 2)
+                    previous = value;
+                else
+                    version = value;
             }
             if (reader.Read())
                 return null;

@@ -46,7 +46,7 @@ public sealed class GroupCommitter(IDocumentStore store, IOptions<GroupCommitOpt
     public bool Enabled => options.Value.Enabled;
 
     /// <summary>Commits what <paramref name="stage"/> stages on a session, with whatever other transitions are ready.</summary>
-    public Task Commit(Action<IDocumentSession> stage)
+    public async Task Commit(Action<IDocumentSession> stage)
     {
         var member = new Member(stage);
         bool lead;
@@ -57,13 +57,18 @@ public sealed class GroupCommitter(IDocumentStore store, IOptions<GroupCommitOpt
             if (lead)
                 _committing++;
         }
+        // The transition that finds a committer free commits itself and whoever waits, on its own flow: no hop to
+        // another thread, which a busy thread pool can hold up for seconds.
         if (lead)
-            _ = Task.Run(Lead);
-        return member.Done.Task;
+            await Lead(member);
+        await member.Done.Task;
     }
 
-    /// <summary>Commits groups until nobody waits.</summary>
-    async Task Lead()
+    /// <summary>
+    /// Commits groups until nobody waits; once <paramref name="own"/> is committed and others still wait, hands them to
+    /// a leader of their own, so this input is not held up by theirs.
+    /// </summary>
+    async Task Lead(Member? own)
     {
         while (true)
         {
@@ -79,6 +84,20 @@ public sealed class GroupCommitter(IDocumentStore store, IOptions<GroupCommitOpt
                 }
             }
             await CommitGroup(group);
+            if (own is { Done.Task.IsCompleted: true })
+            {
+                lock (_gate)
+                {
+                    if (_waiting.Count == 0)
+                    {
+                        _committing--;
+                        return;
+                    }
+                }
+                // The committer's place goes to the new leader.
+                _ = Task.Run(() => Lead(null));
+                return;
+            }
         }
     }
 
