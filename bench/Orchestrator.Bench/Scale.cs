@@ -72,18 +72,22 @@ public static class Scale
             var vms = OneGiBVms().Take(migrations).ToArray();
             var completion = (int)Math.Ceiling(timeFactor * 4);
             var clock = Stopwatch.StartNew();
-            var sampler = new Sampler(postgres, schema, connection, serve.Id, [.. workerProcesses.Select(w => w.Id)], new Uri($"http://127.0.0.1:{metricsPort}/metrics"));
+            var sent = new List<Guid>(migrations);
+            var sampler = new Sampler(sent, postgres, schema, connection, serve.Id, [.. workerProcesses.Select(w => w.Id)], new Uri($"http://127.0.0.1:{metricsPort}/metrics"));
             var sampling = sampler.Run(migrations);
             for (var i = 0; i < migrations; i++)
             {
+                var migrationId = Guid.NewGuid();
                 var body = JsonSerializer.Serialize(new
                 {
-                    migrationId = Guid.NewGuid(), vmId = vms[i], sourceHost = hosts[i % HostCount],
+                    migrationId, vmId = vms[i], sourceHost = hosts[i % HostCount],
                     targetHost = hosts[i % HostCount / perWorker * perWorker + (i % HostCount + 1) % perWorker], hypervisor = HypervisorKinds.Sim,
                     strategy = MigrationStrategies.PreCopy, requestedBy = "bench-scale", policy = new { completionTimeoutSecondsPerGiB = completion },
                 });
                 await channel.BasicPublishAsync(QueueNames.StartMigration, string.Empty, mandatory: false,
                     new BasicProperties { ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent }, Encoding.UTF8.GetBytes(body));
+                lock (sent)
+                    sent.Add(migrationId);
                 var due = TimeSpan.FromSeconds((i + 1) / startsPerSecond);
                 if (due > clock.Elapsed)
                     await Task.Delay(due - clock.Elapsed);
@@ -140,7 +144,7 @@ public static class Scale
     }
 
     /// <summary>Once a second, until every migration has ended: what the figures are made of.</summary>
-    sealed class Sampler(string postgres, string schema, IConnection rabbit, int servePid, int[] workerPids, Uri metrics)
+    sealed class Sampler(List<Guid> sent, string postgres, string schema, IConnection rabbit, int servePid, int[] workerPids, Uri metrics)
     {
         static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
         double _backloggedSeconds;
@@ -179,6 +183,7 @@ public static class Scale
                 {
                     Lost = migrations - known;
                     Console.Error.WriteLine($"    scale: {Lost} StartMigration commands never became a migration");
+                    await Trace(database);
                     break;
                 }
                 if (known != ended)
@@ -220,6 +225,50 @@ public static class Scale
                 if (++samples % 30 == 0)
                     Console.Error.WriteLine($"    scale, {samples} s: {ended} ended, {MaxInFlight} in flight at most, saga backlog at most {MaxBacklog}");
             }
+        }
+
+        /// <summary>
+        /// Where the lost commands got to, before the schema and the virtual host go: for the first few, whether the saga,
+        /// the stream, an inbox record or a dead letter has them; and what the intake's and the saga's error and skipped
+        /// queues hold.
+        /// </summary>
+        async Task Trace(NpgsqlConnection database)
+        {
+            Guid[] ids;
+            lock (sent)
+                ids = [.. sent];
+            await using var missing = new NpgsqlCommand(
+                $"select id from unnest($1::uuid[]) as id where not exists (select 1 from {schema}.mt_doc_migrationsummary s where s.id = id) limit 5", database);
+            missing.Parameters.Add(new NpgsqlParameter { Value = ids });
+            var lost = new List<Guid>();
+            await using (var reader = await missing.ExecuteReaderAsync())
+                while (await reader.ReadAsync())
+                    lost.Add(reader.GetGuid(0));
+            foreach (var id in lost)
+            {
+                await using var state = new NpgsqlCommand(
+                    $"select (select data ->> 'CurrentState' from {schema}.mt_doc_migrationstate where id = $1), "
+                    + $"(select version from {schema}.mt_streams where id = $1), "
+                    + $"(select count(*) from {schema}.mt_doc_deadletter where data ->> 'MigrationId' = $1::text)", database);
+                state.Parameters.Add(new NpgsqlParameter { Value = id });
+                await using var reader = await state.ExecuteReaderAsync();
+                await reader.ReadAsync();
+                Console.Error.WriteLine($"    scale: lost {id}: saga state {(reader.IsDBNull(0) ? "none" : reader.GetString(0))}, "
+                    + $"stream version {(reader.IsDBNull(1) ? "none" : reader.GetInt64(1))}, dead letters {reader.GetInt64(2)}");
+            }
+            foreach (var queue in new[] { QueueNames.StartMigration, QueueNames.MigrationSaga })
+                foreach (var suffix in new[] { "_error", "_skipped" })
+                {
+                    try
+                    {
+                        await using var probe = await rabbit.CreateChannelAsync();
+                        Console.Error.WriteLine($"    scale: {queue}{suffix} holds {(await probe.QueueDeclarePassiveAsync(queue + suffix)).MessageCount} messages");
+                    }
+                    catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+                    {
+                        // No such queue: nothing went there.
+                    }
+                }
         }
 
         /// <summary>The count of serve's <c>total</c> transition stage, from its Prometheus text; null while it does not answer.</summary>
