@@ -10,9 +10,10 @@ namespace Orchestrator.Workflows.Tests;
 [Trait("Category", "Integration")]
 public sealed class When_a_worker_does_not_answer
 {
-    // The prepare timeout bounds the source's pre-flight answer too: at 500 ms a machine busy with the whole suite once
-    // let it expire first, and a migration ended Rejected before it reached the step its test is about.
-    static Task<InMemoryOrchestrator> Start(Action<SimOptions>? sim = null, int prepareMs = 2000, TimeSpan? heartbeat = null) =>
+    // The prepare timeout bounds the source's pre-flight answer too: at 500 ms, and later at 2 s, a machine busy with the
+    // whole suite (this class's first test also pays for the JIT) let it expire first, and a migration ended Rejected
+    // before it reached the step its test is about.
+    static Task<InMemoryOrchestrator> Start(Action<SimOptions>? sim = null, int prepareMs = 5000, TimeSpan? heartbeat = null) =>
         InMemoryOrchestrator.StartAsync(sim, timeouts: timeouts =>
         {
             timeouts.Prepare = TimeSpan.FromMilliseconds(prepareMs);
