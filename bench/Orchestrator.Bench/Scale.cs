@@ -229,8 +229,7 @@ public static class Scale
 
         /// <summary>
         /// Where the lost commands got to, before the schema and the virtual host go: for the first few, whether the saga,
-        /// the stream, an inbox record or a dead letter has them; and what the intake's and the saga's error and skipped
-        /// queues hold.
+        /// the stream or a dead letter has them; and what the intake's and the saga's error and skipped queues hold.
         /// </summary>
         async Task Trace(NpgsqlConnection database)
         {
@@ -238,7 +237,7 @@ public static class Scale
             lock (sent)
                 ids = [.. sent];
             await using var missing = new NpgsqlCommand(
-                $"select id from unnest($1::uuid[]) as id where not exists (select 1 from {schema}.mt_doc_migrationsummary s where s.id = id) limit 5", database);
+                $"select sent.id from unnest($1::uuid[]) as sent(id) where not exists (select 1 from {schema}.mt_doc_migrationsummary s where s.id = sent.id) limit 5", database);
             missing.Parameters.Add(new NpgsqlParameter { Value = ids });
             var lost = new List<Guid>();
             await using (var reader = await missing.ExecuteReaderAsync())
