@@ -118,17 +118,19 @@ public static class Scale
     static IEnumerable<string> OneGiBVms() =>
         Enumerable.Range(0, int.MaxValue).Select(i => $"scale-vm-{i}").Where(vm => SimVm.FromId(vm).MemoryBytes == 1L << 30);
 
-    static async Task<bool> Exists(IConnection connection, string queue)
+    static async Task<bool> Exists(IConnection connection, string queue) => await MessageCount(connection, queue) is not null;
+
+    /// <summary>How many messages <paramref name="queue"/> holds, or null when there is no such queue.</summary>
+    static async Task<uint?> MessageCount(IConnection connection, string queue)
     {
         await using var channel = await connection.CreateChannelAsync();
         try
         {
-            await channel.QueueDeclarePassiveAsync(queue);
-            return true;
+            return (await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
         }
         catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
         {
-            return false;
+            return null;
         }
     }
 
@@ -257,17 +259,9 @@ public static class Scale
             }
             foreach (var queue in new[] { QueueNames.StartMigration, QueueNames.MigrationSaga })
                 foreach (var suffix in new[] { "_error", "_skipped" })
-                {
-                    try
-                    {
-                        await using var probe = await rabbit.CreateChannelAsync();
-                        Console.Error.WriteLine($"    scale: {queue}{suffix} holds {(await probe.QueueDeclarePassiveAsync(queue + suffix)).MessageCount} messages");
-                    }
-                    catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
-                    {
-                        // No such queue: nothing went there.
-                    }
-                }
+                    // No such queue: nothing went there.
+                    if (await MessageCount(rabbit, queue + suffix) is { } count)
+                        Console.Error.WriteLine($"    scale: {queue}{suffix} holds {count} messages");
         }
 
         /// <summary>The count of serve's <c>total</c> transition stage, from its Prometheus text; null while it does not answer.</summary>
