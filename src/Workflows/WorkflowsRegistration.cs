@@ -25,7 +25,7 @@ public static class WorkflowsRegistration
         bus.AddHostedService<OutboxDispatcher>();
         bus.AddHostedService<InFlightReconciler>();
         bus.AddSingleton<DeliveredOutboxMessages>();
-        bus.AddSingleton<RefusedQueues>();
+        bus.AddSingleton<QueueStandings>();
         bus.AddSingleton<GroupCommitter>();
         bus.AddConsumer<StartMigrationIntake>(typeof(StartMigrationIntakeDefinition));
         bus.AddConsumer<CancelMigrationIntake>(typeof(CancelMigrationIntakeDefinition));

@@ -21,7 +21,9 @@ namespace Orchestrator.Tests;
 /// other settings, so RabbitMQ answers PRECONDITION_FAILED to each send). The commands for that host are set aside as
 /// dead letters, the migration that needed them ends at once with a reason that names the host and where the VM runs,
 /// and fifty migrations running beside it between healthy hosts all complete. Timeouts are minutes long here: only the
-/// dead letters can end the poisoned migration within the test.
+/// dead letters can end the poisoned migration within the test. The broken queue is only ever tried on the outbox's own
+/// connection: RabbitMQ's refusal closes the channel a send came on, and with the channel all transitions share it would
+/// take their sends in flight along.
 /// </summary>
 [Trait("Category", "Integration")]
 public sealed class When_a_delivery_is_poisoned : IAsyncLifetime
@@ -38,6 +40,9 @@ public sealed class When_a_delivery_is_poisoned : IAsyncLifetime
     IHost _worker = null!;
 
     IDocumentStore Store => _serve.Services.GetRequiredService<IDocumentStore>();
+
+    /// <summary>Every destination the main bus (the channel all transitions share) sent to.</summary>
+    readonly SentTo _sharedChannel = new();
 
     public async ValueTask InitializeAsync()
     {
@@ -58,6 +63,7 @@ public sealed class When_a_delivery_is_poisoned : IAsyncLifetime
         var worker = Host.CreateApplicationBuilder();
         worker.Services.AddBus(_settings, new BusOptions { WorkerHosts = [Source, Healthy], ConfigureSim = sim => sim.RealTimeFactor = 0.001 });
         _worker = worker.Build();
+        _serve.Services.GetRequiredService<IBus>().ConnectSendObserver(_sharedChannel);
         await _serve.StartAsync();
         await _worker.StartAsync();
     }
@@ -91,6 +97,8 @@ public sealed class When_a_delivery_is_poisoned : IAsyncLifetime
         summary.Reason.ShouldNotBeNull().ShouldContain($"could not be delivered to the target host {Broken}");
         summary.Reason.ShouldContain($"the VM runs on its source {Source}");
         summary.RunningOn.ShouldBe(Source);
+        _sharedChannel.Queues.ShouldContain(QueueNames.Worker(HypervisorKinds.Sim, Healthy));
+        _sharedChannel.Queues.ShouldNotContain(QueueNames.Worker(HypervisorKinds.Sim, Broken));
 
         await using var session = Store.QuerySession();
         var letters = await session.Query<DeadLetter>().Where(l => l.MigrationId == poisoned.MigrationId).ToListAsync();
@@ -147,6 +155,24 @@ public sealed class When_a_delivery_is_poisoned : IAsyncLifetime
             .SelectMany(q => new[] { q, q + "_error" }))
             lines.Add($"{queue}: {await amqp.MessageCount(queue)} waiting");
         return string.Join("\n", lines);
+    }
+
+    sealed class SentTo : ISendObserver
+    {
+        readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _queues = new();
+
+        public IReadOnlyCollection<string> Queues => _queues.Keys.ToList();
+
+        public Task PreSend<T>(SendContext<T> context) where T : class
+        {
+            if (context.DestinationAddress?.AbsolutePath.Split('/').LastOrDefault() is { Length: > 0 } queue)
+                _queues[queue] = true;
+            return Task.CompletedTask;
+        }
+
+        public Task PostSend<T>(SendContext<T> context) where T : class => Task.CompletedTask;
+
+        public Task SendFault<T>(SendContext<T> context, Exception exception) where T : class => Task.CompletedTask;
     }
 
     static StartMigration Command(string vm, string target) => new(NewId.NextGuid(), vm, Source, target, HypervisorKinds.Sim,

@@ -15,7 +15,7 @@ namespace Orchestrator.Workflows.Outbox;
 /// idempotent (the saga by its inbox, the workers by design), so a second copy changes nothing.
 /// </summary>
 public sealed class OutboxDispatcher(IDocumentStore store, IBusControl bus, IServiceProvider services, DeliveredOutboxMessages delivered,
-    RefusedQueues refused, ILogger<OutboxDispatcher> logger)
+    QueueStandings queues, ILogger<OutboxDispatcher> logger)
     : BackgroundService
 {
     /// <summary>Where orphans go out: the outbox's own bus when there is one, so a poison's channel error touches nothing else.</summary>
@@ -99,7 +99,7 @@ public sealed class OutboxDispatcher(IDocumentStore store, IBusControl bus, ISer
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(DeliveryTimeout);
                 await OutboxMessages.Deliver(row, Sender, Sender, timeout.Token);
-                refused.Delivered(row.Queue);
+                queues.Delivered(row.Queue);
                 session.Delete(row);
                 deliveredCount++;
                 changed = true;
@@ -112,7 +112,7 @@ public sealed class OutboxDispatcher(IDocumentStore store, IBusControl bus, ISer
                     break;
                 }
                 changed = true;
-                refused.Failed(row.Queue);
+                queues.Failed(row.Queue);
                 row.Attempts++;
                 row.FirstFailedAt ??= now;
                 if (row.Attempts < DeliveryFailures.MaxAttempts)

@@ -18,8 +18,9 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
     ConsumeContext<TMessage> consumeContext,
     ISagaConsumeContextFactory<IDocumentSession, TSaga> factory,
     DeliveredOutboxMessages delivered,
-    RefusedQueues refused,
+    QueueStandings queues,
     IBus bus,
+    IBus outboxBus,
     GroupCommitter committer,
     TransitionMetadata metadata,
     TSaga? prefetched = null)
@@ -223,17 +224,20 @@ public sealed class MartenSagaRepositoryContext<TSaga, TMessage>(
             if (timeout.IsCancellationRequested)
                 break;
             // A queue that refused a message lately: the dispatcher delivers it, on a bus of its own.
-            if (refused.Contains(message.Queue))
+            if (queues.IsRefused(message.Queue))
                 continue;
+            // Through a bus, not this consume context: a send made through the context is awaited with the input, and one
+            // that failed (a poison, or the channel it took down) would fault the input after its commit. The shared
+            // channel only to a queue that took a message already; a queue's first message on the outbox's own bus.
+            var sender = queues.IsProven(message.Queue) ? bus : outboxBus;
             try
             {
-                // Through the bus, not this consume context: a send made through the context is awaited with the input, and
-                // one that failed (a poison, or the channel it took down) would fault the input after its commit.
-                await OutboxMessages.Deliver(message, bus, bus, timeout.Token);
+                await OutboxMessages.Deliver(message, sender, sender, timeout.Token);
+                queues.Delivered(message.Queue);
             }
             catch (Exception) when (!CancellationToken.IsCancellationRequested)
             {
-                refused.Failed(message.Queue);
+                queues.Failed(message.Queue);
                 // The transition is committed and its message stored: the outbox dispatcher delivers it, or sets it
                 // aside as a poison after bounded attempts. The input is done; the other messages still go now.
                 continue;

@@ -1,6 +1,7 @@
 using Marten;
 using MassTransit;
 using MassTransit.Saga;
+using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Workflows.Outbox;
 using Orchestrator.Workflows.Resilience;
 
@@ -15,12 +16,16 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
     IDocumentStore store,
     ISagaConsumeContextFactory<IDocumentSession, TSaga> factory,
     DeliveredOutboxMessages delivered,
-    RefusedQueues refused,
+    QueueStandings queues,
     IBus bus,
+    IServiceProvider services,
     GroupCommitter committer)
     : ISagaRepositoryContextFactory<TSaga>, ILoadSagaRepositoryContextFactory<TSaga>, IQuerySagaRepositoryContextFactory<TSaga>
     where TSaga : class, ISaga
 {
+    /// <summary>Where the first message to a queue goes (see <see cref="QueueStandings"/>): the outbox's own bus, when there is one.</summary>
+    readonly IBus _outboxBus = services.GetService<IOutboxBus>() ?? bus;
+
     public async Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<TSaga, T>> next)
         where T : class
     {
@@ -45,7 +50,7 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
         metadata.ApplyTo(session);
         try
         {
-            await next.Send(new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered, refused, bus, committer, metadata, prefetched));
+            await next.Send(new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered, queues, bus, _outboxBus, committer, metadata, prefetched));
         }
         catch (Exception exception) when (RefusedTransactions.IsRefusedByTheDatabase(exception))
         {
@@ -62,7 +67,7 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
     {
         var metadata = TransitionMetadata.Of(context);
         metadata.ApplyTo(session);
-        var repositoryContext = new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered, refused, bus, committer, metadata);
+        var repositoryContext = new MartenSagaRepositoryContext<TSaga, T>(session, context, factory, delivered, queues, bus, _outboxBus, committer, metadata);
         var instances = await session.Query<TSaga>().Where(query.FilterExpression).ToListAsync(context.CancellationToken);
         await next.Send(new LoadedSagaRepositoryQueryContext<TSaga, T>(repositoryContext, instances));
     }
