@@ -7,7 +7,7 @@
 #                                             orchestrated with a 64 MiB local disk vs without, with TLS vs plain
 #   bench/run.sh saga [migrations]            only saga throughput and step latency, beside the INSERT baseline
 #   bench/run.sh predict                      the predictor's forecasts against sim migrations (no service needed)
-#   bench/run.sh scale [migrations] [--starts-per-second R] [--time-factor F] [--workers W]
+#   bench/run.sh scale [migrations] [--starts-per-second R] [--time-factor F] [--workers W] [--ready-to-run]
 #                                             serve and sim workers as processes with (default) 10,000 migrations in
 #                                             flight: the saga queue's deepest backlog, both processes' peak memory
 set -euo pipefail
@@ -30,4 +30,16 @@ export ORCHESTRATOR_BENCH_TLS=$PWD/.data/tls/bench
 vhost="bench-$(date +%s)-$$"
 infra/vhost.sh create "$vhost"
 export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq%/}/$vhost"
-dotnet run -c Release --project bench/Orchestrator.Bench -- "$@"
+# scale --ready-to-run: serve and the workers from a ReadyToRun publish (compiled ahead of time, as a deployment would
+# publish it), instead of the build's orchestrator.dll that the JIT compiles as it first runs.
+args=()
+for arg in "$@"; do
+  if [[ $arg == --ready-to-run ]]; then
+    dotnet publish src/Orchestrator -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
+      -o .data/bench/ready-to-run --nologo -v quiet -clp:ErrorsOnly
+    export ORCHESTRATOR_BENCH_EXECUTABLE=$PWD/.data/bench/ready-to-run/orchestrator.dll
+  else
+    args+=("$arg")
+  fi
+done
+dotnet run -c Release --project bench/Orchestrator.Bench -- "${args[@]}"

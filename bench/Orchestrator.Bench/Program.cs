@@ -48,7 +48,7 @@ if (args.Length > 0 && args[0] == "scale")
     Console.WriteLine($"    {scale.Migrations} migrations started, {scale.Completed} completed in {scale.Elapsed.TotalSeconds:0} s; the saga applied "
         + $"{scale.BackloggedRate:0} transitions/s while messages waited for it (what 's of work' divides by), "
         + $"{scale.SagaMessagesPerSecond:0} messages/s on average over the whole run, idle stretches included; "
-        + $"{scale.Lost} commands confirmed by the broker never became a migration");
+        + $"{scale.Lost} commands confirmed by the broker never became a migration; serve and workers ran {Scale.Executable}");
     return;
 }
 

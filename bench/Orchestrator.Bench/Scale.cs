@@ -36,6 +36,14 @@ public static class Scale
             : SagaMessagesPerSecond > 0 ? MaxBacklog / SagaMessagesPerSecond : double.PositiveInfinity;
     }
 
+    /// <summary>
+    /// The build's own orchestrator.dll, or the one <c>ORCHESTRATOR_BENCH_EXECUTABLE</c> names (bench/run.sh scale
+    /// --ready-to-run: a ReadyToRun publish, whose code is compiled ahead of time instead of by the JIT as it first runs).
+    /// </summary>
+    public static string Executable => Environment.GetEnvironmentVariable("ORCHESTRATOR_BENCH_EXECUTABLE") is { Length: > 0 } published
+        ? published
+        : Path.Combine(AppContext.BaseDirectory, "orchestrator.dll");
+
     public static async Task<Result> Run(string postgres, string rabbit, int migrations, double startsPerSecond, double timeFactor, int workers)
     {
         var schema = $"bench_scale_{Guid.NewGuid():N}"[..24];
@@ -309,7 +317,7 @@ public static class Scale
         public static Child Start(string name, IReadOnlyDictionary<string, string> environment, params string[] arguments)
         {
             var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "orchestrator.dll"));
+            start.ArgumentList.Add(Executable);
             foreach (var argument in arguments)
                 start.ArgumentList.Add(argument);
             foreach (var (key, value) in environment)
