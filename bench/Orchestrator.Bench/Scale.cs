@@ -6,6 +6,7 @@ using Npgsql;
 using Orchestrator.Contracts;
 using Orchestrator.Workers.Sim;
 using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
 
 namespace Orchestrator.Bench;
 
@@ -71,7 +72,8 @@ public static class Scale
         try
         {
             await using var connection = await new ConnectionFactory { Uri = new Uri(rabbit) }.CreateConnectionAsync();
-            // Confirmed: a command the broker did not take fails here, so one that never becomes a migration is the orchestrator's.
+            // Confirmed and mandatory: a command the broker did not take or could not route fails here, so one that never becomes a
+            // migration is the orchestrator's.
             await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true,
                 publisherConfirmationTrackingEnabled: true));
             await WaitFor(async () => await Exists(connection, QueueNames.StartMigration) && await Exists(connection, QueueNames.Worker("sim", hosts[^1])),
@@ -81,6 +83,7 @@ public static class Scale
             var completion = (int)Math.Ceiling(timeFactor * 4);
             var clock = Stopwatch.StartNew();
             var sent = new List<Guid>(migrations);
+            var unroutable = 0;
             var sampler = new Sampler(sent, postgres, schema, connection, serve.Id, [.. workerProcesses.Select(w => w.Id)], new Uri($"http://127.0.0.1:{metricsPort}/metrics"));
             var sampling = sampler.Run(migrations);
             for (var i = 0; i < migrations; i++)
@@ -92,15 +95,30 @@ public static class Scale
                     targetHost = hosts[i % HostCount / perWorker * perWorker + (i % HostCount + 1) % perWorker], hypervisor = HypervisorKinds.Sim,
                     strategy = MigrationStrategies.PreCopy, requestedBy = "bench-scale", policy = new { completionTimeoutSecondsPerGiB = completion },
                 });
-                await channel.BasicPublishAsync(QueueNames.StartMigration, string.Empty, mandatory: false,
-                    new BasicProperties { ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent }, Encoding.UTF8.GetBytes(body));
+                // Mandatory: the intake's queue can exist a moment before MassTransit binds its exchange to it, and the broker
+                // confirms a message it could route nowhere. Returned, it is sent again, and counted.
+                while (true)
+                {
+                    try
+                    {
+                        await channel.BasicPublishAsync(QueueNames.StartMigration, string.Empty, mandatory: true,
+                            new BasicProperties { ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent }, Encoding.UTF8.GetBytes(body));
+                        break;
+                    }
+                    catch (PublishException returned) when (returned.IsReturn)
+                    {
+                        unroutable++;
+                        await Task.Delay(50);
+                    }
+                }
                 lock (sent)
                     sent.Add(migrationId);
                 var due = TimeSpan.FromSeconds((i + 1) / startsPerSecond);
                 if (due > clock.Elapsed)
                     await Task.Delay(due - clock.Elapsed);
             }
-            Console.Error.WriteLine($"    scale: {migrations} StartMigration commands sent in {clock.Elapsed.TotalSeconds:0} s");
+            Console.Error.WriteLine($"    scale: {migrations} StartMigration commands sent in {clock.Elapsed.TotalSeconds:0} s; "
+                + $"{unroutable} came back unroutable (the intake's exchange not yet bound to its queue) and were sent again");
             sampler.AllSent = true;
             await sampling;
             return new Result(migrations, sampler.MaxInFlight, sampler.MaxBacklog, sampler.SagaMessages / clock.Elapsed.TotalSeconds, sampler.BackloggedRate,

@@ -10,7 +10,7 @@ Needs only pika (Debian: python3-pika) and the published contract (docs/integrat
     start_migration.py --amqp amqp://user:pass@host:5672/vhost --vm vm-42 --source host-a --target host-b
 
 Exit code: 0 the migration completed; 1 it ended otherwise (failed, rolled back, cancelled, rejected);
-2 no outcome before --timeout seconds.
+2 no outcome before --timeout seconds, or no queue took the command (no orchestrator on that virtual host).
 """
 
 import argparse
@@ -21,6 +21,7 @@ import time
 import uuid
 
 import pika
+import pika.exceptions
 
 EVENTS_EXCHANGE = "orchestrator.events"
 START_EXCHANGE = "orchestrator.start-migration"
@@ -51,7 +52,8 @@ def main():
     queue = channel.queue_declare(queue="", exclusive=True, auto_delete=True).method.queue
     channel.queue_bind(queue=queue, exchange=EVENTS_EXCHANGE, routing_key="migration.#")
 
-    # 2. The command, with publisher confirms: basic_publish raises if RabbitMQ does not take it.
+    # 2. The command, with publisher confirms and mandatory: basic_publish raises if RabbitMQ does not take it, or takes it
+    #    and can route it nowhere (no orchestrator ever declared its intake in this virtual host), instead of dropping it.
     migration_id = str(uuid.uuid4())
     command = {
         "migrationId": migration_id,
@@ -63,8 +65,12 @@ def main():
         "schemaVersion": 1,
     }
     channel.confirm_delivery()
-    channel.basic_publish(exchange=START_EXCHANGE, routing_key="", body=json.dumps(command),
-                          properties=pika.BasicProperties(content_type="application/json", delivery_mode=2))
+    try:
+        channel.basic_publish(exchange=START_EXCHANGE, routing_key="", body=json.dumps(command), mandatory=True,
+                              properties=pika.BasicProperties(content_type="application/json", delivery_mode=2))
+    except pika.exceptions.UnroutableError:
+        print(f"{START_EXCHANGE} routes to no queue: is the orchestrator's serve running on this virtual host?", file=sys.stderr)
+        return 2
     print(f"sent StartMigration {migration_id}: {args.vm} {args.source} -> {args.target}", flush=True)
 
     # 3. CloudEvents, until this migration's outcome.
