@@ -17,8 +17,24 @@ namespace Orchestrator.Bench;
 public static class HistoryThroughput
 {
     public sealed record Result(long Events, int Streams, TimeSpan Seed, TimeSpan Generating, TimeSpan Copying, TimeSpan RawRead, TimeSpan Replay, TimeSpan Verify, int Broken,
-        TimeSpan VerifyCompute, TimeSpan BulkReplay, TimeSpan VerifyRead, CpuTime.Sample RawReadCpu, CpuTime.Sample VerifyCpu, CpuTime.Sample RebuildCpu)
+        TimeSpan VerifyCompute, TimeSpan BulkReplay, TimeSpan VerifyRead, CpuTime.Sample RawReadCpu, CpuTime.Sample VerifyCpu, CpuTime.Sample RebuildCpu,
+        TimeSpan RawReadPasses, TimeSpan VerifyPasses, TimeSpan RebuildPasses)
     {
+        /// <summary>How many of the machine's cores <paramref name="cpu"/> kept busy over <paramref name="passes"/> (its three passes' wall time).</summary>
+        public static double CoresBusy(CpuTime.Sample cpu, TimeSpan passes) => (cpu.Process + cpu.Postgres) / passes;
+
+        /// <summary>
+        /// The highest ratio to the raw read that a pass using <paramref name="cpu"/> per event could reach on this
+        /// machine's cores, each kept busy all the time: its CPU per event spread over every core, against the raw read's
+        /// best time per event.
+        /// </summary>
+        public double CeilingRatio(CpuTime.Sample cpu)
+        {
+            var (process, postgres) = MicrosecondsPerEvent(cpu);
+            var fastest = (process + postgres) / Environment.ProcessorCount;
+            return fastest <= 0 ? double.NaN : RawRead.TotalMicroseconds / Events / fastest;
+        }
+
         /// <summary>CPU per event, this process and PostgreSQL's, over the three passes of <paramref name="cpu"/>.</summary>
         public (double Process, double Postgres) MicrosecondsPerEvent(CpuTime.Sample cpu) =>
             (cpu.Process.TotalMicroseconds / 3 / Events, cpu.Postgres.TotalMicroseconds / 3 / Events);
@@ -64,6 +80,7 @@ public static class HistoryThroughput
         // and the verification see.
         await RawRead(store);
         var rawRead = TimeSpan.MaxValue;
+        var rawReadPasses = Stopwatch.StartNew();
         var cpu = CpuTime.Now();
         for (var pass = 0; pass < 3; pass++)
         {
@@ -74,6 +91,7 @@ public static class HistoryThroughput
                 throw new InvalidOperationException($"Read {read} events, seeded {seeded.Events}.");
         }
         var rawReadCpu = CpuTime.Now() - cpu;
+        rawReadPasses.Stop();
 
         clock.Restart();
         using (var daemon = await store.BuildProjectionDaemonAsync())
@@ -89,6 +107,7 @@ public static class HistoryThroughput
 
         // The same summaries in one ordered read, written in bulk: what an operator's rebuild runs.
         var bulkReplay = TimeSpan.MaxValue;
+        var rebuildPasses = Stopwatch.StartNew();
         var rebuildCpu = CpuTime.Now();
         for (var pass = 0; pass < 3; pass++)
         {
@@ -99,9 +118,11 @@ public static class HistoryThroughput
                 throw new InvalidOperationException($"The ordered rebuild wrote {rebuilt} summaries from {seeded.Streams} streams.");
         }
         rebuildCpu = CpuTime.Now() - rebuildCpu;
+        rebuildPasses.Stop();
 
         IReadOnlyList<ChainVerdict> verdicts = [];
         var verify = TimeSpan.MaxValue;
+        var verifyPasses = Stopwatch.StartNew();
         cpu = CpuTime.Now();
         for (var pass = 0; pass < 3; pass++)
         {
@@ -112,13 +133,14 @@ public static class HistoryThroughput
                 throw new InvalidOperationException($"Verified {verdicts.Count} streams, seeded {seeded.Streams}.");
         }
         var verifyCpu = CpuTime.Now() - cpu;
+        verifyPasses.Stop();
 
         var compute = await VerifyCompute(store);
         clock.Restart();
         await VerifyRead(store);
         var verifyRead = clock.Elapsed;
         return new Result(seeded.Events, seeded.Streams, seed, seeded.Generating, seeded.Copying, rawRead, replay, verify, verdicts.Count(v => !v.Intact), compute, bulkReplay,
-            verifyRead, rawReadCpu, verifyCpu, rebuildCpu);
+            verifyRead, rawReadCpu, verifyCpu, rebuildCpu, rawReadPasses.Elapsed, verifyPasses.Elapsed, rebuildPasses.Elapsed);
     }
 
     /// <summary>Every stream's chain re-computed on one thread from rows read beforehand (the fastest of three passes).</summary>

@@ -138,7 +138,7 @@ public sealed class When_the_hash_input_is_written_as_utf8
 
     /// <summary>The same row as <see cref="EventRows.ReadUtf8"/> gives it: headers and data as UTF-8.</summary>
     static StoredEvent Utf8(StoredEvent e) => StoredEvent.FromUtf8(e.Sequence, e.StreamId, e.Version, e.Type, e.Timestamp, e.CorrelationId,
-        e.CausationId, e.IsArchived, e.HeadersJson is { } headers ? Encoding.UTF8.GetBytes(headers) : null, Encoding.UTF8.GetBytes(e.DataJson));
+        e.CausationId, e.IsArchived, e.HeadersJson is { } headers ? (ReadOnlyMemory<byte>?)Encoding.UTF8.GetBytes(headers) : null, Encoding.UTF8.GetBytes(e.DataJson));
 
     static string TextHash(string previous, StoredEvent e) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(HashChain.InputV2(previous, e))));

@@ -23,5 +23,25 @@ public static class EventRows
     public static StoredEvent ReadUtf8(NpgsqlDataReader reader) => StoredEvent.FromUtf8(
         reader.GetInt64(0), reader.GetGuid(1), reader.GetInt64(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4),
         reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetBoolean(7),
-        reader.IsDBNull(8) ? null : reader.GetFieldValue<byte[]>(8), reader.GetFieldValue<byte[]>(9));
+        reader.IsDBNull(8) ? null : (ReadOnlyMemory<byte>?)reader.GetFieldValue<byte[]>(8), reader.GetFieldValue<byte[]>(9));
+
+    /// <summary>
+    /// <see cref="ReadUtf8(NpgsqlDataReader)"/> with the headers and the data copied into <paramref name="arena"/> instead
+    /// of arrays of their own: a pass over every row allocates far less (verify's reader).
+    /// </summary>
+    public static StoredEvent ReadUtf8(NpgsqlDataReader reader, ByteArena arena) => StoredEvent.FromUtf8(
+        reader.GetInt64(0), reader.GetGuid(1), reader.GetInt64(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4),
+        reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetBoolean(7),
+        // Typed: a null converted to a memory would be an empty one.
+        reader.IsDBNull(8) ? null : (ReadOnlyMemory<byte>?)Copy(reader, 8, arena), Copy(reader, 9, arena));
+
+    static ReadOnlyMemory<byte> Copy(NpgsqlDataReader reader, int ordinal, ByteArena arena)
+    {
+        var length = (int)reader.GetBytes(ordinal, 0, null, 0, 0);
+        var (array, offset) = arena.Take(length);
+        var read = reader.GetBytes(ordinal, 0, array, offset, length);
+        if (read != length)
+            throw new InvalidOperationException($"Column {ordinal} gave {read} of its {length} bytes.");
+        return array.AsMemory(offset, length);
+    }
 }

@@ -12,15 +12,16 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
 {
     string? _headersJson = HeadersJson;
     string? _dataJson = DataJson;
-    byte[]? _headersUtf8;
-    byte[]? _dataUtf8;
+    ReadOnlyMemory<byte>? _headersUtf8;
+    ReadOnlyMemory<byte>? _dataUtf8;
 
     /// <summary>
     /// A row read as the UTF-8 PostgreSQL sent (<see cref="EventRows.ReadUtf8"/>): the hash is computed from these bytes,
-    /// and the text of <see cref="HeadersJson"/> and <see cref="DataJson"/> is made only when asked for.
+    /// and the text of <see cref="HeadersJson"/> and <see cref="DataJson"/> is made only when asked for. The bytes may
+    /// be slices of a buffer the reader reuses once the event has been verified (<see cref="ChainVerifier.VerifyAll"/>).
     /// </summary>
     public static StoredEvent FromUtf8(long sequence, Guid streamId, long version, string type, DateTimeOffset timestamp, string? correlationId,
-        string? causationId, bool isArchived, byte[]? headersUtf8, byte[] dataUtf8) =>
+        string? causationId, bool isArchived, ReadOnlyMemory<byte>? headersUtf8, ReadOnlyMemory<byte> dataUtf8) =>
         new(sequence, streamId, version, type, timestamp, correlationId, causationId, isArchived, null, null!)
         {
             _headersUtf8 = headersUtf8,
@@ -29,21 +30,21 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
 
     public string? HeadersJson
     {
-        get => _headersJson ??= _headersUtf8 is null ? null : Encoding.UTF8.GetString(_headersUtf8);
+        get => _headersJson ??= _headersUtf8 is { } utf8 ? Encoding.UTF8.GetString(utf8.Span) : null;
         init => (_headersJson, _headersUtf8) = (value, null);
     }
 
     public string DataJson
     {
-        get => _dataJson ??= Encoding.UTF8.GetString(_dataUtf8!);
+        get => _dataJson ??= Encoding.UTF8.GetString(_dataUtf8!.Value.Span);
         init => (_dataJson, _dataUtf8) = (value, null);
     }
 
     /// <summary>The data as UTF-8 when the row was read so, else null.</summary>
-    internal byte[]? DataUtf8 => _dataUtf8;
+    internal ReadOnlyMemory<byte>? DataUtf8 => _dataUtf8;
 
     /// <summary>The headers as UTF-8 when the row was read so, else null.</summary>
-    internal byte[]? HeadersUtf8 => _headersUtf8;
+    internal ReadOnlyMemory<byte>? HeadersUtf8 => _headersUtf8;
 
     (string? Hash, string? Previous, string? Version)? _chain;
     ChainUtf8? _chainUtf8;
@@ -54,13 +55,13 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
         : _chain ?? ReadTextChain();
 
     (string?, string?, string?) ReadTextChain() =>
-        ReadChain(_headersUtf8 is not null ? JsonDocument.Parse(_headersUtf8) : HeadersJson is { } json ? JsonDocument.Parse(json) : null);
+        ReadChain(_headersUtf8 is { } utf8 ? JsonDocument.Parse(utf8) : HeadersJson is { } json ? JsonDocument.Parse(json) : null);
 
     /// <summary>
     /// The chain's headers as UTF-8, what verify compares and hashes: slices of the row's own bytes when a reader pass
     /// finds them plainly written (no text made), else the UTF-8 of <see cref="Chain"/>.
     /// </summary>
-    internal ChainUtf8 Utf8Chain => _chainUtf8 ??= (_headersUtf8 is not null ? TryReadChain(_headersUtf8) : null)
+    internal ChainUtf8 Utf8Chain => _chainUtf8 ??= (_headersUtf8 is { } headers ? TryReadChain(headers) : null)
         ?? FromStrings(_chain ??= ReadTextChain());
 
     /// <summary>The chain's three headers as UTF-8 (null: absent); <see cref="FromText"/> when they had to be read as text.</summary>
@@ -104,12 +105,12 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
     /// document built and no text made; null when a chain header is escaped, is neither a string nor a number, or the
     /// headers are not one well-formed object (then <see cref="ReadChain"/> reads them as text).
     /// </summary>
-    static ChainUtf8? TryReadChain(byte[] headers)
+    static ChainUtf8? TryReadChain(ReadOnlyMemory<byte> headers)
     {
         ReadOnlyMemory<byte>? hash = null, previous = null, version = null;
         try
         {
-            var reader = new Utf8JsonReader(headers);
+            var reader = new Utf8JsonReader(headers.Span);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
                 return null;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -129,7 +130,7 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
                     return null;
                 // A string's value starts after its quote. A later duplicate wins, as JsonElement.TryGetProperty finds it.
                 var start = (int)reader.TokenStartIndex + (reader.TokenType == JsonTokenType.String ? 1 : 0);
-                var value = headers.AsMemory(start, reader.ValueSpan.Length);
+                var value = headers.Slice(start, reader.ValueSpan.Length);
                 if (which == 1)
                     hash = value;
                 else if (which == 2)
