@@ -85,11 +85,12 @@ public static class ChainVerifier
                 connection.Open();
                 using var command = new NpgsqlCommand($"select {EventRows.Columns} from {EventRows.Table(store)} e order by e.seq_id", connection);
                 using var reader = command.ExecuteReader();
+                var types = new EventRows.EventTypeNames();
                 while (reader.Read())
                 {
                     var lane = (int)((uint)reader.GetGuid(1).GetHashCode() % (uint)lanes);
                     var batch = batches[lane];
-                    batch.Events.Add(EventRows.ReadUtf8(reader, batch.Arena));
+                    batch.Events.Add(EventRows.ReadUtf8(reader, batch.Arena, types));
                     if (batch.Events.Count == BatchSize)
                     {
                         Write(channels[lane], batch);

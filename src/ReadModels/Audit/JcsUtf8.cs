@@ -222,14 +222,14 @@ public static class JcsUtf8
                 if (!raw.ContainsAny(NeedsText))
                     output.Write(raw);
                 else
-                    WriteText(b => Jcs.WriteString(element.GetString()!, b), output);
+                    WriteEscaped(element.GetString()!, output);
                 break;
             case JsonValueKind.Number:
                 var number = JsonMarshal.GetRawUtf8Value(element);
                 if (IsShortInteger(number) || IsCanonicalDecimal(number))
                     output.Write(number);
                 else
-                    WriteText(b => Jcs.Write(element, b, exact), output);
+                    WriteNumberText(element, output, exact);
                 break;
             case JsonValueKind.True:
                 output.Write("true"u8);
@@ -339,7 +339,7 @@ public static class JcsUtf8
     {
         if (!PlainAscii(value))
         {
-            WriteText(b => Jcs.WriteString(value, b), output);
+            WriteEscaped(value, output);
             return;
         }
         var span = output.GetSpan(value.Length + 2);
@@ -348,6 +348,12 @@ public static class JcsUtf8
         span[value.Length + 1] = (byte)'"';
         output.Advance(value.Length + 2);
     }
+
+    // Apart from its caller: a lambda's captured parameter is allocated on entry to the method that holds it, even where
+    // the lambda is never made (every plain string paid for it).
+    static void WriteEscaped(string value, ArrayBufferWriter<byte> output) => WriteText(b => Jcs.WriteString(value, b), output);
+
+    static void WriteNumberText(JsonElement element, ArrayBufferWriter<byte> output, bool exact) => WriteText(b => Jcs.Write(element, b, exact), output);
 
     static readonly SearchValues<char> NotPlain = SearchValues.Create(
         [.. Enumerable.Range(0, 0x20).Select(c => (char)c), '"', '\\']);

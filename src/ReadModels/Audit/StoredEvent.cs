@@ -65,7 +65,7 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
         ?? FromStrings(_chain ??= ReadTextChain());
 
     /// <summary>The chain's three headers as UTF-8 (null: absent); <see cref="FromText"/> when they had to be read as text.</summary>
-    internal sealed record ChainUtf8(ReadOnlyMemory<byte>? Hash, ReadOnlyMemory<byte>? Previous, ReadOnlyMemory<byte>? Version, bool FromText);
+    internal readonly record struct ChainUtf8(ReadOnlyMemory<byte>? Hash, ReadOnlyMemory<byte>? Previous, ReadOnlyMemory<byte>? Version, bool FromText);
 
     static ChainUtf8 FromStrings((string? Hash, string? Previous, string? Version) chain) =>
         new(Utf8(chain.Hash), Utf8(chain.Previous), Utf8(chain.Version), FromText: true);
