@@ -122,6 +122,21 @@ public sealed class When_the_hash_input_is_written_as_utf8
         HashChain.ComputeV2(HashChain.Genesis, Utf8(e)).ShouldBe(TextHash(HashChain.Genesis, e), "read as UTF-8, as verify reads a row");
     }
 
+    [Theory]
+    [InlineData("plain-1", null)]
+    [InlineData("quoted \"id\"", "back\\slash")]
+    [InlineData("é ü 😀", "tab\there")]
+    [InlineData("", "\u0001 control")]
+    [InlineData("del \u007f", "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b")]
+    public void Should_give_the_hash_of_the_text_form_whatever_the_ids(string correlation, string? causation)
+    {
+        var e = Event("{}", null, correlation, causation);
+
+        HashChain.ComputeV2(HashChain.Genesis, Utf8(e)).ShouldBe(TextHash(HashChain.Genesis, e), "the ids read as UTF-8, as verify reads a row");
+        Utf8(e).CorrelationId.ShouldBe(correlation);
+        Utf8(e).CausationId.ShouldBe(causation);
+    }
+
     [Fact]
     public void Should_refuse_an_inexact_number_as_the_text_form_does()
     {
@@ -136,9 +151,12 @@ public sealed class When_the_hash_input_is_written_as_utf8
         new(7, Guid.Parse("6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"), 3, "pre_copy_round_completed",
             new DateTimeOffset(2026, 12, 5, 16, 30, 1, 123, TimeSpan.Zero).AddTicks(4560), correlation, causation, true, headers, data);
 
-    /// <summary>The same row as <see cref="EventRows.ReadUtf8"/> gives it: headers and data as UTF-8.</summary>
-    static StoredEvent Utf8(StoredEvent e) => StoredEvent.FromUtf8(e.Sequence, e.StreamId, e.Version, e.Type, e.Timestamp, e.CorrelationId,
-        e.CausationId, e.IsArchived, e.HeadersJson is { } headers ? (ReadOnlyMemory<byte>?)Encoding.UTF8.GetBytes(headers) : null, Encoding.UTF8.GetBytes(e.DataJson));
+    /// <summary>The same row as verify's reader gives it: headers, data, correlation and causation ids as UTF-8.</summary>
+    static StoredEvent Utf8(StoredEvent e) => StoredEvent.FromUtf8Row(e.Sequence, e.StreamId, e.Version, e.Type, e.Timestamp, Bytes(e.CorrelationId),
+        Bytes(e.CausationId), e.IsArchived, Bytes(e.HeadersJson), Encoding.UTF8.GetBytes(e.DataJson));
+
+    // Typed: a null array would convert to an empty memory, not to null.
+    static ReadOnlyMemory<byte>? Bytes(string? text) => text is null ? null : (ReadOnlyMemory<byte>?)Encoding.UTF8.GetBytes(text);
 
     static string TextHash(string previous, StoredEvent e) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(HashChain.InputV2(previous, e))));

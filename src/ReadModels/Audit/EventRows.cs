@@ -28,13 +28,15 @@ public static class EventRows
 
     /// <summary>
     /// <see cref="ReadUtf8(NpgsqlDataReader)"/> with the headers and the data copied into <paramref name="arena"/> instead
-    /// of arrays of their own, and the event type one string per name: a pass over every row allocates far less (verify's reader).
+    /// of arrays of their own, the correlation and causation ids too, and the event type one string per name: a pass over every row allocates far less (verify's reader).
     /// </summary>
-    public static StoredEvent ReadUtf8(NpgsqlDataReader reader, ByteArena arena, EventTypeNames types) => StoredEvent.FromUtf8(
+    public static StoredEvent ReadUtf8(NpgsqlDataReader reader, ByteArena arena, EventTypeNames types) => StoredEvent.FromUtf8Row(
         reader.GetInt64(0), reader.GetGuid(1), reader.GetInt64(2), types.Read(reader, 3), reader.GetFieldValue<DateTimeOffset>(4),
-        reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetBoolean(7),
-        // Typed: a null converted to a memory would be an empty one.
-        reader.IsDBNull(8) ? null : (ReadOnlyMemory<byte>?)Copy(reader, 8, arena), Copy(reader, 9, arena));
+        CopyOrNull(reader, 5, arena), CopyOrNull(reader, 6, arena), reader.GetBoolean(7), CopyOrNull(reader, 8, arena), Copy(reader, 9, arena));
+
+    // Typed: a null converted to a memory would be an empty one.
+    static ReadOnlyMemory<byte>? CopyOrNull(NpgsqlDataReader reader, int ordinal, ByteArena arena) =>
+        reader.IsDBNull(ordinal) ? null : (ReadOnlyMemory<byte>?)Copy(reader, ordinal, arena);
 
     static ReadOnlyMemory<byte> Copy(NpgsqlDataReader reader, int ordinal, ByteArena arena)
     {

@@ -77,9 +77,15 @@ public static class HashChain
         b.ResetWrittenCount();
         b.Write(e.IsArchived ? "{\"archived\":true"u8 : "{\"archived\":false"u8);
         b.Write(",\"causationId\":"u8);
-        NullableUtf8(e.CausationId, b);
+        if (e.CausationUtf8 is { } causation)
+            JcsUtf8.WriteString(causation.Span, b);
+        else
+            NullableUtf8(e.CausationId, b);
         b.Write(",\"correlationId\":"u8);
-        NullableUtf8(e.CorrelationId, b);
+        if (e.CorrelationUtf8 is { } correlation)
+            JcsUtf8.WriteString(correlation.Span, b);
+        else
+            NullableUtf8(e.CorrelationId, b);
         b.Write(",\"data\":"u8);
         if (e.DataUtf8 is { } data)
             JcsUtf8.Write(data, b, exact: true);

@@ -349,6 +349,18 @@ public static class JcsUtf8
         output.Advance(value.Length + 2);
     }
 
+    /// <summary>
+    /// <see cref="WriteString(string, ArrayBufferWriter{byte})"/> of the text of the UTF-8 <paramref name="utf8"/>: copied
+    /// as it is when it is printable ASCII with no quote or backslash, else decoded and written as text.
+    /// </summary>
+    public static void WriteString(ReadOnlySpan<byte> utf8, ArrayBufferWriter<byte> output)
+    {
+        if (PlainAsciiName(utf8))
+            WriteQuoted(utf8, output);
+        else
+            WriteString(Encoding.UTF8.GetString(utf8), output);
+    }
+
     // Apart from its caller: a lambda's captured parameter is allocated on entry to the method that holds it, even where
     // the lambda is never made (every plain string paid for it).
     static void WriteEscaped(string value, ArrayBufferWriter<byte> output) => WriteText(b => Jcs.WriteString(value, b), output);

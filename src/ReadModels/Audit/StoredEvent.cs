@@ -14,6 +14,10 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
     string? _dataJson = DataJson;
     ReadOnlyMemory<byte>? _headersUtf8;
     ReadOnlyMemory<byte>? _dataUtf8;
+    string? _correlationId = CorrelationId;
+    string? _causationId = CausationId;
+    ReadOnlyMemory<byte>? _correlationUtf8;
+    ReadOnlyMemory<byte>? _causationUtf8;
 
     /// <summary>
     /// A row read as the UTF-8 PostgreSQL sent (<see cref="EventRows.ReadUtf8"/>): the hash is computed from these bytes,
@@ -27,6 +31,39 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
             _headersUtf8 = headersUtf8,
             _dataUtf8 = dataUtf8,
         };
+
+    /// <summary>
+    /// <see cref="FromUtf8"/> with the correlation and causation ids as UTF-8 too, their text made only when asked for:
+    /// verify's reader, which hashes them as they came.
+    /// </summary>
+    public static StoredEvent FromUtf8Row(long sequence, Guid streamId, long version, string type, DateTimeOffset timestamp,
+        ReadOnlyMemory<byte>? correlationUtf8, ReadOnlyMemory<byte>? causationUtf8, bool isArchived, ReadOnlyMemory<byte>? headersUtf8,
+        ReadOnlyMemory<byte> dataUtf8) =>
+        new(sequence, streamId, version, type, timestamp, null, null, isArchived, null, null!)
+        {
+            _correlationUtf8 = correlationUtf8,
+            _causationUtf8 = causationUtf8,
+            _headersUtf8 = headersUtf8,
+            _dataUtf8 = dataUtf8,
+        };
+
+    public string? CorrelationId
+    {
+        get => _correlationId ??= _correlationUtf8 is { } utf8 ? Encoding.UTF8.GetString(utf8.Span) : null;
+        init => (_correlationId, _correlationUtf8) = (value, null);
+    }
+
+    public string? CausationId
+    {
+        get => _causationId ??= _causationUtf8 is { } utf8 ? Encoding.UTF8.GetString(utf8.Span) : null;
+        init => (_causationId, _causationUtf8) = (value, null);
+    }
+
+    /// <summary>The correlation id as UTF-8 when the row was read so, else null.</summary>
+    internal ReadOnlyMemory<byte>? CorrelationUtf8 => _correlationUtf8;
+
+    /// <summary>The causation id as UTF-8 when the row was read so, else null.</summary>
+    internal ReadOnlyMemory<byte>? CausationUtf8 => _causationUtf8;
 
     public string? HeadersJson
     {
@@ -88,8 +125,10 @@ public sealed record StoredEvent(long Sequence, Guid StreamId, long Version, str
     StoredEvent(StoredEvent original)
     {
         (Sequence, StreamId, Version, Type, Timestamp) = (original.Sequence, original.StreamId, original.Version, original.Type, original.Timestamp);
-        (CorrelationId, CausationId, IsArchived) = (original.CorrelationId, original.CausationId, original.IsArchived);
+        IsArchived = original.IsArchived;
         (_headersJson, _dataJson, _headersUtf8, _dataUtf8) = (original._headersJson, original._dataJson, original._headersUtf8, original._dataUtf8);
+        (_correlationId, _causationId, _correlationUtf8, _causationUtf8) =
+            (original._correlationId, original._causationId, original._correlationUtf8, original._causationUtf8);
     }
 
     /// <summary>Equal when every column is: what was parsed from them and kept is no part of the event.</summary>
