@@ -15,6 +15,8 @@ public static class CpuTime
     {
         public static Sample operator -(Sample a, Sample b) => new(a.Process - b.Process, a.Postgres - b.Postgres, a.RabbitMq - b.RabbitMq);
 
+        public static Sample operator +(Sample a, Sample b) => new(a.Process + b.Process, a.Postgres + b.Postgres, a.RabbitMq + b.RabbitMq);
+
         /// <summary>Every process counted: this one (with whatever it hosts), PostgreSQL's and RabbitMQ's.</summary>
         public TimeSpan Total => Process + Postgres + RabbitMq;
     }

@@ -170,8 +170,7 @@ var (rebuildProcess, rebuildPostgres) = history.MicrosecondsPerEvent(history.Reb
 var (verifyProcess, verifyPostgres) = history.MicrosecondsPerEvent(history.VerifyCpu);
 Console.WriteLine($"    CPU per event: raw read {rawProcess:0.00} µs here + {rawPostgres:0.00} µs PostgreSQL; rebuild {rebuildProcess:0.00} µs + {rebuildPostgres:0.00} µs; verify {verifyProcess:0.00} µs here + {verifyPostgres:0.00} µs PostgreSQL");
 Console.WriteLine($"    cores busy (this process and PostgreSQL, of {Environment.ProcessorCount}): raw read {HistoryThroughput.Result.CoresBusy(history.RawReadCpu, history.RawReadPasses):0.00}, "
-    + $"rebuild {HistoryThroughput.Result.CoresBusy(history.RebuildCpu, history.RebuildPasses):0.00}, verify {HistoryThroughput.Result.CoresBusy(history.VerifyCpu, history.VerifyPasses):0.00}; "
-    + $"with every core busy, their CPU per event bounds the ratio to raw read at: rebuild {history.CeilingRatio(history.RebuildCpu):0.000}, verify {history.CeilingRatio(history.VerifyCpu):0.000}");
+    + $"rebuild {HistoryThroughput.Result.CoresBusy(history.RebuildCpu, history.RebuildPasses):0.00}, verify {HistoryThroughput.Result.CoresBusy(history.VerifyCpu, history.VerifyPasses):0.00}");
 Console.WriteLine($"    verify's read alone (its query and row parsing, no hash): {history.VerifyRead.TotalSeconds:0.00} s = {history.VerifyReadPerSecond:N0} events/s");
 Console.WriteLine($"verify compute (hash chains only, one thread, rows in memory): {history.VerifyComputeMicrosecondsPerEvent:0.00} µs/event; "
     + $"raw read {1e6 / history.RawReadPerSecond:0.00} µs/event");

@@ -127,7 +127,9 @@ public static class JcsUtf8
             var n = 0;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueIsEscaped || !PlainAsciiName(reader.ValueSpan))
+                // A name read with no escape holds no quote, backslash or control (the JSON would not have parsed), so
+                // ASCII is all it takes for its bytes to be its RFC 8785 form, in UTF-16 order.
+                if (reader.ValueIsEscaped || !Ascii.IsValid(reader.ValueSpan))
                     return false;
                 var nameStart = (int)reader.TokenStartIndex + 1;
                 var nameLength = reader.ValueSpan.Length;
