@@ -38,7 +38,8 @@ public static class EventRows
     static ReadOnlyMemory<byte>? CopyOrNull(NpgsqlDataReader reader, int ordinal, ByteArena arena) =>
         reader.IsDBNull(ordinal) ? null : (ReadOnlyMemory<byte>?)Copy(reader, ordinal, arena);
 
-    static ReadOnlyMemory<byte> Copy(NpgsqlDataReader reader, int ordinal, ByteArena arena)
+    /// <summary>The column's bytes (its UTF-8, for text) copied into <paramref name="arena"/>.</summary>
+    public static ReadOnlyMemory<byte> Copy(NpgsqlDataReader reader, int ordinal, ByteArena arena)
     {
         var length = (int)reader.GetBytes(ordinal, 0, null, 0, 0);
         var (array, offset) = arena.Take(length);
