@@ -146,15 +146,23 @@ public sealed partial class QemuDriver
         ITransferObserver observer, int reportedRounds, long transferredAtLastRound, CancellationToken cancellationToken)
     {
         DateTimeOffset? stoppedAt = null;
+        // Whether QEMU said it entered post-copy: a post-copy that began and ended between two queries is still one.
+        var sawPostCopy = false;
         while (true)
         {
             var woke = await WaitForEvent(qmp, events, cancellationToken);
             var info = await QueryMigrate(qmp, cancellationToken);
+            if (info.Status == "completed")
+                // The events QEMU sent before its answer to the query, after the wait had taken the others: whether
+                // post-copy ran is all they can still tell (the passes come from QEMU's own sync count below).
+                while (events.TryRead(out var late))
+                    sawPostCopy |= EnteredPostCopy(late);
             var heldBefore = transfer.HeldPasses.Count;
             foreach (var e in woke)
             {
                 if (e.Name == "STOP")
                     stoppedAt = e.Timestamp;
+                sawPostCopy |= EnteredPostCopy(e);
                 // MIGRATION_PASS n is QEMU's n-th dirty-bitmap sync: pass 1 is the setup, pass n > 1 ends round n - 1.
                 if (e.Name != "MIGRATION_PASS" || !e.Data.TryGetProperty("pass", out var p) || p.GetInt32() - 1 is var round && round <= reportedRounds)
                     continue;
@@ -180,7 +188,7 @@ public sealed partial class QemuDriver
                 && !transfer.PostCopyRequested && info.Status == "active")
                 await StartPostCopy(qmp, transfer, cancellationToken);
 
-            if (info.IsPostCopy && !transfer.PostCopyReported)
+            if ((info.IsPostCopy || sawPostCopy) && !transfer.PostCopyReported)
             {
                 transfer.PostCopyReported = true;
                 var handoverMs = stoppedAt is { } stop ? Math.Max(0, (DateTimeOffset.UtcNow - stop).TotalMilliseconds) : 0;
@@ -203,7 +211,10 @@ public sealed partial class QemuDriver
                     }
                     logger.LogInformation("Migration of {VmId} completed: {Rounds} rounds, downtime {DowntimeMs} ms, total {TotalTimeMs} ms",
                         transfer.VmId, reportedRounds, final.DowntimeMs, final.TotalTimeMs);
-                    if (transfer.PostCopyReported || transfer.PostCopyRequested)
+                    // Post-copy asked for is not post-copy run: QEMU completes as pre-copy when what is left fits the
+                    // downtime before it switches (a VM that stopped dirtying its memory). The orchestrator then hears a
+                    // stop-and-copy and a switchover, as for any converged migration, not a post-copy that never started.
+                    if (transfer.PostCopyReported)
                     {
                         await observer.PostCopyCompleted(transfer.TargetHost, final.RamTransferred, final.PostCopyRequests);
                         return;
@@ -230,6 +241,9 @@ public sealed partial class QemuDriver
             }
         }
     }
+
+    static bool EnteredPostCopy(QmpEvent e) =>
+        e.Name == "MIGRATION" && e.Data.TryGetProperty("status", out var status) && status.GetString() == "postcopy-active";
 
     static async Task ReportHeld(QemuTransfer transfer, ITransferObserver observer)
     {
