@@ -93,25 +93,18 @@ public static class ChainVerifier
                     batch.Events.Add(EventRows.ReadUtf8(reader, batch.Arena, types));
                     if (batch.Events.Count == BatchSize)
                     {
-                        Write(channels[lane], batch);
+                        channels[lane].Writer.WriteBlocking(batch, cancellationToken);
                         batches[lane] = new Batch(new List<StoredEvent>(BatchSize), new ByteArena(chunks));
                     }
                 }
                 for (var lane = 0; lane < lanes; lane++)
                     if (batches[lane].Events.Count > 0)
-                        Write(channels[lane], batches[lane]);
+                        channels[lane].Writer.WriteBlocking(batches[lane], cancellationToken);
             }
             finally
             {
                 foreach (var channel in channels)
                     channel.Writer.TryComplete();
-            }
-
-            void Write(Channel<Batch> channel, Batch batch)
-            {
-                while (!channel.Writer.TryWrite(batch))
-                    if (!channel.Writer.WaitToWriteAsync(cancellationToken).AsTask().GetAwaiter().GetResult())
-                        throw new InvalidOperationException("A verifier lane stopped before the rows were read.");
             }
         }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try

@@ -172,7 +172,7 @@ public static class SummaryRebuild
         HandOffStream();
         for (var i = 0; i < lanes.Length; i++)
             if (handOffs[i].Streams.Count > 0)
-                Write(lanes[i], handOffs[i]);
+                lanes[i].Writer.WriteBlocking(handOffs[i], cancellationToken);
 
         void HandOffStream()
         {
@@ -183,16 +183,9 @@ public static class SummaryRebuild
             stream = null;
             if (handOff.Streams.Count == StreamsPerHandOff)
             {
-                Write(lanes[lane], handOff);
+                lanes[lane].Writer.WriteBlocking(handOff, cancellationToken);
                 handOffs[lane] = new HandOff(new List<List<Row>>(StreamsPerHandOff), new ByteArena(chunks));
             }
-        }
-
-        void Write(Channel<HandOff> channel, HandOff handOff)
-        {
-            while (!channel.Writer.TryWrite(handOff))
-                if (!channel.Writer.WaitToWriteAsync(cancellationToken).AsTask().GetAwaiter().GetResult())
-                    throw new ChannelClosedException();
         }
     }
 
