@@ -49,6 +49,7 @@ if (args.Length > 0 && args[0] == "scale")
         + $"{scale.BackloggedRate:0} transitions/s while messages waited for it (what 's of work' divides by), "
         + $"{scale.SagaMessagesPerSecond:0} messages/s on average over the whole run, idle stretches included; "
         + $"{scale.Lost} commands confirmed by the broker never became a migration; serve and workers ran {Scale.Executable}");
+    Console.WriteLine($"    at most {scale.MaxIntakeWaiting} StartMigration commands waited at the intake at once (queued, or held while the saga's queue was over its limit)");
     return;
 }
 

@@ -30,7 +30,7 @@ public static class Scale
     /// the pace at which it works through a backlog, what "seconds of its own work" divides by. 0 when never backlogged.
     /// </param>
     public sealed record Result(int Migrations, int MaxInFlight, uint MaxBacklog, double SagaMessagesPerSecond, double BackloggedRate, double ServeRssMiB,
-        double WorkerRssMiB, int Completed, TimeSpan Elapsed, int Lost)
+        double WorkerRssMiB, int Completed, TimeSpan Elapsed, int Lost, long MaxIntakeWaiting)
     {
         public double BacklogSeconds => MaxBacklog == 0 ? 0
             : BackloggedRate > 0 ? MaxBacklog / BackloggedRate
@@ -122,7 +122,7 @@ public static class Scale
             sampler.AllSent = true;
             await sampling;
             return new Result(migrations, sampler.MaxInFlight, sampler.MaxBacklog, sampler.SagaMessages / clock.Elapsed.TotalSeconds, sampler.BackloggedRate,
-                sampler.MaxServeRss / (1 << 20), sampler.MaxWorkerRss / (1 << 20), sampler.Completed, clock.Elapsed, sampler.Lost);
+                sampler.MaxServeRss / (1 << 20), sampler.MaxWorkerRss / (1 << 20), sampler.Completed, clock.Elapsed, sampler.Lost, sampler.MaxIntakeWaiting);
         }
         finally
         {
@@ -187,6 +187,9 @@ public static class Scale
         public double MaxWorkerRss { get; private set; }
         public int Completed { get; private set; }
 
+        /// <summary>The most StartMigration commands that waited at once at the intake: in its queue, or held unacknowledged while the saga was behind.</summary>
+        public long MaxIntakeWaiting { get; private set; }
+
         /// <summary>Every command is sent (and confirmed by the broker).</summary>
         public volatile bool AllSent;
 
@@ -203,11 +206,13 @@ public static class Scale
             (long At, double Transitions, uint Backlog)? previous = null;
             var known = 0;
             var idle = 0;
+            var held = 0L;
             while (ended < migrations)
             {
+                var intake = (await channel.QueueDeclarePassiveAsync(QueueNames.StartMigration)).MessageCount;
+                MaxIntakeWaiting = Math.Max(MaxIntakeWaiting, intake + held);
                 // Every migration there is has ended, nothing waits for the saga or the intake, for a minute: the rest are lost.
-                if (AllSent && known == ended && known < migrations
-                    && (await channel.QueueDeclarePassiveAsync(QueueNames.StartMigration)).MessageCount == 0 && ++idle >= 60)
+                if (AllSent && known == ended && known < migrations && intake == 0 && held == 0 && ++idle >= 60)
                 {
                     Lost = migrations - known;
                     Console.Error.WriteLine($"    scale: {Lost} StartMigration commands never became a migration");
@@ -220,15 +225,17 @@ public static class Scale
                 var backlog = (await channel.QueueDeclarePassiveAsync(QueueNames.MigrationSaga)).MessageCount;
                 MaxBacklog = Math.Max(MaxBacklog, backlog);
                 // The saga's pace over each second that began with messages waiting for it.
-                if (await Transitions() is { } transitions)
+                var (transitions, heldNow) = await Scrape();
+                held = heldNow ?? held;
+                if (transitions is not null)
                 {
                     var now = Stopwatch.GetTimestamp();
                     if (previous is { Backlog: > 0 } before && transitions >= before.Transitions)
                     {
                         _backloggedSeconds += Stopwatch.GetElapsedTime(before.At, now).TotalSeconds;
-                        _backloggedTransitions += transitions - before.Transitions;
+                        _backloggedTransitions += transitions.Value - before.Transitions;
                     }
-                    previous = (now, transitions, backlog);
+                    previous = (now, transitions.Value, backlog);
                 }
                 MaxServeRss = Math.Max(MaxServeRss, Rss(servePid));
                 MaxWorkerRss = Math.Max(MaxWorkerRss, workerPids.Max(Rss));
@@ -290,23 +297,33 @@ public static class Scale
                         Console.Error.WriteLine($"    scale: {queue}{suffix} holds {count} messages");
         }
 
-        /// <summary>The count of serve's <c>total</c> transition stage, from its Prometheus text; null while it does not answer.</summary>
-        async Task<double?> Transitions()
+        /// <summary>
+        /// From serve's Prometheus text: the count of its <c>total</c> transition stage, and the commands its intake holds
+        /// now (<c>orchestrator_intake_held</c>); null while it does not answer.
+        /// </summary>
+        async Task<(double? Transitions, long? Held)> Scrape()
         {
             try
             {
                 var text = await Http.GetStringAsync(metrics);
                 double? count = null;
+                long? held = null;
                 foreach (var line in text.Split('\n'))
+                {
                     if (line.StartsWith("orchestrator_transition_duration", StringComparison.Ordinal) && line.Contains("_count{", StringComparison.Ordinal)
                         && line.Contains("stage=\"total\"", StringComparison.Ordinal))
-                        count = (count ?? 0) + double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
-                return count;
+                        count = (count ?? 0) + Value(line);
+                    else if (line.StartsWith("orchestrator_intake_held", StringComparison.Ordinal))
+                        held = (held ?? 0) + (long)Value(line);
+                }
+                return (count, held ?? 0);
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException or FormatException)
             {
-                return null;
+                return (null, null);
             }
+
+            static double Value(string line) => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
         }
 
         static double Rss(int pid)

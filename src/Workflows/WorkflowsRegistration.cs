@@ -27,6 +27,7 @@ public static class WorkflowsRegistration
         bus.AddSingleton<DeliveredOutboxMessages>();
         bus.AddSingleton<QueueStandings>();
         bus.AddSingleton<GroupCommitter>();
+        bus.AddSingleton<SagaBacklog>();
         bus.AddConsumer<StartMigrationIntake>(typeof(StartMigrationIntakeDefinition));
         bus.AddConsumer<CancelMigrationIntake>(typeof(CancelMigrationIntakeDefinition));
         bus.AddConsumer<ForceCompleteMigrationIntake>(typeof(ForceCompleteMigrationIntakeDefinition));

@@ -69,6 +69,9 @@ public sealed partial class When_an_operator_scrapes_the_metrics : IAsyncLifetim
         after.ShouldContain("orchestrator_outbox_backlog");
         after.ShouldContain("orchestrator_admission_queue_length");
         after.ShouldContain("orchestrator_attention{");
+        // The intake's back-pressure: the saga queue's depth as read from the broker, and how many starts it holds.
+        after.ShouldContain("\norchestrator_saga_backlog");
+        after.ShouldContain("\norchestrator_intake_held");
         // No series is labelled by migration id: its cardinality would grow with every migration.
         after.ShouldNotContain(id.ToString());
 

@@ -32,6 +32,9 @@ public sealed class InMemoryOrchestrator : IAsyncDisposable
 
     public IBus Bus => _host.Services.GetRequiredService<IBus>();
 
+    /// <summary>What the intake knows of the saga's queue (in memory no probe reads it: a test reports a depth itself).</summary>
+    public Intake.SagaBacklog Backlog => _host.Services.GetRequiredService<Intake.SagaBacklog>();
+
     public static async Task<InMemoryOrchestrator> StartAsync(Action<SimOptions>? sim = null, Action<AdmissionOptions>? admission = null,
         Action<MigrationPolicyOptions>? policies = null, Action<TimeoutOptions>? timeouts = null, Action<WorkerOptions>? worker = null,
         TestSchema? schema = null, Action<StoreOptions>? store = null, Action<Scheduling.HostLinkOptions>? links = null)

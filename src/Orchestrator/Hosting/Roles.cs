@@ -90,6 +90,7 @@ public static class Roles
                 .ValidateOnStart();
             services.AddOptions<ResilienceOptions>().BindConfiguration(ResilienceOptions.Section);
             services.AddOptions<Workflows.Persistence.GroupCommitOptions>().BindConfiguration(Workflows.Persistence.GroupCommitOptions.Section);
+            services.AddOptions<Workflows.Intake.IntakeOptions>().BindConfiguration(Workflows.Intake.IntakeOptions.Section);
             services.AddOptions<TimeoutOptions>().BindConfiguration(TimeoutOptions.Section)
                 .Configure(timeouts => options.ConfigureTimeouts?.Invoke(timeouts));
         }
@@ -144,6 +145,8 @@ public static class Roles
         {
             services.AddSingleton(provider => new CloudEventPublisher(settings.RabbitMq, provider.GetRequiredService<ILogger<CloudEventPublisher>>()));
             services.AddHostedService<EventsExchangeDeclaration>();
+            services.AddHostedService(provider => new SagaBacklogProbe(settings.RabbitMq, provider.GetRequiredService<Workflows.Intake.SagaBacklog>(),
+                provider.GetRequiredService<IOptions<Workflows.Intake.IntakeOptions>>(), provider.GetRequiredService<ILogger<SagaBacklogProbe>>()));
         }
         return services;
     }

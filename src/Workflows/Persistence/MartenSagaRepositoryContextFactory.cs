@@ -59,7 +59,7 @@ public sealed class MartenSagaRepositoryContextFactory<TSaga>(
             RefusedTransactions.DiscardConnections(store);
             throw;
         }
-        TransitionMetrics.Record("total", startedAt);
+        TransitionMetrics.RecordApplied(startedAt);
     }
 
     public async Task SendQuery<T>(ConsumeContext<T> context, ISagaQuery<TSaga> query, IPipe<SagaRepositoryQueryContext<TSaga, T>> next)

@@ -22,7 +22,19 @@ public static class TransitionMetrics
 
     static readonly Histogram<int> GroupSize = Meter.CreateHistogram<int>(GroupSizeName, "{transition}", "Saga transitions committed in one transaction");
 
+    static long _applied;
+
+    /// <summary>Saga messages this process has applied (its <c>total</c> stage), the pace the intake's back-pressure reads (see Intake.SagaBacklog).</summary>
+    public static long Applied => Interlocked.Read(ref _applied);
+
     public static long Start() => Stopwatch.GetTimestamp();
+
+    /// <summary>A saga message applied: its whole time as stage <c>total</c>, and one more in <see cref="Applied"/>.</summary>
+    public static void RecordApplied(long startedAt)
+    {
+        Interlocked.Increment(ref _applied);
+        Record("total", startedAt);
+    }
 
     /// <summary>A group commit of <paramref name="members"/> transitions: its size, and its time as stage <c>group</c>.</summary>
     public static void RecordGroup(int members, long startedAt)

@@ -1,0 +1,26 @@
+namespace Orchestrator.Workflows.Intake;
+
+/// <summary>How the intake holds new migrations back while the saga is behind (configuration section <c>Intake</c>; see <see cref="SagaBacklog"/>).</summary>
+public sealed class IntakeOptions
+{
+    public const string Section = "Intake";
+
+    /// <summary>
+    /// The most work, in seconds at the pace the saga has kept while messages waited for it, its queue may hold before
+    /// the intake stops handing it new migrations. The migrations already starting go on adding to the queue after the
+    /// hold begins, so it is set well under the 10 s the saga's queue must never exceed. 0 turns the hold off.
+    /// </summary>
+    public double SagaBacklogSeconds { get; set; } = 3;
+
+    /// <summary>No hold while the saga's queue holds this many messages or fewer, whatever its pace (a pace not yet measured included).</summary>
+    public int SagaBacklogFloor { get; set; } = 100;
+
+    /// <summary>How often the saga queue's depth is read from the broker.</summary>
+    public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The longest one command is held: after it, it goes to the saga whatever its queue holds, so no command waits for
+    /// ever and none outlasts RabbitMQ's delivery acknowledgement timeout (30 minutes by default).
+    /// </summary>
+    public TimeSpan MaxHold { get; set; } = TimeSpan.FromMinutes(5);
+}

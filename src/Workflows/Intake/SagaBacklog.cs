@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Orchestrator.Workflows.Intake;
+
+/// <summary>
+/// Back-pressure at the door. A new migration brings the saga several transitions before its transfer runs; the
+/// migrations already moving bring it their reports, a switchover's among them, while a VM is paused. When new
+/// migrations arrive faster than the saga applies transitions, the saga's queue grows and every report waits behind
+/// the starts (12–20 minutes at 10,000 in flight, before this). So while the saga's queue holds more than
+/// <see cref="IntakeOptions.SagaBacklogSeconds"/> of its work (its depth over the pace this process's saga kept while
+/// messages waited for it, and never less than <see cref="IntakeOptions.SagaBacklogFloor"/> messages), the intake holds
+/// each new <c>StartMigration</c> before it forwards it: unacknowledged, in the intake's own durable queue, where nothing
+/// is lost if the process dies. Operator commands (cancel, recover, force-complete) are never held. A saga that applies
+/// nothing while messages wait (the database away) brings the pace down, and the hold to the floor.
+/// <para>
+/// The depth comes from the broker (a probe in the executable, <see cref="Report"/> once a second), so several
+/// instances hold back together. Unknown (no probe, the broker away, the queue not yet declared) means open: a hold
+/// must never be why nothing starts. Meter <c>Orchestrator.Workflows</c>: <c>orchestrator.intake.held</c> (commands
+/// held now) and <c>orchestrator.saga.backlog</c> (the depth last read).
+/// </para>
+/// </summary>
+public sealed class SagaBacklog(IOptions<IntakeOptions> options, ILogger<SagaBacklog> logger)
+{
+    static readonly Meter Meter = new(Persistence.TransitionMetrics.MeterName);
+    static int _held;
+    static long _lastDepth = -1;
+
+    static readonly ObservableGauge<int> Held = Meter.CreateObservableGauge("orchestrator.intake.held", () => Volatile.Read(ref _held), "{command}",
+        "New migrations the intake holds back while the saga's queue is over its limit");
+
+    static readonly ObservableGauge<long> Depth = Meter.CreateObservableGauge("orchestrator.saga.backlog",
+        () => Volatile.Read(ref _lastDepth) is var depth and >= 0 ? [new Measurement<long>(depth)] : Array.Empty<Measurement<long>>(), "{message}",
+        "Messages waiting in the saga's queue, as last read from the broker");
+
+    readonly object _gate = new();
+    int _holding;
+    uint? _depth;
+    double? _pace;
+    (long Applied, TimeSpan At, uint Depth)? _previous;
+    TaskCompletionSource _changed = NewSignal();
+
+    static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The saga queue's depth as just read, or null when it could not be read.</summary>
+    public uint? Current
+    {
+        get
+        {
+            lock (_gate)
+                return _depth;
+        }
+    }
+
+    /// <summary>How many commands this process holds now.</summary>
+    public int Holding => Volatile.Read(ref _holding);
+
+    /// <summary>Messages a second this process's saga applied while its queue held some (smoothed), or null before any such stretch.</summary>
+    public double? Pace
+    {
+        get
+        {
+            lock (_gate)
+                return _pace;
+        }
+    }
+
+    /// <summary>The depth over which a new migration is held, at the pace known now; 0 when the hold is off.</summary>
+    public int Limit
+    {
+        get
+        {
+            lock (_gate)
+                return LimitAt(_pace);
+        }
+    }
+
+    int LimitAt(double? pace)
+    {
+        var settings = options.Value;
+        return settings.SagaBacklogSeconds <= 0 ? 0
+            : (int)Math.Max(settings.SagaBacklogFloor, Math.Min(int.MaxValue, (pace ?? 0) * settings.SagaBacklogSeconds));
+    }
+
+    /// <summary>The saga queue's depth as just read (null: it could not be read), with this process's pace since the last reading.</summary>
+    public void Report(uint? depth) => Report(depth, Persistence.TransitionMetrics.Applied, Stopwatch.GetElapsedTime(0));
+
+    /// <summary>
+    /// The depth read at <paramref name="at"/>, when this process had applied <paramref name="applied"/> saga messages in
+    /// all. The stretch since the last reading counts toward the pace only when that reading saw messages waiting: the
+    /// saga then worked as fast as it could.
+    /// </summary>
+    public void Report(uint? depth, long applied, TimeSpan at)
+    {
+        TaskCompletionSource changed;
+        lock (_gate)
+        {
+            if (_previous is { Depth: > 0 } before && at > before.At && applied >= before.Applied)
+            {
+                var sample = (applied - before.Applied) / (at - before.At).TotalSeconds;
+                _pace = _pace is { } pace ? 0.7 * pace + 0.3 * sample : sample;
+            }
+            _previous = depth is { } read ? (applied, at, read) : null;
+            _depth = depth;
+            changed = _changed;
+            _changed = NewSignal();
+        }
+        Volatile.Write(ref _lastDepth, depth is { } known ? known : -1);
+        changed.TrySetResult();
+    }
+
+    bool IsOver(out Task changed)
+    {
+        lock (_gate)
+        {
+            changed = _changed.Task;
+            var limit = LimitAt(_pace);
+            return limit > 0 && _depth is { } depth && depth > limit;
+        }
+    }
+
+    /// <summary>
+    /// Returns once the saga's queue is at or under its limit, or after <see cref="IntakeOptions.MaxHold"/>; true when
+    /// the command was held at all.
+    /// </summary>
+    public async Task<bool> WaitForRoom(Guid migrationId, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        if (!IsOver(out var changed))
+            return false;
+        Interlocked.Increment(ref _held);
+        Interlocked.Increment(ref _holding);
+        try
+        {
+            using var hold = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            hold.CancelAfter(settings.MaxHold);
+            while (IsOver(out changed))
+            {
+                try
+                {
+                    await changed.WaitAsync(hold.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    logger.LogWarning("Migration {MigrationId} was held {MaxHold} at the intake with the saga's queue at {Depth} messages (limit {Limit}): it goes on now",
+                        migrationId, settings.MaxHold, Current, Limit);
+                    break;
+                }
+            }
+            return true;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _holding);
+            Interlocked.Decrement(ref _held);
+        }
+    }
+}

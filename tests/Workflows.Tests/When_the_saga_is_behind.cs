@@ -1,0 +1,123 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Orchestrator.Contracts;
+using Orchestrator.ReadModels.Migrations;
+using Orchestrator.Workflows.Intake;
+
+namespace Orchestrator.Workflows.Tests;
+
+/// <summary>
+/// Back-pressure at the intake (<see cref="SagaBacklog"/>): while the saga's queue holds more than its limit, a new
+/// migration waits at the door, and the reports of the migrations already moving are not queued behind it.
+/// </summary>
+public sealed class When_the_saga_is_behind
+{
+    static SagaBacklog Backlog(int limit = 10, TimeSpan? maxHold = null, double seconds = 3) => new(Options.Create(new IntakeOptions
+    {
+        SagaBacklogFloor = limit, SagaBacklogSeconds = seconds, MaxHold = maxHold ?? TimeSpan.FromMinutes(5),
+    }), NullLogger<SagaBacklog>.Instance);
+
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task Should_hold_a_new_migration_at_the_intake_until_the_sagas_queue_is_back_under_its_limit()
+    {
+        await using var orchestrator = await InMemoryOrchestrator.StartAsync();
+        // No pace measured yet: the floor (100 messages) is the limit.
+        orchestrator.Backlog.Report(501);
+        var command = InMemoryOrchestrator.NewMigration("vm-held");
+
+        await orchestrator.Start(command);
+        await Eventually.Get(() => Task.FromResult(orchestrator.Backlog.Holding), holding => holding == 1, "the intake to hold the command");
+        (await orchestrator.Summary(command.MigrationId)).ShouldBeNull("a held command has not reached the saga");
+        (await orchestrator.Events(command.MigrationId)).ShouldBeEmpty();
+
+        orchestrator.Backlog.Report(100);
+        (await orchestrator.WaitForEnd(command.MigrationId))!.State.ShouldBe(MigrationStates.Completed);
+        orchestrator.Backlog.Holding.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Should_let_a_command_through_at_once_when_the_queue_is_at_its_limit_unknown_or_the_hold_is_off()
+    {
+        var backlog = Backlog(limit: 10);
+        (await backlog.WaitForRoom(Guid.NewGuid(), default)).ShouldBeFalse("nothing read yet: unknown holds nothing");
+        backlog.Report(10);
+        (await backlog.WaitForRoom(Guid.NewGuid(), default)).ShouldBeFalse("at the limit is not over it");
+        backlog.Report(null);
+        (await backlog.WaitForRoom(Guid.NewGuid(), default)).ShouldBeFalse("the broker away: unknown holds nothing");
+
+        var off = Backlog(limit: 10, seconds: 0);
+        off.Report(1_000_000);
+        (await off.WaitForRoom(Guid.NewGuid(), default)).ShouldBeFalse("0 seconds turns the hold off");
+    }
+
+    [Fact]
+    public async Task Should_hold_over_the_seconds_of_work_at_the_pace_the_saga_kept_while_messages_waited_and_fall_to_the_floor_when_it_stalls()
+    {
+        var backlog = Backlog(limit: 100, seconds: 3);
+        backlog.Report(150, applied: 1_000, at: TimeSpan.FromSeconds(10));
+        backlog.Pace.ShouldBeNull("one reading is no stretch");
+        backlog.Limit.ShouldBe(100);
+        // 200 applied in the second that began with 150 waiting: 200 a second, 3 s of work is 600 messages.
+        backlog.Report(500, applied: 1_200, at: TimeSpan.FromSeconds(11));
+        backlog.Pace.ShouldBe(200);
+        backlog.Limit.ShouldBe(600);
+        (await backlog.WaitForRoom(Guid.NewGuid(), default)).ShouldBeFalse("500 messages are 2.5 s of work");
+
+        // The saga keeps its pace and empties its queue; the next second began with nothing waiting, and says nothing of its pace.
+        backlog.Report(0, applied: 1_400, at: TimeSpan.FromSeconds(12));
+        backlog.Report(700, applied: 1_405, at: TimeSpan.FromSeconds(13));
+        backlog.Pace.ShouldBe(200);
+        var held = backlog.WaitForRoom(Guid.NewGuid(), default);
+        await Eventually.Get(() => Task.FromResult(backlog.Holding), holding => holding == 1, "700 messages, 3.5 s of work, hold the command");
+
+        // The saga applies nothing while messages wait (the database away): its pace falls, and the limit with it, to the floor.
+        for (var second = 14; second < 30; second++)
+            backlog.Report(590, applied: 1_405, at: TimeSpan.FromSeconds(second));
+        backlog.Limit.ShouldBe(100);
+        held.IsCompleted.ShouldBeFalse("590 messages over a stalled saga's floor");
+        backlog.Report(90, applied: 1_405, at: TimeSpan.FromSeconds(30));
+        (await held).ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task Should_release_every_held_command_once_the_depth_falls_and_hold_again_when_it_rises()
+    {
+        var backlog = Backlog(limit: 10);
+        backlog.Report(11);
+        var held = Enumerable.Range(0, 3).Select(_ => backlog.WaitForRoom(Guid.NewGuid(), default)).ToArray();
+        await Eventually.Get(() => Task.FromResult(backlog.Holding), holding => holding == 3, "three commands held");
+        backlog.Report(12);
+        held.ShouldAllBe(wait => !wait.IsCompleted, "a deeper queue releases nobody");
+
+        backlog.Report(3);
+        (await Task.WhenAll(held)).ShouldAllBe(wasHeld => wasHeld);
+        backlog.Holding.ShouldBe(0);
+
+        backlog.Report(11);
+        var again = backlog.WaitForRoom(Guid.NewGuid(), default);
+        await Eventually.Get(() => Task.FromResult(backlog.Holding), holding => holding == 1, "a new command held again");
+        backlog.Report(null);
+        (await again).ShouldBeTrue("a depth no longer known releases it");
+    }
+
+    [Fact]
+    public async Task Should_let_a_command_go_after_the_longest_hold_and_give_up_a_hold_when_the_intake_stops()
+    {
+        var backlog = Backlog(limit: 10, maxHold: TimeSpan.FromMilliseconds(300));
+        backlog.Report(1000);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        (await backlog.WaitForRoom(Guid.NewGuid(), default)).ShouldBeTrue();
+        started.Elapsed.ShouldBeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(250), "it was held until the longest hold");
+        backlog.Holding.ShouldBe(0);
+
+        using var stopping = new CancellationTokenSource();
+        var patient = Backlog(limit: 10);
+        patient.Report(1000);
+        var waiting = patient.WaitForRoom(Guid.NewGuid(), stopping.Token);
+        await Eventually.Get(() => Task.FromResult(patient.Holding), holding => holding == 1, "the command held");
+        await stopping.CancelAsync();
+        await Should.ThrowAsync<OperationCanceledException>(() => waiting);
+        patient.Holding.ShouldBe(0);
+    }
+}
