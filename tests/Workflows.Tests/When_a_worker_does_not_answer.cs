@@ -74,7 +74,7 @@ public sealed class When_a_worker_does_not_answer
 
         summary!.State.ShouldBe(MigrationStates.Completed, summary.Reason);
         orchestrator.Fleet.WhereIs("vm-slow").ShouldBe("host-b");
-        // The heartbeats went to the liveness queue, one per host and interval, never through the saga's transactions.
+        // The heartbeats went to the liveness queue, one per worker and interval, never through the saga's transactions.
         await using var session = orchestrator.Store.QuerySession();
         (await session.LoadAsync<TransferLiveness>(command.MigrationId)).ShouldNotBeNull().Host.ShouldBe("host-a");
         (await orchestrator.Events(command.MigrationId)).OfType<StepHeartbeat>().ShouldBeEmpty();

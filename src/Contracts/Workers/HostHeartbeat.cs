@@ -1,8 +1,9 @@
 namespace Orchestrator.Contracts.Workers;
 
 /// <summary>
-/// Worker report, one per host every heartbeat interval: the worker is alive and these transfers (from
-/// <see cref="Host"/>) go on. It goes to <see cref="QueueNames.Liveness"/>, not to the saga: liveness is kept apart from
-/// the migrations' transactions, so ten thousand transfers cost one small write per host per interval.
+/// Worker report: the worker is alive and these transfers (from <see cref="Host"/>) go on. Today's workers send one
+/// <see cref="WorkerHeartbeat"/> holding one of these per host; a <c>HostHeartbeat</c> on its own, what earlier workers sent
+/// per host, is still honoured. It goes to <see cref="QueueNames.Liveness"/>, not to the saga: liveness is kept apart
+/// from the migrations' transactions.
 /// </summary>
 public sealed record HostHeartbeat(string Host, IReadOnlyList<Guid> MigrationIds, DateTimeOffset Timestamp);

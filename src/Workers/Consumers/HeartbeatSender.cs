@@ -8,8 +8,9 @@ using Orchestrator.Contracts.Workers;
 namespace Orchestrator.Workers.Consumers;
 
 /// <summary>
-/// Every heartbeat interval, one <see cref="HostHeartbeat"/> per source host with transfers under way, to the liveness
-/// queue: however many transfers run, the orchestrator hears from each host once per interval.
+/// Every heartbeat interval, one <see cref="WorkerHeartbeat"/> naming each source host with transfers under way and its
+/// transfers, to the liveness queue: however many hosts and transfers this worker serves, one message per interval
+/// (at 1,000 hosts, one message per host cost the broker and serve more than the saga's own work did).
 /// </summary>
 public sealed class HeartbeatSender(ActiveTransfers transfers, IBus bus, IOptions<WorkerOptions> options, ILogger<HeartbeatSender> logger)
     : BackgroundService
@@ -25,9 +26,12 @@ public sealed class HeartbeatSender(ActiveTransfers transfers, IBus bus, IOption
             {
                 try
                 {
+                    var now = DateTimeOffset.UtcNow;
+                    var hosts = transfers.ByHost().Select(host => new HostHeartbeat(host.Host, host.MigrationIds, now)).ToArray();
+                    if (hosts.Length == 0)
+                        continue;
                     var endpoint = await bus.GetSendEndpoint(Liveness);
-                    foreach (var (host, migrations) in transfers.ByHost())
-                        await endpoint.Send(new HostHeartbeat(host, migrations, DateTimeOffset.UtcNow), stoppingToken);
+                    await endpoint.Send(new WorkerHeartbeat(hosts, now), stoppingToken);
                 }
                 catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
                 {

@@ -6,17 +6,26 @@ using Orchestrator.Workflows.Resilience;
 
 namespace Orchestrator.Workflows.Liveness;
 
-/// <summary>One write per heartbeat: the liveness of every transfer the host named, in one batch, outside any saga.</summary>
-public sealed class HostHeartbeatConsumer(IDocumentStore store) : IConsumer<HostHeartbeat>
+/// <summary>
+/// One write per heartbeat: the liveness of every transfer it names (a worker's, for all its hosts, or one host's from
+/// an earlier worker), in one batch, outside any saga.
+/// </summary>
+public sealed class HostHeartbeatConsumer(IDocumentStore store) : IConsumer<HostHeartbeat>, IConsumer<WorkerHeartbeat>
 {
-    public async Task Consume(ConsumeContext<HostHeartbeat> context)
+    public Task Consume(ConsumeContext<HostHeartbeat> context) => Write([context.Message], context.CancellationToken);
+
+    public Task Consume(ConsumeContext<WorkerHeartbeat> context) => Write(context.Message.Hosts, context.CancellationToken);
+
+    async Task Write(IReadOnlyList<HostHeartbeat> hosts, CancellationToken cancellationToken)
     {
-        var beat = context.Message;
-        if (beat.MigrationIds.Count == 0)
+        // A transfer named twice (a report racing its move to another host) keeps its latest sighting.
+        var liveness = hosts.SelectMany(beat => beat.MigrationIds.Select(id => new TransferLiveness { Id = id, Host = beat.Host, SeenAt = beat.Timestamp }))
+            .GroupBy(transfer => transfer.Id, (_, sightings) => sightings.MaxBy(transfer => transfer.SeenAt)!).ToArray();
+        if (liveness.Length == 0)
             return;
         await using var session = store.LightweightSession();
-        session.Store(beat.MigrationIds.Distinct().Select(id => new TransferLiveness { Id = id, Host = beat.Host, SeenAt = beat.Timestamp }).ToArray());
-        await session.SaveChangesAsync(context.CancellationToken);
+        session.Store(liveness);
+        await session.SaveChangesAsync(cancellationToken);
     }
 }
 
