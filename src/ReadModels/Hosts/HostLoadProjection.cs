@@ -1,6 +1,7 @@
 using JasperFx.Events;
 using JasperFx.Events.Grouping;
 using Marten;
+using Marten.Events;
 using Marten.Events.Projections;
 using Orchestrator.Contracts;
 
@@ -35,9 +36,11 @@ public sealed partial class HostLoadProjection : MultiStreamProjection<HostLoad,
         var missing = events.Select(e => e.StreamId).Where(id => !hosts.ContainsKey(id)).Distinct().ToArray();
         if (missing.Length > 0)
         {
-            var earlier = await session.Events.QueryRawEventDataOnly<MigrationRequested>()
-                .Where(r => missing.Contains(r.MigrationId)).ToListAsync();
-            foreach (var requested in earlier)
+            // By stream id, which the event table indexes: a filter on the event's MigrationId inside its data read every
+            // MigrationRequested ever stored, each batch (at 3,000 migrations a scale run's busiest query).
+            var earlier = await session.Events.QueryAllRawEvents()
+                .Where(e => missing.Contains(e.StreamId) && e.EventTypesAre(typeof(MigrationRequested))).ToListAsync();
+            foreach (var requested in earlier.Select(e => e.Data).OfType<MigrationRequested>())
                 hosts[requested.MigrationId] = (requested.SourceHost, requested.TargetHost);
         }
 
