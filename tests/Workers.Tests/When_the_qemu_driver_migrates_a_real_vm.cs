@@ -42,7 +42,10 @@ public sealed class When_the_qemu_driver_migrates_a_real_vm : IAsyncLifetime
 
         observer.RunningOn.ShouldBe("host-b");
         observer.Passes.Select(p => p.Round).ShouldBe(Enumerable.Range(1, observer.Passes.Count));
-        observer.Passes[0].BytesTransferred.ShouldBeGreaterThan(1L << 20);
+        // The passes and the stop-and-copy together carried the guest's memory. How it splits between rounds that ended
+        // between two queries QEMU does not say (on a loaded machine every round of this small guest can end in one), so
+        // the first pass alone is not asked for it.
+        (observer.Passes.Sum(p => p.BytesTransferred) + observer.StopAndCopyBytes).ShouldBeGreaterThan(1L << 20);
         observer.DowntimeMs.ShouldNotBeNull().ShouldBeGreaterThan(0);
         (await _lab.RunState("host-a", Vm)).ShouldBe("postmigrate");
         var arrived = await _lab.RunsOn("host-b", Vm);
@@ -112,6 +115,7 @@ public sealed class When_the_qemu_driver_migrates_a_real_vm : IAsyncLifetime
 
         public IReadOnlyList<PreCopyPass> Passes { get { lock (_passes) return [.. _passes]; } }
         public double? DowntimeMs { get; private set; }
+        public long StopAndCopyBytes { get; private set; }
         public string? RunningOn { get; private set; }
 
         public Task DiskMirrorStarted(int disks, long totalBytes) => Task.CompletedTask;
@@ -129,6 +133,7 @@ public sealed class When_the_qemu_driver_migrates_a_real_vm : IAsyncLifetime
         public Task StoppedAndCopied(double downtimeMs, long bytesTransferred)
         {
             DowntimeMs = downtimeMs;
+            StopAndCopyBytes = bytesTransferred;
             return Task.CompletedTask;
         }
 
