@@ -42,9 +42,15 @@ public sealed class TimerWatch : DocumentSessionListenerBase
                 continue;
             _entered.GetOrAdd(saga.CorrelationId, _ => new ConcurrentQueue<string>()).Enqueue(saga.CurrentState);
 
-            // Read at once: a timer armed by this transition is due no sooner than the shortest timeout (300 ms here).
+            // Read at once. A timer this commit armed may still be gone by then on a loaded machine: due (the shortest
+            // timeout is 300 ms here) and delivered by the dispatcher, which deletes it. It was armed, which is what is
+            // checked, so it counts; a timer this commit did not arm never does.
             await using var query = session.DocumentStore.QuerySession();
-            var timers = await query.Query<MigrationTimer>().Where(t => t.MigrationId == saga.CorrelationId).ToListAsync(token);
+            var read = await query.Query<MigrationTimer>().Where(t => t.MigrationId == saga.CorrelationId).ToListAsync(token);
+            var now = DateTimeOffset.UtcNow;
+            var delivered = commit.Inserted.Concat(commit.Updated).OfType<MigrationTimer>()
+                .Where(t => t.MigrationId == saga.CorrelationId && t.DueAt <= now && read.All(r => r.Id != t.Id));
+            var timers = read.Concat(delivered).ToList();
             var step = timers.Where(t => t.Kind == TimerKinds.Step).ToList();
             var completion = timers.Where(t => t.Kind == TimerKinds.Completion).ToList();
             var fault = Waiting.Contains(saga.CurrentState)
