@@ -46,7 +46,9 @@ public sealed class QemuOrchestrator : IAsyncLifetime
         {
             Workflows = true,
             ConfigureTimeouts = timeouts => (timeouts.Prepare, timeouts.Rollback, timeouts.MaxAttempts, timeouts.Locate) =
-                (TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15), 2, TimeSpan.FromSeconds(10)),
+                // Locate 20 s: a worker process restarted on a loaded machine (the whole suite running) once took longer
+                // than 10 s to answer, and a recovery that should have rolled back ended undecided.
+                (TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15), 2, TimeSpan.FromSeconds(20)),
         });
         _serve = serve.Build();
 

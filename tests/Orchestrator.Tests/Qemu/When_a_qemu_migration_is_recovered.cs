@@ -121,7 +121,7 @@ public sealed class When_a_qemu_migration_is_recovered(QemuOrchestrator orchestr
             orchestrator.Lab.Kill(target, vm);
             await Eventually.Get(() => orchestrator.Lab.RunState(source, vm), state => state == "running", "the source to keep running");
             (await orchestrator.Summary(id))!.State.ShouldBe(MigrationStates.PreCopying, "nobody told the saga");
-            // The saga is Reconciling at a new epoch before the worker comes back, and waits up to the fixture's 10 s for
+            // The saga is Reconciling at a new epoch before the worker comes back, and waits up to the fixture's 20 s for
             // the answers. The worker redelivers the superseded transfer too: fenced when the new epoch reached it first,
             // else it finds no destination and its failure is recorded as history; either way the truth decides.
             await orchestrator.Recover(id);
@@ -166,7 +166,7 @@ public sealed class When_a_qemu_migration_is_recovered(QemuOrchestrator orchestr
                 CompletionTimeoutSecondsPerGiB: 1000, AllowPostCopy: false, AllowAutoConverge: false));
             await orchestrator.WaitFor(id, s => s.Rounds >= 1 || s.IsTerminal, "a first pre-copy round");
 
-            // The hosts' worker is down: the truth query gets no answer within the fixture's 10 s.
+            // The hosts' worker is down: the truth query gets no answer within the fixture's 20 s.
             worker.Kill();
             await orchestrator.Recover(id);
             var undecided = await Recovered(id);
