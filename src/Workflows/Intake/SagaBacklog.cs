@@ -128,7 +128,7 @@ public sealed class SagaBacklog(IOptions<IntakeOptions> options, ILogger<SagaBac
     public async Task<bool> WaitForRoom(Guid migrationId, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        if (!IsOver(out var changed))
+        if (!IsOver(out _))
             return false;
         Interlocked.Increment(ref _held);
         Interlocked.Increment(ref _holding);
@@ -136,7 +136,7 @@ public sealed class SagaBacklog(IOptions<IntakeOptions> options, ILogger<SagaBac
         {
             using var hold = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             hold.CancelAfter(settings.MaxHold);
-            while (IsOver(out changed))
+            while (IsOver(out var changed))
             {
                 try
                 {
