@@ -30,6 +30,7 @@ public sealed partial class When_an_operator_copies_the_example_settings
         ShouldBindToDefaults<TimeoutOptions>(TimeoutOptions.Section);
         ShouldBindToDefaults<ResilienceOptions>(ResilienceOptions.Section);
         ShouldBindToDefaults<GroupCommitOptions>(GroupCommitOptions.Section);
+        ShouldBindToDefaults<Workflows.Migration.SagaEndpointOptions>(Workflows.Migration.SagaEndpointOptions.Section);
         ShouldBindToDefaults<Workflows.Intake.IntakeOptions>(Workflows.Intake.IntakeOptions.Section);
         ShouldBindToDefaults<AttentionOptions>(AttentionOptions.Section);
         ShouldBindToDefaults<WorkerOptions>(WorkerOptions.Section);

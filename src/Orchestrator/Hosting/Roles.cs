@@ -91,6 +91,7 @@ public static class Roles
             services.AddOptions<ResilienceOptions>().BindConfiguration(ResilienceOptions.Section);
             services.AddOptions<Workflows.Persistence.GroupCommitOptions>().BindConfiguration(Workflows.Persistence.GroupCommitOptions.Section);
             services.AddOptions<Workflows.Intake.IntakeOptions>().BindConfiguration(Workflows.Intake.IntakeOptions.Section);
+            services.AddOptions<SagaEndpointOptions>().BindConfiguration(SagaEndpointOptions.Section);
             services.AddOptions<TimeoutOptions>().BindConfiguration(TimeoutOptions.Section)
                 .Configure(timeouts => options.ConfigureTimeouts?.Invoke(timeouts));
         }

@@ -1,5 +1,7 @@
 using JasperFx.Events;
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Orchestrator.Contracts;
 using Orchestrator.Contracts.Workers;
 using Orchestrator.Workflows.Resilience;
@@ -53,7 +55,11 @@ public sealed class MigrationStateDefinition : SagaDefinition<MigrationState>
         // One migration's messages are applied one at a time, in the order they arrive; different migrations in
         // parallel. Every sender sets the CorrelationId to the migration id (the intake, the workers), so the key is
         // known before the message type is, and one partition sees all of a migration's messages in arrival order.
-        var partition = endpointConfigurator.CreatePartitioner(Math.Max(8, Environment.ProcessorCount * 4));
+        // Partitions well beyond the inputs in flight, so two migrations seldom wait for each other's partition.
+        var concurrency = Math.Max(1, context.GetService<IOptions<SagaEndpointOptions>>()?.Value.Concurrency ?? new SagaEndpointOptions().Concurrency);
+        endpointConfigurator.PrefetchCount = concurrency;
+        endpointConfigurator.ConcurrentMessageLimit = concurrency;
+        var partition = endpointConfigurator.CreatePartitioner(Math.Max(8, concurrency * 4));
         endpointConfigurator.UsePartitioner(partition, consumeContext => consumeContext.CorrelationId ?? Guid.Empty);
     }
 }
