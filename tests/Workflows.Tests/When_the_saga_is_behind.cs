@@ -102,6 +102,23 @@ public sealed class When_the_saga_is_behind
     }
 
     [Fact]
+    public async Task Should_let_through_between_two_readings_only_as_many_migrations_as_the_room_under_the_limit_holds()
+    {
+        var backlog = Backlog(limit: 30);
+        backlog.Report(15);
+        // 15 messages of room; each migration let through brings the saga 3 inputs before the next reading shows them.
+        var waits = Enumerable.Range(0, 10).Select(_ => backlog.WaitForRoom(Guid.NewGuid(), default)).ToArray();
+        var through = waits.Where(wait => wait.IsCompleted).ToArray();
+        through.Length.ShouldBe(15 / SagaBacklog.InputsPerStart + 1, "15 + 6 × 3 would be over 30");
+        through.ShouldAllBe(wait => !wait.Result, "those went on at once");
+        await Eventually.Get(() => Task.FromResult(backlog.Holding), holding => holding == 4, "the other four held");
+
+        backlog.Report(15);
+        (await Task.WhenAll(waits)).Count(wasHeld => wasHeld).ShouldBe(4, "a new reading gives the room again");
+        backlog.Holding.ShouldBe(0);
+    }
+
+    [Fact]
     public async Task Should_let_a_command_go_after_the_longest_hold_and_give_up_a_hold_when_the_intake_stops()
     {
         var backlog = Backlog(limit: 10, maxHold: TimeSpan.FromMilliseconds(300));

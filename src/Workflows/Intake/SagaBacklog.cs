@@ -16,6 +16,12 @@ namespace Orchestrator.Workflows.Intake;
 /// is lost if the process dies. Operator commands (cancel, recover, force-complete) are never held. A saga that applies
 /// nothing while messages wait (the database away) brings the pace down, and the hold to the floor.
 /// <para>
+/// Between two readings, each migration let through counts <see cref="InputsPerStart"/> messages against the room the
+/// last reading left under the limit: the saga inputs it brings before its transfer runs are not in the queue yet when
+/// it passes. Without that, every command held (and every one arriving) went through at once when the depth fell under
+/// the limit, and their inputs took the queue to five times its limit at 10,000 migrations in flight.
+/// </para>
+/// <para>
 /// The depth comes from the broker (a probe in the executable, <see cref="Report"/> once a second), so several
 /// instances hold back together. Unknown (no probe, the broker away, the queue not yet declared) means open: a hold
 /// must never be why nothing starts. Meter <c>Orchestrator.Workflows</c>: <c>orchestrator.intake.held</c> (commands
@@ -35,7 +41,14 @@ public sealed class SagaBacklog(IOptions<IntakeOptions> options, ILogger<SagaBac
         () => Volatile.Read(ref _lastDepth) is var depth and >= 0 ? [new Measurement<long>(depth)] : Array.Empty<Measurement<long>>(), "{message}",
         "Messages waiting in the saga's queue, as last read from the broker");
 
+    /// <summary>
+    /// The saga inputs a new migration brings before its transfer runs: its start, the pre-flight's answer, the
+    /// target's (then its reports come from a transfer under way, which a hold must never delay).
+    /// </summary>
+    public const int InputsPerStart = 3;
+
     readonly object _gate = new();
+    long _takenSinceReading;
     int _holding;
     uint? _depth;
     double? _pace;
@@ -104,6 +117,7 @@ public sealed class SagaBacklog(IOptions<IntakeOptions> options, ILogger<SagaBac
             }
             _previous = depth is { } read ? (applied, at, read) : null;
             _depth = depth;
+            _takenSinceReading = 0;
             changed = _changed;
             _changed = NewSignal();
         }
@@ -111,13 +125,22 @@ public sealed class SagaBacklog(IOptions<IntakeOptions> options, ILogger<SagaBac
         changed.TrySetResult();
     }
 
+    /// <summary>
+    /// True while a new migration must wait: the depth last read, with the inputs of the migrations let through since,
+    /// is over the limit. False takes this migration's inputs from the room.
+    /// </summary>
     bool IsOver(out Task changed)
     {
         lock (_gate)
         {
             changed = _changed.Task;
             var limit = LimitAt(_pace);
-            return limit > 0 && _depth is { } depth && depth > limit;
+            if (limit <= 0 || _depth is not { } depth)
+                return false;
+            if (depth + _takenSinceReading > limit)
+                return true;
+            _takenSinceReading += InputsPerStart;
+            return false;
         }
     }
 
