@@ -19,7 +19,7 @@ namespace Orchestrator.Workflows.Intake;
 /// Between two readings, each migration let through counts <see cref="InputsPerStart"/> messages against the room the
 /// last reading left under the limit: the saga inputs it brings before its transfer runs are not in the queue yet when
 /// it passes. Without that, every command held (and every one arriving) went through at once when the depth fell under
-/// the limit, and their inputs took the queue to five times its limit at 10,000 migrations in flight.
+/// the limit, and their inputs took the queue to several times its limit while 10,000 migrations started.
 /// </para>
 /// <para>
 /// The depth comes from the broker (a probe in the executable, <see cref="Report"/> once a second), so several

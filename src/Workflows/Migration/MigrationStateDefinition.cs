@@ -52,13 +52,15 @@ public sealed class MigrationStateDefinition : SagaDefinition<MigrationState>
         sagaConfigurator.SagaMessage<PostCopyCompleted>(m => m.UseFilter(new ReportOrder<PostCopyCompleted>()));
         // No bus outbox here: the saga's messages go through its own transactional outbox (Workflows/Outbox).
 
+        // Inputs of different migrations at once (SagaEndpointOptions), not MassTransit's min(2 × cores, 16).
+        var concurrency = Math.Max(1, context.GetService<IOptions<SagaEndpointOptions>>()?.Value.Concurrency ?? new SagaEndpointOptions().Concurrency);
+        endpointConfigurator.PrefetchCount = concurrency;
+        endpointConfigurator.ConcurrentMessageLimit = concurrency;
+
         // One migration's messages are applied one at a time, in the order they arrive; different migrations in
         // parallel. Every sender sets the CorrelationId to the migration id (the intake, the workers), so the key is
         // known before the message type is, and one partition sees all of a migration's messages in arrival order.
         // Partitions well beyond the inputs in flight, so two migrations seldom wait for each other's partition.
-        var concurrency = Math.Max(1, context.GetService<IOptions<SagaEndpointOptions>>()?.Value.Concurrency ?? new SagaEndpointOptions().Concurrency);
-        endpointConfigurator.PrefetchCount = concurrency;
-        endpointConfigurator.ConcurrentMessageLimit = concurrency;
         var partition = endpointConfigurator.CreatePartitioner(Math.Max(8, concurrency * 4));
         endpointConfigurator.UsePartitioner(partition, consumeContext => consumeContext.CorrelationId ?? Guid.Empty);
     }
