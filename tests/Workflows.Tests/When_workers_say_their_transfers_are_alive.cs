@@ -40,4 +40,45 @@ public sealed class When_workers_say_their_transfers_are_alive
         seen[alone].Host.ShouldBe("rack-c");
         seen[alone].SeenAt.ShouldBe(at.AddSeconds(2));
     }
+
+    [Fact]
+    public async Task Should_keep_the_later_sighting_when_an_older_heartbeat_arrives_after_it_and_write_rows_marten_reads_as_its_own()
+    {
+        await using var orchestrator = await InMemoryOrchestrator.StartAsync();
+        var (transfer, marker, byMarten) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var at = new DateTimeOffset(2026, 12, 7, 15, 0, 0, TimeSpan.Zero);
+
+        await orchestrator.Send(QueueNames.Liveness, new HostHeartbeat("rack-new", [transfer], at.AddSeconds(10)));
+        await Eventually.Get(() => Load(orchestrator, transfer), found => found is not null, "the later sighting written");
+        // The older heartbeat, with a marker in the same message: once the marker is there, the message was applied.
+        await orchestrator.Send(QueueNames.Liveness, new WorkerHeartbeat(
+        [
+            new HostHeartbeat("rack-old", [transfer], at),
+            new HostHeartbeat("rack-old", [marker], at),
+        ], at));
+        await Eventually.Get(() => Load(orchestrator, marker), found => found is not null, "the older heartbeat applied");
+
+        var kept = (await Load(orchestrator, transfer))!;
+        kept.Host.ShouldBe("rack-new");
+        kept.SeenAt.ShouldBe(at.AddSeconds(10));
+
+        // Its rows carry what Marten's own upsert writes beside the document.
+        await using (var session = orchestrator.Store.LightweightSession())
+        {
+            session.Store(new TransferLiveness { Id = byMarten, Host = "rack-x", SeenAt = at });
+            await session.SaveChangesAsync();
+        }
+        await using var query = orchestrator.Store.QuerySession();
+        var types = await query.AdvancedSql.QueryAsync<string>(
+            $"select mt_dotnet_type from {orchestrator.Store.Options.DatabaseSchemaName}.mt_doc_transferliveness where id = any(?) order by id = ?",
+            CancellationToken.None, new[] { transfer, byMarten }, byMarten);
+        types.Count.ShouldBe(2);
+        types[0].ShouldBe(types[1]);
+    }
+
+    static async Task<TransferLiveness?> Load(InMemoryOrchestrator orchestrator, Guid id)
+    {
+        await using var session = orchestrator.Store.QuerySession();
+        return await session.LoadAsync<TransferLiveness>(id);
+    }
 }
