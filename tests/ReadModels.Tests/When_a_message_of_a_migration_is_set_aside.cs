@@ -61,8 +61,11 @@ public sealed class When_a_message_of_a_migration_is_set_aside : IAsyncLifetime
         entry.Reason.ShouldContain($"PrepareTarget for host-p was set aside as dead letter {letter}");
         entry.Reason.ShouldContain("TimeoutException: not delivered");
         entry.Reason.ShouldContain("ended RolledBack");
+        (await _store.AttentionCounts(_now, TimeSpan.FromMinutes(1), AttentionQueries.DefaultDeadLettersFor))
+            .ShouldBe(new Dictionary<string, long> { [AttentionKinds.DeadLetter] = 1 });
         // Past the window a dead letter no longer keeps an ended migration on the queue.
         (await session.Attention(_now, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1))).ShouldBeEmpty();
+        (await _store.AttentionCounts(_now, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1))).ShouldBeEmpty();
     }
 
     [Fact]

@@ -57,6 +57,10 @@ public sealed class When_the_fleet_dashboards_are_projected : IAsyncLifetime
         // A longer threshold: the quiet one is no longer stuck; the failed ones stay until an operator acts.
         (await session.Attention(_fleet.Now, TimeSpan.FromHours(3))).Select(e => e.Kind)
             .ShouldBe([AttentionKinds.VmLost, AttentionKinds.RollbackFailed], ignoreOrder: true);
+        // The gauges count the same queue where it is stored, kind by kind, at either threshold.
+        foreach (var threshold in new[] { TimeSpan.FromMinutes(10), TimeSpan.FromHours(3) })
+            (await _fleet.Store.AttentionCounts(_fleet.Now, threshold, AttentionQueries.DefaultDeadLettersFor)).ShouldBe(
+                (await session.Attention(_fleet.Now, threshold)).GroupBy(e => e.Kind).ToDictionary(g => g.Key, g => (long)g.Count()), ignoreOrder: true);
     }
 
     [Fact]
