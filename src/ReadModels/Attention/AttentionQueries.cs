@@ -1,4 +1,5 @@
 using Marten;
+using Npgsql;
 using Orchestrator.ReadModels.Migrations;
 
 namespace Orchestrator.ReadModels.Attention;
@@ -49,7 +50,7 @@ public static class AttentionQueries
         // The same three cases, in the same order, as the queue's own classification.
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(cancellationToken);
-        await using var command = new Npgsql.NpgsqlCommand(
+        await using var command = new NpgsqlCommand(
             $"""
             select case when data->>'{kind}' is not null then data->>'{kind}'
                         when (data->>'{deadLetterAt}')::timestamptz > $2 then '{AttentionKinds.DeadLetter}'
@@ -60,8 +61,8 @@ public static class AttentionQueries
                or (data->>'{deadLetterAt}')::timestamptz > $2
             group by 1
             """, connection);
-        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = now - stuckAfter });
-        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = now - deadLettersFor });
+        command.Parameters.Add(new NpgsqlParameter { Value = now - stuckAfter });
+        command.Parameters.Add(new NpgsqlParameter { Value = now - deadLettersFor });
         var counts = new Dictionary<string, long>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
