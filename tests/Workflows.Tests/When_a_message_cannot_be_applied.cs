@@ -1,7 +1,9 @@
 using Marten;
+using Npgsql;
 using Orchestrator.Contracts;
 using Orchestrator.Contracts.Workers;
 using Orchestrator.ReadModels.Migrations;
+using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Outbox;
 
 namespace Orchestrator.Workflows.Tests;
@@ -14,7 +16,7 @@ namespace Orchestrator.Workflows.Tests;
 [Trait("Category", "Integration")]
 public sealed class When_a_message_cannot_be_applied
 {
-    static Task<InMemoryOrchestrator> Start() => InMemoryOrchestrator.StartAsync(timeouts: timeouts =>
+    static Task<InMemoryOrchestrator> Start(Action<AdmissionOptions>? admission = null) => InMemoryOrchestrator.StartAsync(admission: admission, timeouts: timeouts =>
         (timeouts.Prepare, timeouts.Switchover, timeouts.Cleanup, timeouts.Rollback) =
         (TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(10)));
 
@@ -67,6 +69,44 @@ public sealed class When_a_message_cannot_be_applied
         summary!.State.ShouldBe(MigrationStates.Rejected);
         summary.Reason.ShouldNotBeNullOrWhiteSpace();
         summary.VmId.ShouldNotBe(command.VmId);
+    }
+
+    [Fact]
+    public async Task Should_give_back_the_slot_a_start_took_before_its_transaction_failed()
+    {
+        await using var orchestrator = await Start(admission => admission.MaxPerCluster = 1);
+        // A start that passes every rule and finds room (its slot is taken in a transaction of its own), whose own
+        // transaction PostgreSQL then refuses: a trigger on the saga's table, for this VM only.
+        const string vm = "vm-refused-by-a-trigger";
+        var schema = orchestrator.Store.Options.DatabaseSchemaName;
+        await using (var connection = new NpgsqlConnection(TestServices.Postgres))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"""
+                create function {schema}.refuse_the_vm() returns trigger language plpgsql as $$
+                begin
+                  if position('{vm}' in new.data::text) > 0 then
+                    raise exception 'refused for the test' using errcode = '22023';
+                  end if;
+                  return new;
+                end $$;
+                create trigger refuse_the_vm before insert on {schema}.mt_doc_migrationstate for each row execute function {schema}.refuse_the_vm();
+                """, connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        var command = InMemoryOrchestrator.NewMigration(vm, source: "poison-src", target: "poison-dst");
+
+        await orchestrator.Start(command);
+
+        var summary = await orchestrator.WaitForEnd(command.MigrationId);
+        summary!.State.ShouldBe(MigrationStates.Rejected);
+        summary.Reason.ShouldNotBeNull().ShouldContain("could not be stored");
+        await using var session = orchestrator.Store.QuerySession();
+        (await session.LoadAsync<AdmissionSlot>(command.MigrationId)).ShouldBeNull();
+        // The cluster's one slot is free again: the next migration starts.
+        var next = InMemoryOrchestrator.NewMigration("vm-after-the-refusal", source: "poison-src", target: "poison-dst");
+        await orchestrator.Start(next);
+        await orchestrator.WaitFor(next.MigrationId, s => s.State == MigrationStates.Checking, "the next migration to be admitted");
     }
 
     [Fact]

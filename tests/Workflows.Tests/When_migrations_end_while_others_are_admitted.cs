@@ -9,7 +9,8 @@ namespace Orchestrator.Workflows.Tests;
 /// <summary>
 /// Admission's lock on real PostgreSQL: a release that has nothing to decide (no queue) takes it shared, so migrations
 /// that end together do not wait for each other; one that finds a migration queued meanwhile is sent round again, and
-/// then admits it. A migration queued must never be left waiting for a slot that was freed.
+/// then admits it. A migration queued must never be left waiting for a slot that was freed. A new migration's slot is taken
+/// in a short transaction of its own, and never past a limit however many start at once.
 /// </summary>
 [Trait("Category", "Integration")]
 public sealed class When_migrations_end_while_others_are_admitted : IAsyncLifetime
@@ -94,6 +95,41 @@ public sealed class When_migrations_end_while_others_are_admitted : IAsyncLifeti
         await using var read = _store.QuerySession();
         (await read.LoadAsync<AdmissionSlot>(waiting.Id))!.Active.ShouldBeTrue();
         (await read.LoadAsync<AdmissionSlot>(ending.Id)).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Should_never_admit_more_than_the_limit_when_many_start_at_once()
+    {
+        var limits = new AdmissionOptions { MaxPerCluster = 5, MaxInboundPerHost = 100, MaxOutboundPerHost = 100 };
+        var starting = Enumerable.Range(0, 24).Select(_ => Slot(active: false)).ToList();
+
+        var decisions = await Task.WhenAll(starting.Select(slot => Task.Run(() => AdmissionBook.AdmitAlone(_store, slot, limits, default))));
+
+        decisions.Count(admitted => admitted).ShouldBe(5);
+        await using var read = _store.QuerySession();
+        var stored = await read.Query<AdmissionSlot>().ToListAsync();
+        // The admitted hold their slots, committed; the others wrote nothing: they queue with their migrations.
+        stored.Select(s => s.Id).Order().ShouldBe(starting.Where((_, i) => decisions[i]).Select(s => s.Id).Order());
+        stored.ShouldAllBe(s => s.Active);
+    }
+
+    [Fact]
+    public async Task Should_let_a_start_delivered_again_keep_the_slot_its_first_attempt_took()
+    {
+        var first = Slot(active: false);
+        (await AdmissionBook.AdmitAlone(_store, first, OneAtATime, default)).ShouldBeTrue();
+
+        // Its transition did not commit (the process died): the start comes again, with the one slot already its own.
+        var again = Slot(active: false);
+        again.Id = first.Id;
+        (await AdmissionBook.AdmitAlone(_store, again, OneAtATime, default)).ShouldBeTrue();
+        (await AdmissionBook.AdmitAlone(_store, Slot(active: false), OneAtATime, default)).ShouldBeFalse();
+
+        await using var read = _store.QuerySession();
+        (await read.Query<AdmissionSlot>().CountAsync()).ShouldBe(1);
+        // The decision holds the lock only for its own transaction: the next decision can take it at once.
+        await using var next = _store.LightweightSession();
+        await AdmissionBook.Lock(next, default).WaitAsync(TimeSpan.FromSeconds(10));
     }
 
     /// <summary>Sessions waiting for this schema's admission lock (its two keys, as AdmissionBook.Lock takes it).</summary>

@@ -26,6 +26,33 @@ public static class AdmissionBook
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// A new migration's slot, taken in a short transaction of its own when the limits allow it now: the lock is held for
+    /// the three counts and one small insert, not through the rest of the migration's first transition and its commit
+    /// (with many migrations starting at once, that hold made them start one at a time, and their waits took the saga's
+    /// slots from every other migration's reports). True when the migration holds a slot: just taken, or taken by an
+    /// earlier delivery of the same start whose transition did not commit (the decision made then stands). False when it
+    /// must queue: nothing was written, and the caller queues it in its own transaction (<see cref="Lock"/>, as before), so
+    /// a queued slot never exists before its migration does and no release can admit a migration not yet stored.
+    /// </summary>
+    /// <remarks>
+    /// A slot taken here whose migration's first transition then fails for good is freed with the migration's rejection
+    /// (<see cref="Outbox.StartGivenUp"/>).
+    /// </remarks>
+    public static async Task<bool> AdmitAlone(IDocumentStore store, AdmissionSlot slot, AdmissionOptions limits, CancellationToken cancellationToken)
+    {
+        await using var own = store.LightweightSession();
+        await Lock(own, cancellationToken);
+        if (await own.LoadAsync<AdmissionSlot>(slot.Id, cancellationToken) is { } taken)
+            return taken.Active;
+        if (await Blocker(own, slot, limits, cancellationToken) is not null)
+            return false;
+        slot.Active = true;
+        own.Insert(slot);
+        await own.SaveChangesAsync(cancellationToken);
+        return true;
+    }
+
     /// <summary>Why <paramref name="slot"/> cannot start now, or null when it can; call under <see cref="Lock"/>.</summary>
     public static async Task<string?> Blocker(IDocumentSession session, AdmissionSlot slot, AdmissionOptions limits, CancellationToken cancellationToken)
     {

@@ -6,8 +6,11 @@ using Orchestrator.Workflows.Migration;
 
 namespace Orchestrator.Workflows.Admission;
 
-/// <summary>Takes a slot for the migration when the limits allow, else puts it in the queue with the reason.</summary>
-public sealed class AdmitOrQueueActivity(IDocumentSession session, IOptions<AdmissionOptions> limits)
+/// <summary>
+/// Takes a slot for the migration when the limits allow (<see cref="AdmissionBook.AdmitAlone"/>, in a short transaction
+/// of its own), else puts it in the queue with the reason, in the transition's transaction under the admission lock.
+/// </summary>
+public sealed class AdmitOrQueueActivity(IDocumentSession session, IDocumentStore store, IOptions<AdmissionOptions> limits)
     : IStateMachineActivity<MigrationState, StartMigration>
 {
     public async Task Execute(BehaviorContext<MigrationState, StartMigration> context, IBehavior<MigrationState, StartMigration> next)
@@ -18,6 +21,15 @@ public sealed class AdmitOrQueueActivity(IDocumentSession session, IOptions<Admi
             Id = saga.CorrelationId, SourceHost = saga.SourceHost, TargetHost = saga.TargetHost,
             Priority = saga.Policy.Priority, RequestedAt = saga.RequestedAt, Deadline = saga.Deadline,
         };
+        if (await AdmissionBook.AdmitAlone(store, slot, limits.Value, context.CancellationToken))
+        {
+            saga.Queued = false;
+            await next.Execute(context);
+            return;
+        }
+
+        // Over a limit when it looked: decided again under the lock held to this transition's commit, since a release
+        // may have freed a slot meanwhile, and a queued slot must commit with its migration.
         await AdmissionBook.Lock(session, context.CancellationToken);
         var blocker = await AdmissionBook.Blocker(session, slot, limits.Value, context.CancellationToken);
         slot.Active = blocker is null;

@@ -25,7 +25,8 @@ public sealed class ReleaseActivity(IDocumentSession session, IOptions<Admission
     async Task ReleaseThen(BehaviorContext<MigrationState> context, Func<Task> next)
     {
         var saga = context.Saga;
-        var lease = await session.LoadAsync<VmLease>(saga.VmId, context.CancellationToken);
+        // No VM named: a start set aside before it was stored (it may still hold a slot an earlier attempt took).
+        var lease = saga.VmId.Length == 0 ? null : await session.LoadAsync<VmLease>(saga.VmId, context.CancellationToken);
         if (lease?.MigrationId == saga.CorrelationId)
             session.Delete(lease);
 

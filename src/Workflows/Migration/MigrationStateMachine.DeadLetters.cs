@@ -1,6 +1,7 @@
 using MassTransit;
 using Orchestrator.Contracts;
 using Orchestrator.Contracts.Workers;
+using Orchestrator.Workflows.Admission;
 using Orchestrator.Workflows.Outbox;
 
 namespace Orchestrator.Workflows.Migration;
@@ -104,6 +105,8 @@ public sealed partial class MigrationStateMachine
                     context.Saga.Reason = $"The StartMigration could not be stored and was set aside as dead letter {context.Message.MessageId} "
                         + $"({context.Message.Reason}). Nothing was done; correct the command and send it with a new MigrationId.";
                 })
+                // A slot an earlier attempt of the start took (AdmissionBook.AdmitAlone) goes back.
+                .Activity(x => x.OfInstanceType<ReleaseActivity>())
                 .RecordAndPublish(saga => saga.Rejection())
                 .TransitionTo(Rejected));
         // A duplicate of a start already applied: on record, nothing else.
