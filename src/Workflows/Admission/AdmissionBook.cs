@@ -28,9 +28,9 @@ public static class AdmissionBook
 
     /// <summary>
     /// A new migration's slot, taken in a short transaction of its own when the limits allow it now: the lock is held for
-    /// the three counts and one small insert, not through the rest of the migration's first transition and its commit
-    /// (with many migrations starting at once, that hold made them start one at a time, and their waits took the saga's
-    /// slots from every other migration's reports). True when the migration holds a slot: just taken, or taken by an
+    /// the three counts and one small insert, not through the rest of the migration's first transition and its commit.
+    /// The decisions still go one at a time, each over several round trips (docs/design.md, Admission: at 10,000 starting
+    /// the wait stayed near 600 ms on a saturated processor). True when the migration holds a slot: just taken, or taken by an
     /// earlier delivery of the same start whose transition did not commit (the decision made then stands). False when it
     /// must queue: nothing was written, and the caller queues it in its own transaction (<see cref="Lock"/>, as before), so
     /// a queued slot never exists before its migration does and no release can admit a migration not yet stored.
