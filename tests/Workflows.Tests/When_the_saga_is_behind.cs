@@ -12,9 +12,10 @@ namespace Orchestrator.Workflows.Tests;
 /// </summary>
 public sealed class When_the_saga_is_behind
 {
-    static SagaBacklog Backlog(int limit = 10, TimeSpan? maxHold = null, double seconds = 3) => new(Options.Create(new IntakeOptions
+    /// <summary>The hold on the queue's depth; pacing the starts (<paramref name="inputsPerMigration"/>) is off unless asked for.</summary>
+    static SagaBacklog Backlog(int limit = 10, TimeSpan? maxHold = null, double seconds = 3, int inputsPerMigration = 0) => new(Options.Create(new IntakeOptions
     {
-        SagaBacklogFloor = limit, SagaBacklogSeconds = seconds, MaxHold = maxHold ?? TimeSpan.FromMinutes(5),
+        SagaBacklogFloor = limit, SagaBacklogSeconds = seconds, MaxHold = maxHold ?? TimeSpan.FromMinutes(5), InputsPerMigration = inputsPerMigration,
     }), NullLogger<SagaBacklog>.Instance);
 
     /// <summary>
@@ -123,6 +124,57 @@ public sealed class When_the_saga_is_behind
         Read(backlog, 15);
         (await Task.WhenAll(waits)).Count(wasHeld => wasHeld).ShouldBe(4, "a new reading gives the room again");
         backlog.Holding.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Should_let_new_migrations_through_no_faster_than_the_sagas_pace_over_the_inputs_a_migration_brings()
+    {
+        var backlog = Backlog(limit: 100, seconds: 2, inputsPerMigration: 8);
+        backlog.Report(150, applied: 1_000, at: TimeSpan.FromSeconds(10));
+        backlog.StartsPerSecond.ShouldBeNull("no pace yet: the saga has not been behind");
+        // 160 applied in the second that began with 150 waiting: 20 migrations a second, 2 s of them (40) at once.
+        backlog.Report(0, applied: 1_160, at: TimeSpan.FromSeconds(11));
+        backlog.StartsPerSecond.ShouldBe(20);
+        backlog.Limit.ShouldBe(320);
+
+        var waits = Enumerable.Range(0, 50).Select(_ => backlog.WaitForRoom(Guid.NewGuid(), default)).ToArray();
+        waits.Count(wait => wait.IsCompleted).ShouldBe(40, "the queue is empty, but 2 s of starts at the pace is 40");
+        await Eventually.Get(() => Task.FromResult(backlog.Holding), holding => holding == 10, "the other ten held");
+
+        // A quarter of a second later: 5 more.
+        backlog.Report(0, applied: 1_240, at: TimeSpan.FromSeconds(11.25));
+        await Eventually.Get(() => Task.FromResult(backlog.Holding), holding => holding == 5, "five let through");
+        backlog.Report(0, applied: 1_300, at: TimeSpan.FromSeconds(11.5));
+        (await Task.WhenAll(waits)).Count(wasHeld => wasHeld).ShouldBe(10);
+
+        // Idle for a minute: the bucket holds 2 s of starts, no more.
+        backlog.Report(0, applied: 1_300, at: TimeSpan.FromSeconds(70));
+        var burst = Enumerable.Range(0, 41).Select(_ => backlog.WaitForRoom(Guid.NewGuid(), default)).ToArray();
+        burst.Count(wait => wait.IsCompleted).ShouldBe(40);
+        backlog.Report(null);
+        (await burst[^1]).ShouldBeTrue("a depth no longer known paces nothing");
+    }
+
+    [Fact]
+    public async Task Should_pace_a_stalled_saga_at_the_floor_rather_than_stop_the_intake()
+    {
+        var backlog = Backlog(limit: 80, seconds: 2, inputsPerMigration: 8);
+        backlog.Report(50, applied: 500, at: TimeSpan.FromSeconds(1));
+        // Nothing applied while messages waited (the database away): a pace of 0.
+        backlog.Report(0, applied: 500, at: TimeSpan.FromSeconds(2));
+        backlog.Pace.ShouldBe(0);
+        backlog.StartsPerSecond.ShouldBe(10, "80 messages a second (the floor) over 8 inputs");
+
+        var waits = Enumerable.Range(0, 25).Select(_ => backlog.WaitForRoom(Guid.NewGuid(), default)).ToArray();
+        waits.Count(wait => wait.IsCompleted).ShouldBe(20);
+        backlog.Report(0, applied: 500, at: TimeSpan.FromSeconds(2.5));
+        (await Task.WhenAll(waits)).Count(wasHeld => wasHeld).ShouldBe(5);
+
+        var off = Backlog(limit: 80, seconds: 2, inputsPerMigration: 0);
+        off.Report(50, applied: 500, at: TimeSpan.FromSeconds(1));
+        off.Report(0, applied: 500, at: TimeSpan.FromSeconds(2));
+        off.StartsPerSecond.ShouldBeNull("0 inputs a migration turns the pacing off");
+        Enumerable.Range(0, 25).Select(_ => off.WaitForRoom(Guid.NewGuid(), default)).Count(wait => wait.IsCompleted).ShouldBe(25);
     }
 
     [Fact]

@@ -17,6 +17,15 @@ public sealed class IntakeOptions
     /// <summary>No hold while the saga's queue holds this many messages or fewer, whatever its pace (a pace not yet measured included).</summary>
     public int SagaBacklogFloor { get; set; } = 100;
 
+    /// <summary>
+    /// The saga inputs a migration brings in all, from its start to its end: 3 before its transfer, then its rounds,
+    /// stop-and-copy, switchover and clean-up (7.3 a migration in <c>bench/run.sh scale</c>, rounded up). New migrations
+    /// are let through at no more than the saga's pace over this many a second, so the ends they bring minutes later fit
+    /// in the saga's pace too; the queue's depth alone cannot see them coming (see <see cref="SagaBacklog"/>). 0 turns
+    /// this pacing off.
+    /// </summary>
+    public int InputsPerMigration { get; set; } = 8;
+
     /// <summary>How often the saga queue's depth is read from the broker.</summary>
     public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromSeconds(1);
 
