@@ -127,6 +127,10 @@ public sealed class When_migrations_end_while_others_are_admitted : IAsyncLifeti
 
         await using var read = _store.QuerySession();
         (await read.Query<AdmissionSlot>().CountAsync()).ShouldBe(1);
+        // Written as Marten writes it: it loads, queries and counts as a slot like any other.
+        var stored = (await read.LoadAsync<AdmissionSlot>(first.Id)).ShouldNotBeNull();
+        (stored.SourceHost, stored.TargetHost, stored.RequestedAt, stored.Active).ShouldBe((first.SourceHost, first.TargetHost, first.RequestedAt, true));
+        (await read.Query<AdmissionSlot>().CountAsync(s => s.Active && s.SourceHost == first.SourceHost)).ShouldBe(1);
         // The decision holds the lock only for its own transaction: the next decision can take it at once.
         await using var next = _store.LightweightSession();
         await AdmissionBook.Lock(next, default).WaitAsync(TimeSpan.FromSeconds(10));

@@ -27,31 +27,86 @@ public static class AdmissionBook
     }
 
     /// <summary>
-    /// A new migration's slot, taken in a short transaction of its own when the limits allow it now: the lock is held for
-    /// the three counts and one small insert, not through the rest of the migration's first transition and its commit.
-    /// The decisions still go one at a time, each over several round trips (docs/design.md, Admission: at 10,000 starting
-    /// the wait stayed near 600 ms on a saturated processor). True when the migration holds a slot: just taken, or taken by an
-    /// earlier delivery of the same start whose transition did not commit (the decision made then stands). False when it
-    /// must queue: nothing was written, and the caller queues it in its own transaction (<see cref="Lock"/>, as before), so
-    /// a queued slot never exists before its migration does and no release can admit a migration not yet stored.
+    /// A new migration's slot, taken when the limits allow it now in one statement batch: one round trip to PostgreSQL
+    /// and one implicit transaction of its own (the lock, the counts and the insert; the lock ends with it). The lock is
+    /// not held through the rest of the migration's first transition and its commit, nor across this process's own
+    /// scheduling between statements: with thousands of migrations starting at once, either made them start one at a
+    /// time, and their waits took the saga's slots from every other migration's reports. True when the migration holds a
+    /// slot: just taken, or taken by an earlier delivery of the same start whose transition did not commit (the decision
+    /// made then stands). False when it must queue: nothing was written, and the caller queues it in its own transaction
+    /// (<see cref="Lock"/>, <see cref="Blocker(IDocumentSession, AdmissionSlot, AdmissionOptions, CancellationToken)"/>,
+    /// as before), so a queued slot never exists before its migration does and no release can admit a migration not yet stored.
     /// </summary>
     /// <remarks>
-    /// A slot taken here whose migration's first transition then fails for good is freed with the migration's rejection
-    /// (<see cref="Outbox.StartGivenUp"/>).
+    /// The slot is written as the <see cref="AdmissionSlot"/> document Marten would write (its JSON from the store's
+    /// serializer, its <c>active</c> column); the counts are <see cref="Blocker(AdmissionSlot, int, int, int, AdmissionOptions)"/>'s,
+    /// on the same indexes. A slot taken here whose migration's first transition then fails for good is freed with the
+    /// migration's rejection (<see cref="Outbox.StartGivenUp"/>).
     /// </remarks>
     public static async Task<bool> AdmitAlone(IDocumentStore store, AdmissionSlot slot, AdmissionOptions limits, CancellationToken cancellationToken)
     {
-        await using var own = store.LightweightSession();
-        await Lock(own, cancellationToken);
-        if (await own.LoadAsync<AdmissionSlot>(slot.Id, cancellationToken) is { } taken)
-            return taken.Active;
-        if (await Blocker(own, slot, limits, cancellationToken) is not null)
-            return false;
-        slot.Active = true;
-        own.Insert(slot);
-        await own.SaveChangesAsync(cancellationToken);
-        return true;
+        var database = store.Storage.Database;
+        await database.EnsureStorageExistsAsync(typeof(AdmissionSlot), cancellationToken);
+        var schema = store.Options.DatabaseSchemaName;
+        var table = $"{schema}.mt_doc_admissionslot";
+        var taken = new AdmissionSlot
+        {
+            Id = slot.Id, SourceHost = slot.SourceHost, TargetHost = slot.TargetHost, Priority = slot.Priority, RequestedAt = slot.RequestedAt,
+            Deadline = slot.Deadline, Active = true,
+        };
+        await using var connection = database.CreateConnection();
+        await connection.OpenAsync(cancellationToken);
+        // No transaction begun: the batch runs in one implicit transaction, which ends (and lets the lock go) as it does.
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("select pg_advisory_xact_lock(hashtext($1), hashtext('admission'))")
+        {
+            Parameters = { new NpgsqlParameter { Value = schema } },
+        });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(
+            $"""
+            insert into {table} (id, data, mt_version, mt_dotnet_type, mt_last_modified, active)
+            select $1, $2::jsonb, gen_random_uuid(), $3, transaction_timestamp(), true
+            where not exists (select 1 from {table} where id = $1)
+              and (select count(*) from {table} where active and id <> $1 and data ->> 'SourceHost' = $4) < $6
+              and (select count(*) from {table} where active and id <> $1 and data ->> 'TargetHost' = $5) < $7
+              and (select count(*) from {table} where active and id <> $1) < $8
+            """)
+        {
+            Parameters =
+            {
+                new NpgsqlParameter { Value = slot.Id },
+                new NpgsqlParameter { Value = store.Options.Serializer().ToJson(taken) },
+                new NpgsqlParameter { Value = SlotDotNetType },
+                new NpgsqlParameter { Value = slot.SourceHost },
+                new NpgsqlParameter { Value = slot.TargetHost },
+                new NpgsqlParameter { Value = (long)limits.MaxOutboundPerHost },
+                new NpgsqlParameter { Value = (long)limits.MaxInboundPerHost },
+                new NpgsqlParameter { Value = (long)limits.MaxPerCluster },
+            },
+        });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"select coalesce((select active from {table} where id = $1), false) as slot_active")
+        {
+            Parameters = { new NpgsqlParameter { Value = slot.Id } },
+        });
+        var active = false;
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            // The lock's row, then the slot's, whatever statements the reader counts as results.
+            do
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                    if (reader.FieldCount == 1 && reader.GetName(0) == "slot_active")
+                        active = reader.GetBoolean(0);
+            }
+            while (await reader.NextResultAsync(cancellationToken));
+        }
+        if (active)
+            slot.Active = true;
+        return active;
     }
+
+    /// <summary>What Marten writes in an admission slot's <c>mt_dotnet_type</c> column.</summary>
+    static readonly string SlotDotNetType = typeof(AdmissionSlot).FullName!;
 
     /// <summary>Why <paramref name="slot"/> cannot start now, or null when it can; call under <see cref="Lock"/>.</summary>
     public static async Task<string?> Blocker(IDocumentSession session, AdmissionSlot slot, AdmissionOptions limits, CancellationToken cancellationToken)
