@@ -72,19 +72,21 @@ public sealed class When_the_saga_is_behind
         backlog.Limit.ShouldBe(600);
         (await backlog.WaitForRoom(Guid.NewGuid(), default)).ShouldBeFalse("500 messages are 2.5 s of work");
 
-        // The saga keeps its pace and empties its queue; the next second began with nothing waiting, and says nothing of its pace.
-        backlog.Report(0, applied: 1_400, at: TimeSpan.FromSeconds(12));
-        backlog.Report(700, applied: 1_405, at: TimeSpan.FromSeconds(13));
+        // The saga empties its queue, applying 50 in the second: it ran out of work, which says nothing of its pace; nor
+        // does the next second, which began with nothing waiting.
+        backlog.Report(0, applied: 1_250, at: TimeSpan.FromSeconds(12));
+        backlog.Pace.ShouldBe(200);
+        backlog.Report(700, applied: 1_255, at: TimeSpan.FromSeconds(13));
         backlog.Pace.ShouldBe(200);
         var held = backlog.WaitForRoom(Guid.NewGuid(), default);
         await Eventually.Get(() => Task.FromResult(backlog.Holding), holding => holding == 1, "700 messages, 3.5 s of work, hold the command");
 
         // The saga applies nothing while messages wait (the database away): its pace falls, and the limit with it, to the floor.
         for (var second = 14; second < 30; second++)
-            backlog.Report(590, applied: 1_405, at: TimeSpan.FromSeconds(second));
+            backlog.Report(590, applied: 1_255, at: TimeSpan.FromSeconds(second));
         backlog.Limit.ShouldBe(100);
         held.IsCompleted.ShouldBeFalse("590 messages over a stalled saga's floor");
-        backlog.Report(90, applied: 1_405, at: TimeSpan.FromSeconds(30));
+        backlog.Report(90, applied: 1_255, at: TimeSpan.FromSeconds(30));
         (await held).ShouldBeTrue();
     }
 
@@ -126,29 +128,47 @@ public sealed class When_the_saga_is_behind
         backlog.Holding.ShouldBe(0);
     }
 
+    /// <summary>
+    /// <paramref name="seconds"/> readings a second apart, each with <paramref name="depth"/> messages waiting and
+    /// <paramref name="pace"/> applied since the last; returns the time and the count applied at the last.
+    /// </summary>
+    static (TimeSpan At, long Applied) Behind(SagaBacklog backlog, int seconds, double pace, uint depth = 150, TimeSpan at = default, long applied = 1_000)
+    {
+        for (var second = 0; second < seconds; second++)
+        {
+            (at, applied) = (at + TimeSpan.FromSeconds(1), applied + (long)pace);
+            backlog.Report(depth, applied, at);
+        }
+        return (at, applied);
+    }
+
     [Fact]
     public async Task Should_let_new_migrations_through_no_faster_than_the_sagas_pace_over_the_inputs_a_migration_brings()
     {
         var backlog = Backlog(limit: 100, seconds: 2, inputsPerMigration: 8);
-        backlog.Report(150, applied: 1_000, at: TimeSpan.FromSeconds(10));
-        backlog.StartsPerSecond.ShouldBeNull("no pace yet: the saga has not been behind");
-        // 160 applied in the second that began with 150 waiting: 20 migrations a second, 2 s of them (40) at once.
-        backlog.Report(0, applied: 1_160, at: TimeSpan.FromSeconds(11));
+        var (at, applied) = Behind(backlog, SagaBacklog.SecondsBehindBeforePacing, pace: 160);
+        backlog.Pace.ShouldBe(160);
+        backlog.StartsPerSecond.ShouldBeNull("four seconds behind (five readings) may be a saga warming up: no pacing on them");
+        // A fifth second behind at 160: 20 migrations a second, 2 s of them (40) at once.
+        (at, applied) = Behind(backlog, 1, pace: 160, at: at, applied: applied);
         backlog.StartsPerSecond.ShouldBe(20);
         backlog.Limit.ShouldBe(320);
+        // The queue empties, 40 applied in the second: it ran out of work, and its pace stands.
+        backlog.Report(0, applied + 40, at += TimeSpan.FromSeconds(1));
+        backlog.StartsPerSecond.ShouldBe(20);
 
         var waits = Enumerable.Range(0, 50).Select(_ => backlog.WaitForRoom(Guid.NewGuid(), default)).ToArray();
         waits.Count(wait => wait.IsCompleted).ShouldBe(40, "the queue is empty, but 2 s of starts at the pace is 40");
         await Eventually.Get(() => Task.FromResult(backlog.Holding), holding => holding == 10, "the other ten held");
 
         // A quarter of a second later: 5 more.
-        backlog.Report(0, applied: 1_240, at: TimeSpan.FromSeconds(11.25));
+        backlog.Report(0, applied + 100, at += TimeSpan.FromSeconds(0.25));
         await Eventually.Get(() => Task.FromResult(backlog.Holding), holding => holding == 5, "five let through");
-        backlog.Report(0, applied: 1_300, at: TimeSpan.FromSeconds(11.5));
+        backlog.Report(0, applied + 150, at += TimeSpan.FromSeconds(0.25));
         (await Task.WhenAll(waits)).Count(wasHeld => wasHeld).ShouldBe(10);
 
         // Idle for a minute: the bucket holds 2 s of starts, no more.
-        backlog.Report(0, applied: 1_300, at: TimeSpan.FromSeconds(70));
+        backlog.Report(0, applied + 150, at + TimeSpan.FromMinutes(1));
         var burst = Enumerable.Range(0, 41).Select(_ => backlog.WaitForRoom(Guid.NewGuid(), default)).ToArray();
         burst.Count(wait => wait.IsCompleted).ShouldBe(40);
         backlog.Report(null);
@@ -159,20 +179,20 @@ public sealed class When_the_saga_is_behind
     public async Task Should_pace_a_stalled_saga_at_the_floor_rather_than_stop_the_intake()
     {
         var backlog = Backlog(limit: 80, seconds: 2, inputsPerMigration: 8);
-        backlog.Report(50, applied: 500, at: TimeSpan.FromSeconds(1));
         // Nothing applied while messages waited (the database away): a pace of 0.
-        backlog.Report(0, applied: 500, at: TimeSpan.FromSeconds(2));
+        var (at, applied) = Behind(backlog, SagaBacklog.SecondsBehindBeforePacing + 1, pace: 0, depth: 50);
         backlog.Pace.ShouldBe(0);
         backlog.StartsPerSecond.ShouldBe(10, "80 messages a second (the floor) over 8 inputs");
+        backlog.Report(0, applied, at += TimeSpan.FromSeconds(1));
 
         var waits = Enumerable.Range(0, 25).Select(_ => backlog.WaitForRoom(Guid.NewGuid(), default)).ToArray();
         waits.Count(wait => wait.IsCompleted).ShouldBe(20);
-        backlog.Report(0, applied: 500, at: TimeSpan.FromSeconds(2.5));
+        backlog.Report(0, applied, at + TimeSpan.FromSeconds(0.5));
         (await Task.WhenAll(waits)).Count(wasHeld => wasHeld).ShouldBe(5);
 
         var off = Backlog(limit: 80, seconds: 2, inputsPerMigration: 0);
-        off.Report(50, applied: 500, at: TimeSpan.FromSeconds(1));
-        off.Report(0, applied: 500, at: TimeSpan.FromSeconds(2));
+        Behind(off, SagaBacklog.SecondsBehindBeforePacing + 1, pace: 0, depth: 50);
+        off.Report(0, 1_000, TimeSpan.FromMinutes(1));
         off.StartsPerSecond.ShouldBeNull("0 inputs a migration turns the pacing off");
         Enumerable.Range(0, 25).Select(_ => off.WaitForRoom(Guid.NewGuid(), default)).Count(wait => wait.IsCompleted).ShouldBe(25);
     }

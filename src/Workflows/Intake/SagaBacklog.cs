@@ -29,13 +29,15 @@ namespace Orchestrator.Workflows.Intake;
 /// <see cref="IntakeOptions.InputsPerMigration"/> a second (a token bucket, refilled at each reading, holding
 /// <see cref="IntakeOptions.SagaBacklogSeconds"/> of it), and never fewer than
 /// <see cref="IntakeOptions.SagaBacklogFloor"/> over that a second, so a pace measured low (the database away) does not
-/// stop the intake. No pace measured yet (the saga has never been behind) means no pacing.
+/// stop the intake. The pacing begins once the saga has been behind for <see cref="SecondsBehindBeforePacing"/> seconds
+/// (its pace measured), and not before: a saga never behind needs none.
 /// </para>
 /// <para>
 /// The depth comes from the broker (a probe in the executable, <see cref="Report"/> once a second), so several
 /// instances hold back together. Unknown (no probe, the broker away, the queue not yet declared) means open: a hold
 /// must never be why nothing starts. Meter <c>Orchestrator.Workflows</c>: <c>orchestrator.intake.held</c> (commands
-/// held now) and <c>orchestrator.saga.backlog</c> (the depth last read).
+/// held now), <c>orchestrator.saga.backlog</c> (the depth last read) and <c>orchestrator.intake.pace</c> (the starts a
+/// second let through at most).
 /// </para>
 /// </summary>
 public sealed class SagaBacklog(IOptions<IntakeOptions> options, ILogger<SagaBacklog> logger)
@@ -51,6 +53,12 @@ public sealed class SagaBacklog(IOptions<IntakeOptions> options, ILogger<SagaBac
         () => Volatile.Read(ref _lastDepth) is var depth and >= 0 ? [new Measurement<long>(depth)] : Array.Empty<Measurement<long>>(), "{message}",
         "Messages waiting in the saga's queue, as last read from the broker");
 
+    static double _lastStartsPerSecond = -1;
+
+    static readonly ObservableGauge<double> Pacing = Meter.CreateObservableGauge("orchestrator.intake.pace",
+        () => Volatile.Read(ref _lastStartsPerSecond) is var rate and >= 0 ? [new Measurement<double>(rate)] : Array.Empty<Measurement<double>>(), "{migration}/s",
+        "New migrations a second the intake lets through at most, at the saga's pace (absent while it does not pace them)");
+
     /// <summary>
     /// The saga inputs a new migration brings before its transfer runs: its start, the pre-flight's answer, the
     /// target's (then its reports come from a transfer under way, which a hold must never delay).
@@ -62,6 +70,7 @@ public sealed class SagaBacklog(IOptions<IntakeOptions> options, ILogger<SagaBac
     int _holding;
     uint? _depth;
     double? _pace;
+    int _paceSamples;
     (long Applied, TimeSpan At, uint Depth)? _previous;
     double? _starts;
     TimeSpan? _refilledAt;
@@ -108,14 +117,19 @@ public sealed class SagaBacklog(IOptions<IntakeOptions> options, ILogger<SagaBac
         get
         {
             lock (_gate)
-                return StartsAt(_pace);
+                return StartsAt();
         }
     }
 
-    double? StartsAt(double? pace)
+    /// <summary>The seconds of a saga behind the pacing waits for: the first, as it warms up, are slower than it is.</summary>
+    public const int SecondsBehindBeforePacing = 5;
+
+    /// <summary>The starts a second at the pace known now, or null; call under the gate.</summary>
+    double? StartsAt()
     {
         var settings = options.Value;
-        return settings.SagaBacklogSeconds <= 0 || settings.InputsPerMigration <= 0 || pace is not { } known ? null
+        return settings.SagaBacklogSeconds <= 0 || settings.InputsPerMigration <= 0 || _paceSamples < SecondsBehindBeforePacing
+            || _pace is not { } known ? null
             : Math.Max(known, settings.SagaBacklogFloor) / settings.InputsPerMigration;
     }
 
@@ -131,16 +145,19 @@ public sealed class SagaBacklog(IOptions<IntakeOptions> options, ILogger<SagaBac
 
     /// <summary>
     /// The depth read at <paramref name="at"/>, when this process had applied <paramref name="applied"/> saga messages in
-    /// all. The stretch since the last reading counts toward the pace only when that reading saw messages waiting: the
-    /// saga then worked as fast as it could.
+    /// all. The stretch since the last reading counts toward the pace only when both readings saw messages waiting: the
+    /// saga then worked as fast as it could all through it. A queue that emptied in between (a few starts let through,
+    /// applied in a moment) says how much work came, not how fast the saga goes, and taken as its pace it paced the starts
+    /// at the floor.
     /// </summary>
     public void Report(uint? depth, long applied, TimeSpan at)
     {
         TaskCompletionSource changed;
         lock (_gate)
         {
-            if (_previous is { Depth: > 0 } before && at > before.At && applied >= before.Applied)
+            if (_previous is { Depth: > 0 } before && depth > 0 && at > before.At && applied >= before.Applied)
             {
+                _paceSamples++;
                 var sample = (applied - before.Applied) / (at - before.At).TotalSeconds;
                 _pace = _pace is { } pace ? 0.7 * pace + 0.3 * sample : sample;
             }
@@ -152,13 +169,14 @@ public sealed class SagaBacklog(IOptions<IntakeOptions> options, ILogger<SagaBac
             _changed = NewSignal();
         }
         Volatile.Write(ref _lastDepth, depth is { } known ? known : -1);
+        Volatile.Write(ref _lastStartsPerSecond, StartsPerSecond ?? -1);
         changed.TrySetResult();
     }
 
     /// <summary>Adds the starts the pace allows since the last reading, up to <see cref="IntakeOptions.SagaBacklogSeconds"/> of them; call under the gate.</summary>
     void Refill(TimeSpan at)
     {
-        if (StartsAt(_pace) is not { } rate)
+        if (StartsAt() is not { } rate)
         {
             (_starts, _refilledAt) = (null, null);
             return;
