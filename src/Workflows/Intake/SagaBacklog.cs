@@ -36,8 +36,8 @@ namespace Orchestrator.Workflows.Intake;
 /// The depth comes from the broker (a probe in the executable, <see cref="Report"/> once a second), so several
 /// instances hold back together. Unknown (no probe, the broker away, the queue not yet declared) means open: a hold
 /// must never be why nothing starts. Meter <c>Orchestrator.Workflows</c>: <c>orchestrator.intake.held</c> (commands
-/// held now), <c>orchestrator.saga.backlog</c> (the depth last read) and <c>orchestrator.intake.pace</c> (the starts a
-/// second let through at most).
+/// held now), <c>orchestrator.saga.backlog</c> (the depth last read), <c>orchestrator.saga.pace</c> (the pace measured)
+/// and <c>orchestrator.intake.pace</c> (the starts a second let through at most).
 /// </para>
 /// </summary>
 public sealed class SagaBacklog(IOptions<IntakeOptions> options, ILogger<SagaBacklog> logger)
@@ -54,6 +54,11 @@ public sealed class SagaBacklog(IOptions<IntakeOptions> options, ILogger<SagaBac
         "Messages waiting in the saga's queue, as last read from the broker");
 
     static double _lastStartsPerSecond = -1;
+    static double _lastPace = -1;
+
+    static readonly ObservableGauge<double> SagaPace = Meter.CreateObservableGauge("orchestrator.saga.pace",
+        () => Volatile.Read(ref _lastPace) is var pace and >= 0 ? [new Measurement<double>(pace)] : Array.Empty<Measurement<double>>(), "{message}/s",
+        "Messages a second the saga applied over the seconds it was behind all through (smoothed): what the hold's limit and the pacing rest on");
 
     static readonly ObservableGauge<double> Pacing = Meter.CreateObservableGauge("orchestrator.intake.pace",
         () => Volatile.Read(ref _lastStartsPerSecond) is var rate and >= 0 ? [new Measurement<double>(rate)] : Array.Empty<Measurement<double>>(), "{migration}/s",
@@ -170,6 +175,7 @@ public sealed class SagaBacklog(IOptions<IntakeOptions> options, ILogger<SagaBac
         }
         Volatile.Write(ref _lastDepth, depth is { } known ? known : -1);
         Volatile.Write(ref _lastStartsPerSecond, StartsPerSecond ?? -1);
+        Volatile.Write(ref _lastPace, Pace ?? -1);
         changed.TrySetResult();
     }
 
