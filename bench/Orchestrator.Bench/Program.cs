@@ -42,7 +42,7 @@ if (args.Length > 0 && args[0] == "scale")
     double Option(string name, double fallback) =>
         Array.IndexOf(args, name) is var at and >= 0 && at + 1 < args.Length ? double.Parse(args[at + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
     var count = args.Length > 1 && int.TryParse(args[1], out var c) ? c : 10_000;
-    var scale = await Scale.Run(postgres, rabbit, count, Option("--starts-per-second", 40), Option("--time-factor", 800), (int)Option("--workers", 10));
+    var scale = await Scale.Run(postgres, rabbit, count, Option("--starts-per-second", 40), Option("--time-factor", 1000), (int)Option("--workers", 10));
     Console.WriteLine($"scale: {scale.MaxInFlight} in flight, saga backlog max {scale.MaxBacklog} messages ({scale.BacklogSeconds:0.0} s of work), "
         + $"serve RSS {scale.ServeRssMiB:0} MiB, worker RSS {scale.WorkerRssMiB:0} MiB; goals: at most 10 s of work, serve under 500 MiB, worker under 300 MiB");
     Console.WriteLine($"    {scale.Migrations} migrations started, {scale.Completed} completed in {scale.Elapsed.TotalSeconds:0} s; the saga applied "
